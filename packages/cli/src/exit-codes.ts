@@ -1,0 +1,36 @@
+/** @module The one place where errors become messages and exit statuses. */
+import { AutolabelError, type ErrorCode } from '@autolabel/core';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, badInput: 4, model: 5, interrupted: 130 } as const;
+
+const BY_CODE: Record<ErrorCode, number> = {
+  WORKSPACE_NOT_FOUND: EXIT.notFound,
+  WORKSPACE_EXISTS: EXIT.usage,
+  WORKSPACE_INVALID: EXIT.badInput,
+  IMAGES_ROOT_NOT_FOUND: EXIT.notFound,
+  CONFIG_INVALID: EXIT.badInput,
+  MODEL_SPEC_INVALID: EXIT.usage,
+  MODEL_NOT_FOUND: EXIT.notFound,
+  MODEL_INVALID: EXIT.model,
+  MODEL_RUN_FAILED: EXIT.model,
+  CSV_INVALID: EXIT.badInput,
+  IMPORT_INVALID: EXIT.badInput,
+  IMAGE_NOT_FOUND: EXIT.notFound,
+  LABEL_INVALID: EXIT.badInput,
+  FORMAT_UNSUPPORTED: EXIT.usage,
+  OUTPUT_EXISTS: EXIT.usage,
+  IO_FAILED: EXIT.failure,
+  ABORTED: EXIT.interrupted,
+  STORE_FAILED: EXIT.failure,
+  INVALID_ARGUMENT: EXIT.usage,
+};
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof AutolabelError ? BY_CODE[error.code] : EXIT.failure;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof AutolabelError) return `error: ${error.message}`;
+  if (error instanceof Error) return `error: ${error.message}\n${error.stack ?? ''}`;
+  return `error: ${String(error)}`;
+}

@@ -1,0 +1,45 @@
+/** @module The one error type core throws, with a stable code for every failure a caller may handle. */
+
+export const ERROR_CODES = [
+  'WORKSPACE_NOT_FOUND',
+  'WORKSPACE_EXISTS',
+  'WORKSPACE_INVALID',
+  'IMAGES_ROOT_NOT_FOUND',
+  'CONFIG_INVALID',
+  'MODEL_SPEC_INVALID',
+  'MODEL_NOT_FOUND',
+  'MODEL_INVALID',
+  'MODEL_RUN_FAILED',
+  'CSV_INVALID',
+  'IMPORT_INVALID',
+  'IMAGE_NOT_FOUND',
+  'LABEL_INVALID',
+  'FORMAT_UNSUPPORTED',
+  'OUTPUT_EXISTS',
+  'IO_FAILED',
+  'ABORTED',
+  'STORE_FAILED',
+  'INVALID_ARGUMENT',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class AutolabelError extends Error {
+  override readonly name = 'AutolabelError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export function isAutolabelError(error: unknown, code?: ErrorCode): error is AutolabelError {
+  return error instanceof AutolabelError && (code === undefined || error.code === code);
+}
+
+/** The message of any thrown value, for reasons recorded next to skipped files. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,86 @@
+/** @module Decoding image files into what models and stores need: header facts and resized RGB pixels. */
+import sharp, { type Metadata } from 'sharp';
+import type { ImageInputSpec } from '../embed/embedder.js';
+import { messageOf } from '../errors.js';
+import { ImageSkipError, type SkipReason } from './skip.js';
+
+export interface ImageInfo {
+  /** Width and height as displayed, after EXIF orientation. */
+  readonly width: number;
+  readonly height: number;
+  /** sharp's format name: jpeg, png, webp, gif, tiff, heif, ... */
+  readonly format: string;
+}
+
+export interface DecodeOptions {
+  /** Largest width * height accepted; larger images are skipped as decompression bombs. */
+  readonly maxPixels: number;
+}
+
+/** Reads the header of an image in memory; throws ImageSkipError for anything that is not a usable image. */
+export async function readImageInfo(data: Buffer, options: DecodeOptions): Promise<ImageInfo> {
+  if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
+  let meta: Metadata;
+  try {
+    meta = await sharp(data, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw toSkipError(error);
+  }
+  if (!meta.format || !meta.width || !meta.height) {
+    throw new ImageSkipError({ reason: 'not-an-image', detail: 'no image dimensions in the header' });
+  }
+  // A multi-page image (animation) is read page by page; the pixel cap applies to one page.
+  const pageHeight = meta.pageHeight ?? meta.height;
+  if (meta.width * pageHeight > options.maxPixels) {
+    throw new ImageSkipError({
+      reason: 'too-large',
+      detail: `${meta.width}x${pageHeight} pixels exceeds the limit of ${options.maxPixels}`,
+    });
+  }
+  const swapped = (meta.orientation ?? 1) >= 5;
+  return {
+    width: swapped ? pageHeight : meta.width,
+    height: swapped ? meta.width : pageHeight,
+    format: meta.format,
+  };
+}
+
+/**
+ * Decodes an image to packed uint8 RGB (HWC) at the model's input size: first frame of an
+ * animation, EXIF orientation applied, any colour space (CMYK, grey, 16-bit, ICC) to 8-bit sRGB,
+ * alpha flattened onto white.
+ */
+export async function decodeRgb(data: Buffer, input: ImageInputSpec, options: DecodeOptions): Promise<Uint8Array> {
+  if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
+  try {
+    const { data: pixels, info } = await sharp(data, {
+      limitInputPixels: options.maxPixels,
+      failOn: 'truncated',
+      pages: 1,
+      autoOrient: true,
+    })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(input.width, input.height, { fit: input.fit, kernel: input.kernel, background: '#000000' })
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const expected = input.width * input.height * 3;
+    if (info.channels !== 3 || pixels.length !== expected) {
+      throw new Error(`decoded to ${info.channels} channels, ${pixels.length} bytes; expected 3 channels`);
+    }
+    return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  } catch (error) {
+    throw toSkipError(error);
+  }
+}
+
+/** Maps libvips/sharp failures onto skip reasons a person can act on. */
+export function toSkipError(error: unknown): ImageSkipError {
+  if (error instanceof ImageSkipError) return error;
+  const detail = messageOf(error).split('\n')[0]?.trim() ?? 'unknown error';
+  let reason: SkipReason = 'corrupt';
+  if (/unsupported image format|input buffer contains unsupported/i.test(detail)) reason = 'not-an-image';
+  else if (/pixel limit/i.test(detail)) reason = 'too-large';
+  return new ImageSkipError({ reason, detail }, { cause: error });
+}

@@ -1,0 +1,28 @@
+/** @module Why a file under the images root was not embedded: stable codes plus a readable detail. */
+
+export const SKIP_REASONS = {
+  'empty-file': 'the file is empty (0 bytes)',
+  'not-an-image': 'not an image sharp can read',
+  corrupt: 'the image data is corrupt or truncated',
+  'too-large': 'the image has more pixels than the configured limit',
+  unreadable: 'the file could not be read',
+  'symlink-loop': 'a symbolic link that points back to itself',
+} as const;
+
+export type SkipReason = keyof typeof SKIP_REASONS;
+
+export interface Skip {
+  readonly reason: SkipReason;
+  /** The underlying message (e.g. from libvips or the file system). */
+  readonly detail: string;
+}
+
+export class ImageSkipError extends Error {
+  override readonly name = 'ImageSkipError';
+  constructor(
+    readonly skip: Skip,
+    options?: { cause?: unknown },
+  ) {
+    super(`${SKIP_REASONS[skip.reason]}: ${skip.detail}`, options);
+  }
+}

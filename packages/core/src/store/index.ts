@@ -1,0 +1,3 @@
+/** @module Persistence: the Store port and its adapters. */
+export type * from './store.js';
+export { openSqliteStore, SqliteStore } from './sqlite.js';

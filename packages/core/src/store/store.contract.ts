@@ -1,0 +1,165 @@
+/** @module The contract every Store adapter must keep; each adapter's test file runs it. */
+import { describe, expect, it } from 'vitest';
+import type { ImageId, NewImage, Store } from './store.js';
+
+function image(path: string, contentHash: string, extra: Partial<NewImage> = {}): NewImage {
+  return {
+    path,
+    contentHash,
+    size: 100,
+    mtimeMs: 1,
+    width: 32,
+    height: 24,
+    format: 'jpeg',
+    skipReason: null,
+    skipDetail: null,
+    ...extra,
+  };
+}
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    const withStore = async (work: (store: Store) => Promise<void>): Promise<void> => {
+      const store = await open();
+      try {
+        await work(store);
+      } finally {
+        await store.close();
+      }
+    };
+
+    it('keeps images, finds them by path and content, and removes them with their labels', () =>
+      withStore(async (store) => {
+        await store.applyScan({
+          upserts: [image('a.jpg', 'h1'), image('b/c.jpg', 'h2'), image('d.jpg', 'h1')],
+          moves: [],
+          removals: [],
+        });
+        expect((await store.listImages()).map((i) => i.path)).toEqual(['a.jpg', 'b/c.jpg', 'd.jpg']);
+        const a = await store.findImageByPath('a.jpg');
+        expect(a).toMatchObject({ path: 'a.jpg', contentHash: 'h1', width: 32, height: 24 });
+        expect((await store.findImagesByHash('h1')).map((i) => i.path)).toEqual(['a.jpg', 'd.jpg']);
+        await store.setLabels([{ imageId: a!.id, label: 'cat', source: 'manual' }]);
+        await store.applyScan({ upserts: [], moves: [], removals: [a!.id] });
+        expect(await store.findImageByPath('a.jpg')).toBeUndefined();
+        expect(await store.listLabels()).toEqual([]);
+      }));
+
+    it('moves an image with its label; new content at a path drops the label', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+        const a = (await store.findImageByPath('a.jpg'))!;
+        const b = (await store.findImageByPath('b.jpg'))!;
+        await store.setLabels([
+          { imageId: a.id, label: 'cat', source: 'manual' },
+          { imageId: b.id, label: 'dog', source: 'import' },
+        ]);
+        await store.applyScan({
+          upserts: [image('b.jpg', 'h3')],
+          moves: [{ id: a.id, path: 'z/a.jpg', mtimeMs: 5 }],
+          removals: [],
+        });
+        const labels = await store.listLabels();
+        expect(labels.map((l) => [l.path, l.label])).toEqual([['z/a.jpg', 'cat']]);
+      }));
+
+    it('sets labels all or nothing', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('a.jpg', 'h1')], moves: [], removals: [] });
+        const a = (await store.findImageByPath('a.jpg'))!;
+        await expect(
+          store.setLabels([
+            { imageId: a.id, label: 'cat', source: 'manual' },
+            { imageId: 99999 as ImageId, label: 'dog', source: 'manual' },
+          ]),
+        ).rejects.toThrow();
+        expect(await store.listLabels()).toEqual([]);
+        await store.setLabels([{ imageId: a.id, label: 'cat', source: 'manual' }]);
+        await store.setLabels([{ imageId: a.id, label: 'lion', source: 'manual' }]);
+        expect((await store.listLabels()).map((l) => l.label)).toEqual(['lion']);
+        await store.clearLabels([a.id]);
+        expect(await store.listLabels()).toEqual([]);
+      }));
+
+    it('lists each content once for embedding, stores vectors once, and records failures', () =>
+      withStore(async (store) => {
+        await store.applyScan({
+          upserts: [image('a.jpg', 'h1'), image('copy-of-a.jpg', 'h1'), image('b.jpg', 'h2'), image('c.jpg', 'h3')],
+          moves: [],
+          removals: [],
+        });
+        await store.registerModel({ id: 'm1', spec: 'onnx:/m', dim: 3 });
+        expect(await store.countPendingEmbeddings('m1')).toBe(3);
+        const pending = await store.listPendingEmbeddings('m1', 0, 10);
+        expect(pending.map((p) => p.contentHash)).toEqual(['h1', 'h2', 'h3']);
+        const b = pending[1]!;
+        await store.putEmbeddings({
+          modelId: 'm1',
+          dtype: 'float32',
+          dim: 3,
+          vectors: [{ contentHash: 'h1', vector: Float32Array.of(1, 2, 3) }],
+          failures: [{ id: b.id, contentHash: 'h2', reason: 'corrupt', detail: 'bad data' }],
+        });
+        expect(await store.countPendingEmbeddings('m1')).toBe(1);
+        expect((await store.listPendingEmbeddings('m1', 0, 10)).map((p) => p.path)).toEqual(['c.jpg']);
+        expect(Array.from((await store.getEmbedding('m1', 'h1'))!)).toEqual([1, 2, 3]);
+        // A second model starts from nothing; the first keeps its vectors.
+        await store.registerModel({ id: 'm2', spec: 'builtin:x', dim: 2 });
+        expect(await store.countPendingEmbeddings('m2')).toBe(2);
+        const stats = await store.stats();
+        expect(stats.skipped).toEqual([{ path: 'b.jpg', reason: 'corrupt', detail: 'bad data' }]);
+        expect(stats.embeddedPerModel).toEqual([
+          { modelId: 'm1', spec: 'onnx:/m', embedded: 2 },
+          { modelId: 'm2', spec: 'builtin:x', embedded: 0 },
+        ]);
+        expect(await store.clearDecodeSkips()).toBe(1);
+        expect(await store.countPendingEmbeddings('m1')).toBe(2);
+      }));
+
+    it('rejects a vector of the wrong length and stores nothing of that batch', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+        await store.registerModel({ id: 'm1', spec: 'onnx:/m', dim: 3 });
+        await expect(
+          store.putEmbeddings({
+            modelId: 'm1',
+            dtype: 'float32',
+            dim: 3,
+            vectors: [
+              { contentHash: 'h1', vector: Float32Array.of(1, 2, 3) },
+              { contentHash: 'h2', vector: Float32Array.of(1, 2) },
+            ],
+            failures: [],
+          }),
+        ).rejects.toThrow(/length 2/);
+        expect(await store.getEmbedding('m1', 'h1')).toBeUndefined();
+      }));
+
+    it('stores float16 vectors within half precision', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('a.jpg', 'h1')], moves: [], removals: [] });
+        await store.registerModel({ id: 'm1', spec: 'onnx:/m', dim: 4 });
+        const vector = Float32Array.of(0.1234, -3.5, 1000.25, 1e-5);
+        await store.putEmbeddings({
+          modelId: 'm1',
+          dtype: 'float16',
+          dim: 4,
+          vectors: [{ contentHash: 'h1', vector }],
+          failures: [],
+        });
+        const back = (await store.getEmbedding('m1', 'h1'))!;
+        for (let i = 0; i < 4; i++) expect(back[i]).toBeCloseTo(vector[i]!, Math.abs(vector[i]!) > 100 ? -1 : 3);
+      }));
+
+    it('exports one row per image with its label', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('b.jpg', 'h2'), image('a.jpg', 'h1')], moves: [], removals: [] });
+        const a = (await store.findImageByPath('a.jpg'))!;
+        await store.setLabels([{ imageId: a.id, label: 'cat', source: 'manual' }]);
+        expect(await store.exportRows()).toEqual([
+          { path: 'a.jpg', label: 'cat', width: 32, height: 24 },
+          { path: 'b.jpg', label: null, width: 32, height: 24 },
+        ]);
+      }));
+  });
+}

@@ -1,0 +1,49 @@
+/** @module Progress reports for long jobs: what a CLI bar or an HTTP client needs to show count, rate and ETA. */
+
+export interface Progress {
+  readonly phase: string;
+  readonly done: number;
+  /** Null while the total is still being counted. */
+  readonly total: number | null;
+  /** Items per second since the job started. */
+  readonly rate: number;
+  /** Seconds left at the current rate; null when unknown. */
+  readonly etaSeconds: number | null;
+}
+
+export type ProgressListener = (progress: Progress) => void;
+
+/** Tracks one job's count and turns it into Progress reports. */
+export class ProgressTracker {
+  readonly #started = performance.now();
+  #done = 0;
+
+  constructor(
+    readonly phase: string,
+    public total: number | null,
+    private readonly listener: ProgressListener | undefined,
+  ) {}
+
+  get done(): number {
+    return this.#done;
+  }
+
+  advance(count: number): void {
+    this.#done += count;
+    this.report();
+  }
+
+  report(): void {
+    if (!this.listener) return;
+    const seconds = (performance.now() - this.#started) / 1000;
+    const rate = seconds > 0 ? this.#done / seconds : 0;
+    const left = this.total === null ? null : Math.max(0, this.total - this.#done);
+    this.listener({
+      phase: this.phase,
+      done: this.#done,
+      total: this.total,
+      rate,
+      etaSeconds: left === null || rate === 0 ? null : left / rate,
+    });
+  }
+}

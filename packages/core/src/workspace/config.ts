@@ -1,0 +1,67 @@
+/** @module The workspace config file (`autolabel.json`): schema, reading with clear errors, atomic writes. */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { AutolabelError, messageOf } from '../errors.js';
+
+export const CONFIG_FILE = 'autolabel.json';
+export const DATABASE_FILE = 'autolabel.db';
+
+/**
+ * A folder outside the workspace, kept both ways: relative to the workspace (works when both move
+ * together) and absolute (works when only the workspace moves).
+ */
+const locationSchema = z.object({ relative: z.string().min(1), absolute: z.string().min(1) });
+export type Location = z.infer<typeof locationSchema>;
+
+export const configSchema = z.object({
+  version: z.literal(1),
+  images: locationSchema,
+  /** Model spec; an onnx path inside it is stored as a Location under `modelPath`. */
+  model: z.string().min(1),
+  modelPath: locationSchema.optional(),
+  embeddings: z.object({ dtype: z.enum(['float32', 'float16']).default('float32') }).default({ dtype: 'float32' }),
+  /** Images with more pixels than this are skipped as decompression bombs. */
+  maxPixels: z.number().int().positive().default(100_000_000),
+});
+
+export type WorkspaceConfig = z.infer<typeof configSchema>;
+
+export function locate(workspaceDir: string, target: string): Location {
+  const absolute = resolve(target);
+  return { relative: relative(workspaceDir, absolute) || '.', absolute };
+}
+
+/** Resolves a Location from where the workspace is now; `exists` decides between the two readings. */
+export function resolveLocation(workspaceDir: string, location: Location, exists: (path: string) => boolean): string {
+  const fromHere = isAbsolute(location.relative) ? location.relative : join(workspaceDir, location.relative);
+  if (exists(fromHere)) return fromHere;
+  return location.absolute;
+}
+
+export async function readConfig(workspaceDir: string): Promise<WorkspaceConfig> {
+  const file = join(workspaceDir, CONFIG_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new AutolabelError('CONFIG_INVALID', `cannot read ${file}: ${messageOf(error)}`, { cause: error });
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AutolabelError(
+      'CONFIG_INVALID',
+      `${file}: field "${issue?.path.join('.') || '(root)'}": ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Writes to a temporary file and renames it, so a crash never leaves half a config. */
+export async function writeConfig(workspaceDir: string, config: WorkspaceConfig): Promise<void> {
+  const file = join(workspaceDir, CONFIG_FILE);
+  const temporary = join(dirname(file), `.${CONFIG_FILE}.${process.pid}.tmp`);
+  await writeFile(temporary, `${JSON.stringify(configSchema.parse(config), null, 2)}\n`);
+  await rename(temporary, file);
+}

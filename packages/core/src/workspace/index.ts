@@ -1,0 +1,3 @@
+/** @module Workspaces: config, discovery and the operations the CLI and server call. */
+export * from './config.js';
+export * from './workspace.js';

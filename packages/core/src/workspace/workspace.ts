@@ -1,0 +1,266 @@
+/** @module A workspace: a folder with the config and the database, pointing at an images folder it never copies. */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { AutolabelError, messageOf } from '../errors.js';
+import type { Embedder } from '../embed/embedder.js';
+import { loadEmbedder } from '../embed/load.js';
+import { type EmbedResult, embedPending } from '../embed/pipeline.js';
+import { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from '../embed/spec.js';
+import { csvChunks, type ExportFormat, jsonChunks } from '../formats/export.js';
+import { type ScanResult, scanImages } from '../image/scan.js';
+import { SKIP_REASONS, type SkipReason } from '../image/skip.js';
+import { type ImportResult, importImageFolder, importLabelsCsv } from '../labels/import.js';
+import { normalizeImagePath, normalizeLabel } from '../labels/label.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/store.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { ProgressListener } from '../util/progress.js';
+import {
+  CONFIG_FILE,
+  DATABASE_FILE,
+  locate,
+  readConfig,
+  resolveLocation,
+  type WorkspaceConfig,
+  writeConfig,
+} from './config.js';
+
+export const DEFAULT_WORKSPACE_DIR = '.autolabel';
+
+export interface InitOptions {
+  readonly images: string;
+  /** Defaults to `.autolabel` in the current folder. */
+  readonly workspace?: string;
+  readonly model?: string;
+  readonly embeddingDtype?: 'float32' | 'float16';
+  readonly maxPixels?: number;
+}
+
+export interface JobOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+}
+
+export interface EmbedJobOptions extends JobOptions {
+  /** A model spec other than the workspace's default; embeddings of every model are kept. */
+  readonly model?: string;
+  readonly batchSize?: number;
+  readonly threads?: number;
+  /** Try again the images an earlier run could not decode. */
+  readonly retrySkipped?: boolean;
+  /** An embedder already loaded (benchmarks reuse one); the caller closes it. */
+  readonly embedder?: Embedder;
+}
+
+export interface WorkspaceStatus {
+  readonly workspace: string;
+  readonly images: string;
+  readonly model: string;
+  readonly imageCount: number;
+  /** Images with an embedding for the workspace's model. */
+  readonly embedded: number;
+  readonly labeled: number;
+  readonly classes: readonly { readonly label: string; readonly count: number }[];
+  readonly skipped: readonly { readonly path: string; readonly reason: SkipReason; readonly detail: string }[];
+  readonly skippedByReason: readonly {
+    readonly reason: SkipReason;
+    readonly meaning: string;
+    readonly count: number;
+  }[];
+  readonly models: readonly { readonly spec: string; readonly embedded: number }[];
+}
+
+export async function initWorkspace(options: InitOptions): Promise<Workspace> {
+  const dir = resolve(options.workspace ?? DEFAULT_WORKSPACE_DIR);
+  const images = resolve(options.images);
+  const info = await stat(images).catch((error: unknown) => {
+    throw new AutolabelError('IMAGES_ROOT_NOT_FOUND', `images folder ${images} does not exist: ${messageOf(error)}`, {
+      cause: error,
+    });
+  });
+  if (!info.isDirectory()) throw new AutolabelError('IMAGES_ROOT_NOT_FOUND', `${images} is not a folder`);
+  if (existsSync(join(dir, CONFIG_FILE))) {
+    throw new AutolabelError('WORKSPACE_EXISTS', `${dir} is already a workspace (${CONFIG_FILE} exists)`);
+  }
+  const spec = parseModelSpec(options.model ?? DEFAULT_MODEL_SPEC);
+  let modelPath;
+  if (spec.kind === 'onnx') {
+    const path = resolve(spec.path);
+    if (!existsSync(join(path, 'model.onnx'))) {
+      throw new AutolabelError('MODEL_NOT_FOUND', `no model.onnx in ${path} (from model spec ${options.model})`);
+    }
+    modelPath = locate(dir, path);
+  }
+  const config: WorkspaceConfig = {
+    version: 1,
+    images: locate(dir, images),
+    model: formatModelSpec(spec),
+    modelPath,
+    embeddings: { dtype: options.embeddingDtype ?? 'float32' },
+    maxPixels: options.maxPixels ?? 100_000_000,
+  };
+  await mkdir(dir, { recursive: true });
+  await writeConfig(dir, config);
+  return openWorkspace(dir);
+}
+
+/** Finds the workspace for `start` the way git finds a repository: this folder or a parent, itself or its `.autolabel`. */
+export function findWorkspace(start: string): string {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, CONFIG_FILE))) return dir;
+    const nested = join(dir, DEFAULT_WORKSPACE_DIR);
+    if (existsSync(join(nested, CONFIG_FILE))) return nested;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new AutolabelError(
+        'WORKSPACE_NOT_FOUND',
+        `no Autolabel workspace in ${resolve(start)} or any parent folder (run autolabel init, or pass --workspace)`,
+      );
+    }
+    dir = parent;
+  }
+}
+
+export async function openWorkspace(dir: string): Promise<Workspace> {
+  const root = resolve(dir);
+  if (!existsSync(join(root, CONFIG_FILE))) {
+    throw new AutolabelError('WORKSPACE_NOT_FOUND', `${root} is not an Autolabel workspace (no ${CONFIG_FILE})`);
+  }
+  const config = await readConfig(root);
+  const isDir = (path: string): boolean => {
+    try {
+      return statSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const imagesRoot = resolveLocation(root, config.images, isDir);
+  const store = openSqliteStore(join(root, DATABASE_FILE));
+  return new Workspace(root, config, imagesRoot, store);
+}
+
+export class Workspace {
+  constructor(
+    readonly dir: string,
+    readonly config: WorkspaceConfig,
+    readonly imagesRoot: string,
+    readonly store: Store,
+  ) {}
+
+  /** The workspace's model spec with any path resolved from where the workspace is now. */
+  get modelSpec(): string {
+    const spec = parseModelSpec(this.config.model);
+    if (spec.kind === 'onnx' && this.config.modelPath) {
+      return formatModelSpec({ kind: 'onnx', path: resolveLocation(this.dir, this.config.modelPath, existsSync) });
+    }
+    return this.config.model;
+  }
+
+  async scan(options: JobOptions & { full?: boolean } = {}): Promise<ScanResult> {
+    await this.#requireImagesRoot();
+    return scanImages(this.imagesRoot, this.store, {
+      maxPixels: this.config.maxPixels,
+      exclude: [this.dir],
+      ...options,
+    });
+  }
+
+  async embed(options: EmbedJobOptions = {}): Promise<EmbedResult> {
+    await this.#requireImagesRoot();
+    const spec = options.model ? formatModelSpec(parseModelSpec(options.model)) : this.modelSpec;
+    if (options.retrySkipped) await this.store.clearDecodeSkips();
+    const embedder = options.embedder ?? (await loadEmbedder(spec, options));
+    try {
+      return await embedPending(this.store, embedder, {
+        imagesRoot: this.imagesRoot,
+        maxPixels: this.config.maxPixels,
+        dtype: this.config.embeddings.dtype,
+        spec: resolveSpecPath(spec),
+        batchSize: options.batchSize,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      });
+    } finally {
+      if (!options.embedder) await embedder.close();
+    }
+  }
+
+  async importCsv(file: string): Promise<ImportResult> {
+    return importLabelsCsv(this.store, resolve(file));
+  }
+
+  async importImageFolder(dir: string): Promise<ImportResult> {
+    await this.#requireImagesRoot();
+    return importImageFolder(this.store, resolve(dir), this.imagesRoot);
+  }
+
+  /** Labels one image by its path relative to the images root; null clears its label. */
+  async setLabel(imagePath: string, label: string | null): Promise<{ path: string; label: string | null }> {
+    const path = normalizeImagePath(imagePath);
+    const image = await this.store.findImageByPath(path);
+    if (!image) {
+      throw new AutolabelError(
+        'IMAGE_NOT_FOUND',
+        `image "${imagePath}" is not in the workspace (paths are relative to ${this.imagesRoot}; run scan if it is new)`,
+      );
+    }
+    if (label === null) {
+      await this.store.clearLabels([image.id]);
+      return { path, label: null };
+    }
+    const normalized = normalizeLabel(label, `label for ${path}`);
+    await this.store.setLabels([{ imageId: image.id, label: normalized, source: 'manual' }]);
+    return { path, label: normalized };
+  }
+
+  async status(): Promise<WorkspaceStatus> {
+    const stats = await this.store.stats();
+    const spec = resolveSpecPath(this.modelSpec);
+    const byReason = new Map<SkipReason, number>();
+    for (const skip of stats.skipped) byReason.set(skip.reason, (byReason.get(skip.reason) ?? 0) + 1);
+    const models = stats.embeddedPerModel.map(({ spec: modelSpec, embedded }) => ({ spec: modelSpec, embedded }));
+    return {
+      workspace: this.dir,
+      images: this.imagesRoot,
+      model: spec,
+      imageCount: stats.images,
+      embedded: models.filter((model) => model.spec === spec).reduce((most, m) => Math.max(most, m.embedded), 0),
+      labeled: stats.labelsPerClass.reduce((sum, c) => sum + c.count, 0),
+      classes: stats.labelsPerClass,
+      skipped: stats.skipped,
+      skippedByReason: [...byReason].map(([reason, count]) => ({ reason, meaning: SKIP_REASONS[reason], count })),
+      models,
+    };
+  }
+
+  /** Writes the export to `out` atomically, or returns its text when `out` is omitted. */
+  async export(format: ExportFormat, out?: string): Promise<string | undefined> {
+    const rows = await this.store.exportRows();
+    const chunks = format === 'csv' ? csvChunks(rows) : jsonChunks(rows);
+    if (out === undefined) return [...chunks].join('');
+    await writeFileAtomic(resolve(out), chunks);
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  async #requireImagesRoot(): Promise<void> {
+    const info = await stat(this.imagesRoot).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new AutolabelError(
+        'IMAGES_ROOT_NOT_FOUND',
+        `images folder not found: tried ${join(this.dir, this.config.images.relative)} and ${this.config.images.absolute}`,
+      );
+    }
+  }
+}
+
+/** Spec strings are recorded with absolute paths so the same model matches from any folder. */
+function resolveSpecPath(spec: string): string {
+  const parsed = parseModelSpec(spec);
+  return parsed.kind === 'onnx' ? formatModelSpec({ kind: 'onnx', path: resolve(parsed.path) }) : spec;
+}
