@@ -9,6 +9,8 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from '@autolabel/core';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { progressPrinter } from './progress.js';
@@ -92,7 +94,7 @@ export function buildProgram(io: CliIo): Command {
       const workspace = await initWorkspace({
         images: resolveFrom(io.cwd, flags.images),
         workspace: resolveFrom(io.cwd, globals().workspace ?? '.autolabel'),
-        model: flags.model.startsWith('onnx:') ? `onnx:${resolveFrom(io.cwd, flags.model.slice(5))}` : flags.model,
+        model: resolveSpec(io.cwd, flags.model),
         embeddingDtype: flags.dtype,
         maxPixels: flags.maxPixels,
       });
@@ -165,9 +167,9 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option('--format <format>', 'source format').choices(['csv', 'imagefolder']))
     .action(async (source: string, raw: unknown) => {
       const flags = parseFlags(z.object({ format: z.enum(['csv', 'imagefolder']).optional() }), raw);
-      const format = flags.format ?? (source.toLowerCase().endsWith('.csv') ? 'csv' : 'imagefolder');
+      const path = resolveFrom(io.cwd, source);
+      const format = flags.format ?? (statSync(path, { throwIfNoEntry: false })?.isDirectory() ? 'imagefolder' : 'csv');
       await withWorkspace(async (workspace) => {
-        const path = resolveFrom(io.cwd, source);
         const result = format === 'csv' ? await workspace.importCsv(path) : await workspace.importImageFolder(path);
         print(
           `Imported ${result.imported} labels in ${result.classes.length} classes` +
@@ -225,7 +227,12 @@ export function buildProgram(io: CliIo): Command {
 }
 
 function resolveFrom(cwd: string, path: string): string {
-  return path.startsWith('/') ? path : `${cwd}/${path}`;
+  return resolve(cwd, path);
+}
+
+/** onnx specs carry a path: make it absolute from where the command was run. */
+function resolveSpec(cwd: string, spec: string): string {
+  return spec.startsWith('onnx:') ? `onnx:${resolve(cwd, spec.slice(5))}` : spec;
 }
 
 function formatStatus(status: WorkspaceStatus, maxSkipped: number): string {

@@ -1,8 +1,8 @@
 /** @module The workspace config file (`autolabel.json`): schema, reading with clear errors, atomic writes. */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { AutolabelError, messageOf } from '../errors.js';
+import { readJsonFile } from '../util/json.js';
 
 export const CONFIG_FILE = 'autolabel.json';
 export const DATABASE_FILE = 'autolabel.db';
@@ -40,22 +40,7 @@ export function resolveLocation(workspaceDir: string, location: Location, exists
 }
 
 export async function readConfig(workspaceDir: string): Promise<WorkspaceConfig> {
-  const file = join(workspaceDir, CONFIG_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new AutolabelError('CONFIG_INVALID', `cannot read ${file}: ${messageOf(error)}`, { cause: error });
-  }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AutolabelError(
-      'CONFIG_INVALID',
-      `${file}: field "${issue?.path.join('.') || '(root)'}": ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
+  return readJsonFile(join(workspaceDir, CONFIG_FILE), configSchema, 'CONFIG_INVALID');
 }
 
 /** Writes to a temporary file and renames it, so a crash never leaves half a config. */

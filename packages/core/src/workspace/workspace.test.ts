@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -138,6 +138,19 @@ describe('workspace', () => {
     expect(await copied.scan()).toMatchObject({ added: 0, removed: 0 });
     expect((await copied.status()).labeled).toBe(1);
     await copied.close();
+  });
+
+  it('names the field of a broken config file', async () => {
+    const ws = await initWorkspace({ images, workspace: join(dir, 'ws'), model: `onnx:${model}` });
+    await ws.close();
+    const file = join(ws.dir, 'autolabel.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), maxPixels: -5 }));
+    await expect(openWorkspace(ws.dir)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/autolabel\.json: field "maxPixels"/),
+    });
+    writeFileSync(file, '{ not json');
+    await expect(openWorkspace(ws.dir)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
   it('is found from any folder below it, like git', async () => {

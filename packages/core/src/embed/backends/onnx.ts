@@ -5,8 +5,10 @@ import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { AutolabelError, messageOf } from '../../errors.js';
-import { sha256, sha256File } from '../../util/hash.js';
+import { sha256 } from '../../util/hash.js';
+import { readJsonFile } from '../../util/json.js';
 import type { Embedder, ImageInputSpec } from '../embedder.js';
+import { PIXEL_INPUT, withPixelInput } from './onnx-graph.js';
 
 /** PIL resample codes used by Hugging Face image processors, mapped to sharp kernels. */
 const RESAMPLE_KERNELS: Record<number, ImageInputSpec['kernel']> = {
@@ -49,6 +51,8 @@ export interface OnnxEmbedderOptions {
   /** Intra-op threads; all cores by default. */
   readonly threads?: number;
   readonly batchSize?: number;
+  /** Normalise pixels inside the ONNX graph (default) rather than in JavaScript. */
+  readonly normaliseInGraph?: boolean;
 }
 
 export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions = {}): Promise<OnnxEmbedder> {
@@ -58,53 +62,59 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
   await stat(modelPath).catch((error: unknown) => {
     throw new AutolabelError('MODEL_NOT_FOUND', `no model.onnx in ${folder}: ${messageOf(error)}`, { cause: error });
   });
-  const config = await readPreprocessorConfig(configPath);
+  const config = await readJsonFile(configPath, preprocessorConfigSchema, 'MODEL_INVALID');
   const input = inputSpecOf(config, configPath);
 
+  let modelBytes: Uint8Array;
+  try {
+    modelBytes = await readFile(modelPath);
+  } catch (error) {
+    throw new AutolabelError('MODEL_NOT_FOUND', `cannot read ${modelPath}: ${messageOf(error)}`, { cause: error });
+  }
+  const normalisation = normalisationOf(config);
+  // Normalising inside the graph lets onnxruntime do it on all cores; JavaScript is the fallback.
+  let wrapped: Uint8Array | undefined;
+  try {
+    if (options.normaliseInGraph !== false)
+      wrapped = withPixelInput(modelBytes, { height: input.height, width: input.width, ...normalisation });
+  } catch {
+    wrapped = undefined;
+  }
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: options.threads ?? availableParallelism(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: options.threads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
+    session = await ort.InferenceSession.create(wrapped ?? modelBytes, sessionOptions);
   } catch (error) {
-    throw new AutolabelError('MODEL_INVALID', `${modelPath} is not a valid ONNX model: ${messageOf(error)}`, {
-      cause: error,
+    if (wrapped === undefined) {
+      throw new AutolabelError('MODEL_INVALID', `${modelPath} is not a valid ONNX model: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    wrapped = undefined;
+    session = await ort.InferenceSession.create(modelBytes, sessionOptions).catch((plain: unknown) => {
+      throw new AutolabelError('MODEL_INVALID', `${modelPath} is not a valid ONNX model: ${messageOf(plain)}`, {
+        cause: plain,
+      });
     });
   }
-  const modelHash = await sha256File(modelPath);
-  const modelId = `onnx:${sha256(modelHash + JSON.stringify(config)).slice(0, 16)}`;
+  const modelId = `onnx:${sha256(sha256(modelBytes) + JSON.stringify(config)).slice(0, 16)}`;
   const embedder = new OnnxEmbedder(session, {
     modelId,
     name: `onnx:${folder}`,
     input,
-    config,
+    normalisation,
+    pixelInput: wrapped !== undefined,
     batchSize: options.batchSize ?? 32,
   });
   // Learn the feature size by running one blank image, so a model whose config omits it still works.
   const probe = await embedder.embed(new Uint8Array(input.width * input.height * 3), 1);
   embedder.setDim(probe.length, config.feature_dim, configPath);
   return embedder;
-}
-
-async function readPreprocessorConfig(path: string): Promise<PreprocessorConfig> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new AutolabelError('MODEL_INVALID', `cannot read ${path}: ${messageOf(error)}`, { cause: error });
-  }
-  const parsed = preprocessorConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AutolabelError(
-      'MODEL_INVALID',
-      `${path}: field "${issue?.path.join('.') ?? '?'}" ${issue?.message ?? 'is invalid'}`,
-    );
-  }
-  return parsed.data;
 }
 
 function inputSpecOf(config: PreprocessorConfig, configPath: string): ImageInputSpec {
@@ -123,6 +133,17 @@ function inputSpecOf(config: PreprocessorConfig, configPath: string): ImageInput
   return { width: side, height, fit: 'cover', kernel };
 }
 
+/** Rescale and normalise folded into one multiply-add per channel: value = pixel * scale + offset. */
+function normalisationOf(config: PreprocessorConfig): { scale: number[]; offset: number[] } {
+  const rescale = config.do_rescale ? config.rescale_factor : 1;
+  const mean = config.do_normalize ? channelValues(config.image_mean) : [0, 0, 0];
+  const std = config.do_normalize ? channelValues(config.image_std) : [1, 1, 1];
+  return {
+    scale: [0, 1, 2].map((c) => rescale / (std[c] ?? 1)),
+    offset: [0, 1, 2].map((c) => -(mean[c] ?? 0) / (std[c] ?? 1)),
+  };
+}
+
 function channelValues(value: number | readonly number[]): [number, number, number] {
   if (typeof value === 'number') return [value, value, value];
   return [value[0] ?? 0, value[1] ?? 0, value[2] ?? 0];
@@ -138,20 +159,30 @@ export class OnnxEmbedder implements Embedder {
   readonly #inputName: string;
   readonly #outputName: string;
   readonly #channelsLast: boolean;
+  /** The session takes uint8 pixels and normalises in-graph (see onnx-graph.ts). */
+  readonly #pixelInput: boolean;
   /** Per channel: value = pixel * scale[c] + offset[c], folding rescale and normalise into one step. */
   readonly #scale: Float32Array;
   readonly #offset: Float32Array;
 
   constructor(
     session: ort.InferenceSession,
-    meta: { modelId: string; name: string; input: ImageInputSpec; config: PreprocessorConfig; batchSize: number },
+    meta: {
+      modelId: string;
+      name: string;
+      input: ImageInputSpec;
+      normalisation: { scale: readonly number[]; offset: readonly number[] };
+      pixelInput: boolean;
+      batchSize: number;
+    },
   ) {
     this.#session = session;
     this.modelId = meta.modelId;
     this.name = meta.name;
     this.input = meta.input;
     this.batchSize = meta.batchSize;
-    const inputName = session.inputNames[0];
+    this.#pixelInput = meta.pixelInput;
+    const inputName = meta.pixelInput ? PIXEL_INPUT : session.inputNames[0];
     const outputName = session.outputNames[0];
     if (inputName === undefined || outputName === undefined) {
       throw new AutolabelError('MODEL_INVALID', `${meta.name} has no input or no output`);
@@ -160,12 +191,9 @@ export class OnnxEmbedder implements Embedder {
     this.#outputName = outputName;
     const inputMeta = session.inputMetadata[0];
     const shape = inputMeta?.isTensor ? inputMeta.shape : [];
-    this.#channelsLast = shape.length === 4 && shape[3] === 3 && shape[1] !== 3;
-    const rescale = meta.config.do_rescale ? meta.config.rescale_factor : 1;
-    const mean = meta.config.do_normalize ? channelValues(meta.config.image_mean) : [0, 0, 0];
-    const std = meta.config.do_normalize ? channelValues(meta.config.image_std) : [1, 1, 1];
-    this.#scale = Float32Array.from([0, 1, 2], (c) => rescale / (std[c] ?? 1));
-    this.#offset = Float32Array.from([0, 1, 2], (c) => -(mean[c] ?? 0) / (std[c] ?? 1));
+    this.#channelsLast = !meta.pixelInput && shape.length === 4 && shape[3] === 3 && shape[1] !== 3;
+    this.#scale = Float32Array.from(meta.normalisation.scale);
+    this.#offset = Float32Array.from(meta.normalisation.offset);
   }
 
   get dim(): number {
@@ -189,6 +217,27 @@ export class OnnxEmbedder implements Embedder {
     if (pixels.length !== count * plane * 3) {
       throw new AutolabelError('INVALID_ARGUMENT', `expected ${count * plane * 3} bytes for ${count} images`);
     }
+    const tensor = this.#pixelInput
+      ? new ort.Tensor('uint8', pixels, [count, height, width, 3])
+      : this.#normalise(pixels, count);
+    let output: ort.Tensor;
+    try {
+      const result = await this.#session.run({ [this.#inputName]: tensor });
+      const value = result[this.#outputName];
+      if (value === undefined) throw new Error(`no output ${this.#outputName}`);
+      output = value;
+    } catch (error) {
+      throw new AutolabelError('MODEL_RUN_FAILED', `${this.name} failed on a batch of ${count}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    return poolFeatures(output, count, this.name);
+  }
+
+  /** HWC bytes to the model's float layout, normalised. */
+  #normalise(pixels: Uint8Array, count: number): ort.Tensor {
+    const { width, height } = this.input;
+    const plane = width * height;
     const data = new Float32Array(count * plane * 3);
     const [s0, s1, s2] = this.#scale as unknown as [number, number, number];
     const [o0, o1, o2] = this.#offset as unknown as [number, number, number];
@@ -213,18 +262,7 @@ export class OnnxEmbedder implements Embedder {
       }
     }
     const dims = this.#channelsLast ? [count, height, width, 3] : [count, 3, height, width];
-    let output: ort.Tensor;
-    try {
-      const result = await this.#session.run({ [this.#inputName]: new ort.Tensor('float32', data, dims) });
-      const value = result[this.#outputName];
-      if (value === undefined) throw new Error(`no output ${this.#outputName}`);
-      output = value;
-    } catch (error) {
-      throw new AutolabelError('MODEL_RUN_FAILED', `${this.name} failed on a batch of ${count}: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-    return poolFeatures(output, count, this.name);
+    return new ort.Tensor('float32', data, dims);
   }
 
   async close(): Promise<void> {

@@ -116,12 +116,7 @@ function toInputTensor(pixels: Uint8Array, count: number, spec: GraphFeatureSpec
 }
 
 /** Runs one micro-batch: global average pooling of each requested map, concatenated per image. */
-function embedMicroBatch(
-  model: tf.GraphModel,
-  spec: GraphFeatureSpec,
-  pixels: Uint8Array,
-  count: number,
-): tf.Tensor2D {
+function embedMicroBatch(model: tf.GraphModel, spec: GraphFeatureSpec, pixels: Uint8Array, count: number): tf.Tensor2D {
   return tf.tidy(() => {
     const input = toInputTensor(pixels, count, spec);
     const nodes = spec.outputs.map((output) => output.node);
@@ -162,8 +157,7 @@ async function embed(
 }
 
 async function main(port: NonNullable<typeof parentPort>, data: TfjsWorkerData): Promise<void> {
-  const post = (message: FromWorkerMessage, transfer: ArrayBuffer[] = []): void =>
-    port.postMessage(message, transfer);
+  const post = (message: FromWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
   try {
     // Parallelism comes from one worker per core; XNNPACK inside each stays on one thread.
     setThreadsCount(1);
@@ -196,7 +190,10 @@ async function main(port: NonNullable<typeof parentPort>, data: TfjsWorkerData):
 async function outputDims(model: tf.GraphModel, spec: GraphFeatureSpec): Promise<number[]> {
   const maps = tf.tidy(() => {
     const input = toInputTensor(new Uint8Array(spec.width * spec.height * 3), 1, spec);
-    const executed = model.execute({ [spec.inputNode]: input }, spec.outputs.map((o) => o.node));
+    const executed = model.execute(
+      { [spec.inputNode]: input },
+      spec.outputs.map((o) => o.node),
+    );
     return (Array.isArray(executed) ? executed : [executed]).map((map, i) =>
       tf.mean(map, spec.outputs[i]!.layout === 'nhwc' ? [1, 2] : [2, 3]).reshape([-1]),
     );

@@ -22,7 +22,9 @@ async function png(
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) raw.set(paint(x, y), (y * width + x) * 3);
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** The images, decoded exactly as the ingest pipeline would feed them to `embedder`. */
@@ -31,7 +33,7 @@ async function fixtures(embedder: Embedder): Promise<Record<string, Uint8Array>>
     red: await png(40, 30, () => [220, 20, 30]),
     blue: await png(40, 30, () => [20, 40, 200]),
     gradient: await png(64, 48, (x, y) => [x * 4, y * 5, 255 - x * 4]),
-    checker: await png(64, 64, (x, y) => ((x >> 3) + (y >> 3)) % 2 === 0 ? [250, 250, 250] : [10, 10, 10]),
+    checker: await png(64, 64, (x, y) => (((x >> 3) + (y >> 3)) % 2 === 0 ? [250, 250, 250] : [10, 10, 10])),
     stripes: await png(50, 80, (_x, y) => (y % 10 < 5 ? [30, 160, 40] : [240, 200, 30])),
   };
   const out: Record<string, Uint8Array> = {};
@@ -86,17 +88,21 @@ describe('builtin tfjs embedder', () => {
     await embedder?.close();
   });
 
-  it('describes itself with a stable, content-derived model id', async () => {
-    expect(embedder.modelId).toMatch(/^builtin:centernet@[0-9a-f]{12}$/);
-    expect(embedder.dim).toBeGreaterThan(0);
-    expect(embedder.input).toMatchObject({ width: 256, height: 256 });
-    const again = await loadBuiltinEmbedder('centernet', { threads: 1 });
-    try {
-      expect(again.modelId).toBe(embedder.modelId);
-    } finally {
-      await again.close();
-    }
-  }, LOAD_TIMEOUT_MS);
+  it(
+    'describes itself with a stable, content-derived model id',
+    async () => {
+      expect(embedder.modelId).toMatch(/^builtin:centernet@[0-9a-f]{12}$/);
+      expect(embedder.dim).toBeGreaterThan(0);
+      expect(embedder.input).toMatchObject({ width: 256, height: 256 });
+      const again = await loadBuiltinEmbedder('centernet', { threads: 1 });
+      try {
+        expect(again.modelId).toBe(embedder.modelId);
+      } finally {
+        await again.close();
+      }
+    },
+    LOAD_TIMEOUT_MS,
+  );
 
   it('returns count * dim finite values for a batch', async () => {
     const batch = [images.red!, images.gradient!, images.checker!];
@@ -170,27 +176,35 @@ describe('builtin tfjs embedder lifecycle', () => {
     return { embedder, workers, exited };
   }
 
-  it('ends its workers on close() and refuses work afterwards', async () => {
-    const { embedder, workers, exited } = await loadObserved();
-    expect(workers).toHaveLength(2);
-    await embedder.close();
-    await expect(Promise.all(exited)).resolves.toHaveLength(2);
-    const pixels = new Uint8Array(embedder.input.width * embedder.input.height * 3);
-    await expect(embedder.embed(pixels, 1)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
-  }, LOAD_TIMEOUT_MS);
-
-  it('rejects with MODEL_RUN_FAILED instead of hanging when a worker dies', async () => {
-    const { embedder, workers } = await loadObserved();
-    try {
-      const pixels = new Uint8Array(8 * embedder.input.width * embedder.input.height * 3).fill(128);
-      const running = embedder.embed(pixels, 8);
-      await workers[1]!.terminate();
-      await expect(running).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
-      await expect(embedder.embed(pixels, 8)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
-    } finally {
+  it(
+    'ends its workers on close() and refuses work afterwards',
+    async () => {
+      const { embedder, workers, exited } = await loadObserved();
+      expect(workers).toHaveLength(2);
       await embedder.close();
-    }
-  }, LOAD_TIMEOUT_MS);
+      await expect(Promise.all(exited)).resolves.toHaveLength(2);
+      const pixels = new Uint8Array(embedder.input.width * embedder.input.height * 3);
+      await expect(embedder.embed(pixels, 1)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
+    },
+    LOAD_TIMEOUT_MS,
+  );
+
+  it(
+    'rejects with MODEL_RUN_FAILED instead of hanging when a worker dies',
+    async () => {
+      const { embedder, workers } = await loadObserved();
+      try {
+        const pixels = new Uint8Array(8 * embedder.input.width * embedder.input.height * 3).fill(128);
+        const running = embedder.embed(pixels, 8);
+        await workers[1]!.terminate();
+        await expect(running).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
+        await expect(embedder.embed(pixels, 8)).rejects.toMatchObject({ code: 'MODEL_RUN_FAILED' });
+      } finally {
+        await embedder.close();
+      }
+    },
+    LOAD_TIMEOUT_MS,
+  );
 
   it('throws MODEL_NOT_FOUND naming the known models for an unknown builtin', async () => {
     const error: unknown = await loadBuiltinEmbedder('no-such-model', {}).catch((e: unknown) => e);

@@ -13,12 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { AutolabelError, messageOf } from '../../errors.js';
 import type { Embedder, ImageInputSpec } from '../embedder.js';
-import type {
-  FromWorkerMessage,
-  GraphFeatureSpec,
-  TfjsWorkerData,
-  ToWorkerMessage,
-} from './tfjs-worker.js';
+import type { FromWorkerMessage, GraphFeatureSpec, TfjsWorkerData, ToWorkerMessage } from './tfjs-worker.js';
 
 export type { GraphFeatureSpec, TensorLayout } from './tfjs-worker.js';
 
@@ -42,8 +37,7 @@ const CENTERNET_BLOCK_FINAL = 'tower_0/extern1/hard_swish/mul_1';
 const DEFINITIONS = {
   centernet: {
     file: 'centernet',
-    description:
-      'COCO CenterNet, MobileNetV3 backbone: average-pooled last backbone block (480-d) at 256x256',
+    description: 'COCO CenterNet, MobileNetV3 backbone: average-pooled last backbone block (480-d) at 256x256',
     kernel: 'cubic',
     fit: 'fill',
     spec: {
@@ -81,10 +75,7 @@ export interface GraphEmbedderOptions extends BuiltinEmbedderOptions {
 }
 
 /** Loads `builtin:NAME`; throws MODEL_NOT_FOUND for a name that is not in BUILTIN_MODELS. */
-export async function loadBuiltinEmbedder(
-  name: string,
-  options: BuiltinEmbedderOptions = {},
-): Promise<Embedder> {
+export async function loadBuiltinEmbedder(name: string, options: BuiltinEmbedderOptions = {}): Promise<Embedder> {
   return loadGraphEmbedder({ ...options, name: `builtin:${name}`, definition: builtinDefinition(name) });
 }
 
@@ -165,7 +156,10 @@ export class GraphEmbedder implements Embedder {
       jobs.push(
         this.slots[w]!.run(chunk.buffer, n).then((features) => {
           if (features.byteLength !== n * this.dim * 4) {
-            throw new AutolabelError('MODEL_RUN_FAILED', `${this.name}: worker returned ${features.byteLength / 4} values for ${n} images of dim ${this.dim}`);
+            throw new AutolabelError(
+              'MODEL_RUN_FAILED',
+              `${this.name}: worker returned ${features.byteLength / 4} values for ${n} images of dim ${this.dim}`,
+            );
           }
           out.set(new Float32Array(features), at);
         }),
@@ -216,7 +210,9 @@ class WorkerSlot {
         } else if (message.id === null) {
           this.#fail(new AutolabelError('MODEL_RUN_FAILED', message.message));
         } else {
-          this.#take(message.id)?.reject(new AutolabelError('MODEL_RUN_FAILED', `model run failed: ${message.message}`));
+          this.#take(message.id)?.reject(
+            new AutolabelError('MODEL_RUN_FAILED', `model run failed: ${message.message}`),
+          );
         }
       });
     });
@@ -312,8 +308,7 @@ async function fingerprint(modelJsonPath: string, definition: GraphModelDefiniti
     });
   }
   hash.update(json);
-  const manifest = (JSON.parse(json.toString('utf8')) as { weightsManifest: { paths: string[] }[] })
-    .weightsManifest;
+  const manifest = (JSON.parse(json.toString('utf8')) as { weightsManifest: { paths: string[] }[] }).weightsManifest;
   for (const file of manifest.flatMap((group) => group.paths)) {
     hash.update(await readFile(path.join(path.dirname(modelJsonPath), file)));
   }
