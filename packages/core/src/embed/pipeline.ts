@@ -72,7 +72,7 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
   const prepare = async (item: PendingEmbedding): Promise<Prepared> => {
     try {
       const data = await readFile(join(options.imagesRoot, item.path));
-      return { item, pixels: await decodeRgb(data, input, decodeOptions) };
+      return { item, pixels: await decodeRgb(data, input, decodeOptions, item) };
     } catch (error) {
       if (error instanceof ImageSkipError) return { item, skip: error.skip };
       return { item, skip: { reason: 'unreadable', detail: messageOf(error) } };
@@ -82,7 +82,6 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
   let items: PendingEmbedding[] = [];
   let failures: { item: PendingEmbedding; skip: Skip }[] = [];
   let pixels = new Uint8Array(batchSize * imageBytes);
-  let running: Promise<void> = Promise.resolve();
 
   const runBatch = async (
     batchItems: PendingEmbedding[],
@@ -111,8 +110,9 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
     tracker.advance(count + batchFailures.length);
   };
 
+  // One batch in the model at a time (a kill loses at most that one); the next decodes meanwhile.
+  let running: Promise<void> = Promise.resolve();
   const dispatch = async (): Promise<void> => {
-    // One batch in the model at a time; the next one decodes meanwhile.
     await running;
     running = runBatch(items, pixels, failures);
     running.catch(() => undefined);

@@ -2,6 +2,7 @@
 import sharp, { type Metadata } from 'sharp';
 import type { ImageInputSpec } from '../embed/embedder.js';
 import { messageOf } from '../errors.js';
+import { resizeBilinearRgb } from './resize.js';
 import { ImageSkipError, type SkipReason } from './skip.js';
 
 export interface ImageInfo {
@@ -48,28 +49,45 @@ export async function readImageInfo(data: Buffer, options: DecodeOptions): Promi
 /**
  * Decodes an image to packed uint8 RGB (HWC) at the model's input size: first frame of an
  * animation, EXIF orientation applied, any colour space (CMYK, grey, 16-bit, ICC) to 8-bit sRGB,
- * alpha flattened onto white.
+ * alpha flattened onto white. `size` is the displayed size recorded at scan time: an image no
+ * larger than the input is decoded as is and upscaled bilinearly in JavaScript (libvips' affine
+ * upscaling costs several times more); anything else is resized by sharp, with shrink-on-load.
  */
-export async function decodeRgb(data: Buffer, input: ImageInputSpec, options: DecodeOptions): Promise<Uint8Array> {
+export async function decodeRgb(
+  data: Buffer,
+  input: ImageInputSpec,
+  options: DecodeOptions,
+  size?: { readonly width: number | null; readonly height: number | null },
+): Promise<Uint8Array> {
   if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
+  const upscale =
+    input.fit === 'fill' &&
+    input.kernel === 'linear' &&
+    size?.width != null &&
+    size.height != null &&
+    size.width <= input.width &&
+    size.height <= input.height;
   try {
-    const { data: pixels, info } = await sharp(data, {
-      limitInputPixels: options.maxPixels,
-      failOn: 'truncated',
-      pages: 1,
-      autoOrient: true,
-    })
+    let image = sharp(data, { limitInputPixels: options.maxPixels, failOn: 'truncated', pages: 1, autoOrient: true })
       .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .resize(input.width, input.height, { fit: input.fit, kernel: input.kernel, background: '#000000' })
+      .toColourspace('srgb');
+    if (!upscale) {
+      image = image.resize(input.width, input.height, { fit: input.fit, kernel: input.kernel, background: '#000000' });
+    }
+    const { data: pixels, info } = await image
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    const expected = input.width * input.height * 3;
-    if (info.channels !== 3 || pixels.length !== expected) {
-      throw new Error(`decoded to ${info.channels} channels, ${pixels.length} bytes; expected 3 channels`);
+    if (info.channels !== 3 || pixels.length !== info.width * info.height * 3) {
+      throw new Error(`decoded to ${info.channels} channels, ${pixels.length} bytes; expected packed RGB`);
     }
-    return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    const rgb = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    if (info.width === input.width && info.height === input.height) return rgb;
+    if (upscale && info.width <= input.width && info.height <= input.height) {
+      return resizeBilinearRgb(rgb, info.width, info.height, input.width, input.height);
+    }
+    // The recorded size was stale (the file changed since the scan): let sharp resize.
+    return await decodeRgb(data, input, options);
   } catch (error) {
     throw toSkipError(error);
   }

@@ -77,6 +77,8 @@ interface PendingRow {
   id: number;
   path: string;
   content_hash: string;
+  width: number | null;
+  height: number | null;
 }
 
 function toImage(row: ImageRow): ImageRecord {
@@ -153,7 +155,7 @@ export class SqliteStore implements Store {
            (SELECT 1 FROM embeddings e WHERE e.content_hash = i.content_hash AND e.model_id = ?)`,
       ),
       listPending: db.prepare<{ model: string; after: number; limit: number }, PendingRow>(
-        `SELECT min(id) AS id, path, content_hash FROM images i
+        `SELECT min(id) AS id, path, content_hash, width, height FROM images i
          WHERE skip_reason IS NULL AND id > @after AND NOT EXISTS
            (SELECT 1 FROM embeddings e WHERE e.content_hash = i.content_hash AND e.model_id = @model)
          GROUP BY content_hash ORDER BY id LIMIT @limit`,
@@ -222,9 +224,13 @@ export class SqliteStore implements Store {
   }
 
   async listPendingEmbeddings(modelId: string, afterId: number, limit: number): Promise<PendingEmbedding[]> {
-    return this.#stmt.listPending
-      .all({ model: modelId, after: afterId, limit })
-      .map((row) => ({ id: row.id as ImageId, path: row.path, contentHash: row.content_hash }));
+    return this.#stmt.listPending.all({ model: modelId, after: afterId, limit }).map((row) => ({
+      id: row.id as ImageId,
+      path: row.path,
+      contentHash: row.content_hash,
+      width: row.width,
+      height: row.height,
+    }));
   }
 
   async putEmbeddings(batch: EmbeddingBatch): Promise<void> {

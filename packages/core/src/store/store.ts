@@ -37,6 +37,9 @@ export interface PendingEmbedding {
   readonly id: ImageId;
   readonly path: string;
   readonly contentHash: string;
+  /** Displayed size recorded at scan time. */
+  readonly width: number | null;
+  readonly height: number | null;
 }
 
 export interface EmbeddingBatch {

@@ -46,6 +46,8 @@ export interface EmbedJobOptions extends JobOptions {
   /** A model spec other than the workspace's default; embeddings of every model are kept. */
   readonly model?: string;
   readonly batchSize?: number;
+  /** Images decoded ahead of the model (see EmbedOptions.prefetch). */
+  readonly prefetch?: number;
   readonly threads?: number;
   /** Try again the images an earlier run could not decode. */
   readonly retrySkipped?: boolean;
@@ -179,6 +181,7 @@ export class Workspace {
         dtype: this.config.embeddings.dtype,
         spec: resolveSpecPath(spec),
         batchSize: options.batchSize,
+        prefetch: options.prefetch,
         signal: options.signal,
         onProgress: options.onProgress,
       });

@@ -1,14 +1,15 @@
 /** @module ONNX image models run with onnxruntime-node: any model whose input is pixel values and whose first output is a feature vector or a feature map. */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { AutolabelError, messageOf } from '../../errors.js';
-import { sha256 } from '../../util/hash.js';
+import { sha256, sha256File } from '../../util/hash.js';
 import { readJsonFile } from '../../util/json.js';
 import type { Embedder, ImageInputSpec } from '../embedder.js';
-import { PIXEL_INPUT, withPixelInput } from './onnx-graph.js';
+import type { OnnxWorkerData, OnnxWorkerInfo } from './onnx-worker.js';
+import { WorkerSlot, workerUrl } from './worker-slot.js';
 
 /** PIL resample codes used by Hugging Face image processors, mapped to sharp kernels. */
 const RESAMPLE_KERNELS: Record<number, ImageInputSpec['kernel']> = {
@@ -51,8 +52,8 @@ export interface OnnxEmbedderOptions {
   /** Intra-op threads; all cores by default. */
   readonly threads?: number;
   readonly batchSize?: number;
-  /** Normalise pixels inside the ONNX graph (default) rather than in JavaScript. */
-  readonly normaliseInGraph?: boolean;
+  /** Let idle onnxruntime threads spin (lowest latency when nothing else runs); off by default. */
+  readonly spinning?: boolean;
 }
 
 export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions = {}): Promise<OnnxEmbedder> {
@@ -64,56 +65,39 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
   });
   const config = await readJsonFile(configPath, preprocessorConfigSchema, 'MODEL_INVALID');
   const input = inputSpecOf(config, configPath);
-
-  let modelBytes: Uint8Array;
-  try {
-    modelBytes = await readFile(modelPath);
-  } catch (error) {
-    throw new AutolabelError('MODEL_NOT_FOUND', `cannot read ${modelPath}: ${messageOf(error)}`, { cause: error });
-  }
-  const normalisation = normalisationOf(config);
-  // Normalising inside the graph lets onnxruntime do it on all cores; JavaScript is the fallback.
-  let wrapped: Uint8Array | undefined;
-  try {
-    if (options.normaliseInGraph !== false)
-      wrapped = withPixelInput(modelBytes, { height: input.height, width: input.width, ...normalisation });
-  } catch {
-    wrapped = undefined;
-  }
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: options.threads ?? availableParallelism(),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+  const modelId = `onnx:${sha256((await sha256File(modelPath)) + JSON.stringify(config)).slice(0, 16)}`;
+  const workerData: OnnxWorkerData = {
+    modelPath,
+    threads: options.threads ?? availableParallelism(),
+    spinning: options.spinning ?? false,
+    width: input.width,
+    height: input.height,
   };
-  let session: ort.InferenceSession;
+  // onnxruntime-node's run() blocks its thread: in a worker, the main thread keeps decoding meanwhile.
+  const slot = new WorkerSlot<OnnxWorkerInfo>(new Worker(workerUrl('onnx-worker.js'), { workerData }));
+  let info: OnnxWorkerInfo;
   try {
-    session = await ort.InferenceSession.create(wrapped ?? modelBytes, sessionOptions);
+    info = await slot.ready;
   } catch (error) {
-    if (wrapped === undefined) {
-      throw new AutolabelError('MODEL_INVALID', `${modelPath} is not a valid ONNX model: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-    wrapped = undefined;
-    session = await ort.InferenceSession.create(modelBytes, sessionOptions).catch((plain: unknown) => {
-      throw new AutolabelError('MODEL_INVALID', `${modelPath} is not a valid ONNX model: ${messageOf(plain)}`, {
-        cause: plain,
-      });
-    });
+    await slot.terminate();
+    throw new AutolabelError('MODEL_INVALID', messageOf(error), { cause: error });
   }
-  const modelId = `onnx:${sha256(sha256(modelBytes) + JSON.stringify(config)).slice(0, 16)}`;
-  const embedder = new OnnxEmbedder(session, {
+  const embedder = new OnnxEmbedder(slot, {
     modelId,
     name: `onnx:${folder}`,
     input,
-    normalisation,
-    pixelInput: wrapped !== undefined,
+    channelsLast: info.channelsLast,
+    normalisation: normalisationOf(config),
     batchSize: options.batchSize ?? 32,
   });
-  // Learn the feature size by running one blank image, so a model whose config omits it still works.
-  const probe = await embedder.embed(new Uint8Array(input.width * input.height * 3), 1);
-  embedder.setDim(probe.length, config.feature_dim, configPath);
+  try {
+    // Learn the feature size by running one blank image, so a model whose config omits it still works.
+    const probe = await embedder.embed(new Uint8Array(input.width * input.height * 3), 1);
+    embedder.setDim(probe.length, config.feature_dim, configPath);
+  } catch (error) {
+    await embedder.close();
+    throw error;
+  }
   return embedder;
 }
 
@@ -155,45 +139,32 @@ export class OnnxEmbedder implements Embedder {
   readonly input: ImageInputSpec;
   readonly batchSize: number;
   #dim = 0;
-  readonly #session: ort.InferenceSession;
-  readonly #inputName: string;
-  readonly #outputName: string;
+  readonly #slot: WorkerSlot<OnnxWorkerInfo>;
   readonly #channelsLast: boolean;
-  /** The session takes uint8 pixels and normalises in-graph (see onnx-graph.ts). */
-  readonly #pixelInput: boolean;
-  /** Per channel: value = pixel * scale[c] + offset[c], folding rescale and normalise into one step. */
-  readonly #scale: Float32Array;
-  readonly #offset: Float32Array;
+  /** Per channel c, the model value of byte v is lut[c * 256 + v]: rescale and normalise in one lookup. */
+  readonly #lut = new Float32Array(3 * 256);
 
   constructor(
-    session: ort.InferenceSession,
+    slot: WorkerSlot<OnnxWorkerInfo>,
     meta: {
       modelId: string;
       name: string;
       input: ImageInputSpec;
+      channelsLast: boolean;
       normalisation: { scale: readonly number[]; offset: readonly number[] };
-      pixelInput: boolean;
       batchSize: number;
     },
   ) {
-    this.#session = session;
+    this.#slot = slot;
     this.modelId = meta.modelId;
     this.name = meta.name;
     this.input = meta.input;
     this.batchSize = meta.batchSize;
-    this.#pixelInput = meta.pixelInput;
-    const inputName = meta.pixelInput ? PIXEL_INPUT : session.inputNames[0];
-    const outputName = session.outputNames[0];
-    if (inputName === undefined || outputName === undefined) {
-      throw new AutolabelError('MODEL_INVALID', `${meta.name} has no input or no output`);
+    this.#channelsLast = meta.channelsLast;
+    for (let c = 0; c < 3; c++) {
+      for (let v = 0; v < 256; v++)
+        this.#lut[c * 256 + v] = v * meta.normalisation.scale[c]! + meta.normalisation.offset[c]!;
     }
-    this.#inputName = inputName;
-    this.#outputName = outputName;
-    const inputMeta = session.inputMetadata[0];
-    const shape = inputMeta?.isTensor ? inputMeta.shape : [];
-    this.#channelsLast = !meta.pixelInput && shape.length === 4 && shape[3] === 3 && shape[1] !== 3;
-    this.#scale = Float32Array.from(meta.normalisation.scale);
-    this.#offset = Float32Array.from(meta.normalisation.offset);
   }
 
   get dim(): number {
@@ -213,70 +184,54 @@ export class OnnxEmbedder implements Embedder {
 
   async embed(pixels: Uint8Array, count: number): Promise<Float32Array> {
     const { width, height } = this.input;
-    const plane = width * height;
-    if (pixels.length !== count * plane * 3) {
-      throw new AutolabelError('INVALID_ARGUMENT', `expected ${count * plane * 3} bytes for ${count} images`);
+    if (pixels.length !== count * width * height * 3) {
+      throw new AutolabelError('INVALID_ARGUMENT', `expected ${count * width * height * 3} bytes for ${count} images`);
     }
-    const tensor = this.#pixelInput
-      ? new ort.Tensor('uint8', pixels, [count, height, width, 3])
-      : this.#normalise(pixels, count);
-    let output: ort.Tensor;
+    const data = this.#normalise(pixels, count);
+    let result;
     try {
-      const result = await this.#session.run({ [this.#inputName]: tensor });
-      const value = result[this.#outputName];
-      if (value === undefined) throw new Error(`no output ${this.#outputName}`);
-      output = value;
+      result = await this.#slot.run(data.buffer as ArrayBuffer, count);
     } catch (error) {
       throw new AutolabelError('MODEL_RUN_FAILED', `${this.name} failed on a batch of ${count}: ${messageOf(error)}`, {
         cause: error,
       });
     }
-    return poolFeatures(output, count, this.name);
-  }
-
-  /** HWC bytes to the model's float layout, normalised. */
-  #normalise(pixels: Uint8Array, count: number): ort.Tensor {
-    const { width, height } = this.input;
-    const plane = width * height;
-    const data = new Float32Array(count * plane * 3);
-    const [s0, s1, s2] = this.#scale as unknown as [number, number, number];
-    const [o0, o1, o2] = this.#offset as unknown as [number, number, number];
-    if (this.#channelsLast) {
-      for (let i = 0; i < data.length; i += 3) {
-        data[i] = pixels[i]! * s0 + o0;
-        data[i + 1] = pixels[i + 1]! * s1 + o1;
-        data[i + 2] = pixels[i + 2]! * s2 + o2;
-      }
-    } else {
-      // HWC bytes -> CHW floats, one image at a time.
-      for (let n = 0; n < count; n++) {
-        const src = n * plane * 3;
-        const r = n * plane * 3;
-        const g = r + plane;
-        const b = g + plane;
-        for (let p = 0, q = src; p < plane; p++, q += 3) {
-          data[r + p] = pixels[q]! * s0 + o0;
-          data[g + p] = pixels[q + 1]! * s1 + o1;
-          data[b + p] = pixels[q + 2]! * s2 + o2;
-        }
-      }
-    }
-    const dims = this.#channelsLast ? [count, height, width, 3] : [count, 3, height, width];
-    return new ort.Tensor('float32', data, dims);
+    return poolFeatures(new Float32Array(result.features), result.dims, count, this.name);
   }
 
   async close(): Promise<void> {
-    await this.#session.release();
+    await this.#slot.terminate();
+  }
+
+  /** HWC bytes to the model's float layout (NCHW unless the model takes NHWC), normalised. */
+  #normalise(pixels: Uint8Array, count: number): Float32Array {
+    const plane = this.input.width * this.input.height;
+    const data = new Float32Array(count * plane * 3);
+    const lut = this.#lut;
+    if (this.#channelsLast) {
+      for (let i = 0; i < data.length; i += 3) {
+        data[i] = lut[pixels[i]!]!;
+        data[i + 1] = lut[256 + pixels[i + 1]!]!;
+        data[i + 2] = lut[512 + pixels[i + 2]!]!;
+      }
+      return data;
+    }
+    for (let n = 0; n < count; n++) {
+      const r = n * plane * 3;
+      const g = r + plane;
+      const b = g + plane;
+      for (let p = 0, q = r; p < plane; p++, q += 3) {
+        data[r + p] = lut[pixels[q]!]!;
+        data[g + p] = lut[256 + pixels[q + 1]!]!;
+        data[b + p] = lut[512 + pixels[q + 2]!]!;
+      }
+    }
+    return data;
   }
 }
 
 /** Feature vectors from the first output: [N,D] as is, [N,T,D] averaged over tokens, [N,C,H,W] averaged over H and W. */
-function poolFeatures(output: ort.Tensor, count: number, name: string): Float32Array {
-  if (output.type !== 'float32') {
-    throw new AutolabelError('MODEL_INVALID', `${name}: first output is ${output.type}, expected float32 features`);
-  }
-  const values = output.data as Float32Array;
-  const dims = output.dims;
+function poolFeatures(values: Float32Array, dims: readonly number[], count: number, name: string): Float32Array {
   if (dims[0] !== count) {
     throw new AutolabelError('MODEL_INVALID', `${name}: first output has batch ${dims[0]}, expected ${count}`);
   }

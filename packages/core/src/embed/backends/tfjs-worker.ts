@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { describeError, type EmbedRequest, type WorkerReply } from './worker-slot.js';
 
 /** Tensor layout of a graph input or of a feature map taken from the graph. */
 export type TensorLayout = 'nhwc' | 'nchw';
@@ -36,19 +37,6 @@ export interface TfjsWorkerData {
   readonly modelJsonPath: string;
   readonly spec: GraphFeatureSpec;
 }
-
-export type ToWorkerMessage = {
-  readonly type: 'embed';
-  readonly id: number;
-  /** `count * width * height * 3` bytes of RGB HWC; transferred, not copied. */
-  readonly pixels: ArrayBuffer;
-  readonly count: number;
-};
-
-export type FromWorkerMessage =
-  | { readonly type: 'ready'; readonly dims: readonly number[] }
-  | { readonly type: 'result'; readonly id: number; readonly features: ArrayBuffer }
-  | { readonly type: 'failed'; readonly id: number | null; readonly message: string };
 
 interface ModelJson {
   modelTopology: { node?: GraphNodeJson[] } & Record<string, unknown>;
@@ -157,7 +145,8 @@ async function embed(
 }
 
 async function main(port: NonNullable<typeof parentPort>, data: TfjsWorkerData): Promise<void> {
-  const post = (message: FromWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+  const post = (message: WorkerReply<readonly number[]>, transfer: ArrayBuffer[] = []): void =>
+    port.postMessage(message, transfer);
   try {
     // Parallelism comes from one worker per core; XNNPACK inside each stays on one thread.
     setThreadsCount(1);
@@ -169,20 +158,20 @@ async function main(port: NonNullable<typeof parentPort>, data: TfjsWorkerData):
     // One blank image through the graph gives the output widths and warms up the kernels.
     const dims = await outputDims(model, spec);
     const dim = dims.reduce((sum, d) => sum + d, 0);
-    post({ type: 'ready', dims });
+    post({ type: 'ready', info: dims });
 
-    // Requests are handled strictly one after another; the parent sends at most one at a time.
-    port.on('message', (message: ToWorkerMessage) => {
-      embed(model, spec, dim, new Uint8Array(message.pixels), message.count).then(
+    // Concurrent requests may interleave at `await data()`; each owns its tensors, so that is safe.
+    port.on('message', (message: EmbedRequest) => {
+      embed(model, spec, dim, new Uint8Array(message.data), message.count).then(
         (features) => {
           const buffer = features.buffer as ArrayBuffer;
-          post({ type: 'result', id: message.id, features: buffer }, [buffer]);
+          post({ type: 'result', id: message.id, features: buffer, dims: [message.count, dim] }, [buffer]);
         },
-        (error: unknown) => post({ type: 'failed', id: message.id, message: describe(error) }),
+        (error: unknown) => post({ type: 'failed', id: message.id, message: describeError(error) }),
       );
     });
   } catch (error) {
-    post({ type: 'failed', id: null, message: describe(error) });
+    post({ type: 'failed', id: null, message: describeError(error) });
   }
 }
 
@@ -201,12 +190,6 @@ async function outputDims(model: tf.GraphModel, spec: GraphFeatureSpec): Promise
   const dims = maps.map((map) => map.shape[0]!);
   tf.dispose(maps);
   return dims;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
-  return String(error);
 }
 
 if (parentPort) void main(parentPort, workerData as TfjsWorkerData);

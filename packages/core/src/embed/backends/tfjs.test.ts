@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAutolabelError } from '../../errors.js';
 import { decodeRgb } from '../../image/decode.js';
+import { embedderContract } from '../embedder.contract.js';
 import type { Embedder } from '../embedder.js';
 import { BUILTIN_MODELS, builtinDefinition, loadBuiltinEmbedder, loadGraphEmbedder } from './tfjs.js';
 
@@ -75,6 +76,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
+embedderContract('builtin:centernet (tfjs wasm workers)', () => loadBuiltinEmbedder('centernet', { threads: 2 }));
+
 describe('builtin tfjs embedder', () => {
   let embedder: Embedder;
   let images: Record<string, Uint8Array>;
@@ -92,8 +95,8 @@ describe('builtin tfjs embedder', () => {
     'describes itself with a stable, content-derived model id',
     async () => {
       expect(embedder.modelId).toMatch(/^builtin:centernet@[0-9a-f]{12}$/);
-      expect(embedder.dim).toBeGreaterThan(0);
-      expect(embedder.input).toMatchObject({ width: 256, height: 256 });
+      expect(embedder.input).toMatchObject({ width: 224, height: 224 });
+      expect(embedder.dim).toBe(272);
       const again = await loadBuiltinEmbedder('centernet', { threads: 1 });
       try {
         expect(again.modelId).toBe(embedder.modelId);
@@ -110,8 +113,10 @@ describe('builtin tfjs embedder', () => {
     expect(features).toBeInstanceOf(Float32Array);
     expect(features.length).toBe(batch.length * embedder.dim);
     expect(features.every(Number.isFinite)).toBe(true);
+    // Each pooled block is L2-normalised and weighted 1/sqrt(blocks): every vector has unit length.
     for (let i = 0; i < batch.length; i++) {
-      expect(row(features, embedder.dim, i).some((v) => v !== 0)).toBe(true);
+      const norm = Math.hypot(...row(features, embedder.dim, i));
+      expect(norm).toBeCloseTo(1, 4);
     }
   });
 
