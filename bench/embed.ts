@@ -120,7 +120,6 @@ try {
   const result = await workspace.embed({
     embedder,
     batchSize,
-    threads,
     onProgress: (p) => {
       if (p.total && p.done / p.total >= nextMark) {
         rss.push(`${Math.round(nextMark * 100)}%: ${mib(process.memoryUsage().rss)}`);

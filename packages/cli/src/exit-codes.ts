@@ -17,8 +17,6 @@ const BY_CODE: Record<ErrorCode, number> = {
   IMPORT_INVALID: EXIT.badInput,
   IMAGE_NOT_FOUND: EXIT.notFound,
   LABEL_INVALID: EXIT.badInput,
-  FORMAT_UNSUPPORTED: EXIT.usage,
-  OUTPUT_EXISTS: EXIT.usage,
   IO_FAILED: EXIT.failure,
   ABORTED: EXIT.interrupted,
   STORE_FAILED: EXIT.failure,

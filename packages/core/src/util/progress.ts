@@ -20,7 +20,7 @@ export class ProgressTracker {
 
   constructor(
     readonly phase: string,
-    public total: number | null,
+    readonly total: number | null,
     private readonly listener: ProgressListener | undefined,
   ) {}
 
