@@ -5,27 +5,17 @@
  * npm run example [-- --out example]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '@autolabel/core';
 import sharp from 'sharp';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'example' } } });
 const out = resolve(values.out ?? 'example');
 const photos = join(out, 'photos');
 const bin = fileURLToPath(new URL('../../packages/cli/bin/autolabel.js', import.meta.url));
-
-/** Mulberry32, so the example is the same on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SHAPES = ['circle', 'square', 'triangle'] as const;
 
@@ -47,7 +37,8 @@ function svg(shape: (typeof SHAPES)[number], rand: () => number): string {
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(photos, { recursive: true });
-const rand = random(2026);
+// Seeded, so the example is the same on every machine.
+const rand = seededRandom(2026);
 const truth: string[] = [];
 for (let i = 0; i < 36; i++) {
   const shape = SHAPES[i % SHAPES.length]!;
@@ -78,5 +69,16 @@ run('embed');
 run('import', 'labels.csv');
 run('label', 'img_006.jpg', 'circle');
 run('status');
+run('next', '--count', '5');
+run('suggest', '--target-precision', '0.9');
 run('export', '--format', 'csv', '--out', 'labels-export.csv');
-console.log(`Done. The workspace is ${join(out, '.autolabel')}; try: cd ${values.out} && npx autolabel status`);
+run('report', '--out', 'report');
+
+// How good were the suggestions? Compare with the truth the example kept aside.
+const expected = new Map(truth.map((line) => line.split(',') as [string, string]));
+const rows = readFileSync(join(out, 'labels-export.csv'), 'utf8').trim().split(/\r?\n/).slice(1);
+const suggested = rows.map((line) => line.split(',')).filter((r) => r[2] === 'auto' || r[2] === 'suggested');
+const right = suggested.filter((r) => expected.get(r[0]!) === r[1]).length;
+console.log(`Suggestions match the hidden truth for ${right} of ${suggested.length} images.`);
+console.log(`Done. The workspace is ${join(out, '.autolabel')}; the report is ${join(out, 'report', 'index.html')}.`);
+console.log(`Try: cd ${values.out} && npx autolabel status`);

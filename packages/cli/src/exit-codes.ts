@@ -21,6 +21,9 @@ const BY_CODE: Record<ErrorCode, number> = {
   ABORTED: EXIT.interrupted,
   STORE_FAILED: EXIT.failure,
   INVALID_ARGUMENT: EXIT.usage,
+  NOT_ENOUGH_LABELS: EXIT.badInput,
+  NO_EMBEDDINGS: EXIT.badInput,
+  FIT_STALE: EXIT.badInput,
 };
 
 export function exitCodeOf(error: unknown): number {

@@ -5,7 +5,9 @@ import {
   EXPORT_FORMATS,
   findWorkspace,
   initWorkspace,
+  NEXT_STRATEGIES,
   openWorkspace,
+  type SuggestResult,
   type Workspace,
   type WorkspaceStatus,
 } from '@autolabel/core';
@@ -223,7 +225,129 @@ export function buildProgram(io: CliIo): Command {
       });
     });
 
+  program
+    .command('suggest')
+    .description('learn from the labels and suggest a label with a calibrated confidence for every other image')
+    .option(
+      '--target-precision <p>',
+      'mark as auto the suggestions that reach this precision (e.g. 0.95), when the labels can back it',
+    )
+    .action(async (raw: unknown) => {
+      const flags = parseFlags(z.object({ targetPrecision: z.coerce.number().gt(0.5).lt(1).optional() }), raw);
+      await withWorkspace(async (workspace) => {
+        const bar = progress('runs');
+        const result = await workspace.suggest({ targetPrecision: flags.targetPrecision, onProgress: bar.onProgress });
+        bar.done();
+        print(formatSuggest(result), result);
+      });
+    });
+
+  program
+    .command('next')
+    .description('recommend which images to label next, each with a reason')
+    .option('--count <n>', 'how many images', '20')
+    .addOption(
+      new Option('--strategy <name>', 'auto: typical images first, then uncertain ones')
+        .choices([...NEXT_STRATEGIES])
+        .default('auto'),
+    )
+    .option('--seed <n>', 'random seed (clustering, random picks)', '1')
+    .action(async (raw: unknown) => {
+      const flags = parseFlags(
+        z.object({ count: positiveInt, strategy: z.enum(NEXT_STRATEGIES), seed: z.coerce.number().int() }),
+        raw,
+      );
+      await withWorkspace(async (workspace) => {
+        const picks = await workspace.next(flags);
+        const width = Math.max(0, ...picks.map((p) => p.path.length));
+        print(
+          picks.length === 0
+            ? 'Nothing left to label.'
+            : picks.map((p) => `${p.path.padEnd(width)}  ${p.reason}`).join('\n'),
+          picks,
+        );
+      });
+    });
+
+  program
+    .command('accept')
+    .description('turn suggestions into labels (source "accepted"; fits keep learning from people only)')
+    .option('--min-confidence <x>', 'accept suggestions with at least this confidence')
+    .option('--auto', 'accept the suggestions marked auto by the last suggest --target-precision')
+    .action(async (raw: unknown) => {
+      const flags = parseFlags(
+        z.object({ minConfidence: z.coerce.number().min(0).max(1).optional(), auto: z.boolean().optional() }),
+        raw,
+      );
+      await withWorkspace(async (workspace) => {
+        const result = await workspace.accept(flags);
+        print(`Accepted ${result.accepted} suggestions (fit ${result.fitId}).`, result);
+      });
+    });
+
+  program
+    .command('export-model')
+    .description('write the latest fit as one ONNX file: pixels in, class probabilities out (onnx: models only)')
+    .requiredOption('--out <file>', 'the .onnx file to write')
+    .action(async (raw: unknown) => {
+      const flags = parseFlags(z.object({ out: z.string().min(1) }), raw);
+      await withWorkspace(async (workspace) => {
+        const out = resolveFrom(io.cwd, flags.out);
+        const result = await workspace.exportModel(out);
+        print(
+          `Wrote ${out}: fit ${result.fitId}, ${result.classes.length} classes (${result.classes.join(', ')}).\n` +
+            'Input "pixels": float32 [N, H, W, 3], RGB 0-255, resized as its metadata autolabel.input says.',
+          { out, ...result },
+        );
+      });
+    });
+
+  program
+    .command('report')
+    .description(
+      'write a self-contained HTML page with figures and plots (classes, labels over time, accuracy, confidence, calibration)',
+    )
+    .option('--out <dir>', 'folder for index.html', 'report')
+    .action(async (raw: unknown) => {
+      const flags = parseFlags(z.object({ out: z.string().min(1) }), raw);
+      await withWorkspace(async (workspace) => {
+        const file = await workspace.report(resolveFrom(io.cwd, flags.out));
+        print(`Wrote ${file}`, { file });
+      });
+    });
+
   return program;
+}
+
+function formatSuggest(result: SuggestResult): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const width = Math.max(...result.classes.map((c) => c.label.length));
+  const lines = [
+    `Fit ${result.fitId} (${result.method}): ${result.suggestions} suggestions in ${result.seconds.total.toFixed(1)} s`,
+    `Estimated accuracy ${pct(result.estimatedAccuracy)} (cross-validated on the labels), calibration error ${result.calibrationError.toFixed(3)}`,
+    '',
+    ...result.classes.map(
+      (c) =>
+        `  ${c.label.padEnd(width)}  ${String(c.labels).padStart(5)} labelled  ${String(c.suggested).padStart(7)} suggested`,
+    ),
+  ];
+  if (result.targetPrecision !== null) {
+    lines.push('');
+    if (result.threshold !== null) {
+      lines.push(
+        `Auto: ${result.auto} suggestions with confidence >= ${result.threshold.toFixed(3)} ` +
+          `(precision >= ${pct(result.precisionLowerBound ?? 0)} at 95% confidence; target ${pct(result.targetPrecision)})`,
+      );
+    } else {
+      const more = result.moreLabelsNeeded;
+      lines.push(
+        `Auto: none. The labels cannot yet back precision ${pct(result.targetPrecision)}` +
+          (more !== null && Number.isFinite(more) ? `: label about ${more} more images (autolabel next).` : '.'),
+      );
+    }
+  }
+  for (const warning of result.warnings) lines.push(`warning: ${warning}`);
+  return lines.join('\n');
 }
 
 function resolveFrom(cwd: string, path: string): string {

@@ -18,6 +18,9 @@ export const ERROR_CODES = [
   'ABORTED',
   'STORE_FAILED',
   'INVALID_ARGUMENT',
+  'NOT_ENOUGH_LABELS',
+  'NO_EMBEDDINGS',
+  'FIT_STALE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -12,3 +12,8 @@ export type { ImportResult } from './labels/import.js';
 export * from './store/index.js';
 export type { Progress, ProgressListener } from './util/progress.js';
 export * from './workspace/index.js';
+export * from './learn/index.js';
+export * from './select/index.js';
+export { seededRandom } from './util/random.js';
+export { sha256 } from './util/hash.js';
+export * from './report/index.js';

@@ -5,7 +5,12 @@ import { formatCsvRow } from './csv.js';
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export type LabelStatus = 'labeled' | 'unlabeled';
+/**
+ * `labeled`: a person's label; `accepted`: a suggestion a person accepted; `auto`: a suggestion that
+ * meets the precision target, not yet accepted; `suggested`: any other suggestion; `unlabeled`: nothing.
+ */
+export const LABEL_STATUSES = ['labeled', 'accepted', 'auto', 'suggested', 'unlabeled'] as const;
+export type LabelStatus = (typeof LABEL_STATUSES)[number];
 
 export interface ExportedImage {
   readonly image: string;
@@ -20,11 +25,17 @@ export function toExported(row: ExportRow): ExportedImage {
   return {
     image: row.path,
     label: row.label,
-    status: row.label === null ? 'unlabeled' : 'labeled',
-    confidence: null,
+    status: statusOf(row),
+    confidence: row.confidence === null ? null : Number(row.confidence.toFixed(4)),
     width: row.width,
     height: row.height,
   };
+}
+
+function statusOf(row: ExportRow): LabelStatus {
+  if (row.source === 'accepted') return 'accepted';
+  if (row.source !== null) return 'labeled';
+  return row.suggestionStatus ?? 'unlabeled';
 }
 
 export function* csvChunks(rows: readonly ExportRow[]): Generator<string> {

@@ -8,6 +8,7 @@ import { isImageName } from '../image/scan.js';
 import type { ImageId, Store } from '../store/store.js';
 import { sha256 } from '../util/hash.js';
 import { normalizeImagePath, normalizeLabel } from './label.js';
+import { LABEL_STATUSES } from '../formats/export.js';
 
 export interface ImportResult {
   /** Labels written (new or changed). */
@@ -26,6 +27,7 @@ interface PlannedLabel {
 
 /** Columns a labels CSV may have; `status` and `confidence` make Autolabel's own export importable. */
 const CSV_COLUMNS = ['image', 'label', 'status', 'confidence'] as const;
+const MACHINE_STATUSES = new Set<string>(['auto', 'suggested', 'unlabeled']);
 
 export async function importLabelsCsv(store: Store, file: string): Promise<ImportResult> {
   let text: string;
@@ -48,6 +50,7 @@ export async function importLabelsCsv(store: Store, file: string): Promise<Impor
   }
   const imageColumn = columns.indexOf('image');
   const labelColumn = columns.indexOf('label');
+  const statusColumn = columns.indexOf('status');
   if (imageColumn < 0 || labelColumn < 0) {
     throw new AutolabelError(
       'CSV_INVALID',
@@ -66,9 +69,17 @@ export async function importLabelsCsv(store: Store, file: string): Promise<Impor
     }
     const rawImage = record.fields[imageColumn] ?? '';
     const rawLabel = record.fields[labelColumn] ?? '';
+    const status = statusColumn < 0 ? '' : (record.fields[statusColumn] ?? '').trim().toLowerCase();
     const path = normalizeImagePath(rawImage);
     if (path === '') throw new AutolabelError('CSV_INVALID', `${where}: the image cell is empty`);
-    if (rawLabel.trim() === '') {
+    if (status !== '' && !(LABEL_STATUSES as readonly string[]).includes(status)) {
+      throw new AutolabelError(
+        'CSV_INVALID',
+        `${where}: unknown status "${status}" (expected ${LABEL_STATUSES.join(', ')})`,
+      );
+    }
+    // Machine suggestions in an export are not labels: importing them would teach the model its own guesses.
+    if (rawLabel.trim() === '' || MACHINE_STATUSES.has(status)) {
       ignored++;
       continue;
     }

@@ -5,16 +5,22 @@ import type { SkipReason } from '../image/skip.js';
 import { float16ToFloat32, float32ToFloat16 } from '../util/float16.js';
 import type {
   EmbeddingBatch,
+  EmbeddingSet,
   ExportRow,
+  FitRecord,
   ImageId,
   ImageRecord,
   LabelRecord,
   LabelSource,
   ModelRecord,
+  NewFit,
+  NewSuggestion,
   PendingEmbedding,
   ScanChanges,
   Store,
   StoreStats,
+  SuggestionRecord,
+  SuggestionStatus,
 } from './store.js';
 
 /** Schema migrations, applied in order; `user_version` records how many ran. */
@@ -58,6 +64,28 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX labels_label ON labels(label);
   `,
+  `
+  CREATE TABLE fits (
+    id INTEGER PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    classes TEXT NOT NULL,
+    labels INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    head BLOB NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE suggestions (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    fit_id INTEGER NOT NULL REFERENCES fits(id),
+    label TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    runner_up TEXT,
+    runner_up_confidence REAL,
+    status TEXT NOT NULL CHECK (status IN ('auto','suggested'))
+  );
+  CREATE INDEX suggestions_confidence ON suggestions(confidence);
+  ALTER TABLE labels ADD COLUMN confidence REAL;
+  `,
 ];
 
 interface ImageRow {
@@ -71,6 +99,28 @@ interface ImageRow {
   format: string | null;
   skip_reason: string | null;
   skip_detail: string | null;
+}
+
+interface FitRow {
+  id: number;
+  model_id: string;
+  classes: string;
+  labels: number;
+  summary: string;
+  head: Buffer;
+  created_at: string;
+}
+
+function toFit(row: FitRow): FitRecord {
+  return {
+    id: row.id,
+    modelId: row.model_id,
+    classes: JSON.parse(row.classes) as string[],
+    labels: row.labels,
+    summary: JSON.parse(row.summary) as Record<string, unknown>,
+    head: new Uint8Array(row.head),
+    createdAt: row.created_at,
+  };
 }
 
 interface PendingRow {
@@ -180,11 +230,75 @@ export class SqliteStore implements Store {
            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
          WHERE labels.label IS NOT excluded.label OR labels.source IS NOT excluded.source`,
       ),
-      listLabels: db.prepare<[], { image_id: number; path: string; label: string; source: string; updated_at: string }>(
-        'SELECT l.image_id, i.path, l.label, l.source, l.updated_at FROM labels l JOIN images i ON i.id = l.image_id ORDER BY i.path',
+      listLabels: db.prepare<
+        [],
+        {
+          image_id: number;
+          path: string;
+          label: string;
+          source: string;
+          created_at: string;
+          updated_at: string;
+          confidence: number | null;
+        }
+      >(
+        `SELECT l.image_id, i.path, l.label, l.source, l.created_at, l.updated_at, l.confidence
+         FROM labels l JOIN images i ON i.id = l.image_id ORDER BY i.path`,
       ),
-      exportRows: db.prepare<[], { path: string; label: string | null; width: number | null; height: number | null }>(
-        'SELECT i.path, l.label, i.width, i.height FROM images i LEFT JOIN labels l ON l.image_id = i.id ORDER BY i.path',
+      exportRows: db.prepare<
+        [],
+        {
+          path: string;
+          label: string | null;
+          source: string | null;
+          suggestion_status: string | null;
+          confidence: number | null;
+          width: number | null;
+          height: number | null;
+        }
+      >(
+        `SELECT i.path, coalesce(l.label, s.label) AS label, l.source,
+           CASE WHEN l.label IS NULL THEN s.status END AS suggestion_status,
+           CASE WHEN l.label IS NULL THEN s.confidence ELSE l.confidence END AS confidence, i.width, i.height
+         FROM images i LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN suggestions s ON s.image_id = i.id
+         ORDER BY i.path`,
+      ),
+      embeddings: db.prepare<[string], { id: number; dim: number; dtype: string; vector: Buffer }>(
+        `SELECT i.id, e.dim, e.dtype, e.vector FROM images i
+         JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = ?
+         WHERE i.skip_reason IS NULL ORDER BY i.id`,
+      ),
+      insertFit: db.prepare<[string, string, number, string, Buffer]>(
+        'INSERT INTO fits (model_id, classes, labels, summary, head) VALUES (?, ?, ?, ?, ?)',
+      ),
+      clearSuggestions: db.prepare('DELETE FROM suggestions'),
+      insertSuggestion: db.prepare(
+        `INSERT INTO suggestions (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
+         VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)`,
+      ),
+      latestFit: db.prepare<[], FitRow>('SELECT * FROM fits ORDER BY id DESC LIMIT 1'),
+      allFits: db.prepare<[], FitRow>('SELECT * FROM fits ORDER BY id'),
+      listSuggestions: db.prepare<
+        [],
+        {
+          image_id: number;
+          path: string;
+          fit_id: number;
+          label: string;
+          confidence: number;
+          runner_up: string | null;
+          runner_up_confidence: number | null;
+          status: string;
+        }
+      >(
+        `SELECT s.*, i.path FROM suggestions s JOIN images i ON i.id = s.image_id
+         WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)
+         ORDER BY s.confidence DESC, i.path`,
+      ),
+      acceptSuggestion: db.prepare<[number]>(
+        `INSERT INTO labels (image_id, label, source, confidence)
+         SELECT image_id, label, 'accepted', confidence FROM suggestions WHERE image_id = ?
+         ON CONFLICT(image_id) DO NOTHING`,
       ),
     };
   }
@@ -284,12 +398,96 @@ export class SqliteStore implements Store {
       path: row.path,
       label: row.label,
       source: row.source as LabelSource,
+      createdAt: row.created_at,
       updatedAt: row.updated_at,
+      confidence: row.confidence,
     }));
   }
 
+  async loadEmbeddings(modelId: string): Promise<EmbeddingSet> {
+    const dim = this.#stmt.modelDim.get(modelId)?.dim ?? 0;
+    const ids: number[] = [];
+    let vectors = new Float32Array(1024 * dim);
+    for (const row of this.#stmt.embeddings.iterate(modelId)) {
+      if (row.dim !== dim) {
+        throw new AutolabelError(
+          'STORE_FAILED',
+          `embedding of image ${row.id} has ${row.dim} values, model ${modelId} has ${dim}`,
+        );
+      }
+      if ((ids.length + 1) * dim > vectors.length) {
+        const grown = new Float32Array(vectors.length * 2);
+        grown.set(vectors);
+        vectors = grown;
+      }
+      const bytes = new Uint8Array(row.vector);
+      const vector =
+        row.dtype === 'float16'
+          ? float16ToFloat32(new Uint16Array(bytes.buffer, 0, dim))
+          : new Float32Array(bytes.buffer, 0, dim);
+      vectors.set(vector, ids.length * dim);
+      ids.push(row.id);
+    }
+    return { modelId, dim, imageIds: Int32Array.from(ids), vectors: vectors.slice(0, ids.length * dim) };
+  }
+
+  async saveFit(fit: NewFit, suggestions: readonly NewSuggestion[]): Promise<number> {
+    return this.#write('save the fit and its suggestions', () => {
+      const fitId = Number(
+        this.#stmt.insertFit.run(
+          fit.modelId,
+          JSON.stringify(fit.classes),
+          fit.labels,
+          JSON.stringify(fit.summary),
+          Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
+        ).lastInsertRowid,
+      );
+      this.#stmt.clearSuggestions.run();
+      for (const suggestion of suggestions) this.#stmt.insertSuggestion.run({ ...suggestion, fitId });
+      return fitId;
+    });
+  }
+
+  async latestFit(): Promise<FitRecord | undefined> {
+    const row = this.#stmt.latestFit.get();
+    return row && toFit(row);
+  }
+
+  async listFits(): Promise<FitRecord[]> {
+    return this.#stmt.allFits.all().map(toFit);
+  }
+
+  async listSuggestions(): Promise<SuggestionRecord[]> {
+    return this.#stmt.listSuggestions.all().map((row) => ({
+      imageId: row.image_id as ImageId,
+      path: row.path,
+      fitId: row.fit_id,
+      label: row.label,
+      confidence: row.confidence,
+      runnerUp: row.runner_up,
+      runnerUpConfidence: row.runner_up_confidence,
+      status: row.status as SuggestionStatus,
+    }));
+  }
+
+  async acceptSuggestions(imageIds: readonly ImageId[]): Promise<number> {
+    return this.#write('accept suggestions', () => {
+      let accepted = 0;
+      for (const id of imageIds) accepted += this.#stmt.acceptSuggestion.run(id).changes;
+      return accepted;
+    });
+  }
+
   async exportRows(): Promise<ExportRow[]> {
-    return this.#stmt.exportRows.all();
+    return this.#stmt.exportRows.all().map((row) => ({
+      path: row.path,
+      label: row.label,
+      source: row.source as LabelSource | null,
+      suggestionStatus: row.suggestion_status as SuggestionStatus | null,
+      confidence: row.confidence,
+      width: row.width,
+      height: row.height,
+    }));
   }
 
   async stats(): Promise<StoreStats> {

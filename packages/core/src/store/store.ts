@@ -5,7 +5,13 @@ export type ImageId = number & { readonly __brand: 'ImageId' };
 
 export type EmbeddingDtype = 'float32' | 'float16';
 
-export type LabelSource = 'manual' | 'import';
+/** Who gave a label: a person (`manual`, `import`) or a person accepting a suggestion (`accepted`). Fits learn from people only. */
+export type LabelSource = 'manual' | 'import' | 'accepted';
+
+export const HUMAN_LABEL_SOURCES: readonly LabelSource[] = ['manual', 'import'];
+
+/** `auto`: confident enough to meet the precision target of the fit that made it; `suggested`: the rest. */
+export type SuggestionStatus = 'auto' | 'suggested';
 
 export interface ImageRecord {
   readonly id: ImageId;
@@ -66,14 +72,61 @@ export interface LabelRecord {
   readonly path: string;
   readonly label: string;
   readonly source: LabelSource;
+  readonly createdAt: string;
   readonly updatedAt: string;
+  /** Confidence of the suggestion an `accepted` label came from. */
+  readonly confidence: number | null;
 }
 
 export interface ExportRow {
   readonly path: string;
+  /** The label, else the current suggestion's label, else null. */
   readonly label: string | null;
+  readonly source: LabelSource | null;
+  readonly suggestionStatus: SuggestionStatus | null;
+  /** The suggestion's calibrated confidence (also kept for accepted labels). */
+  readonly confidence: number | null;
   readonly width: number | null;
   readonly height: number | null;
+}
+
+/** All stored vectors of one model, one row per image (images sharing content share a vector). */
+export interface EmbeddingSet {
+  readonly modelId: string;
+  readonly dim: number;
+  readonly imageIds: Int32Array;
+  /** Row-major [imageIds.length, dim]. */
+  readonly vectors: Float32Array;
+}
+
+export interface NewSuggestion {
+  readonly imageId: ImageId;
+  readonly label: string;
+  readonly confidence: number;
+  readonly runnerUp: string | null;
+  readonly runnerUpConfidence: number | null;
+  readonly status: SuggestionStatus;
+}
+
+export interface SuggestionRecord extends NewSuggestion {
+  readonly path: string;
+  readonly fitId: number;
+}
+
+export interface NewFit {
+  readonly modelId: string;
+  readonly classes: readonly string[];
+  /** Human labels the fit learned from. */
+  readonly labels: number;
+  /** JSON-serialisable facts about the fit (method, calibration, threshold, estimates). */
+  readonly summary: Readonly<Record<string, unknown>>;
+  /** The exported linear part (see learn/model-file.ts). */
+  readonly head: Uint8Array;
+}
+
+export interface FitRecord extends NewFit {
+  readonly id: number;
+  readonly createdAt: string;
 }
 
 export interface StoreStats {
@@ -106,6 +159,17 @@ export interface Store {
   ): Promise<void>;
   clearLabels(imageIds: readonly ImageId[]): Promise<void>;
   listLabels(): Promise<LabelRecord[]>;
+
+  /** Every image with an embedding of this model and no skip reason, ordered by image id. */
+  loadEmbeddings(modelId: string): Promise<EmbeddingSet>;
+  /** Records a fit and replaces every suggestion with its own, in one transaction; returns the fit id. */
+  saveFit(fit: NewFit, suggestions: readonly NewSuggestion[]): Promise<number>;
+  latestFit(): Promise<FitRecord | undefined>;
+  listFits(): Promise<FitRecord[]>;
+  /** Suggestions for images that still have no label, most confident first. */
+  listSuggestions(): Promise<SuggestionRecord[]>;
+  /** Turns suggestions into `accepted` labels, skipping images labelled since; returns how many. */
+  acceptSuggestions(imageIds: readonly ImageId[]): Promise<number>;
 
   exportRows(): Promise<ExportRow[]>;
   stats(): Promise<StoreStats>;

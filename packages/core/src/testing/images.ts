@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
+import { seededRandom } from '../util/random.js';
 
 export const IMAGE_KINDS = [
   'jpeg',
@@ -69,17 +70,7 @@ export interface ImageOptions {
   readonly seed?: number;
 }
 
-/** Mulberry32: a tiny seeded PRNG, uniform in [0, 1); fixtures must be the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const FRAME_COLORS: readonly Rgb[] = [
   [255, 0, 0],

@@ -1,9 +1,16 @@
 /** @module Tiny ONNX image models written at test time, laid out like a real model folder (model.onnx + preprocessor_config.json). */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-// CommonJS (module.exports = { onnx }), so only a default import works from ESM.
-import onnxProto from 'onnx-proto';
 import { seededRandom } from './images.js';
+import {
+  encodeModel,
+  FLOAT,
+  floatInitializer,
+  intAttr,
+  intsAttr,
+  type NodeProto,
+  valueInfo,
+} from '../learn/onnx-graph.js';
 
 export interface TinyOnnxOptions {
   /** Square input side S: the model takes pixel_values [N,3,S,S]. Default 32. */
@@ -24,11 +31,7 @@ export interface TinyOnnxModel {
   readonly inputSize: number;
 }
 
-const { onnx } = onnxProto;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INPUT_NAME = 'pixel_values';
-const OPSET = 13;
-const IR_VERSION = 7;
 
 /**
  * Writes `dir/model.onnx` (pixel_values -> Conv 3x3 stride 2 -> Relu [-> GlobalAveragePool ->
@@ -69,13 +72,13 @@ export function encodeTinyOnnxModel(options: TinyOnnxOptions = {}): Uint8Array {
   const bias = Array.from({ length: channels }, () => (random() * 2 - 1) * 0.1);
 
   const reluOut = featureMap ? outputName : 'relu_out';
-  const nodes: onnxProto.onnx.INodeProto[] = [
+  const nodes: NodeProto[] = [
     {
       opType: 'Conv',
       name: 'conv',
       input: [INPUT_NAME, 'conv.weight', 'conv.bias'],
       output: ['conv_out'],
-      attribute: [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1])],
+      attribute: [intsAttr('kernel_shape', [3, 3]), intsAttr('strides', [2, 2]), intsAttr('pads', [1, 1, 1, 1])],
     },
     { opType: 'Relu', name: 'relu', input: ['conv_out'], output: [reluOut] },
   ];
@@ -87,48 +90,24 @@ export function encodeTinyOnnxModel(options: TinyOnnxOptions = {}): Uint8Array {
         name: 'flatten',
         input: ['pooled'],
         output: [outputName],
-        attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+        attribute: [intAttr('axis', 1)],
       },
     );
   }
 
   // Conv with k=3, s=2, pads 1: out = floor((S - 1) / 2) + 1.
   const mapSize = Math.floor((size - 1) / 2) + 1;
-  const model = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
+  return encodeModel({
+    name: 'tiny_embedder',
     producerName: '@autolabel/core/testing',
-    graph: {
-      name: 'tiny_embedder',
-      node: nodes,
-      initializer: [
-        { name: 'conv.weight', dataType: FLOAT, dims: [channels, 3, 3, 3], floatData: weights },
-        { name: 'conv.bias', dataType: FLOAT, dims: [channels], floatData: bias },
-      ],
-      input: [tensorInfo(INPUT_NAME, ['batch', 3, size, size])],
-      output: [tensorInfo(outputName, featureMap ? ['batch', channels, mapSize, mapSize] : ['batch', channels])],
-    },
+    nodes,
+    initializers: [
+      floatInitializer('conv.weight', [channels, 3, 3, 3], Float32Array.from(weights)),
+      floatInitializer('conv.bias', [channels], Float32Array.from(bias)),
+    ],
+    inputs: [valueInfo(INPUT_NAME, FLOAT, ['batch', 3, size, size])],
+    outputs: [valueInfo(outputName, FLOAT, featureMap ? ['batch', channels, mapSize, mapSize] : ['batch', channels])],
   });
-  return onnx.ModelProto.encode(model).finish();
-}
-
-function ints(name: string, values: number[]): onnxProto.onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values };
-}
-
-/** A float32 tensor value; string dims are symbolic (dynamic). */
-function tensorInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: FLOAT,
-        shape: {
-          dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })),
-        },
-      },
-    },
-  };
 }
 
 /** Same keys as shared/models/mobilenet-v1-imagenet/preprocessor_config.json: x/255, then (x-0.5)/0.5. */

@@ -7,7 +7,10 @@ import { finished } from 'node:stream/promises';
 import { AutolabelError, messageOf } from '../errors.js';
 
 /** Writes chunks to a temporary file next to `file`, then renames it into place. */
-export async function writeFileAtomic(file: string, chunks: Iterable<string> | AsyncIterable<string>): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+): Promise<void> {
   const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const out = createWriteStream(temporary);

@@ -13,6 +13,7 @@ import { SKIP_REASONS, type SkipReason } from '../image/skip.js';
 import { type ImportResult, importImageFolder, importLabelsCsv } from '../labels/import.js';
 import { normalizeImagePath, normalizeLabel } from '../labels/label.js';
 import { openSqliteStore } from '../store/sqlite.js';
+import type { NextStrategy } from '../select/next.js';
 import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ProgressListener } from '../util/progress.js';
@@ -25,6 +26,17 @@ import {
   type WorkspaceConfig,
   writeConfig,
 } from './config.js';
+import {
+  accept,
+  type AcceptOptions,
+  exportModel,
+  next,
+  type NextPick,
+  suggest,
+  type SuggestOptions,
+  type SuggestResult,
+} from './learning.js';
+import { writeReport } from './report.js';
 
 export const DEFAULT_WORKSPACE_DIR = '.autolabel';
 
@@ -245,6 +257,40 @@ export class Workspace {
     if (out === undefined) return [...chunks].join('');
     await writeFileAtomic(resolve(out), chunks);
     return undefined;
+  }
+
+  /** Fits the human labels and replaces every suggestion (see learn/fit.ts). */
+  async suggest(options: SuggestOptions = {}): Promise<SuggestResult> {
+    return suggest(this, options);
+  }
+
+  /** Images to label next, each with a reason. */
+  async next(options: { count?: number; strategy?: NextStrategy; seed?: number } = {}): Promise<NextPick[]> {
+    return next(this, options);
+  }
+
+  /** Turns the latest fit's suggestions into labels (source `accepted`). */
+  async accept(options: AcceptOptions): Promise<{ accepted: number; fitId: number }> {
+    return accept(this, options);
+  }
+
+  /** Writes the latest fit as one ONNX classifier, backbone included. */
+  async exportModel(out: string): Promise<{ fitId: number; classes: readonly string[] }> {
+    return exportModel(this, resolve(out));
+  }
+
+  /** Writes `outDir/index.html`, a self-contained page of figures and plots; returns its path. */
+  async report(outDir: string): Promise<string> {
+    return writeReport(this.store, resolve(outDir), `Autolabel report: ${this.imagesRoot}`);
+  }
+
+  /** The id embeddings of the workspace's model are stored under (known once something was embedded with it). */
+  async modelId(): Promise<string> {
+    const spec = resolveSpecPath(this.modelSpec);
+    const stats = await this.store.stats();
+    const model = stats.embeddedPerModel.find((m) => m.spec === spec && m.embedded > 0);
+    if (!model) throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${spec} yet: run autolabel embed`);
+    return model.modelId;
   }
 
   async close(): Promise<void> {

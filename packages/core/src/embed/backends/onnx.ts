@@ -101,7 +101,8 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
   return embedder;
 }
 
-function inputSpecOf(config: PreprocessorConfig, configPath: string): ImageInputSpec {
+/** The pixels the model takes, from its preprocessor config (also what an exported classifier expects). */
+export function inputSpecOf(config: PreprocessorConfig, configPath: string): ImageInputSpec {
   const kernel = RESAMPLE_KERNELS[config.resample] ?? 'linear';
   if (!config.do_resize) {
     throw new AutolabelError(
@@ -118,7 +119,7 @@ function inputSpecOf(config: PreprocessorConfig, configPath: string): ImageInput
 }
 
 /** Rescale and normalise folded into one multiply-add per channel: value = pixel * scale + offset. */
-function normalisationOf(config: PreprocessorConfig): { scale: number[]; offset: number[] } {
+export function normalisationOf(config: PreprocessorConfig): { scale: number[]; offset: number[] } {
   const rescale = config.do_rescale ? config.rescale_factor : 1;
   const mean = config.do_normalize ? channelValues(config.image_mean) : [0, 0, 0];
   const std = config.do_normalize ? channelValues(config.image_std) : [1, 1, 1];

@@ -1,0 +1,174 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeRgb } from '@autolabel/core';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Runs the built CLI (npm run build first) through the learning loop a user follows.
+const bin = fileURLToPath(new URL('../bin/autolabel.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'autolabel-learn-'));
+const images = join(dir, 'photos');
+const CLASSES: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210], moss: [70, 160, 60] };
+const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
+const PER_CLASS = 15;
+const truth = new Map<string, string>();
+
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function json<T>(args: string[]): T {
+  const result = cli([...args, '--json']);
+  expect(result.stderr).not.toMatch(/error/);
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+function exported(): Map<string, { label: string; status: string; confidence: string }> {
+  // The generated names need no CSV quoting.
+  const rows = readFileSync(join(dir, 'out.csv'), 'utf8')
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((line) => line.split(','));
+  return new Map(rows.map((r) => [r[0]!, { label: r[1]!, status: r[2]!, confidence: r[3]! }]));
+}
+
+beforeAll(async () => {
+  let seed = 0;
+  for (const [name, color] of Object.entries(CLASSES)) {
+    for (let i = 0; i < PER_CLASS; i++) {
+      const path = `img_${name.slice(0, 2)}${String(i).padStart(2, '0')}.png`;
+      const pattern = PATTERNS[i % PATTERNS.length]!;
+      await writeImage(join(images, path), 'png', { color, pattern, noise: 70, seed: seed++ });
+      truth.set(path, name);
+    }
+  }
+  const model = await writeTinyOnnxModel(join(dir, 'tiny-model'), { featureDim: 24 });
+  expect(cli(['init', '--images', 'photos', '--model', `onnx:${model.dir}`]).code).toBe(0);
+  expect(cli(['scan', '-q']).code).toBe(0);
+  expect(cli(['embed', '-q']).code).toBe(0);
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the learning loop', () => {
+  it('says what to do when there is nothing to learn from yet', () => {
+    const result = cli(['suggest']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/label a few images of at least two classes/);
+  });
+
+  it('recommends typical images of different clusters first, each with a reason', () => {
+    const picks = json<{ path: string; strategy: string; reason: string }[]>(['next', '--count', '6']);
+    expect(picks).toHaveLength(6);
+    expect(new Set(picks.map((p) => p.path)).size).toBe(6);
+    for (const pick of picks) expect(pick.reason).toMatch(/^typical of an unlabelled cluster of \d+ images$/);
+    // Six typical picks out of three colour classes cover at least two of them.
+    expect(new Set(picks.map((p) => truth.get(p.path))).size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses to learn when every label is one class', () => {
+    expect(cli(['label', 'img_am00.png', 'amber']).code).toBe(0);
+    const result = cli(['suggest']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/all labels are in one class \("amber"\)/);
+  });
+
+  it('suggests a label with a confidence for every other image, mostly right', () => {
+    for (const [path, label] of truth) if (/0[0-3]\.png$/.test(path)) expect(cli(['label', path, label]).code).toBe(0);
+    const result = json<{ suggestions: number; estimatedAccuracy: number; auto: number; threshold: number | null }>([
+      'suggest',
+      '--target-precision',
+      '0.9',
+    ]);
+    expect(result.suggestions).toBe(truth.size - 12);
+    expect(cli(['export', '--out', 'out.csv']).code).toBe(0);
+    const rows = exported();
+    let right = 0;
+    for (const [path, row] of rows) {
+      if (/0[0-3]\.png$/.test(path)) {
+        expect(row.status).toBe('labeled');
+        continue;
+      }
+      expect(['auto', 'suggested']).toContain(row.status);
+      const confidence = Number(row.confidence);
+      expect(confidence).toBeGreaterThan(1 / 3);
+      expect(confidence).toBeLessThanOrEqual(1);
+      if (row.label === truth.get(path)) right++;
+    }
+    expect(right / (truth.size - 12)).toBeGreaterThan(0.8);
+    // 12 labels cannot back a 90% precision claim at 95% confidence (29 perfect predictions are the minimum).
+    expect(result.threshold).toBeNull();
+    expect(result.auto).toBe(0);
+    expect(cli(['suggest', '--target-precision', '0.9']).stdout).toMatch(/Auto: none\. .*label about \d+ more images/);
+  });
+
+  it('then recommends the images the model is least sure about', () => {
+    const picks = json<{ strategy: string; reason: string }[]>(['next', '--count', '3']);
+    expect(picks.length).toBeGreaterThan(0);
+    for (const pick of picks) {
+      expect(pick.strategy).toBe('uncertain');
+      expect(pick.reason).toMatch(/^model torn between (amber|azure|moss) \d\.\d\d and (amber|azure|moss) \d\.\d\d$/);
+    }
+  });
+
+  it('writes one ONNX classifier that predicts from pixels what the fit suggests', async () => {
+    const result = json<{ out: string; classes: string[] }>(['export-model', '--out', 'classifier.onnx']);
+    expect(result.classes).toEqual(['amber', 'azure', 'moss']);
+    const session = await ort.InferenceSession.create(join(dir, 'classifier.onnx'));
+    try {
+      const paths = [...truth.keys()].filter((p) => !/0[0-3]\.png$/.test(p));
+      let agree = 0;
+      for (const path of paths) {
+        const input = { width: 32, height: 32, fit: 'fill', kernel: 'linear' } as const;
+        const rgb = await decodeRgb(readFileSync(join(images, path)), input, { maxPixels: 1e8 });
+        const pixels = new ort.Tensor('float32', Float32Array.from(rgb), [1, 32, 32, 3]);
+        const out = (await session.run({ pixels })).probabilities!.data as Float32Array;
+        expect(out.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+        const predicted = result.classes[out.indexOf(Math.max(...out))];
+        if (predicted === truth.get(path)) agree++;
+      }
+      expect(agree / paths.length).toBeGreaterThan(0.7);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('accepts suggestions into labels, and refuses stale ones', () => {
+    const accepted = json<{ accepted: number }>(['accept', '--min-confidence', '0']);
+    expect(accepted.accepted).toBe(truth.size - 12);
+    expect(cli(['export', '--out', 'out.csv']).code).toBe(0);
+    const statuses = [...exported().values()].map((r) => r.status);
+    expect(statuses.filter((s) => s === 'accepted')).toHaveLength(truth.size - 12);
+    // Our own export imports back without turning anything into a new kind of label.
+    expect(cli(['import', 'out.csv']).code).toBe(0);
+
+    expect(cli(['label', 'img_am04.png', 'amber']).code).toBe(0);
+    const stale = cli(['accept', '--auto']);
+    expect(stale.code).toBe(4);
+    expect(stale.stderr).toMatch(/labels changed since the suggestions were made: run autolabel suggest again/);
+  });
+
+  it('writes a report page with the plots', () => {
+    const result = cli(['report', '--out', 'report']);
+    expect(result.code).toBe(0);
+    const html = readFileSync(join(dir, 'report', 'index.html'), 'utf8');
+    for (const title of [
+      'Images per class',
+      'Labels over time',
+      'Confidence',
+      'Precision and coverage',
+      'Calibration',
+    ]) {
+      expect(html).toContain(title);
+    }
+    expect(html.match(/<svg/g)?.length ?? 0).toBeGreaterThanOrEqual(5);
+    expect(existsSync(join(dir, 'report', 'index.html'))).toBe(true);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * @module A fit with honest confidence: cross-fitted predictions on the labelled images choose the
+ * pipeline variant, fit the temperature, and set the auto-accept threshold; then one run on all labels
+ * makes the suggestions.
+ */
+import { AutolabelError } from '../errors.js';
+import { seededRandom } from '../util/random.js';
+import { expectedCalibrationError, fitTemperature, type ScoredPrediction } from './calibration.js';
+import type { LinearHead } from './logistic.js';
+import { type LearnContext, PIPELINE_CONFIGS, type PipelineConfig, runPipeline } from './pipeline.js';
+import { type AcceptThreshold, chooseAcceptThreshold } from './precision.js';
+
+export interface FitOptions {
+  /** Auto-accept only where precision >= this can be claimed; omit to auto-accept nothing. */
+  readonly targetPrecision?: number;
+  /** Allowed chance that the precision claim is wrong; default 0.05. */
+  readonly delta?: number;
+  readonly folds?: number;
+  readonly seed?: number;
+  readonly configs?: readonly PipelineConfig[];
+  /** Called after each cross-validation run and the final run. */
+  readonly onStep?: (done: number, total: number) => void;
+}
+
+export interface CrossValidation {
+  readonly folds: number;
+  /** Held-out accuracy of each variant tried. */
+  readonly accuracyByConfig: Readonly<Record<string, number>>;
+  readonly accuracy: number;
+  /** Expected calibration error of the held-out predictions after temperature scaling. */
+  readonly calibrationError: number;
+  /** Calibrated held-out predictions of the chosen variant. */
+  readonly predictions: readonly ScoredPrediction[];
+}
+
+export interface LabelFit {
+  readonly config: PipelineConfig;
+  readonly head: LinearHead;
+  readonly temperature: number;
+  /** Calibrated class probabilities of every image, row-major [n, classes]. */
+  readonly probabilities: Float32Array;
+  /** The linear part alone: softmax of the head, uncalibrated (what an exported model computes). */
+  readonly linear: Float32Array;
+  readonly threshold: AcceptThreshold | null;
+  readonly crossValidation: CrossValidation;
+}
+
+/** `seeds[i]` is the class of image row i or -1; needs labels in at least two classes. */
+export async function fitLabels(context: LearnContext, seeds: Int32Array, options: FitOptions = {}): Promise<LabelFit> {
+  const c = context.classes;
+  const counts = new Int32Array(c);
+  for (const s of seeds) if (s >= 0) counts[s]!++;
+  if (counts.filter((n) => n > 0).length < 2) {
+    throw new AutolabelError('NOT_ENOUGH_LABELS', 'suggestions need labels in at least two classes');
+  }
+  const configs = options.configs ?? PIPELINE_CONFIGS;
+  const sortedCounts = [...counts].filter((n) => n > 0).sort((a, b) => a - b);
+  const median = sortedCounts[Math.floor(sortedCounts.length / 2)]!;
+  const folds = options.folds ?? Math.min(5, Math.max(2, median));
+  const foldOf = assignFolds(seeds, c, folds, options.seed ?? 1);
+  const labelled = [...seeds.keys()].filter((i) => seeds[i]! >= 0);
+  const total = configs.length * folds + 1;
+  let done = 0;
+
+  const heldOut = configs.map(() => new Float32Array(labelled.length * c));
+  for (let fold = 0; fold < folds; fold++) {
+    const training = Int32Array.from(seeds, (s, i) => (foldOf[i] === fold ? -1 : s));
+    for (const [k, config] of configs.entries()) {
+      const prediction = await runPipeline(context, training, config);
+      labelled.forEach((row, r) => {
+        if (foldOf[row] === fold) heldOut[k]!.set(prediction.scores.subarray(row * c, (row + 1) * c), r * c);
+      });
+      options.onStep?.(++done, total);
+    }
+  }
+  const truth = Int32Array.from(labelled, (row) => seeds[row]!);
+  const accuracies = heldOut.map((scores) => accuracy(scores, truth, c));
+  const best = accuracies.indexOf(Math.max(...accuracies));
+  const config = configs[best]!;
+  const logScores = heldOut[best]!.map((p) => Math.log(p + 1e-6));
+  const temperature = fitTemperature(logScores, truth, c);
+  const predictions = scored(calibrate(heldOut[best]!, c, temperature), truth, c);
+  const threshold =
+    options.targetPrecision === undefined
+      ? null
+      : chooseAcceptThreshold(predictions, { targetPrecision: options.targetPrecision, delta: options.delta });
+
+  const final = await runPipeline(context, seeds, config);
+  options.onStep?.(++done, total);
+  return {
+    config,
+    head: final.head,
+    temperature,
+    probabilities: calibrate(final.scores, c, temperature),
+    linear: final.linear,
+    threshold,
+    crossValidation: {
+      folds,
+      accuracyByConfig: Object.fromEntries(configs.map((cfg, k) => [cfg.name, accuracies[k]!])),
+      accuracy: accuracies[best]!,
+      calibrationError: expectedCalibrationError(predictions),
+      predictions,
+    },
+  };
+}
+
+/** p^(1/T), renormalised: temperature scaling applied to log-probabilities. */
+export function calibrate(scores: Float32Array, classes: number, temperature: number): Float32Array {
+  const out = new Float32Array(scores.length);
+  for (let o = 0; o < scores.length; o += classes) {
+    let max = -Infinity;
+    for (let j = 0; j < classes; j++) max = Math.max(max, Math.log(scores[o + j]! + 1e-6) / temperature);
+    let sum = 0;
+    for (let j = 0; j < classes; j++) {
+      out[o + j] = Math.exp(Math.log(scores[o + j]! + 1e-6) / temperature - max);
+      sum += out[o + j]!;
+    }
+    for (let j = 0; j < classes; j++) out[o + j]! /= sum;
+  }
+  return out;
+}
+
+/** Stratified folds: each class's labelled rows dealt round the folds in a seeded random order. */
+function assignFolds(seeds: Int32Array, classes: number, folds: number, seed: number): Int32Array {
+  const random = seededRandom(seed);
+  const foldOf = new Int32Array(seeds.length).fill(-1);
+  let next = 0;
+  for (let j = 0; j < classes; j++) {
+    const rows = [...seeds.keys()].filter((i) => seeds[i] === j);
+    for (let i = rows.length - 1; i > 0; i--) {
+      const k = Math.floor(random() * (i + 1));
+      [rows[i], rows[k]] = [rows[k]!, rows[i]!];
+    }
+    for (const row of rows) foldOf[row] = next++ % folds;
+  }
+  return foldOf;
+}
+
+function argmax(scores: Float32Array, offset: number, classes: number): number {
+  let best = 0;
+  for (let j = 1; j < classes; j++) if (scores[offset + j]! > scores[offset + best]!) best = j;
+  return best;
+}
+
+function accuracy(scores: Float32Array, truth: Int32Array, classes: number): number {
+  let right = 0;
+  for (let r = 0; r < truth.length; r++) if (argmax(scores, r * classes, classes) === truth[r]) right++;
+  return truth.length === 0 ? 0 : right / truth.length;
+}
+
+function scored(probabilities: Float32Array, truth: Int32Array, classes: number): ScoredPrediction[] {
+  return [...truth].map((t, r) => {
+    const top = argmax(probabilities, r * classes, classes);
+    return { confidence: probabilities[r * classes + top]!, correct: top === t };
+  });
+}

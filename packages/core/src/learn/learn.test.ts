@@ -1,0 +1,226 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../util/random.js';
+import { expectedCalibrationError, fitTemperature } from './calibration.js';
+import { buildKnnGraph, extendKnnGraph, normalizedAffinity } from './graph.js';
+import { Learner } from './learner.js';
+import { headLogits, softmaxRows, trainLogistic } from './logistic.js';
+import { matrix, type Matrix, normalizeRows } from './matrix.js';
+import { OrtMath } from './ort-math.js';
+import { binomialCdf, chooseAcceptThreshold, precisionLowerBound } from './precision.js';
+import { propagateLabels, seedMatrix } from './propagate.js';
+import type { ImageId, LabelRecord } from '../store/store.js';
+
+/** Gaussian-ish blobs: `perClass` points around each of `classes` random centres, non-negative like pooled ReLU features. */
+function blobs(
+  classes: number,
+  perClass: number,
+  dim: number,
+  spread: number,
+  seed = 1,
+): { x: Matrix; truth: Int32Array } {
+  const random = seededRandom(seed);
+  const centres = Float32Array.from({ length: classes * dim }, () => random());
+  const n = classes * perClass;
+  const data = new Float32Array(n * dim);
+  const truth = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % classes;
+    truth[i] = c;
+    for (let j = 0; j < dim; j++) data[i * dim + j] = Math.max(0, centres[c * dim + j]! + spread * (random() - 0.5));
+  }
+  return { x: matrix(n, dim, data), truth };
+}
+
+function labelRecords(rows: number[], truth: Int32Array, names = (c: number) => `class-${c}`): LabelRecord[] {
+  return rows.map((row) => ({
+    imageId: (row + 1) as ImageId,
+    path: `${row}.jpg`,
+    label: names(truth[row]!),
+    source: 'manual',
+    createdAt: '',
+    updatedAt: '',
+    confidence: null,
+  }));
+}
+
+const math = new OrtMath({ threads: 1 });
+afterAll(() => math.close());
+
+describe('OrtMath', () => {
+  it('finds the same nearest neighbours as a plain scan', async () => {
+    const { x } = blobs(3, 40, 16, 0.8);
+    normalizeRows(x);
+    const found = await math.topK(x, x, 5, 32);
+    for (const i of [0, 17, 119]) {
+      const scores = Array.from({ length: x.rows }, (_, j) => {
+        let s = 0;
+        for (let t = 0; t < x.cols; t++) s += x.data[i * x.cols + t]! * x.data[j * x.cols + t]!;
+        return { j, s };
+      }).sort((a, b) => b.s - a.s);
+      expect([...found.indices.subarray(i * 5, i * 5 + 5)]).toEqual(scores.slice(0, 5).map((e) => e.j));
+      expect(found.scores[i * 5 + 1]).toBeCloseTo(scores[1]!.s, 4);
+    }
+  });
+
+  it('multiplies matrices, transposed or not', async () => {
+    const a = matrix(2, 3, Float32Array.from([1, 2, 3, 4, 5, 6]));
+    const b = matrix(3, 2, Float32Array.from([1, 0, 0, 1, 1, 1]));
+    expect([...(await math.gemm(a, b)).data]).toEqual([4, 5, 10, 11]);
+    expect([...(await math.gemm(a, a, false, true)).data]).toEqual([14, 32, 32, 77]);
+  });
+});
+
+describe('k-NN graph', () => {
+  it('extending with new images gives the graph a full build gives', async () => {
+    const { x } = blobs(4, 50, 12, 1.2, 3);
+    normalizeRows(x);
+    const full = await buildKnnGraph(math, x, 6);
+    const head = matrix(180, x.cols, x.data.slice(0, 180 * x.cols));
+    const extended = await extendKnnGraph(math, await buildKnnGraph(math, head, 6), x);
+    expect(extended.nodes).toBe(200);
+    let same = 0;
+    for (let i = 0; i < full.indices.length; i++) if (full.indices[i] === extended.indices[i]) same++;
+    expect(same / full.indices.length).toBeGreaterThan(0.99); // ties may order differently
+    expect(full.indices.every((t, p) => t !== Math.floor(p / 6))).toBe(true); // never itself
+  });
+
+  it('label propagation spreads a label along its cluster', async () => {
+    const { x, truth } = blobs(2, 60, 10, 0.6, 4);
+    normalizeRows(x);
+    const affinity = normalizedAffinity(await buildKnnGraph(math, x, 8));
+    const seeds = new Int32Array(x.rows).fill(-1);
+    seeds[0] = truth[0]!;
+    seeds[1] = truth[1]!;
+    const { scores } = propagateLabels(affinity, seedMatrix(seeds, 2), 2);
+    let right = 0;
+    for (let i = 0; i < x.rows; i++) if ((scores[i * 2 + 1]! > scores[i * 2]! ? 1 : 0) === truth[i]) right++;
+    expect(right / x.rows).toBeGreaterThan(0.95);
+  });
+});
+
+describe('logistic regression', () => {
+  it('separates separable classes and predicts them, in JS and in onnxruntime alike', async () => {
+    const { x, truth } = blobs(3, 30, 8, 0.3, 5);
+    const targets = new Float32Array(x.rows * 3);
+    truth.forEach((c, i) => (targets[i * 3 + c] = 1));
+    const head = await trainLogistic(x, targets, 3, { l2: 1e-4 });
+    const viaOrt = await trainLogistic(x, targets, 3, { l2: 1e-4, math });
+    const p = softmaxRows(headLogits(head, x), 3);
+    const q = softmaxRows(headLogits(viaOrt, x), 3);
+    for (let i = 0; i < p.length; i++) expect(q[i]).toBeCloseTo(p[i]!, 2);
+    let right = 0;
+    for (let i = 0; i < x.rows; i++) {
+      const row = [...p.subarray(i * 3, i * 3 + 3)];
+      if (row.indexOf(Math.max(...row)) === truth[i]) right++;
+      expect(row.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
+    }
+    expect(right).toBe(x.rows);
+  });
+});
+
+describe('calibration and thresholds', () => {
+  it('temperature scaling undoes overconfidence', () => {
+    // Logits that are 3x too sharp for how often they are right.
+    const random = seededRandom(7);
+    const n = 4000;
+    const logits = new Float32Array(n * 2);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const z = random() * 4 - 2; // true log-odds of class 1
+      labels[i] = random() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+      logits[i * 2 + 1] = 3 * z;
+    }
+    expect(fitTemperature(logits, labels, 2)).toBeCloseTo(3, 0);
+  });
+
+  it('expected calibration error is 0 when confidence matches accuracy and large when not', () => {
+    const honest = Array.from({ length: 1000 }, (_, i) => ({ confidence: 0.75, correct: i % 4 !== 0 }));
+    expect(expectedCalibrationError(honest)).toBeCloseTo(0, 6);
+    const overconfident = Array.from({ length: 1000 }, (_, i) => ({ confidence: 0.99, correct: i % 2 === 0 }));
+    expect(expectedCalibrationError(overconfident)).toBeCloseTo(0.49, 6);
+  });
+
+  it('binomial tail and Clopper-Pearson bound match known values', () => {
+    expect(binomialCdf(0, 10, 0.5)).toBeCloseTo(1 / 1024, 10);
+    expect(binomialCdf(5, 10, 0.5)).toBeCloseTo(0.623046875, 9);
+    // 59 of 59 right: the one-sided 95% lower bound is just above 0.95 (the "rule of three" regime).
+    expect(precisionLowerBound(59, 59, 0.05)).toBeGreaterThan(0.95);
+    expect(precisionLowerBound(58, 58, 0.05)).toBeLessThan(0.95);
+  });
+
+  it('refuses a precision claim that too few labels cannot back, and says how many more', () => {
+    const few = Array.from({ length: 20 }, () => ({ confidence: 0.99, correct: true }));
+    const result = chooseAcceptThreshold(few, { targetPrecision: 0.95 });
+    expect(result.threshold).toBeNull();
+    expect(result.moreLabelsNeeded).toBe(39); // 59 perfect predictions are needed at delta 0.05
+  });
+
+  it('picks the lowest threshold whose accepted set still meets the target', () => {
+    const predictions = [
+      ...Array.from({ length: 200 }, () => ({ confidence: 0.95, correct: true })),
+      ...Array.from({ length: 100 }, (_, i) => ({ confidence: 0.6, correct: i % 2 === 0 })),
+    ];
+    const result = chooseAcceptThreshold(predictions, { targetPrecision: 0.9 });
+    expect(result.threshold).toBe(0.95);
+    expect(result.support).toBe(200);
+    expect(result.precisionLowerBound).toBeGreaterThan(0.9);
+  });
+});
+
+describe('Learner', () => {
+  it('suggests the right class for most unlabelled images from a few labels, with honest confidence', async () => {
+    const { x, truth } = blobs(4, 150, 32, 1.6, 9);
+    const embeddings = {
+      modelId: 'test',
+      dim: x.cols,
+      imageIds: Int32Array.from({ length: x.rows }, (_, i) => i + 1),
+      vectors: x.data,
+    };
+    const learner = await Learner.create(embeddings);
+    try {
+      const labelled = Array.from({ length: 4 * 5 }, (_, i) => i); // 5 labels per class
+      const fit = await learner.fit(labelRecords(labelled, truth), { targetPrecision: 0.9 });
+      expect(fit.classes).toEqual(['class-0', 'class-1', 'class-2', 'class-3']);
+      let right = 0;
+      const scored = [];
+      for (let i = labelled.length; i < x.rows; i++) {
+        const row = [...fit.probabilities.subarray(i * 4, i * 4 + 4)];
+        const top = row.indexOf(Math.max(...row));
+        if (top === truth[i]) right++;
+        scored.push({ confidence: row[top]!, correct: top === truth[i] });
+      }
+      const accuracy = right / (x.rows - labelled.length);
+      expect(accuracy).toBeGreaterThan(0.9);
+      expect(fit.crossValidation.folds).toBe(5);
+      expect(Math.abs(fit.crossValidation.accuracy - accuracy)).toBeLessThan(0.15);
+      expect(expectedCalibrationError(scored)).toBeLessThan(0.15);
+    } finally {
+      await learner.close();
+    }
+  });
+
+  it('says what is wrong with labels it cannot learn from', async () => {
+    const { x, truth } = blobs(2, 20, 8, 0.5, 11);
+    const embeddings = {
+      modelId: 'test',
+      dim: x.cols,
+      imageIds: Int32Array.from({ length: x.rows }, (_, i) => i + 1),
+      vectors: x.data,
+    };
+    const learner = await Learner.create(embeddings);
+    try {
+      await expect(learner.fit([])).rejects.toThrow(/label a few images of at least two classes/);
+      await expect(learner.fit(labelRecords([0, 2, 4], truth))).rejects.toThrow(
+        /all labels are in one class \("class-0"\)/,
+      );
+      const missing: LabelRecord = { ...labelRecords([1], truth)[0]!, imageId: 999 as ImageId };
+      const fit = await learner.fit([...labelRecords([0, 1, 2, 4, 3], truth), missing]);
+      expect(fit.labelsWithoutEmbedding).toBe(1);
+      expect(fit.warnings.join('\n')).toMatch(/1 labelled images have no embedding/);
+      const single = await learner.fit(labelRecords([0, 2, 4, 1], truth));
+      expect(single.warnings.join('\n')).toMatch(/class "class-1" has 1 label/);
+    } finally {
+      await learner.close();
+    }
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * @module The learning state of one workspace and model: every embedding transformed, the k-NN graph
+ * (cached on disk, extended when images are added), and fits from the current labels. Built once and
+ * kept by whoever refits often (the server); the CLI builds it per command.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AutolabelError } from '../errors.js';
+import type { EmbeddingSet, ImageId, LabelRecord } from '../store/store.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { sha256 } from '../util/hash.js';
+import { applyFeatureTransform, type FeatureTransform, fitFeatureTransform } from './features.js';
+import { type FitOptions, fitLabels, type LabelFit } from './fit.js';
+import { buildKnnGraph, extendKnnGraph, type KnnGraph, normalizedAffinity, type SparseMatrix } from './graph.js';
+import { type Matrix, matrix } from './matrix.js';
+import { OrtMath } from './ort-math.js';
+
+/** Neighbours kept per image (typicality, outliers); the propagation graph uses the first `AFFINITY_K`. */
+export const GRAPH_K = 20;
+export const AFFINITY_K = 10;
+/** Rebuild rather than extend once this share of the graph would be new. */
+const REBUILD_SHARE = 0.2;
+
+export interface LearnerOptions {
+  /** Folder for the graph cache; none: no cache. */
+  readonly cacheDir?: string;
+  readonly threads?: number;
+}
+
+export interface GraphBuildInfo {
+  readonly how: 'cached' | 'extended' | 'built';
+  readonly ms: number;
+}
+
+export interface LearnerFit extends LabelFit {
+  readonly classes: readonly string[];
+  /** Rows (images) the fit learned from, by class name. */
+  readonly labelCounts: Readonly<Record<string, number>>;
+  /** Human labels on images without an embedding (not used). */
+  readonly labelsWithoutEmbedding: number;
+  readonly warnings: readonly string[];
+}
+
+export class Learner {
+  readonly #rowOf = new Map<number, number>();
+
+  private constructor(
+    readonly math: OrtMath,
+    readonly embeddings: EmbeddingSet,
+    readonly transform: FeatureTransform,
+    readonly features: Matrix,
+    readonly graph: KnnGraph,
+    readonly affinity: SparseMatrix,
+    readonly graphInfo: GraphBuildInfo,
+  ) {
+    embeddings.imageIds.forEach((id, row) => this.#rowOf.set(id, row));
+  }
+
+  static async create(embeddings: EmbeddingSet, options: LearnerOptions = {}): Promise<Learner> {
+    if (embeddings.imageIds.length === 0) {
+      throw new AutolabelError(
+        'NO_EMBEDDINGS',
+        `no embeddings for model ${embeddings.modelId}: run autolabel embed first`,
+      );
+    }
+    const math = new OrtMath({ threads: options.threads });
+    try {
+      const raw = matrix(embeddings.imageIds.length, embeddings.dim, embeddings.vectors);
+      const transform = fitFeatureTransform(raw);
+      const features = applyFeatureTransform(transform, raw);
+      const started = performance.now();
+      const { graph, how } = await loadOrBuildGraph(math, embeddings, features, options.cacheDir);
+      const info = { how, ms: performance.now() - started };
+      return new Learner(math, embeddings, transform, features, graph, normalizedAffinity(graph, AFFINITY_K), info);
+    } catch (error) {
+      await math.close();
+      throw error;
+    }
+  }
+
+  get size(): number {
+    return this.features.rows;
+  }
+
+  rowOf(id: ImageId): number | undefined {
+    return this.#rowOf.get(id);
+  }
+
+  imageIdAt(row: number): ImageId {
+    return this.embeddings.imageIds[row]! as ImageId;
+  }
+
+  /** Fits the human labels (class names sorted; images without an embedding are left out and counted). */
+  async fit(labels: readonly LabelRecord[], options: FitOptions = {}): Promise<LearnerFit> {
+    const classes = [...new Set(labels.map((l) => l.label))].sort();
+    const classIndex = new Map(classes.map((name, j) => [name, j]));
+    const seeds = new Int32Array(this.size).fill(-1);
+    let missing = 0;
+    for (const label of labels) {
+      const row = this.rowOf(label.imageId);
+      if (row === undefined) missing++;
+      else seeds[row] = classIndex.get(label.label)!;
+    }
+    const counts: Record<string, number> = Object.fromEntries(classes.map((name) => [name, 0]));
+    for (const s of seeds) if (s >= 0) counts[classes[s]!]!++;
+    const used = classes.filter((name) => counts[name]! > 0);
+    if (used.length < 2) {
+      throw new AutolabelError(
+        'NOT_ENOUGH_LABELS',
+        used.length === 0
+          ? 'no labelled images with embeddings yet: label a few images of at least two classes (autolabel next suggests which)'
+          : `all labels are in one class ("${used[0]}"): label at least one image of another class so there is something to tell apart`,
+      );
+    }
+    // Classes whose only labelled images lack embeddings cannot be predicted; drop them from this fit.
+    const kept = used;
+    const remap = Int32Array.from(classes, (name) => kept.indexOf(name));
+    for (let i = 0; i < seeds.length; i++) if (seeds[i]! >= 0) seeds[i] = remap[seeds[i]!]!;
+    const warnings: string[] = [];
+    if (missing > 0)
+      warnings.push(`${missing} labelled images have no embedding yet and were not used (run autolabel embed)`);
+    for (const name of classes)
+      if (counts[name] === 0)
+        warnings.push(`class "${name}" has no labelled image with an embedding: it cannot be suggested`);
+    for (const name of kept) {
+      if (counts[name] === 1)
+        warnings.push(
+          `class "${name}" has 1 label: its suggestions and their confidence are rough until it has 3 or more`,
+        );
+    }
+    const fit = await fitLabels(
+      { math: this.math, features: this.features, affinity: this.affinity, classes: kept.length },
+      seeds,
+      options,
+    );
+    return {
+      ...fit,
+      classes: kept,
+      labelCounts: Object.fromEntries(kept.map((name) => [name, counts[name]!])),
+      labelsWithoutEmbedding: missing,
+      warnings,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.math.close();
+  }
+}
+
+const GRAPH_MAGIC = 'autolabel-knn-graph-v1';
+
+/** The cache key: model and feature transform inputs (the image set is checked against the file). */
+function cacheFile(dir: string, modelId: string): string {
+  return join(dir, `graph-${sha256(modelId).slice(0, 16)}.bin`);
+}
+
+async function loadOrBuildGraph(
+  math: OrtMath,
+  embeddings: EmbeddingSet,
+  features: Matrix,
+  cacheDir: string | undefined,
+): Promise<{ graph: KnnGraph; how: GraphBuildInfo['how'] }> {
+  const file = cacheDir ? cacheFile(cacheDir, embeddings.modelId) : undefined;
+  let graph: KnnGraph | undefined;
+  let how: GraphBuildInfo['how'] = 'built';
+  if (file && existsSync(file)) {
+    const cached = decodeGraph(await readFile(file));
+    const ids = embeddings.imageIds;
+    if (cached && cached.graph.k === GRAPH_K && cached.ids.length <= ids.length) {
+      const prefix = cached.ids.every((id, i) => ids[i] === id);
+      if (prefix && cached.ids.length === ids.length) {
+        graph = cached.graph;
+        how = 'cached';
+      } else if (prefix && ids.length - cached.ids.length <= REBUILD_SHARE * ids.length) {
+        graph = await extendKnnGraph(math, cached.graph, features);
+        how = 'extended';
+      }
+    }
+  }
+  graph ??= await buildKnnGraph(math, features, Math.min(GRAPH_K, Math.max(1, features.rows - 1)));
+  if (file && how !== 'cached') {
+    await mkdir(cacheDir!, { recursive: true });
+    await writeFileAtomic(file, encodeGraph(graph, embeddings.imageIds));
+  }
+  return { graph, how };
+}
+
+function encodeGraph(graph: KnnGraph, ids: Int32Array): Uint8Array[] {
+  const header = Buffer.from(JSON.stringify({ magic: GRAPH_MAGIC, nodes: graph.nodes, k: graph.k }) + '\n');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  const bytes = (a: Int32Array | Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return [length, header, bytes(ids), bytes(graph.indices), bytes(graph.scores)];
+}
+
+function decodeGraph(data: Buffer): { graph: KnnGraph; ids: Int32Array } | undefined {
+  try {
+    const headerLength = data.readUInt32LE(0);
+    const header = JSON.parse(data.subarray(4, 4 + headerLength).toString('utf8')) as {
+      magic: string;
+      nodes: number;
+      k: number;
+    };
+    if (header.magic !== GRAPH_MAGIC) return undefined;
+    const { nodes, k } = header;
+    const body = data.subarray(4 + headerLength);
+    if (body.length !== 4 * (nodes + 2 * nodes * k)) return undefined;
+    const copy = new Uint8Array(body); // aligned
+    const ids = new Int32Array(copy.buffer, 0, nodes);
+    const indices = new Int32Array(copy.buffer, 4 * nodes, nodes * k);
+    const scores = new Float32Array(copy.buffer, 4 * (nodes + nodes * k), nodes * k);
+    return { ids, graph: { nodes, k, indices, scores } };
+  } catch {
+    return undefined; // a damaged cache is rebuilt
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * @module Auto-accept thresholds with a statistical guarantee: the lowest confidence threshold whose
+ * accepted set has precision >= target, tested from the top down by fixed-sequence binomial tests on
+ * cross-fitted predictions (Learn then Test, Angelopoulos et al. 2021).
+ */
+import type { ScoredPrediction } from './calibration.js';
+
+export interface ThresholdOptions {
+  /** Required precision of the accepted set, in (0, 1). */
+  readonly targetPrecision: number;
+  /** Chance allowed that the claim is wrong; default 0.05 (95% confidence). */
+  readonly delta?: number;
+}
+
+export interface AcceptThreshold {
+  /** Accept predictions with confidence >= this; null when the labels cannot support any threshold. */
+  readonly threshold: number | null;
+  /** Held-out predictions at or above the threshold, and how many of those were wrong. */
+  readonly support: number;
+  readonly errors: number;
+  /** A lower confidence bound on the precision above the threshold. */
+  readonly precisionLowerBound: number;
+  /**
+   * When no threshold passes: about how many more labelled images like the current ones the
+   * claim needs (the best candidate's error rate held fixed); 0 otherwise.
+   */
+  readonly moreLabelsNeeded: number;
+}
+
+/** P(X <= k) for X ~ Binomial(n, p), summed in log space. */
+export function binomialCdf(k: number, n: number, p: number): number {
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  if (p <= 0) return 1;
+  if (p >= 1) return 0;
+  let logTerm = n * Math.log1p(-p); // i = 0
+  let sum = Math.exp(logTerm);
+  for (let i = 1; i <= k; i++) {
+    logTerm += Math.log((n - i + 1) / i) + Math.log(p) - Math.log1p(-p);
+    sum += Math.exp(logTerm);
+  }
+  return Math.min(1, sum);
+}
+
+/** Clopper-Pearson lower bound on a success rate: the p at which `successes` of `n` is just significant at level delta. */
+export function precisionLowerBound(successes: number, n: number, delta: number): number {
+  if (n === 0 || successes === 0) return 0;
+  let lo = 0;
+  let hi = successes / n;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    // P(successes or more | rate mid) = P(errors <= n - successes | error rate 1 - mid)
+    if (binomialCdf(n - successes, n, 1 - mid) > delta) hi = mid;
+    else lo = mid;
+  }
+  return lo;
+}
+
+export function chooseAcceptThreshold(
+  predictions: readonly ScoredPrediction[],
+  options: ThresholdOptions,
+): AcceptThreshold {
+  const target = options.targetPrecision;
+  const delta = options.delta ?? 0.05;
+  const sorted = [...predictions].sort((a, b) => b.confidence - a.confidence);
+  let chosen: AcceptThreshold | null = null;
+  // Thresholds with fewer predictions above them than a perfect record needs can never pass; skipping
+  // them depends on the confidences only, not on correctness, so the test stays valid.
+  const fewest = prefixNeeded(0, target, delta);
+  const errorsAt = prefixErrors(sorted);
+  for (let i = fewest - 1; i < sorted.length; i++) {
+    // Only test at the last of a run of ties: a threshold cannot split equal confidences.
+    if (i + 1 < sorted.length && sorted[i + 1]!.confidence === sorted[i]!.confidence) continue;
+    const n = i + 1;
+    const errors = errorsAt[i]!;
+    // H0: error rate >= 1 - target. Reject when seeing this few errors is unlikely under H0.
+    if (binomialCdf(errors, n, 1 - target) > delta) break; // fixed-sequence testing stops at the first failure
+    chosen = {
+      threshold: sorted[i]!.confidence,
+      support: n,
+      errors,
+      precisionLowerBound: precisionLowerBound(n - errors, n, delta),
+      moreLabelsNeeded: 0,
+    };
+  }
+  if (chosen) return chosen;
+  // If a prefix kept its error rate and its share of the labels, how many labels would let it pass?
+  let needed = Infinity;
+  for (let n = 10; n <= sorted.length; n++) {
+    const total = Math.ceil((prefixNeeded(errorsAt[n - 1]! / n, target, delta) * sorted.length) / n);
+    needed = Math.min(needed, total - sorted.length);
+  }
+  return { threshold: null, support: 0, errors: 0, precisionLowerBound: 0, moreLabelsNeeded: Math.max(1, needed) };
+}
+
+function prefixErrors(sorted: readonly ScoredPrediction[]): Int32Array {
+  const out = new Int32Array(sorted.length);
+  let errors = 0;
+  sorted.forEach((p, i) => {
+    if (!p.correct) errors++;
+    out[i] = errors;
+  });
+  return out;
+}
+
+/** Smallest n at which `rate * n` errors in n would pass the test (Infinity when the rate itself is too high). */
+function prefixNeeded(rate: number, target: number, delta: number): number {
+  if (rate >= 1 - target) return Infinity;
+  for (let n = 1; n <= 100_000; n++) {
+    if (binomialCdf(Math.floor(rate * n), n, 1 - target) <= delta) return n;
+  }
+  return Infinity;
+}

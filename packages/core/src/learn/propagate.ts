@@ -1,0 +1,98 @@
+/** @module Label propagation: solves (I - alpha S) Z = Y by conjugate gradient (Zhou et al. 2004; Iscen et al. 2019). */
+import type { SparseMatrix } from './graph.js';
+
+export interface PropagateOptions {
+  /** Weight of the graph against the given labels, in (0, 1). */
+  readonly alpha?: number;
+  readonly maxIterations?: number;
+  /** Stop when every column's residual norm falls below this fraction of its right-hand side's. */
+  readonly tolerance?: number;
+  /** A previous solution to start from (row-major [nodes, classes]); makes small label changes cheap. */
+  readonly start?: Float32Array;
+}
+
+export interface Propagation {
+  /** Row-major [nodes, classes], unnormalised class scores. */
+  readonly scores: Float32Array;
+  readonly iterations: number;
+}
+
+/**
+ * Y for hard labels: `seeds[i]` is the class index of a labelled node or -1. Each class's column is
+ * scaled by 1/(its label count) so a class with many labels does not flood the graph.
+ */
+export function seedMatrix(seeds: Int32Array, classes: number): Float32Array {
+  const counts = new Float64Array(classes);
+  for (const s of seeds) if (s >= 0) counts[s]!++;
+  const y = new Float32Array(seeds.length * classes);
+  for (let i = 0; i < seeds.length; i++) {
+    const s = seeds[i]!;
+    if (s >= 0) y[i * classes + s] = 1 / counts[s]!;
+  }
+  return y;
+}
+
+/** Z = (I - alpha S)^-1 Y for row-major Y [nodes, classes]: hard seeds (`seedMatrix`) or soft scores to smooth. */
+export function propagateLabels(
+  affinity: SparseMatrix,
+  y: Float32Array,
+  classes: number,
+  options: PropagateOptions = {},
+): Propagation {
+  const alpha = options.alpha ?? 0.99;
+  const n = affinity.size;
+  const c = classes;
+  const z = options.start ? Float32Array.from(options.start) : new Float32Array(n * c);
+  const apply = (x: Float32Array, out: Float32Array): void => {
+    // out = (I - alpha S) x
+    const { rowStart, columns, values } = affinity;
+    for (let i = 0; i < n; i++) {
+      const o = i * c;
+      for (let j = 0; j < c; j++) out[o + j] = x[o + j]!;
+      for (let p = rowStart[i]!; p < rowStart[i + 1]!; p++) {
+        const w = alpha * values[p]!;
+        const q = columns[p]! * c;
+        for (let j = 0; j < c; j++) out[o + j]! -= w * x[q + j]!;
+      }
+    }
+  };
+  const r = new Float32Array(n * c);
+  apply(z, r);
+  for (let i = 0; i < r.length; i++) r[i] = y[i]! - r[i]!;
+  const p = Float32Array.from(r);
+  const ap = new Float32Array(n * c);
+  const rr = columnDots(r, r, n, c);
+  const target = columnDots(y, y, n, c).map((v) => v * (options.tolerance ?? 1e-4) ** 2);
+  const maxIterations = options.maxIterations ?? 100;
+  let iterations = 0;
+  while (iterations < maxIterations && rr.some((v, j) => v > target[j]!)) {
+    apply(p, ap);
+    const pap = columnDots(p, ap, n, c);
+    const step = rr.map((v, j) => (pap[j]! > 0 ? v / pap[j]! : 0));
+    for (let i = 0; i < n; i++) {
+      const o = i * c;
+      for (let j = 0; j < c; j++) {
+        z[o + j]! += step[j]! * p[o + j]!;
+        r[o + j]! -= step[j]! * ap[o + j]!;
+      }
+    }
+    const next = columnDots(r, r, n, c);
+    const beta = next.map((v, j) => (rr[j]! > 0 ? v / rr[j]! : 0));
+    for (let i = 0; i < n; i++) {
+      const o = i * c;
+      for (let j = 0; j < c; j++) p[o + j] = r[o + j]! + beta[j]! * p[o + j]!;
+    }
+    rr.set(next);
+    iterations++;
+  }
+  return { scores: z, iterations };
+}
+
+function columnDots(a: Float32Array, b: Float32Array, n: number, c: number): Float64Array {
+  const out = new Float64Array(c);
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    for (let j = 0; j < c; j++) out[j]! += a[o + j]! * b[o + j]!;
+  }
+  return out;
+}

@@ -1,0 +1,187 @@
+/** @module The workspace report: one self-contained HTML page of figures and plots about labels, suggestions and the fit. */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { reliabilityBins, type ScoredPrediction } from '../learn/calibration.js';
+import { barChart, histogram, lineChart, reliabilityDiagram } from '../report/svg.js';
+import { reportHtml, type ReportSection } from '../report/html.js';
+import { type FitRecord, HUMAN_LABEL_SOURCES, type Store } from '../store/store.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+const STATUS_ORDER = ['labelled', 'accepted', 'auto', 'suggested'] as const;
+
+export async function writeReport(store: Store, outDir: string, title: string): Promise<string> {
+  const rows = await store.exportRows();
+  const labels = await store.listLabels();
+  const fits = await store.listFits();
+  const suggestions = await store.listSuggestions();
+  const latest = fits.at(-1);
+  const summary = summaryOf(latest);
+  const predictions: ScoredPrediction[] = (summary?.crossValidation.predictions ?? []).map(([confidence, correct]) => ({
+    confidence,
+    correct: correct === 1,
+  }));
+
+  // Images per class, split by where the label or suggestion came from.
+  const perClass = new Map<string, Record<(typeof STATUS_ORDER)[number], number>>();
+  for (const row of rows) {
+    if (row.label === null) continue;
+    const status =
+      row.source === 'accepted' ? 'accepted' : row.source !== null ? 'labelled' : (row.suggestionStatus ?? 'suggested');
+    const counts = perClass.get(row.label) ?? { labelled: 0, accepted: 0, auto: 0, suggested: 0 };
+    counts[status]++;
+    perClass.set(row.label, counts);
+  }
+  const classes = [...perClass.keys()].sort();
+  const human = labels
+    .filter((l) => HUMAN_LABEL_SOURCES.includes(l.source))
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const start = human.length > 0 ? Date.parse(human[0]!.createdAt) : 0;
+  const thresholds = Array.from({ length: 51 }, (_, i) => i / 50);
+  const sections: ReportSection[] = [
+    {
+      title: 'Images per class',
+      svg: barChart({
+        title: 'Images per class',
+        yLabel: 'images',
+        bars: classes.map((label) => {
+          const counts = perClass.get(label)!;
+          return {
+            label,
+            value: STATUS_ORDER.reduce((sum, s) => sum + counts[s], 0),
+            stack: STATUS_ORDER.map((s) => ({ name: s, value: counts[s] })),
+          };
+        }),
+      }),
+      table: {
+        columns: ['class', ...STATUS_ORDER],
+        rows: classes.map((label) => [label, ...STATUS_ORDER.map((s) => perClass.get(label)![s])]),
+      },
+    },
+    {
+      title: 'Labels over time',
+      text: 'Labels given by people (typed or imported), counted from the first one.',
+      svg: lineChart({
+        title: 'Labels over time',
+        xLabel: 'hours since the first label',
+        yLabel: 'labels',
+        series: [
+          { name: 'labels', points: human.map((l, i) => ({ x: (Date.parse(l.createdAt) - start) / 3.6e6, y: i + 1 })) },
+        ],
+      }),
+    },
+    {
+      title: 'Estimated accuracy',
+      text: 'Cross-validated accuracy on the labelled images at each fit: an estimate of how often a suggestion is right.',
+      svg: lineChart({
+        title: 'Estimated accuracy by fit',
+        xLabel: 'labels',
+        yLabel: 'accuracy',
+        yDomain: [0, 1],
+        series: [
+          {
+            name: 'estimated accuracy',
+            points: fits.map((f) => ({ x: f.labels, y: summaryOf(f)?.crossValidation.accuracy ?? NaN })),
+          },
+        ],
+      }),
+    },
+    {
+      title: 'Confidence of the suggestions',
+      svg: histogram({
+        title: 'Confidence of the current suggestions',
+        xLabel: 'confidence',
+        yLabel: 'images',
+        name: 'suggestions',
+        bins: Array.from({ length: 20 }, (_, b) => ({
+          from: b / 20,
+          to: (b + 1) / 20,
+          count: suggestions.filter((s) => Math.min(19, Math.floor(s.confidence * 20)) === b).length,
+        })),
+      }),
+    },
+    {
+      title: 'Precision and coverage vs threshold',
+      text:
+        'Precision: of the held-out labelled images whose confidence is at least the threshold, the share predicted right. ' +
+        'Coverage: the share of unlabelled images whose suggestion reaches the threshold.',
+      svg: lineChart({
+        title: 'Precision and coverage vs threshold',
+        xLabel: 'confidence threshold',
+        yLabel: 'share',
+        yDomain: [0, 1],
+        xDomain: [0, 1],
+        series: [
+          {
+            name: 'precision (held-out labels)',
+            points: thresholds.map((t) => {
+              const above = predictions.filter((p) => p.confidence >= t);
+              return { x: t, y: above.length === 0 ? NaN : above.filter((p) => p.correct).length / above.length };
+            }),
+          },
+          {
+            name: 'coverage (unlabelled images)',
+            points: thresholds.map((t) => ({
+              x: t,
+              y:
+                suggestions.length === 0
+                  ? NaN
+                  : suggestions.filter((s) => s.confidence >= t).length / suggestions.length,
+            })),
+          },
+          ...(summary?.targetPrecision != null
+            ? [
+                {
+                  name: 'target precision',
+                  dashed: true,
+                  points: [0, 1].map((x) => ({ x, y: summary.targetPrecision! })),
+                },
+              ]
+            : []),
+        ],
+      }),
+    },
+    {
+      title: 'Calibration',
+      text: 'Held-out labelled images by confidence: a calibrated model is right as often as it says.',
+      svg: reliabilityDiagram({ title: 'Calibration of the latest fit', bins: reliabilityBins(predictions, 10) }),
+    },
+  ];
+  const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const html = reportHtml({
+    title,
+    generatedAt: new Date(),
+    summary: [
+      { label: 'images', value: rows.length },
+      { label: 'labelled by people', value: human.length },
+      { label: 'accepted suggestions', value: labels.length - human.length },
+      { label: 'suggestions', value: suggestions.length },
+      { label: 'auto', value: suggestions.filter((s) => s.status === 'auto').length },
+      { label: 'estimated accuracy', value: pct(summary?.crossValidation.accuracy) },
+      { label: 'calibration error', value: summary ? summary.crossValidation.calibrationError.toFixed(3) : '-' },
+      { label: 'latest fit', value: latest ? `${latest.id} (${latest.createdAt})` : 'none yet' },
+    ],
+    sections,
+  });
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, 'index.html');
+  await writeFileAtomic(file, [html]);
+  return file;
+}
+
+/** The parts of a fit's stored summary the report reads (written by workspace/learning.ts). */
+const FitSummarySchema = z.object({
+  targetPrecision: z.number().nullable(),
+  crossValidation: z.object({
+    accuracy: z.number(),
+    calibrationError: z.number(),
+    predictions: z.array(z.tuple([z.number(), z.number()])),
+  }),
+});
+type FitSummary = z.infer<typeof FitSummarySchema>;
+
+/** A summary from an older or damaged fit reads as missing rather than failing the report. */
+function summaryOf(fit: FitRecord | undefined): FitSummary | undefined {
+  const parsed = FitSummarySchema.safeParse(fit?.summary);
+  return parsed.success ? parsed.data : undefined;
+}
