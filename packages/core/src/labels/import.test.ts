@@ -43,12 +43,13 @@ describe('importLabelsCsv', () => {
     ]);
   });
 
-  it("re-imports Autolabel's own export (status and confidence columns, unlabelled rows ignored)", async () => {
+  it("re-imports Autolabel's own export: labels yes, machine suggestions and unlabelled rows no", async () => {
     const result = await importLabelsCsv(
       store,
-      csv('image,label,status,confidence\na.jpg,cat,labeled,\nb.jpg,,unlabeled,\n'),
+      csv('image,label,status,confidence\na.jpg,cat,labeled,\nb.jpg,dog,suggested,0.61\nsub/c d.jpg,dog,auto,0.97\n'),
     );
-    expect(result).toMatchObject({ imported: 1, ignored: 1 });
+    expect(result).toMatchObject({ imported: 1, ignored: 2 });
+    expect(await labels()).toEqual([['a.jpg', 'cat']]);
   });
 
   it.each([
@@ -63,6 +64,7 @@ describe('importLabelsCsv', () => {
       /line 4: label "dog" conflicts with "cat" .*line 2/,
     ],
     ['an empty file', '', /line 1: empty file/],
+    ['an unknown status', 'image,label,status\na.jpg,cat,labeled\nb.jpg,dog,maybe\n', /line 3: unknown status "maybe"/],
   ])('rejects %s, naming the line, and imports nothing', async (_, text, message) => {
     await store.setLabels([{ imageId: (await store.findImageByPath('b.jpg'))!.id, label: 'before', source: 'manual' }]);
     await expect(importLabelsCsv(store, csv(text))).rejects.toThrow(message);

@@ -7,7 +7,13 @@ import { AutolabelError } from '../errors.js';
 import { seededRandom } from '../util/random.js';
 import { expectedCalibrationError, fitTemperature, type ScoredPrediction } from './calibration.js';
 import type { LinearHead } from './logistic.js';
-import { type LearnContext, PIPELINE_CONFIGS, type PipelineConfig, runPipeline } from './pipeline.js';
+import {
+  type LearnContext,
+  PIPELINE_CONFIGS,
+  type PipelineConfig,
+  type PipelinePrediction,
+  runPipeline,
+} from './pipeline.js';
 import { type AcceptThreshold, chooseAcceptThreshold } from './precision.js';
 
 export interface FitOptions {
@@ -20,6 +26,11 @@ export interface FitOptions {
   readonly configs?: readonly PipelineConfig[];
   /** Called after each cross-validation run and the final run. */
   readonly onStep?: (done: number, total: number) => void;
+  /**
+   * A quick refit: keep this earlier fit's variant, temperature, threshold and cross-validation
+   * (made on nearly the same labels, same classes) and start the solvers from its solutions.
+   */
+  readonly reuse?: LabelFit;
 }
 
 export interface CrossValidation {
@@ -35,6 +46,10 @@ export interface CrossValidation {
 
 export interface LabelFit {
   readonly config: PipelineConfig;
+  /** The final run, kept to warm-start a quick refit. */
+  readonly final: PipelinePrediction;
+  /** True when variant, calibration and threshold were carried over from an earlier fit (`FitOptions.reuse`). */
+  readonly reused: boolean;
   readonly head: LinearHead;
   readonly temperature: number;
   /** Calibrated class probabilities of every image, row-major [n, classes]. */
@@ -52,6 +67,19 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   for (const s of seeds) if (s >= 0) counts[s]!++;
   if (counts.filter((n) => n > 0).length < 2) {
     throw new AutolabelError('NOT_ENOUGH_LABELS', 'suggestions need labels in at least two classes');
+  }
+  if (options.reuse) {
+    const previous = options.reuse;
+    const final = await runPipeline(context, seeds, previous.config, previous.final);
+    options.onStep?.(1, 1);
+    return {
+      ...previous,
+      final,
+      reused: true,
+      head: final.head,
+      probabilities: calibrate(final.scores, c, previous.temperature),
+      linear: final.linear,
+    };
   }
   const configs = options.configs ?? PIPELINE_CONFIGS;
   const sortedCounts = [...counts].filter((n) => n > 0).sort((a, b) => a - b);
@@ -89,6 +117,8 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   options.onStep?.(++done, total);
   return {
     config,
+    final,
+    reused: false,
     head: final.head,
     temperature,
     probabilities: calibrate(final.scores, c, temperature),

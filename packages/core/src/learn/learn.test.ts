@@ -194,6 +194,21 @@ describe('Learner', () => {
       expect(fit.crossValidation.folds).toBe(5);
       expect(Math.abs(fit.crossValidation.accuracy - accuracy)).toBeLessThan(0.15);
       expect(expectedCalibrationError(scored)).toBeLessThan(0.15);
+
+      // One more label: a quick refit keeps the calibration and moves few suggestions.
+      const quick = await learner.fit(labelRecords([...labelled, 20], truth), { targetPrecision: 0.9, quick: true });
+      expect(quick.reused).toBe(true);
+      expect(quick.temperature).toBe(fit.temperature);
+      let changed = 0;
+      for (let i = 21; i < x.rows; i++) {
+        const before = [...fit.probabilities.subarray(i * 4, i * 4 + 4)];
+        const after = [...quick.probabilities.subarray(i * 4, i * 4 + 4)];
+        if (before.indexOf(Math.max(...before)) !== after.indexOf(Math.max(...after))) changed++;
+      }
+      expect(changed / x.rows).toBeLessThan(0.05);
+      // A new class cannot reuse anything: the learner fits in full.
+      const renamed = labelRecords([...labelled, 20], truth, (c) => (c === 3 ? 'other' : `class-${c}`));
+      expect((await learner.fit(renamed, { quick: true })).reused).toBe(false);
     } finally {
       await learner.close();
     }

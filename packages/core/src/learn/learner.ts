@@ -44,6 +44,7 @@ export interface LearnerFit extends LabelFit {
 
 export class Learner {
   readonly #rowOf = new Map<number, number>();
+  #last: LearnerFit | undefined;
 
   private constructor(
     readonly math: OrtMath,
@@ -91,8 +92,16 @@ export class Learner {
     return this.embeddings.imageIds[row]! as ImageId;
   }
 
-  /** Fits the human labels (class names sorted; images without an embedding are left out and counted). */
-  async fit(labels: readonly LabelRecord[], options: FitOptions = {}): Promise<LearnerFit> {
+  /**
+   * Fits the human labels (class names sorted; images without an embedding are left out and counted).
+   * `quick`: when the last fit of this learner had the same classes, reuse its cross-validated
+   * variant, calibration and threshold and warm-start from it (a refit after a few new labels);
+   * otherwise a full fit.
+   */
+  async fit(
+    labels: readonly LabelRecord[],
+    options: FitOptions & { readonly quick?: boolean } = {},
+  ): Promise<LearnerFit> {
     const classes = [...new Set(labels.map((l) => l.label))].sort();
     const classIndex = new Map(classes.map((name, j) => [name, j]));
     const seeds = new Int32Array(this.size).fill(-1);
@@ -129,18 +138,22 @@ export class Learner {
           `class "${name}" has 1 label: its suggestions and their confidence are rough until it has 3 or more`,
         );
     }
+    const previous = this.#last;
+    const reuse = options.quick && previous?.classes.join('\n') === kept.join('\n') ? previous : undefined;
     const fit = await fitLabels(
       { math: this.math, features: this.features, affinity: this.affinity, classes: kept.length },
       seeds,
-      options,
+      { ...options, reuse },
     );
-    return {
+    const result: LearnerFit = {
       ...fit,
       classes: kept,
       labelCounts: Object.fromEntries(kept.map((name) => [name, counts[name]!])),
       labelsWithoutEmbedding: missing,
       warnings,
     };
+    this.#last = result;
+    return result;
   }
 
   async close(): Promise<void> {

@@ -40,6 +40,9 @@ export interface PipelinePrediction {
   readonly linear: Float32Array;
   /** Final class scores after correct and smooth, rows summing to 1. */
   readonly scores: Float32Array;
+  /** The graph solutions, kept so the next run after a small label change can start from them. */
+  readonly spread: Float32Array;
+  readonly smoothed: Float32Array;
 }
 
 /** `seeds[i]` is the class of image row i, or -1 when unlabelled (or held out). */
@@ -47,11 +50,13 @@ export async function runPipeline(
   context: LearnContext,
   seeds: Int32Array,
   config: PipelineConfig,
+  /** A previous run on nearly the same labels (same classes): its solutions seed this one's solvers. */
+  warm?: PipelinePrediction,
 ): Promise<PipelinePrediction> {
   const { features, classes: c } = context;
   const n = features.rows;
   let training = Int32Array.from(seeds);
-  let head = await fitHead(context.math, features, training, c, config.l2);
+  let head = await fitHead(context.math, features, training, c, config.l2, warm?.head);
   let linear = await predictHead(context.math, head, features);
   for (let round = 1; round <= config.selfTrainingRounds; round++) {
     training = Int32Array.from(seeds);
@@ -60,12 +65,13 @@ export async function runPipeline(
     head = await fitHead(context.math, features, training, c, config.l2, head);
     linear = await predictHead(context.math, head, features);
   }
-  const corrected = correct(context.affinity, linear, seeds, c, config.alpha);
+  const { corrected, spread } = correct(context.affinity, linear, seeds, c, config.alpha, warm?.spread);
   const smoothed = propagateLabels(context.affinity, clampSeeds(corrected, seeds, c), c, {
     alpha: config.alpha,
     maxIterations: 60,
+    start: warm?.smoothed,
   }).scores;
-  return { head, linear, scores: normalizeScores(smoothed, c) };
+  return { head, linear, scores: normalizeScores(smoothed, c), spread, smoothed };
 }
 
 async function fitHead(
@@ -129,7 +135,8 @@ function correct(
   seeds: Int32Array,
   classes: number,
   alpha: number,
-): Float32Array {
+  start: Float32Array | undefined,
+): { corrected: Float32Array; spread: Float32Array } {
   const residual = new Float32Array(probabilities.length);
   let total = 0;
   let labelled = 0;
@@ -142,9 +149,8 @@ function correct(
       total += Math.abs(e);
     }
   }
-  if (labelled === 0) return probabilities;
   const typical = total / labelled;
-  const spread = propagateLabels(affinity, residual, classes, { alpha, maxIterations: 60 }).scores;
+  const spread = propagateLabels(affinity, residual, classes, { alpha, maxIterations: 60, start }).scores;
   const out = Float32Array.from(probabilities);
   for (let i = 0; i < seeds.length; i++) {
     if (seeds[i]! >= 0) continue;
@@ -155,7 +161,7 @@ function correct(
       out[i * classes + j] = Math.max(0, probabilities[i * classes + j]! + scale * spread[i * classes + j]!);
     }
   }
-  return out;
+  return { corrected: out, spread };
 }
 
 /** Clips negatives and scales each row to sum to 1 (uniform when a row is all zero). */

@@ -157,8 +157,89 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const a = (await store.findImageByPath('a.jpg'))!;
         await store.setLabels([{ imageId: a.id, label: 'cat', source: 'manual' }]);
         expect(await store.exportRows()).toEqual([
-          { path: 'a.jpg', label: 'cat', width: 32, height: 24 },
-          { path: 'b.jpg', label: null, width: 32, height: 24 },
+          {
+            path: 'a.jpg',
+            label: 'cat',
+            source: 'manual',
+            suggestionStatus: null,
+            confidence: null,
+            width: 32,
+            height: 24,
+          },
+          { path: 'b.jpg', label: null, source: null, suggestionStatus: null, confidence: null, width: 32, height: 24 },
+        ]);
+      }));
+
+    it('loads every embedded image of a model as one matrix, sharing vectors between copies', () =>
+      withStore(async (store) => {
+        await store.applyScan({
+          upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2'), image('copy.jpg', 'h1'), image('c.jpg', 'h3')],
+          moves: [],
+          removals: [],
+        });
+        await store.registerModel({ id: 'm1', spec: 'onnx:/m', dim: 2 });
+        await store.putEmbeddings({
+          modelId: 'm1',
+          dtype: 'float32',
+          dim: 2,
+          vectors: [
+            { contentHash: 'h1', vector: Float32Array.of(1, 2) },
+            { contentHash: 'h2', vector: Float32Array.of(3, 4) },
+          ],
+          failures: [],
+        });
+        const set = await store.loadEmbeddings('m1');
+        const ids = await Promise.all(
+          ['a.jpg', 'b.jpg', 'copy.jpg'].map(async (p) => (await store.findImageByPath(p))!.id),
+        );
+        expect([...set.imageIds]).toEqual(ids);
+        expect([...set.vectors]).toEqual([1, 2, 3, 4, 1, 2]);
+        expect((await store.loadEmbeddings('unknown')).imageIds).toHaveLength(0);
+      }));
+
+    it('keeps the suggestions of the latest fit only, and accepts them into labels', () =>
+      withStore(async (store) => {
+        await store.applyScan({
+          upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2'), image('c.jpg', 'h3')],
+          moves: [],
+          removals: [],
+        });
+        const [a, b, c] = await Promise.all(
+          ['a.jpg', 'b.jpg', 'c.jpg'].map(async (p) => (await store.findImageByPath(p))!.id),
+        );
+        const fit = {
+          modelId: 'm1',
+          classes: ['cat', 'dog'],
+          labels: 2,
+          summary: { method: 'x' },
+          head: Uint8Array.of(1, 2, 3),
+        };
+        const suggest = (imageId: ImageId, label: string, confidence: number) =>
+          ({
+            imageId,
+            label,
+            confidence,
+            runnerUp: 'dog',
+            runnerUpConfidence: 1 - confidence,
+            status: 'suggested',
+          }) as const;
+        await store.saveFit(fit, [suggest(a!, 'cat', 0.6), suggest(b!, 'cat', 0.7)]);
+        const second = await store.saveFit({ ...fit, labels: 3 }, [suggest(b!, 'cat', 0.9), suggest(c!, 'dog', 0.8)]);
+        expect((await store.latestFit())?.id).toBe(second);
+        expect((await store.latestFit())?.head).toEqual(Uint8Array.of(1, 2, 3));
+        expect((await store.listFits()).map((f) => f.labels)).toEqual([2, 3]);
+        expect((await store.listSuggestions()).map((s) => [s.path, s.confidence, s.fitId])).toEqual([
+          ['b.jpg', 0.9, second],
+          ['c.jpg', 0.8, second],
+        ]);
+        // A person labels c before accepting: c keeps the person's label.
+        await store.setLabels([{ imageId: c!, label: 'cat', source: 'manual' }]);
+        expect((await store.listSuggestions()).map((s) => s.path)).toEqual(['b.jpg']);
+        expect(await store.acceptSuggestions([b!, c!])).toBe(1);
+        const labels = await store.listLabels();
+        expect(labels.map((l) => [l.path, l.label, l.source, l.confidence])).toEqual([
+          ['b.jpg', 'cat', 'accepted', 0.9],
+          ['c.jpg', 'cat', 'manual', null],
         ]);
       }));
   });
