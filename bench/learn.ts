@@ -40,6 +40,9 @@ import {
   type ImageId,
   type Matrix,
   lineChart,
+  NEXT_STRATEGIES,
+  precisionCoverage,
+  type NextStrategy,
   reliabilityBins,
   reliabilityDiagram,
 } from '@autolabel/core';
@@ -58,6 +61,7 @@ const args = benchArgs('bench:learn --images DIR --model SPEC [options]', {
   'active-to': { type: 'string' },
   'active-step': { type: 'string' },
   'active-seeds': { type: 'string' },
+  'active-strategies': { type: 'string' },
   'target-precision': { type: 'string' },
   scale: { type: 'string' },
   workspace: { type: 'string' },
@@ -79,6 +83,15 @@ const labelCounts = String(args.labels ?? '4,25')
 const activeTo = intArg(args['active-to'], 'active-to', 200);
 const activeStep = intArg(args['active-step'], 'active-step', 20);
 const activeSeeds = intArg(args['active-seeds'], 'active-seeds', 3);
+const activeStrategies = String(args['active-strategies'] ?? 'auto,random')
+  .split(',')
+  .map((name) => {
+    if (!(NEXT_STRATEGIES as readonly string[]).includes(name)) {
+      process.stderr.write(`--active-strategies: unknown strategy ${name} (${NEXT_STRATEGIES.join(', ')})\n`);
+      process.exit(2);
+    }
+    return name as NextStrategy;
+  });
 const targetPrecision = Number(args['target-precision'] ?? 0.95);
 const outDir = resolve(String(args.out ?? 'bench-results/learn'));
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -261,16 +274,17 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
         ece: expectedCalibrationError(unlabelled),
         cvAccuracy: fit.crossValidation.accuracy,
         cvEce: fit.crossValidation.calibrationError,
-        config: fit.config.name,
+        config: fit.method,
         temperature: fit.temperature,
         threshold: fit.threshold?.threshold ?? NaN,
         autoPrecision: accepted > 0 ? acceptedRight / accepted : NaN,
         autoCoverage: accepted / unlabelled.length,
+        moreLabelsNeeded: fit.threshold?.moreLabelsNeeded ?? NaN,
         fitSeconds: fitMs / 1000,
       };
       rows.push(row);
       log(
-        `K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} | auto@${targetPrecision}: ${accepted} imgs, precision ${pct(row.autoPrecision)}, coverage ${pct(row.autoCoverage)} | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
+        `K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} | auto@${targetPrecision}: ${accepted} imgs, precision ${pct(row.autoPrecision)}, coverage ${pct(row.autoCoverage)}${accepted === 0 ? ` (asks for ~${row.moreLabelsNeeded} more labels)` : ''} | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
       );
     }
   }
@@ -297,7 +311,10 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
   );
   const top = Math.max(...labelCounts);
   const pooled = scoredByK.get(top) ?? [];
-  const thresholds = Array.from({ length: 50 }, (_, i) => i / 50);
+  const curve = precisionCoverage(
+    pooled,
+    Array.from({ length: 50 }, (_, i) => i / 50),
+  );
   await plot(
     'precision-coverage.svg',
     lineChart({
@@ -306,17 +323,8 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
       yLabel: 'share',
       yDomain: [0, 1],
       series: [
-        {
-          name: 'precision',
-          points: thresholds.map((t) => {
-            const above = pooled.filter((p) => p.confidence >= t);
-            return { x: t, y: above.length === 0 ? NaN : above.filter((p) => p.correct).length / above.length };
-          }),
-        },
-        {
-          name: 'coverage',
-          points: thresholds.map((t) => ({ x: t, y: pooled.filter((p) => p.confidence >= t).length / pooled.length })),
-        },
+        { name: 'precision', points: curve.map((p) => ({ x: p.threshold, y: p.precision })) },
+        { name: 'coverage', points: curve.map((p) => ({ x: p.threshold, y: p.coverage })) },
       ],
     }),
   );
@@ -329,18 +337,17 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
   );
   process.stdout.write(`\nRandom labels, mean over ${seedCount} seeds (accuracy on the unlabelled pool, %)\n`);
   process.stdout.write(
-    '| labels/class | ours | best baseline | k-NN | LR | LR (our features) | LP | ECE | auto precision >= target | auto coverage |\n|---|---|---|---|---|---|---|---|---|---|\n',
+    '| labels/class | ours | best baseline | k-NN | LR | LR (our features) | LP | ECE | seeds with auto precision >= target (seeds with nothing auto) | auto coverage |\n|---|---|---|---|---|---|---|---|---|---|\n',
   );
   for (const k of labelCounts) {
     const of = rows.filter((r) => r.labelsPerClass === k);
     const m = (key: string): number => mean(of.map((r) => r[key] as number));
     const best = Math.max(m('knn'), m('logistic'), m('logisticOurFeatures'), m('propagation'));
-    const met = of.filter(
-      (r) => Number.isNaN(r.autoPrecision as number) || (r.autoPrecision as number) >= targetPrecision,
-    ).length;
+    const none = of.filter((r) => Number.isNaN(r.autoPrecision as number)).length;
+    const met = of.filter((r) => (r.autoPrecision as number) >= targetPrecision).length + none;
     const cov = of.map((r) => r.autoCoverage as number);
     process.stdout.write(
-      `| ${k} | ${pct(m('ours'))} | ${pct(best)} (+${(100 * (m('ours') - best)).toFixed(1)}) | ${pct(m('knn'))} | ${pct(m('logistic'))} | ${pct(m('logisticOurFeatures'))} | ${pct(m('propagation'))} | ${m('ece').toFixed(3)} | ${met}/${of.length} seeds | ${pct(mean(cov))}% (${cov.map(pct).join(', ')}) |\n`,
+      `| ${k} | ${pct(m('ours'))} | ${pct(best)} (+${(100 * (m('ours') - best)).toFixed(1)}) | ${pct(m('knn'))} | ${pct(m('logistic'))} | ${pct(m('logisticOurFeatures'))} | ${pct(m('propagation'))} | ${m('ece').toFixed(3)} | ${met}/${of.length} (${none}) | ${pct(mean(cov))}% (${cov.map(pct).join(', ')}) |\n`,
     );
   }
 }
@@ -350,7 +357,7 @@ async function activeRuns(pool: Pool, results: Record<string, unknown>): Promise
   const c = pool.classNames.length;
   const curves: { strategy: string; seed: number; labels: number; accuracy: number }[] = [];
   for (let seed = 1; seed <= activeSeeds; seed++) {
-    for (const strategy of ['auto', 'random'] as const) {
+    for (const strategy of activeStrategies) {
       const seeds = new Int32Array(truth.length).fill(-1);
       let probabilities: Float32Array | undefined;
       let classes: readonly string[] = [];
@@ -397,19 +404,21 @@ async function activeRuns(pool: Pool, results: Record<string, unknown>): Promise
       title: `Active learning from zero labels (mean of ${activeSeeds} seeds)`,
       xLabel: 'labels',
       yLabel: 'accuracy',
-      series: [
-        { name: 'next (auto)', points: curve('auto') },
-        { name: 'random picks', points: curve('random'), dashed: true },
-      ],
+      series: activeStrategies.map((strategy) => ({
+        name: strategy === 'random' ? 'random picks' : `next (${strategy})`,
+        points: curve(strategy),
+        dashed: strategy === 'random',
+      })),
     }),
   );
   process.stdout.write(
-    `\nActive learning from zero, mean over ${activeSeeds} seeds (accuracy %, ${c} classes)\n| labels | next (auto) | random |\n|---|---|---|\n`,
+    `\nActive learning from zero, mean over ${activeSeeds} seeds (accuracy %, ${c} classes)\n` +
+      `| labels | ${activeStrategies.join(' | ')} |\n|---|${activeStrategies.map(() => '---|').join('')}\n`,
   );
   for (let labelled = activeStep; labelled <= activeTo; labelled += activeStep) {
     const at = (s: string): number =>
       mean(curves.filter((r) => r.strategy === s && r.labels === labelled).map((r) => r.accuracy));
-    process.stdout.write(`| ${labelled} | ${pct(at('auto'))} | ${pct(at('random'))} |\n`);
+    process.stdout.write(`| ${labelled} | ${activeStrategies.map((s) => pct(at(s))).join(' | ')} |\n`);
   }
 }
 

@@ -106,6 +106,7 @@ describe('the learning loop', () => {
     // 12 labels cannot back a 90% precision claim at 95% confidence (29 perfect predictions are the minimum).
     expect(result.threshold).toBeNull();
     expect(result.auto).toBe(0);
+    expect(cli(['status']).stdout).toMatch(/Suggestions: 33 \(0 auto\) from fit \d+ .* on 12 labels, estimated accuracy/);
     expect(cli(['suggest', '--target-precision', '0.9']).stdout).toMatch(/Auto: none\. .*label about \d+ more images/);
   });
 
@@ -153,6 +154,7 @@ describe('the learning loop', () => {
     const stale = cli(['accept', '--auto']);
     expect(stale.code).toBe(4);
     expect(stale.stderr).toMatch(/labels changed since the suggestions were made: run autolabel suggest again/);
+    expect(cli(['status']).stdout).toMatch(/out of date: labels changed since the suggestions were made/);
   });
 
   it('writes a report page with the plots', () => {

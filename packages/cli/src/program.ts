@@ -372,6 +372,16 @@ function formatStatus(status: WorkspaceStatus, maxSkipped: number): string {
     const width = Math.max(...status.classes.map((c) => c.label.length));
     for (const c of status.classes) lines.push(`  ${c.label.padEnd(width)}  ${c.count}`);
   }
+  if (status.fit) {
+    const f = status.fit;
+    const accuracy =
+      f.estimatedAccuracy === null ? '' : `, estimated accuracy ${(100 * f.estimatedAccuracy).toFixed(1)}%`;
+    lines.push(
+      '',
+      `Suggestions: ${f.suggestions} (${f.auto} auto) from fit ${f.id} at ${f.createdAt} on ${f.labels} labels${accuracy}`,
+    );
+    if (f.stale) lines.push(`  out of date: ${f.stale} (run autolabel suggest)`);
+  }
   const others = status.models.filter((m) => m.spec !== status.model);
   if (others.length > 0) {
     lines.push('', 'Other models:');

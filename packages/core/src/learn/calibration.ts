@@ -89,3 +89,26 @@ export function expectedCalibrationError(predictions: readonly ScoredPrediction[
   }
   return sum / predictions.length;
 }
+
+export interface ThresholdPoint {
+  readonly threshold: number;
+  /** Share of predictions at or above the threshold that are right (NaN when there are none). */
+  readonly precision: number;
+  /** Share of predictions at or above the threshold. */
+  readonly coverage: number;
+}
+
+/** Precision and coverage of "accept when confidence >= t" for each threshold t. */
+export function precisionCoverage(
+  predictions: readonly ScoredPrediction[],
+  thresholds: readonly number[],
+): ThresholdPoint[] {
+  return thresholds.map((threshold) => {
+    const above = predictions.filter((p) => p.confidence >= threshold);
+    return {
+      threshold,
+      precision: above.length === 0 ? NaN : above.filter((p) => p.correct).length / above.length,
+      coverage: predictions.length === 0 ? NaN : above.length / predictions.length,
+    };
+  });
+}

@@ -45,16 +45,18 @@ export interface CrossValidation {
 }
 
 export interface LabelFit {
-  readonly config: PipelineConfig;
-  /** The final run, kept to warm-start a quick refit. */
-  readonly final: PipelinePrediction;
+  /** The variants whose scores are averaged (one, or all when their average cross-validates best). */
+  readonly configs: readonly PipelineConfig[];
+  readonly method: string;
+  /** The final run of each variant, kept to warm-start a quick refit. */
+  readonly final: readonly PipelinePrediction[];
   /** True when variant, calibration and threshold were carried over from an earlier fit (`FitOptions.reuse`). */
   readonly reused: boolean;
   readonly head: LinearHead;
   readonly temperature: number;
   /** Calibrated class probabilities of every image, row-major [n, classes]. */
   readonly probabilities: Float32Array;
-  /** The linear part alone: softmax of the head, uncalibrated (what an exported model computes). */
+  /** The linear part alone: softmax of the first variant's head, uncalibrated (what an exported model computes). */
   readonly linear: Float32Array;
   readonly threshold: AcceptThreshold | null;
   readonly crossValidation: CrossValidation;
@@ -70,15 +72,15 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   }
   if (options.reuse) {
     const previous = options.reuse;
-    const final = await runPipeline(context, seeds, previous.config, previous.final);
+    const final = await runAll(context, seeds, previous.configs, previous.final);
     options.onStep?.(1, 1);
     return {
       ...previous,
       final,
       reused: true,
-      head: final.head,
-      probabilities: calibrate(final.scores, c, previous.temperature),
-      linear: final.linear,
+      head: final[0]!.head,
+      probabilities: calibrate(averageScores(final.map((f) => f.scores)), c, previous.temperature),
+      linear: final[0]!.linear,
     };
   }
   const configs = options.configs ?? PIPELINE_CONFIGS;
@@ -102,36 +104,64 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
     }
   }
   const truth = Int32Array.from(labelled, (row) => seeds[row]!);
-  const accuracies = heldOut.map((scores) => accuracy(scores, truth, c));
-  const best = accuracies.indexOf(Math.max(...accuracies));
-  const config = configs[best]!;
-  const logScores = heldOut[best]!.map((p) => Math.log(p + 1e-6));
+  // Candidates: the average of every variant (less variance), then each alone; ties go to the earlier.
+  const candidates = [
+    ...(configs.length > 1 ? [{ configs, scores: averageScores(heldOut) }] : []),
+    ...configs.map((config, k) => ({ configs: [config], scores: heldOut[k]! })),
+  ];
+  const accuracies = candidates.map((candidate) => accuracy(candidate.scores, truth, c));
+  const best = candidates[accuracies.indexOf(Math.max(...accuracies))]!;
+  const logScores = best.scores.map((p) => Math.log(p + 1e-6));
   const temperature = fitTemperature(logScores, truth, c);
-  const predictions = scored(calibrate(heldOut[best]!, c, temperature), truth, c);
+  const predictions = scored(calibrate(best.scores, c, temperature), truth, c);
   const threshold =
     options.targetPrecision === undefined
       ? null
       : chooseAcceptThreshold(predictions, { targetPrecision: options.targetPrecision, delta: options.delta });
 
-  const final = await runPipeline(context, seeds, config);
+  const final = await runAll(context, seeds, best.configs);
   options.onStep?.(++done, total);
   return {
-    config,
+    configs: best.configs,
+    method: methodName(best.configs),
     final,
     reused: false,
-    head: final.head,
+    head: final[0]!.head,
     temperature,
-    probabilities: calibrate(final.scores, c, temperature),
-    linear: final.linear,
+    probabilities: calibrate(averageScores(final.map((f) => f.scores)), c, temperature),
+    linear: final[0]!.linear,
     threshold,
     crossValidation: {
       folds,
-      accuracyByConfig: Object.fromEntries(configs.map((cfg, k) => [cfg.name, accuracies[k]!])),
-      accuracy: accuracies[best]!,
+      accuracyByConfig: Object.fromEntries(candidates.map((cand, k) => [methodName(cand.configs), accuracies[k]!])),
+      accuracy: Math.max(...accuracies),
       calibrationError: expectedCalibrationError(predictions),
       predictions,
     },
   };
+}
+
+async function runAll(
+  context: LearnContext,
+  seeds: Int32Array,
+  configs: readonly PipelineConfig[],
+  warm?: readonly PipelinePrediction[],
+): Promise<PipelinePrediction[]> {
+  const out: PipelinePrediction[] = [];
+  for (const [k, config] of configs.entries()) out.push(await runPipeline(context, seeds, config, warm?.[k]));
+  return out;
+}
+
+function methodName(configs: readonly PipelineConfig[]): string {
+  return configs.length === 1 ? configs[0]!.name : `average of ${configs.map((c) => c.name).join(', ')}`;
+}
+
+/** Element-wise mean; rows of each input sum to 1, so rows of the mean do too. */
+function averageScores(all: readonly Float32Array[]): Float32Array {
+  if (all.length === 1) return all[0]!;
+  const out = new Float32Array(all[0]!.length);
+  for (const scores of all) for (let i = 0; i < out.length; i++) out[i]! += scores[i]! / all.length;
+  return out;
 }
 
 /** p^(1/T), renormalised: temperature scaling applied to log-probabilities. */

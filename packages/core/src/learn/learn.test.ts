@@ -43,6 +43,12 @@ function labelRecords(rows: number[], truth: Int32Array, names = (c: number) => 
   }));
 }
 
+/** A learner over the rows of `x`, as images 1..n of a model called 'test'. */
+function learnerOf(x: Matrix): Promise<Learner> {
+  const imageIds = Int32Array.from({ length: x.rows }, (_, i) => i + 1);
+  return Learner.create({ modelId: 'test', dim: x.cols, imageIds, vectors: x.data });
+}
+
 const math = new OrtMath({ threads: 1 });
 afterAll(() => math.close());
 
@@ -170,13 +176,7 @@ describe('calibration and thresholds', () => {
 describe('Learner', () => {
   it('suggests the right class for most unlabelled images from a few labels, with honest confidence', async () => {
     const { x, truth } = blobs(4, 150, 32, 1.6, 9);
-    const embeddings = {
-      modelId: 'test',
-      dim: x.cols,
-      imageIds: Int32Array.from({ length: x.rows }, (_, i) => i + 1),
-      vectors: x.data,
-    };
-    const learner = await Learner.create(embeddings);
+    const learner = await learnerOf(x);
     try {
       const labelled = Array.from({ length: 4 * 5 }, (_, i) => i); // 5 labels per class
       const fit = await learner.fit(labelRecords(labelled, truth), { targetPrecision: 0.9 });
@@ -216,13 +216,7 @@ describe('Learner', () => {
 
   it('says what is wrong with labels it cannot learn from', async () => {
     const { x, truth } = blobs(2, 20, 8, 0.5, 11);
-    const embeddings = {
-      modelId: 'test',
-      dim: x.cols,
-      imageIds: Int32Array.from({ length: x.rows }, (_, i) => i + 1),
-      vectors: x.data,
-    };
-    const learner = await Learner.create(embeddings);
+    const learner = await learnerOf(x);
     try {
       await expect(learner.fit([])).rejects.toThrow(/label a few images of at least two classes/);
       await expect(learner.fit(labelRecords([0, 2, 4], truth))).rejects.toThrow(

@@ -45,9 +45,10 @@ export async function trainLogistic(
     params.set(options.start.bias, d * c);
   }
   const math = options.math;
+  const problem: Problem = { x, targets, classes: c, sampleWeights: sw, totalWeight: total, l2 };
   const objective: Objective = math
-    ? (theta, grad) => ortObjective(math, x, targets, c, sw, total, l2, theta, grad)
-    : (theta, grad) => jsObjective(x, targets, c, sw, total, l2, theta, grad);
+    ? (theta, grad) => ortObjective(math, problem, theta, grad)
+    : (theta, grad) => jsObjective(problem, theta, grad);
   await minimizeLbfgs(objective, params, options.maxIterations ?? 200);
   return {
     dim: d,
@@ -57,17 +58,19 @@ export async function trainLogistic(
   };
 }
 
+/** What the loss is over: rows, soft targets, row weights (summing to `totalWeight`) and the penalty. */
+interface Problem {
+  readonly x: Matrix;
+  readonly targets: Float32Array;
+  readonly classes: number;
+  readonly sampleWeights: Float32Array | undefined;
+  readonly totalWeight: number;
+  readonly l2: number;
+}
+
 /** Loss and gradient in plain loops: no setup cost, best for small problems. */
-function jsObjective(
-  x: Matrix,
-  targets: Float32Array,
-  c: number,
-  sw: Float32Array | undefined,
-  total: number,
-  l2: number,
-  theta: Float64Array,
-  grad: Float64Array,
-): number {
+function jsObjective(problem: Problem, theta: Float64Array, grad: Float64Array): number {
+  const { x, targets, classes: c, sampleWeights: sw, totalWeight: total, l2 } = problem;
   const n = x.rows;
   const d = x.cols;
   const logits = new Float64Array(c);
@@ -108,17 +111,8 @@ function jsObjective(
 }
 
 /** The same loss and gradient with X W and X^T G as onnxruntime products. */
-async function ortObjective(
-  math: OrtMath,
-  x: Matrix,
-  targets: Float32Array,
-  c: number,
-  sw: Float32Array | undefined,
-  total: number,
-  l2: number,
-  theta: Float64Array,
-  grad: Float64Array,
-): Promise<number> {
+async function ortObjective(math: OrtMath, problem: Problem, theta: Float64Array, grad: Float64Array): Promise<number> {
+  const { x, targets, classes: c, sampleWeights: sw, totalWeight: total, l2 } = problem;
   const n = x.rows;
   const d = x.cols;
   const weights = matrix(d, c, Float32Array.from(theta.subarray(0, d * c)));

@@ -43,17 +43,20 @@ export function propagateLabels(
   const n = affinity.size;
   const c = classes;
   const z = options.start ? Float32Array.from(options.start) : new Float32Array(n * c);
+  const { rowStart, columns } = affinity;
+  const weights = affinity.values.map((v) => alpha * v);
+  const row = new Float64Array(c);
   const apply = (x: Float32Array, out: Float32Array): void => {
-    // out = (I - alpha S) x
-    const { rowStart, columns, values } = affinity;
-    for (let i = 0; i < n; i++) {
-      const o = i * c;
-      for (let j = 0; j < c; j++) out[o + j] = x[o + j]!;
-      for (let p = rowStart[i]!; p < rowStart[i + 1]!; p++) {
-        const w = alpha * values[p]!;
+    // out = (I - alpha S) x, one row at a time in a small accumulator that stays in cache
+    for (let i = 0, o = 0; i < n; i++, o += c) {
+      for (let j = 0; j < c; j++) row[j] = x[o + j]!;
+      const end = rowStart[i + 1]!;
+      for (let p = rowStart[i]!; p < end; p++) {
+        const w = weights[p]!;
         const q = columns[p]! * c;
-        for (let j = 0; j < c; j++) out[o + j]! -= w * x[q + j]!;
+        for (let j = 0; j < c; j++) row[j]! -= w * x[q + j]!;
       }
+      for (let j = 0; j < c; j++) out[o + j] = row[j]!;
     }
   };
   const r = new Float32Array(n * c);

@@ -104,6 +104,11 @@ async function pickUncertain(
   const clustering = await sphericalKMeans(input.math, input.features, want, { seed });
   const best = new Int32Array(clustering.k).fill(-1);
   const score = new Float64Array(seeds.length);
+  // Outliers are uncertain too, but teach little: only images at least as typical as the median compete.
+  const typical = new Float64Array(seeds.length);
+  for (let i = 0; i < seeds.length; i++) typical[i] = typicality(input.graph, i);
+  const unlabelledTypicality = [...typical].filter((_, i) => seeds[i]! < 0).sort((a, b) => a - b);
+  const floor = unlabelledTypicality[Math.floor(unlabelledTypicality.length / 2)] ?? -Infinity;
   const tops = new Int32Array(seeds.length * 2);
   for (let i = 0; i < seeds.length; i++) {
     if (seeds[i]! >= 0) continue;
@@ -122,7 +127,7 @@ async function pickUncertain(
     const margin = probabilities[i * c + first]! - probabilities[i * c + second]!;
     // A small margin between classes with few labels is worth the most.
     const rarity = Math.min(counts[first]!, counts[second]!) / most;
-    score[i] = margin * (0.5 + 0.5 * rarity);
+    score[i] = margin * (0.5 + 0.5 * rarity) + (typical[i]! < floor ? 1 : 0);
     const k = clustering.assignment[i]!;
     if (best[k]! < 0 || score[i]! < score[best[k]!]!) best[k] = i;
   }

@@ -1,5 +1,6 @@
 /** @module The learning jobs of a workspace: fit and suggest, pick what to label next, accept suggestions. */
 import { join } from 'node:path';
+import { z } from 'zod';
 import { AutolabelError } from '../errors.js';
 import { parseModelSpec } from '../embed/spec.js';
 import { exportClassifierOnnx } from '../learn/export-onnx.js';
@@ -105,7 +106,7 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
     }
     const auto = suggestions.filter((s) => s.status === 'auto').length;
     const summary = {
-      method: fit.config.name,
+      method: fit.method,
       modelSpec: modelId,
       temperature: fit.temperature,
       targetPrecision: options.targetPrecision ?? null,
@@ -134,7 +135,7 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
     );
     return {
       fitId,
-      method: fit.config.name,
+      method: fit.method,
       classes: fit.classes.map((label, j) => ({
         label,
         labels: fit.labelCounts[label]!,
@@ -212,24 +213,10 @@ export async function accept(
   if (options.auto === undefined && options.minConfidence === undefined) {
     throw new AutolabelError('INVALID_ARGUMENT', 'say which suggestions to accept: --auto or --min-confidence X');
   }
-  const modelId = await ws.modelId();
   const fit = await ws.store.latestFit();
   if (!fit) throw new AutolabelError('FIT_STALE', 'no suggestions yet: run autolabel suggest first');
-  if (fit.modelId !== modelId) {
-    throw new AutolabelError(
-      'FIT_STALE',
-      'the suggestions were made with another model than the workspace now uses: run autolabel suggest again',
-    );
-  }
-  const changed = (await ws.store.listLabels()).some(
-    (l) => HUMAN_LABEL_SOURCES.includes(l.source) && l.updatedAt > fit.createdAt,
-  );
-  if (changed) {
-    throw new AutolabelError(
-      'FIT_STALE',
-      'labels changed since the suggestions were made: run autolabel suggest again first',
-    );
-  }
+  const stale = await staleness(ws.store, fit, await ws.modelId());
+  if (stale) throw new AutolabelError('FIT_STALE', `${stale}: run autolabel suggest again first`);
   const chosen = (await ws.store.listSuggestions()).filter(
     (s) =>
       (options.auto !== true || s.status === 'auto') &&
@@ -268,8 +255,38 @@ export async function exportModel(
   return { fitId: fit.id, classes: stored.classes };
 }
 
+/** Why a fit no longer describes the workspace (another model, or labels changed since), or null. */
+export async function staleness(store: Store, fit: FitRecord, modelId: string | null): Promise<string | null> {
+  if (modelId !== null && fit.modelId !== modelId) {
+    return 'the suggestions were made with another model than the workspace now uses';
+  }
+  const changed = (await store.listLabels()).some(
+    (l) => HUMAN_LABEL_SOURCES.includes(l.source) && l.updatedAt > fit.createdAt,
+  );
+  return changed ? 'labels changed since the suggestions were made' : null;
+}
+
 /** The latest fit if it was made with this model. */
 async function currentFit(store: Store, modelId: string): Promise<FitRecord | undefined> {
   const fit = await store.latestFit();
   return fit?.modelId === modelId ? fit : undefined;
+}
+
+/** The parts of a fit's stored summary that are read back (the report, status). */
+const FitSummarySchema = z.object({
+  targetPrecision: z.number().nullable(),
+  suggestions: z.number(),
+  auto: z.number(),
+  crossValidation: z.object({
+    accuracy: z.number(),
+    calibrationError: z.number(),
+    predictions: z.array(z.tuple([z.number(), z.number()])),
+  }),
+});
+type FitSummary = z.infer<typeof FitSummarySchema>;
+
+/** A summary from an older or damaged fit reads as missing rather than failing the report. */
+export function summaryOf(fit: FitRecord | undefined): FitSummary | undefined {
+  const parsed = FitSummarySchema.safeParse(fit?.summary);
+  return parsed.success ? parsed.data : undefined;
 }

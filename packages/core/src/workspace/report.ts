@@ -1,12 +1,12 @@
 /** @module The workspace report: one self-contained HTML page of figures and plots about labels, suggestions and the fit. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { reliabilityBins, type ScoredPrediction } from '../learn/calibration.js';
+import { precisionCoverage, reliabilityBins, type ScoredPrediction } from '../learn/calibration.js';
 import { barChart, histogram, lineChart, reliabilityDiagram } from '../report/svg.js';
 import { reportHtml, type ReportSection } from '../report/html.js';
-import { type FitRecord, HUMAN_LABEL_SOURCES, type Store } from '../store/store.js';
+import { HUMAN_LABEL_SOURCES, type Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { summaryOf } from './learning.js';
 
 const STATUS_ORDER = ['labelled', 'accepted', 'auto', 'suggested'] as const;
 
@@ -38,6 +38,8 @@ export async function writeReport(store: Store, outDir: string, title: string): 
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   const start = human.length > 0 ? Date.parse(human[0]!.createdAt) : 0;
   const thresholds = Array.from({ length: 51 }, (_, i) => i / 50);
+  // Coverage counts suggestions only; their correctness is unknown.
+  const unlabelled = suggestions.map((s) => ({ confidence: s.confidence, correct: false }));
   const sections: ReportSection[] = [
     {
       title: 'Images per class',
@@ -114,20 +116,11 @@ export async function writeReport(store: Store, outDir: string, title: string): 
         series: [
           {
             name: 'precision (held-out labels)',
-            points: thresholds.map((t) => {
-              const above = predictions.filter((p) => p.confidence >= t);
-              return { x: t, y: above.length === 0 ? NaN : above.filter((p) => p.correct).length / above.length };
-            }),
+            points: precisionCoverage(predictions, thresholds).map((p) => ({ x: p.threshold, y: p.precision })),
           },
           {
             name: 'coverage (unlabelled images)',
-            points: thresholds.map((t) => ({
-              x: t,
-              y:
-                suggestions.length === 0
-                  ? NaN
-                  : suggestions.filter((s) => s.confidence >= t).length / suggestions.length,
-            })),
+            points: precisionCoverage(unlabelled, thresholds).map((p) => ({ x: p.threshold, y: p.coverage })),
           },
           ...(summary?.targetPrecision != null
             ? [
@@ -167,21 +160,4 @@ export async function writeReport(store: Store, outDir: string, title: string): 
   const file = join(outDir, 'index.html');
   await writeFileAtomic(file, [html]);
   return file;
-}
-
-/** The parts of a fit's stored summary the report reads (written by workspace/learning.ts). */
-const FitSummarySchema = z.object({
-  targetPrecision: z.number().nullable(),
-  crossValidation: z.object({
-    accuracy: z.number(),
-    calibrationError: z.number(),
-    predictions: z.array(z.tuple([z.number(), z.number()])),
-  }),
-});
-type FitSummary = z.infer<typeof FitSummarySchema>;
-
-/** A summary from an older or damaged fit reads as missing rather than failing the report. */
-function summaryOf(fit: FitRecord | undefined): FitSummary | undefined {
-  const parsed = FitSummarySchema.safeParse(fit?.summary);
-  return parsed.success ? parsed.data : undefined;
 }

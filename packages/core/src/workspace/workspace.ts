@@ -32,6 +32,8 @@ import {
   exportModel,
   next,
   type NextPick,
+  staleness,
+  summaryOf,
   suggest,
   type SuggestOptions,
   type SuggestResult,
@@ -83,6 +85,17 @@ export interface WorkspaceStatus {
     readonly count: number;
   }[];
   readonly models: readonly { readonly spec: string; readonly embedded: number }[];
+  /** The latest fit, if any: when, how good it expects to be, and whether it is out of date. */
+  readonly fit: {
+    readonly id: number;
+    readonly createdAt: string;
+    readonly labels: number;
+    readonly suggestions: number;
+    readonly auto: number;
+    readonly estimatedAccuracy: number | null;
+    /** Why it no longer describes the workspace, or null. */
+    readonly stale: string | null;
+  } | null;
 }
 
 export async function initWorkspace(options: InitOptions): Promise<Workspace> {
@@ -247,6 +260,22 @@ export class Workspace {
       skipped: stats.skipped,
       skippedByReason: [...byReason].map(([reason, count]) => ({ reason, meaning: SKIP_REASONS[reason], count })),
       models,
+      fit: await this.#fitStatus(models.find((m) => m.spec === spec && m.embedded > 0) ? await this.modelId() : null),
+    };
+  }
+
+  async #fitStatus(modelId: string | null): Promise<WorkspaceStatus['fit']> {
+    const fit = await this.store.latestFit();
+    if (!fit) return null;
+    const summary = summaryOf(fit);
+    return {
+      id: fit.id,
+      createdAt: fit.createdAt,
+      labels: fit.labels,
+      suggestions: summary?.suggestions ?? 0,
+      auto: summary?.auto ?? 0,
+      estimatedAccuracy: summary?.crossValidation.accuracy ?? null,
+      stale: await staleness(this.store, fit, modelId),
     };
   }
 
