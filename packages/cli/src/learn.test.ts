@@ -106,7 +106,9 @@ describe('the learning loop', () => {
     // 12 labels cannot back a 90% precision claim at 95% confidence (29 perfect predictions are the minimum).
     expect(result.threshold).toBeNull();
     expect(result.auto).toBe(0);
-    expect(cli(['status']).stdout).toMatch(/Suggestions: 33 \(0 auto\) from fit \d+ .* on 12 labels, estimated accuracy/);
+    expect(cli(['status']).stdout).toMatch(
+      /Suggestions: 33 \(0 auto\) from fit \d+ .* on 12 labels, estimated accuracy/,
+    );
     expect(cli(['suggest', '--target-precision', '0.9']).stdout).toMatch(/Auto: none\. .*label about \d+ more images/);
   });
 

@@ -87,7 +87,11 @@ export function chooseAcceptThreshold(
   // If a prefix kept its error rate and its share of the labels, how many labels would let it pass?
   let needed = Infinity;
   for (let n = 10; n <= sorted.length; n++) {
-    const total = Math.ceil((prefixNeeded(errorsAt[n - 1]! / n, target, delta) * sorted.length) / n);
+    // Half an error added (Jeffreys): a prefix without errors is not taken as error-free. Rates
+    // near the limit would need thousands of labels; such estimates say nothing useful.
+    const rate = (errorsAt[n - 1]! + 0.5) / (n + 1);
+    if (rate >= 0.8 * (1 - target)) continue;
+    const total = Math.ceil((prefixNeeded(rate, target, delta) * sorted.length) / n);
     needed = Math.min(needed, total - sorted.length);
   }
   return { threshold: null, support: 0, errors: 0, precisionLowerBound: 0, moreLabelsNeeded: Math.max(1, needed) };
