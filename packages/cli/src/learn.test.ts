@@ -103,7 +103,7 @@ describe('the learning loop', () => {
       if (row.label === truth.get(path)) right++;
     }
     expect(right / (truth.size - 12)).toBeGreaterThan(0.8);
-    // 12 labels cannot back a 90% precision claim at 95% confidence (29 perfect predictions are the minimum).
+    // 12 labels cannot back a 90% precision claim at 95% confidence (49 perfect predictions are the minimum).
     expect(result.threshold).toBeNull();
     expect(result.auto).toBe(0);
     expect(cli(['status']).stdout).toMatch(

@@ -113,17 +113,16 @@ export class Learner {
     }
     const counts: Record<string, number> = Object.fromEntries(classes.map((name) => [name, 0]));
     for (const s of seeds) if (s >= 0) counts[classes[s]!]!++;
-    const used = classes.filter((name) => counts[name]! > 0);
-    if (used.length < 2) {
+    // Classes whose only labelled images lack embeddings cannot be predicted: they sit this fit out.
+    const kept = classes.filter((name) => counts[name]! > 0);
+    if (kept.length < 2) {
       throw new AutolabelError(
         'NOT_ENOUGH_LABELS',
-        used.length === 0
+        kept.length === 0
           ? 'no labelled images with embeddings yet: label a few images of at least two classes (autolabel next suggests which)'
-          : `all labels are in one class ("${used[0]}"): label at least one image of another class so there is something to tell apart`,
+          : `all labels are in one class ("${kept[0]}"): label at least one image of another class so there is something to tell apart`,
       );
     }
-    // Classes whose only labelled images lack embeddings cannot be predicted; drop them from this fit.
-    const kept = used;
     const remap = Int32Array.from(classes, (name) => kept.indexOf(name));
     for (let i = 0; i < seeds.length; i++) if (seeds[i]! >= 0) seeds[i] = remap[seeds[i]!]!;
     const warnings: string[] = [];

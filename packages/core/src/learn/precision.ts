@@ -1,7 +1,9 @@
 /**
  * @module Auto-accept thresholds with a statistical guarantee: the lowest confidence threshold whose
- * accepted set has precision >= target, tested from the top down by fixed-sequence binomial tests on
- * cross-fitted predictions (Learn then Test, Angelopoulos et al. 2021).
+ * accepted set has precision >= target, by binomial tests on cross-fitted predictions at a few
+ * candidate thresholds with a Bonferroni correction (Learn then Test, Angelopoulos et al. 2021).
+ * A fixed-sequence test from the top down would stop at the first unlucky error among the few most
+ * confident predictions; a handful of well-spread candidates keeps the power where the data is.
  */
 import type { ScoredPrediction } from './calibration.js';
 
@@ -63,23 +65,19 @@ export function chooseAcceptThreshold(
   const target = options.targetPrecision;
   const delta = options.delta ?? 0.05;
   const sorted = [...predictions].sort((a, b) => b.confidence - a.confidence);
-  let chosen: AcceptThreshold | null = null;
-  // Thresholds with fewer predictions above them than a perfect record needs can never pass; skipping
-  // them depends on the confidences only, not on correctness, so the test stays valid.
-  const fewest = prefixNeeded(0, target, delta);
   const errorsAt = prefixErrors(sorted);
-  for (let i = fewest - 1; i < sorted.length; i++) {
-    // Only test at the last of a run of ties: a threshold cannot split equal confidences.
-    if (i + 1 < sorted.length && sorted[i + 1]!.confidence === sorted[i]!.confidence) continue;
-    const n = i + 1;
-    const errors = errorsAt[i]!;
+  // Each candidate is tested at delta / CANDIDATES, so every claim made holds together at 1 - delta.
+  const level = delta / CANDIDATES;
+  let chosen: AcceptThreshold | null = null;
+  for (const n of candidatePrefixes(sorted, prefixNeeded(0, target, level))) {
+    const errors = errorsAt[n - 1]!;
     // H0: error rate >= 1 - target. Reject when seeing this few errors is unlikely under H0.
-    if (binomialCdf(errors, n, 1 - target) > delta) break; // fixed-sequence testing stops at the first failure
+    if (binomialCdf(errors, n, 1 - target) > level) continue;
     chosen = {
-      threshold: sorted[i]!.confidence,
+      threshold: sorted[n - 1]!.confidence,
       support: n,
       errors,
-      precisionLowerBound: precisionLowerBound(n - errors, n, delta),
+      precisionLowerBound: precisionLowerBound(n - errors, n, level),
       moreLabelsNeeded: 0,
     };
   }
@@ -91,10 +89,30 @@ export function chooseAcceptThreshold(
     // near the limit would need thousands of labels; such estimates say nothing useful.
     const rate = (errorsAt[n - 1]! + 0.5) / (n + 1);
     if (rate >= 0.8 * (1 - target)) continue;
-    const total = Math.ceil((prefixNeeded(rate, target, delta) * sorted.length) / n);
+    const total = Math.ceil((prefixNeeded(rate, target, delta / CANDIDATES) * sorted.length) / n);
     needed = Math.min(needed, total - sorted.length);
   }
   return { threshold: null, support: 0, errors: 0, precisionLowerBound: 0, moreLabelsNeeded: Math.max(1, needed) };
+}
+
+/** How many thresholds are tested. */
+const CANDIDATES = 8;
+
+/**
+ * Prefix sizes (predictions at or above a threshold), spread geometrically from the smallest that
+ * could pass to all of them, each moved to the end of its run of tied confidences. They depend on
+ * the confidences only, never on correctness, so choosing them costs the test nothing.
+ */
+function candidatePrefixes(sorted: readonly ScoredPrediction[], smallest: number): number[] {
+  const n = sorted.length;
+  if (n < smallest) return [];
+  const out = new Set<number>();
+  for (let j = 0; j < CANDIDATES; j++) {
+    let size = Math.round(smallest * Math.pow(n / smallest, j / (CANDIDATES - 1)));
+    while (size < n && sorted[size]!.confidence === sorted[size - 1]!.confidence) size++;
+    out.add(size);
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 function prefixErrors(sorted: readonly ScoredPrediction[]): Int32Array {
