@@ -24,6 +24,10 @@ const BY_CODE: Record<ErrorCode, number> = {
   NOT_ENOUGH_LABELS: EXIT.badInput,
   NO_EMBEDDINGS: EXIT.badInput,
   FIT_STALE: EXIT.badInput,
+  CLASS_NOT_FOUND: EXIT.notFound,
+  CLASS_EXISTS: EXIT.badInput,
+  CLASS_IN_USE: EXIT.badInput,
+  UNAUTHORIZED: EXIT.usage,
 };
 
 export function exitCodeOf(error: unknown): number {

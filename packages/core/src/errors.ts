@@ -21,6 +21,10 @@ export const ERROR_CODES = [
   'NOT_ENOUGH_LABELS',
   'NO_EMBEDDINGS',
   'FIT_STALE',
+  'CLASS_NOT_FOUND',
+  'CLASS_EXISTS',
+  'CLASS_IN_USE',
+  'UNAUTHORIZED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

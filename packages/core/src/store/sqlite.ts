@@ -5,11 +5,15 @@ import type { SkipReason } from '../image/skip.js';
 import { float16ToFloat32, float32ToFloat16 } from '../util/float16.js';
 import type {
   EmbeddingBatch,
+  ClassInfo,
   EmbeddingSet,
   ExportRow,
   FitRecord,
   ImageId,
+  ImageItem,
+  ImageQuery,
   ImageRecord,
+  ImageStatus,
   LabelRecord,
   LabelSource,
   ModelRecord,
@@ -85,6 +89,14 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX suggestions_confidence ON suggestions(confidence);
   ALTER TABLE labels ADD COLUMN confidence REAL;
+  `,
+  `
+  CREATE TABLE classes (
+    name TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  INSERT OR IGNORE INTO classes (name) SELECT DISTINCT label FROM labels;
+  CREATE INDEX suggestions_label ON suggestions(label);
   `,
 ];
 
@@ -295,6 +307,22 @@ export class SqliteStore implements Store {
          WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)
          ORDER BY s.confidence DESC, i.path`,
       ),
+      addClass: db.prepare<[string]>('INSERT OR IGNORE INTO classes (name) VALUES (?)'),
+      classExists: db.prepare<[string, string], { n: number }>(
+        'SELECT (SELECT count(*) FROM classes WHERE name = ?) + (SELECT count(*) FROM labels WHERE label = ?) AS n',
+      ),
+      imageById: db.prepare<[number], ImageRow>('SELECT * FROM images WHERE id = ?'),
+      listClasses: db.prepare<[], { name: string; labeled: number; accepted: number; auto: number; suggested: number }>(
+        `WITH names AS (SELECT name FROM classes UNION SELECT label FROM labels UNION SELECT label FROM suggestions)
+         SELECT n.name,
+           (SELECT count(*) FROM labels l WHERE l.label = n.name AND l.source != 'accepted') AS labeled,
+           (SELECT count(*) FROM labels l WHERE l.label = n.name AND l.source = 'accepted') AS accepted,
+           (SELECT count(*) FROM suggestions s WHERE s.label = n.name AND s.status = 'auto'
+              AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)) AS auto,
+           (SELECT count(*) FROM suggestions s WHERE s.label = n.name AND s.status = 'suggested'
+              AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)) AS suggested
+         FROM names n ORDER BY n.name`,
+      ),
       acceptSuggestion: db.prepare<[number]>(
         `INSERT INTO labels (image_id, label, source, confidence)
          SELECT image_id, label, 'accepted', confidence FROM suggestions WHERE image_id = ?
@@ -382,7 +410,10 @@ export class SqliteStore implements Store {
 
   async setLabels(labels: readonly { imageId: ImageId; label: string; source: LabelSource }[]): Promise<void> {
     this.#write('set labels', () => {
-      for (const { imageId, label, source } of labels) this.#stmt.setLabel.run(imageId, label, source);
+      for (const { imageId, label, source } of labels) {
+        this.#stmt.setLabel.run(imageId, label, source);
+        this.#stmt.addClass.run(label);
+      }
     });
   }
 
@@ -476,6 +507,139 @@ export class SqliteStore implements Store {
       for (const id of imageIds) accepted += this.#stmt.acceptSuggestion.run(id).changes;
       return accepted;
     });
+  }
+
+  async queryImages(query: ImageQuery): Promise<{ total: number; items: ImageItem[] }> {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (query.status !== undefined) {
+      where.push('status = @status');
+      params.status = query.status;
+    }
+    if (query.label !== undefined) {
+      where.push('label = @label');
+      params.label = query.label;
+    }
+    if (query.minConfidence !== undefined) {
+      where.push('confidence >= @min');
+      params.min = query.minConfidence;
+    }
+    if (query.maxConfidence !== undefined) {
+      where.push('confidence <= @max');
+      params.max = query.maxConfidence;
+    }
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const order =
+      query.sort === 'confidence'
+        ? 'confidence IS NULL, confidence ASC, path'
+        : query.sort === '-confidence'
+          ? 'confidence IS NULL, confidence DESC, path'
+          : 'path';
+    const view = `SELECT i.id, i.path, i.width, i.height,
+        CASE WHEN l.source = 'accepted' THEN 'accepted' WHEN l.label IS NOT NULL THEN 'labeled'
+             WHEN s.status IS NOT NULL THEN s.status ELSE 'unlabeled' END AS status,
+        coalesce(l.label, s.label) AS label,
+        CASE WHEN l.label IS NULL OR l.source = 'accepted' THEN coalesce(l.confidence, s.confidence) END AS confidence,
+        CASE WHEN l.label IS NULL THEN s.runner_up END AS runner_up,
+        CASE WHEN l.label IS NULL THEN s.runner_up_confidence END AS runner_up_confidence
+      FROM images i LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN suggestions s ON s.image_id = i.id
+      WHERE i.skip_reason IS NULL`;
+    const total = (this.#db.prepare(`SELECT count(*) AS n FROM (${view}) ${filter}`).get(params) as { n: number }).n;
+    const rows = this.#db
+      .prepare(`SELECT * FROM (${view}) ${filter} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit: query.limit, offset: query.offset }) as {
+      id: number;
+      path: string;
+      width: number | null;
+      height: number | null;
+      status: ImageStatus;
+      label: string | null;
+      confidence: number | null;
+      runner_up: string | null;
+      runner_up_confidence: number | null;
+    }[];
+    return {
+      total,
+      items: rows.map((row) => ({
+        id: row.id as ImageId,
+        path: row.path,
+        width: row.width,
+        height: row.height,
+        status: row.status,
+        label: row.label,
+        confidence: row.confidence,
+        runnerUp: row.runner_up,
+        runnerUpConfidence: row.runner_up_confidence,
+      })),
+    };
+  }
+
+  async getImage(id: ImageId): Promise<ImageRecord | undefined> {
+    const row = this.#stmt.imageById.get(id);
+    return row && toImage(row);
+  }
+
+  async listClasses(): Promise<ClassInfo[]> {
+    return this.#stmt.listClasses.all();
+  }
+
+  async addClass(name: string): Promise<void> {
+    this.#write('add a class', () => this.#stmt.addClass.run(name));
+  }
+
+  async renameClass(from: string, to: string): Promise<void> {
+    this.#write('rename a class', () => {
+      this.#requireClass(from);
+      if (this.#hasClass(to)) {
+        throw new AutolabelError('CLASS_EXISTS', `class "${to}" exists already: merge "${from}" into it instead`);
+      }
+      this.#moveClass(from, to);
+    });
+  }
+
+  async mergeClass(from: string, into: string): Promise<number> {
+    return this.#write('merge classes', () => {
+      this.#requireClass(from);
+      this.#requireClass(into);
+      return this.#moveClass(from, into);
+    });
+  }
+
+  async deleteClass(name: string, clearLabels: boolean): Promise<number> {
+    return this.#write('delete a class', () => {
+      this.#requireClass(name);
+      const used = (this.#db.prepare('SELECT count(*) AS n FROM labels WHERE label = ?').get(name) as { n: number }).n;
+      if (used > 0 && !clearLabels) {
+        throw new AutolabelError(
+          'CLASS_IN_USE',
+          `class "${name}" has ${used} labels: merge it into another class, or delete it with its labels`,
+        );
+      }
+      this.#db.prepare('DELETE FROM labels WHERE label = ?').run(name);
+      this.#db.prepare('DELETE FROM suggestions WHERE label = ?').run(name);
+      this.#db.prepare('DELETE FROM classes WHERE name = ?').run(name);
+      return used;
+    });
+  }
+
+  #hasClass(name: string): boolean {
+    return (this.#stmt.classExists.get(name, name)?.n ?? 0) > 0;
+  }
+
+  #requireClass(name: string): void {
+    if (!this.#hasClass(name)) throw new AutolabelError('CLASS_NOT_FOUND', `no class "${name}"`);
+  }
+
+  /** Relabels every label and suggestion of `from` as `to`; returns the labels moved. */
+  #moveClass(from: string, to: string): number {
+    this.#stmt.addClass.run(to);
+    const moved = this.#db
+      .prepare(`UPDATE labels SET label = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE label = ?`)
+      .run(to, from).changes;
+    this.#db.prepare('UPDATE suggestions SET label = ? WHERE label = ?').run(to, from);
+    this.#db.prepare('UPDATE suggestions SET runner_up = ? WHERE runner_up = ?').run(to, from);
+    this.#db.prepare('DELETE FROM classes WHERE name = ?').run(from);
+    return moved;
   }
 
   async exportRows(): Promise<ExportRow[]> {

@@ -242,5 +242,68 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           ['c.jpg', 'cat', 'manual', null],
         ]);
       }));
+
+    it('pages images by status, label and confidence', () =>
+      withStore(async (store) => {
+        await store.applyScan({
+          upserts: ['a', 'b', 'c', 'd'].map((name, i) => image(`${name}.jpg`, `h${i}`)),
+          moves: [],
+          removals: [],
+        });
+        const [a, b, c] = await Promise.all(
+          ['a.jpg', 'b.jpg', 'c.jpg'].map(async (p) => (await store.findImageByPath(p))!.id),
+        );
+        await store.saveFit({ modelId: 'm', classes: ['cat', 'dog'], labels: 1, summary: {}, head: Uint8Array.of(0) }, [
+          { imageId: b!, label: 'dog', confidence: 0.97, runnerUp: 'cat', runnerUpConfidence: 0.03, status: 'auto' },
+          {
+            imageId: c!,
+            label: 'cat',
+            confidence: 0.55,
+            runnerUp: 'dog',
+            runnerUpConfidence: 0.45,
+            status: 'suggested',
+          },
+        ]);
+        await store.setLabels([{ imageId: a!, label: 'cat', source: 'manual' }]);
+        const all = await store.queryImages({ offset: 0, limit: 10 });
+        expect(all.total).toBe(4);
+        expect(all.items.map((i) => [i.path, i.status, i.label])).toEqual([
+          ['a.jpg', 'labeled', 'cat'],
+          ['b.jpg', 'auto', 'dog'],
+          ['c.jpg', 'suggested', 'cat'],
+          ['d.jpg', 'unlabeled', null],
+        ]);
+        const unsure = await store.queryImages({ sort: 'confidence', maxConfidence: 0.99, offset: 0, limit: 1 });
+        expect(unsure).toMatchObject({ total: 2, items: [{ path: 'c.jpg', confidence: 0.55, runnerUp: 'dog' }] });
+        expect((await store.queryImages({ label: 'cat', offset: 1, limit: 5 })).items.map((i) => i.path)).toEqual([
+          'c.jpg',
+        ]);
+        expect((await store.queryImages({ status: 'auto', offset: 0, limit: 5 })).items.map((i) => i.id)).toEqual([b]);
+      }));
+
+    it('adds, renames, merges and deletes classes with a clear rule for their labels', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+        const [a, b] = await Promise.all(['a.jpg', 'b.jpg'].map(async (p) => (await store.findImageByPath(p))!.id));
+        await store.addClass('bird');
+        await store.setLabels([
+          { imageId: a!, label: 'cat', source: 'manual' },
+          { imageId: b!, label: 'kitty', source: 'manual' },
+        ]);
+        expect((await store.listClasses()).map((c) => [c.name, c.labeled])).toEqual([
+          ['bird', 0],
+          ['cat', 1],
+          ['kitty', 1],
+        ]);
+        await expect(store.renameClass('kitty', 'cat')).rejects.toThrow(/exists already: merge/);
+        expect(await store.mergeClass('kitty', 'cat')).toBe(1);
+        await store.renameClass('cat', 'feline');
+        expect((await store.listLabels()).map((l) => l.label)).toEqual(['feline', 'feline']);
+        await expect(store.deleteClass('feline', false)).rejects.toThrow(/has 2 labels/);
+        await expect(store.renameClass('nope', 'x')).rejects.toThrow(/no class "nope"/);
+        expect(await store.deleteClass('feline', true)).toBe(2);
+        expect(await store.listLabels()).toEqual([]);
+        expect((await store.listClasses()).map((c) => c.name)).toEqual(['bird']);
+      }));
   });
 }

@@ -129,6 +129,42 @@ export interface FitRecord extends NewFit {
   readonly createdAt: string;
 }
 
+/** Where an image stands: a person's label, an accepted suggestion, a suggestion (auto or not), or nothing. */
+export type ImageStatus = 'labeled' | 'accepted' | 'auto' | 'suggested' | 'unlabeled';
+
+export interface ImageQuery {
+  readonly status?: ImageStatus;
+  /** The label, or for suggestions the suggested label. */
+  readonly label?: string;
+  readonly minConfidence?: number;
+  readonly maxConfidence?: number;
+  /** `path` (default), `confidence` (least sure first) or `-confidence` (most sure first). */
+  readonly sort?: 'path' | 'confidence' | '-confidence';
+  readonly offset: number;
+  readonly limit: number;
+}
+
+export interface ImageItem {
+  readonly id: ImageId;
+  readonly path: string;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly status: ImageStatus;
+  /** The label, else the suggested label, else null. */
+  readonly label: string | null;
+  readonly confidence: number | null;
+  readonly runnerUp: string | null;
+  readonly runnerUpConfidence: number | null;
+}
+
+export interface ClassInfo {
+  readonly name: string;
+  readonly labeled: number;
+  readonly accepted: number;
+  readonly auto: number;
+  readonly suggested: number;
+}
+
 export interface StoreStats {
   readonly images: number;
   readonly skipped: readonly { readonly path: string; readonly reason: SkipReason; readonly detail: string }[];
@@ -172,6 +208,20 @@ export interface Store {
   acceptSuggestions(imageIds: readonly ImageId[]): Promise<number>;
 
   exportRows(): Promise<ExportRow[]>;
+
+  /** One page of images matching the query, and how many match in all. */
+  queryImages(query: ImageQuery): Promise<{ total: number; items: ImageItem[] }>;
+  getImage(id: ImageId): Promise<ImageRecord | undefined>;
+
+  /** Every class (added, or named by a label), with counts by status. */
+  listClasses(): Promise<ClassInfo[]>;
+  addClass(name: string): Promise<void>;
+  /** Renames a class in labels and suggestions; the new name must not exist yet (merge instead). */
+  renameClass(from: string, to: string): Promise<void>;
+  /** Moves every label and suggestion of `from` to `into` and removes `from`; returns labels moved. */
+  mergeClass(from: string, into: string): Promise<number>;
+  /** Removes a class; its labels block that unless `clearLabels`, which removes them too. Returns labels removed. */
+  deleteClass(name: string, clearLabels: boolean): Promise<number>;
   stats(): Promise<StoreStats>;
   close(): Promise<void>;
 }
