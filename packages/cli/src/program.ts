@@ -11,8 +11,11 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from '@autolabel/core';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '@autolabel/server';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { progressPrinter } from './progress.js';
@@ -316,7 +319,53 @@ export function buildProgram(io: CliIo): Command {
       });
     });
 
+  program
+    .command('serve')
+    .description('serve the review web app and the HTTP API for this workspace')
+    .option('--port <n>', 'port', '4800')
+    .option('--host <host>', 'address to bind; anything but loopback requires an access token', '127.0.0.1')
+    .option('--open', 'open the app in the default browser')
+    .option('--target-precision <p>', 'mark as auto the suggestions that reach this precision')
+    .action(async (raw: unknown) => {
+      const flags = parseFlags(
+        z.object({
+          port: z.coerce.number().int().min(0).max(65535),
+          host: z.string().min(1),
+          open: z.boolean().optional(),
+          targetPrecision: z.coerce.number().gt(0.5).lt(1).optional(),
+        }),
+        raw,
+      );
+      const flag = globals().workspace;
+      const dir = flag === undefined ? findWorkspace(io.cwd) : resolveFrom(io.cwd, flag);
+      const server = await startServer({ ...flags, workspace: dir, webRoot: webRoot() });
+      io.stdout.write(`Autolabel is serving ${dir} at ${server.url}\n`);
+      if (server.token !== null) {
+        io.stdout.write(
+          server.tokenCreated
+            ? `Access token (shown once; kept in ${dir}/server-token): ${server.token}\nOpen ${server.url}?token=${server.token}\n`
+            : `Access token: see ${dir}/server-token\n`,
+        );
+      }
+      if (flags.open) openBrowser(server.url + (server.token ? `?token=${server.token}` : ''));
+      await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await server.close();
+    });
+
   return program;
+}
+
+/** The built web app, if this install has one (packages/web/dist next to packages/cli). */
+function webRoot(): string | undefined {
+  const dir = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+  return existsSync(join(dir, 'index.html')) ? dir : undefined;
+}
+
+function openBrowser(url: string): void {
+  const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  spawn(command, [url], { stdio: 'ignore', detached: true })
+    .on('error', () => undefined)
+    .unref();
 }
 
 function formatSuggest(result: SuggestResult): string {

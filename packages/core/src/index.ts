@@ -17,3 +17,6 @@ export * from './select/index.js';
 export { seededRandom } from './util/random.js';
 export { sha256 } from './util/hash.js';
 export * from './report/index.js';
+export * from './api/contract.js';
+export { writeFileAtomic } from './util/fs.js';
+export { normalizeImagePath, normalizeLabel } from './labels/label.js';

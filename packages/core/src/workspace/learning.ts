@@ -14,11 +14,17 @@ export interface SuggestOptions {
   /** Auto-accept where precision >= this can be claimed at 95% confidence. */
   readonly targetPrecision?: number;
   readonly onProgress?: ProgressListener;
+  /** A learner kept between fits (the server's); the caller closes it. Default: one for this call. */
+  readonly learner?: Learner;
+  /** With `learner`: reuse its last fit's calibration when the classes are unchanged (see Learner.fit). */
+  readonly quick?: boolean;
 }
 
 export interface SuggestResult {
   readonly fitId: number;
   readonly method: string;
+  /** Calibration and threshold carried over from the previous fit (a quick refit). */
+  readonly reused: boolean;
   readonly classes: readonly { readonly label: string; readonly labels: number; readonly suggested: number }[];
   readonly suggestions: number;
   readonly auto: number;
@@ -57,11 +63,16 @@ export interface LearningContext {
   modelId(): Promise<string>;
 }
 
+/** A learner over every embedding of the workspace's model, its graph cached in the workspace. */
+export async function openLearner(ws: LearningContext): Promise<Learner> {
+  const embeddings = await ws.store.loadEmbeddings(await ws.modelId());
+  return Learner.create(embeddings, { cacheDir: join(ws.dir, 'cache') });
+}
+
 export async function suggest(ws: LearningContext, options: SuggestOptions = {}): Promise<SuggestResult> {
   const started = performance.now();
   const modelId = await ws.modelId();
-  const embeddings = await ws.store.loadEmbeddings(modelId);
-  const learner = await Learner.create(embeddings, { cacheDir: join(ws.dir, 'cache') });
+  const learner = options.learner ?? (await openLearner(ws));
   try {
     const allLabels = await ws.store.listLabels();
     const human = allLabels.filter((l) => HUMAN_LABEL_SOURCES.includes(l.source));
@@ -70,6 +81,7 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
     const fitStarted = performance.now();
     const fit = await learner.fit(human, {
       targetPrecision: options.targetPrecision,
+      quick: options.quick,
       onStep: (done, total) => {
         tracker ??= new ProgressTracker('fit', total, options.onProgress);
         tracker.advance(done - tracker.done);
@@ -136,6 +148,7 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
     return {
       fitId,
       method: fit.method,
+      reused: fit.reused,
       classes: fit.classes.map((label, j) => ({
         label,
         labels: fit.labelCounts[label]!,
@@ -155,17 +168,21 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
       graph: learner.graphInfo.how,
     };
   } finally {
-    await learner.close();
+    if (!options.learner) await learner.close();
   }
 }
 
-export async function next(
-  ws: LearningContext,
-  options: { count?: number; strategy?: NextStrategy; seed?: number } = {},
-): Promise<NextPick[]> {
+export interface NextOptions {
+  readonly count?: number;
+  readonly strategy?: NextStrategy;
+  readonly seed?: number;
+  /** A learner kept between calls (the server's); the caller closes it. */
+  readonly learner?: Learner;
+}
+
+export async function next(ws: LearningContext, options: NextOptions = {}): Promise<NextPick[]> {
   const modelId = await ws.modelId();
-  const embeddings = await ws.store.loadEmbeddings(modelId);
-  const learner = await Learner.create(embeddings, { cacheDir: join(ws.dir, 'cache') });
+  const learner = options.learner ?? (await openLearner(ws));
   try {
     const fit = await currentFit(ws.store, modelId);
     const classes = fit?.classes ?? [];
@@ -202,7 +219,7 @@ export async function next(
       return { imageId, path: paths.get(imageId)!, strategy: pick.strategy, reason: pick.reason };
     });
   } finally {
-    await learner.close();
+    if (!options.learner) await learner.close();
   }
 }
 

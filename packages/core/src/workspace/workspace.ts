@@ -13,7 +13,7 @@ import { SKIP_REASONS, type SkipReason } from '../image/skip.js';
 import { type ImportResult, importImageFolder, importLabelsCsv } from '../labels/import.js';
 import { normalizeImagePath, normalizeLabel } from '../labels/label.js';
 import { openSqliteStore } from '../store/sqlite.js';
-import type { NextStrategy } from '../select/next.js';
+import type { Learner } from '../learn/learner.js';
 import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ProgressListener } from '../util/progress.js';
@@ -31,7 +31,9 @@ import {
   type AcceptOptions,
   exportModel,
   next,
+  type NextOptions,
   type NextPick,
+  openLearner,
   staleness,
   summaryOf,
   suggest,
@@ -293,8 +295,13 @@ export class Workspace {
     return suggest(this, options);
   }
 
+  /** A learner over this workspace's embeddings, for callers that refit often (the server); they close it. */
+  async openLearner(): Promise<Learner> {
+    return openLearner(this);
+  }
+
   /** Images to label next, each with a reason. */
-  async next(options: { count?: number; strategy?: NextStrategy; seed?: number } = {}): Promise<NextPick[]> {
+  async next(options: NextOptions = {}): Promise<NextPick[]> {
     return next(this, options);
   }
 

@@ -1,0 +1,103 @@
+/**
+ * @module The HTTP API's contract, shared by the server (which validates with these schemas) and the
+ * web app (which imports the types, type-only). Paths are under /api.
+ */
+import { z } from 'zod';
+import type { ClassInfo, ImageItem, ImageStatus } from '../store/store.js';
+import { NEXT_STRATEGIES } from '../select/next.js';
+
+export const IMAGE_STATUSES = ['labeled', 'accepted', 'auto', 'suggested', 'unlabeled'] as const satisfies readonly ImageStatus[];
+
+const confidence = z.coerce.number().min(0).max(1);
+
+/** GET /api/images */
+export const ImagesQuerySchema = z.object({
+  status: z.enum(IMAGE_STATUSES).optional(),
+  label: z.string().min(1).optional(),
+  minConfidence: confidence.optional(),
+  maxConfidence: confidence.optional(),
+  sort: z.enum(['path', 'confidence', '-confidence']).default('path'),
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export type ImagesQuery = z.infer<typeof ImagesQuerySchema>;
+
+export interface ImagesPage {
+  readonly total: number;
+  readonly offset: number;
+  readonly items: readonly ImageItem[];
+}
+
+/** PUT /api/images/:id/label */
+export const LabelBodySchema = z.object({ label: z.string() });
+
+/** POST /api/labels: many labels (or clears, label null) in one transaction. */
+export const BulkLabelsBodySchema = z.object({
+  items: z
+    .array(z.object({ imageId: z.number().int().positive(), label: z.string().nullable() }))
+    .min(1)
+    .max(10_000),
+});
+export type BulkLabelsBody = z.infer<typeof BulkLabelsBodySchema>;
+
+/** POST /api/accept: suggestions to turn into labels. */
+export const AcceptBodySchema = z.object({ imageIds: z.array(z.number().int().positive()).min(1).max(100_000) });
+
+/** POST /api/classes */
+export const ClassBodySchema = z.object({ name: z.string() });
+/** PATCH /api/classes/:name: rename, or merge into an existing class. */
+export const ClassChangeBodySchema = z.union([
+  z.object({ rename: z.string() }).strict(),
+  z.object({ mergeInto: z.string() }).strict(),
+]);
+/** DELETE /api/classes/:name?labels=keep|clear: a class with labels is only deleted with labels=clear. */
+export const ClassDeleteQuerySchema = z.object({ labels: z.enum(['keep', 'clear']).default('keep') });
+
+/** GET /api/next */
+export const NextQuerySchema = z.object({
+  count: z.coerce.number().int().min(1).max(500).default(20),
+  strategy: z.enum(NEXT_STRATEGIES).default('auto'),
+});
+
+/** GET /api/export */
+export const ExportQuerySchema = z.object({ format: z.enum(['csv', 'json']).default('csv') });
+
+export interface LabelResult {
+  readonly imageId: number;
+  readonly label: string | null;
+}
+
+export interface ClassesResponse {
+  readonly classes: readonly ClassInfo[];
+}
+
+export interface ModelState {
+  /** The fit the suggestions come from, or null before the first. */
+  readonly fitId: number | null;
+  readonly state: 'idle' | 'waiting' | 'fitting' | 'failed';
+  /** Why the last refit failed (e.g. labels in one class only). */
+  readonly message: string | null;
+  readonly estimatedAccuracy: number | null;
+  readonly targetPrecision: number | null;
+  readonly threshold: number | null;
+}
+
+export interface StatsResponse {
+  readonly images: number;
+  readonly byStatus: Readonly<Record<ImageStatus, number>>;
+  readonly classes: readonly ClassInfo[];
+  readonly model: ModelState;
+  /** Cross-validated accuracy of each fit by number of labels: the learning curve. */
+  readonly curve: readonly { readonly labels: number; readonly accuracy: number }[];
+  /** Confidence histogram of current suggestions, 20 bins over [0, 1]. */
+  readonly confidence: readonly number[];
+}
+
+/** Server-sent events on GET /api/events. */
+export type ServerEvent =
+  | { readonly type: 'labels'; readonly imageIds: readonly number[] }
+  | { readonly type: 'model'; readonly model: ModelState };
+
+export interface ApiError {
+  readonly error: { readonly code: string; readonly message: string; readonly field?: string };
+}

@@ -1,0 +1,219 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ImagesPage, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+import { LiveModel } from './live.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'autolabel-server-'));
+const COLORS: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210] };
+const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
+let workspace: Workspace;
+let live: LiveModel;
+let app: ReturnType<typeof createApp>;
+const ids = new Map<string, number>();
+
+const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
+const send = (path: string, method: string, body: unknown): Promise<Response> =>
+  Promise.resolve(
+    app.request(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  );
+
+beforeAll(async () => {
+  let seed = 0;
+  for (const [name, color] of Object.entries(COLORS)) {
+    for (let i = 0; i < 10; i++) {
+      await writeImage(join(dir, 'photos', `${name}-${i}.png`), 'png', {
+        color,
+        pattern: PATTERNS[i % 3]!,
+        noise: 60,
+        seed: seed++,
+        width: 300,
+        height: 200,
+      });
+    }
+  }
+  await writeImage(join(dir, 'photos', 'scan.tiff'), 'tiff', { color: [90, 90, 90] });
+  const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 24 });
+  workspace = await initWorkspace({
+    images: join(dir, 'photos'),
+    workspace: join(dir, 'ws'),
+    model: `onnx:${model.dir}`,
+  });
+  await workspace.scan();
+  await workspace.embed();
+  for (const image of await workspace.store.listImages()) ids.set(image.path, image.id);
+  live = new LiveModel(workspace, { debounceMs: 20 });
+  app = createApp({ workspace, live });
+}, 60_000);
+
+afterAll(async () => {
+  await live.close();
+  await workspace.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('images', () => {
+  it('pages and filters images', async () => {
+    const page = await json<ImagesPage>(await app.request('/api/images?limit=5&offset=2'));
+    expect(page.total).toBe(21);
+    expect(page.items.map((i) => i.path)).toEqual([
+      'amber-2.png',
+      'amber-3.png',
+      'amber-4.png',
+      'amber-5.png',
+      'amber-6.png',
+    ]);
+    expect(page.items[0]).toMatchObject({ status: 'unlabeled', label: null, width: 300, height: 200 });
+  });
+
+  it.each([
+    ['/api/images?limit=0', 'limit'],
+    ['/api/images?status=maybe', 'status'],
+    ['/api/images?minConfidence=2', 'minConfidence'],
+    ['/api/images?sort=size', 'sort'],
+    ['/api/images/abc/thumbnail', 'id'],
+    ['/api/images/1/thumbnail?size=5000', 'size'],
+    ['/api/next?strategy=best', 'strategy'],
+    ['/api/export?format=xml', 'format'],
+  ])('answers %s with 400 naming the field', async (path, field) => {
+    const response = await app.request(path);
+    expect(response.status).toBe(400);
+    expect((await json<{ error: { field: string } }>(response)).error.field).toBe(field);
+  });
+
+  it('serves thumbnails and full images with the right content type', async () => {
+    const thumb = await app.request(`/api/images/${ids.get('amber-0.png')}/thumbnail?size=64`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/jpeg');
+    const meta = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata();
+    expect([meta.width, meta.height]).toEqual([64, 43]);
+    const again = await app.request(`/api/images/${ids.get('amber-0.png')}/thumbnail?size=64`); // from the disk cache
+    expect(Buffer.from(await again.arrayBuffer()).length).toBeGreaterThan(100);
+    const png = await app.request(`/api/images/${ids.get('amber-0.png')}/file`);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    // A TIFF, which browsers do not show, comes as JPEG.
+    const tiff = await app.request(`/api/images/${ids.get('scan.tiff')}/file`);
+    expect(tiff.headers.get('content-type')).toBe('image/jpeg');
+    expect((await sharp(Buffer.from(await tiff.arrayBuffer())).metadata()).format).toBe('jpeg');
+  });
+
+  it('answers unknown images and routes with 404', async () => {
+    expect((await app.request('/api/images/9999/thumbnail')).status).toBe(404);
+    expect((await send('/api/images/9999/label', 'PUT', { label: 'x' })).status).toBe(404);
+    expect((await app.request('/api/nothing')).status).toBe(404);
+  });
+});
+
+describe('labels, suggestions and events', () => {
+  it('rejects bad labels with 400 and changes nothing', async () => {
+    const id = ids.get('amber-0.png')!;
+    const bad = await send(`/api/images/${id}/label`, 'PUT', { label: 'cats/dogs' });
+    expect(bad.status).toBe(400);
+    expect((await json<{ error: { code: string } }>(bad)).error.code).toBe('LABEL_INVALID');
+    expect((await send(`/api/images/${id}/label`, 'PUT', { name: 'x' })).status).toBe(400);
+    const notJson = await app.request(`/api/images/${id}/label`, { method: 'PUT', body: 'cat' });
+    expect(notJson.status).toBe(400);
+    const bulk = await send('/api/labels', 'POST', {
+      items: [
+        { imageId: id, label: 'amber' },
+        { imageId: 9999, label: 'x' },
+      ],
+    });
+    expect(bulk.status).toBe(404);
+    expect(await workspace.store.listLabels()).toEqual([]);
+  });
+
+  it('saves labels at once and pushes new suggestions to listeners without a reload', async () => {
+    const events: { type: string; model?: { fitId: number | null; state: string } }[] = [];
+    const stream = await app.request('/api/events');
+    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = stream.body!.getReader();
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value);
+        for (const match of buffer.matchAll(/^data: (.*)$/gm))
+          events.push(JSON.parse(match[1]!) as (typeof events)[number]);
+        buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+        if (events.some((e) => e.type === 'model' && e.model?.fitId != null)) return;
+      }
+    })();
+    for (const name of ['amber-0.png', 'amber-1.png', 'amber-2.png']) {
+      expect((await send(`/api/images/${ids.get(name)}/label`, 'PUT', { label: 'amber' })).status).toBe(200);
+    }
+    const bulk = await send('/api/labels', 'POST', {
+      items: ['azure-0.png', 'azure-1.png', 'azure-2.png'].map((name) => ({ imageId: ids.get(name), label: 'azure' })),
+    });
+    expect(await json(bulk)).toEqual({ labeled: 3, cleared: 0 });
+    await reading;
+    await reader.cancel();
+    expect(events.map((e) => e.type)).toContain('labels');
+    const fitted = events.find((e) => e.model?.fitId != null)!;
+    expect(fitted.model!.state).toBe('idle');
+
+    const page = await json<ImagesPage>(await app.request('/api/images?status=suggested&sort=-confidence&limit=100'));
+    expect(page.total).toBe(15); // 21 images, 6 labelled
+    const right = page.items.filter((i) => i.path.startsWith(i.label!)).length;
+    expect(right / page.items.length).toBeGreaterThan(0.8);
+    const stats = await json<StatsResponse>(await app.request('/api/stats'));
+    expect(stats.byStatus).toMatchObject({ labeled: 6, suggested: 15 });
+    expect(stats.model.fitId).toBe(fitted.model!.fitId);
+    expect(stats.confidence.reduce((a, b) => a + b)).toBe(15);
+  });
+
+  it('accepts suggestions in bulk and exports every label', async () => {
+    const page = await json<ImagesPage>(await app.request('/api/images?status=suggested&label=azure'));
+    const accepted = await send('/api/accept', 'POST', { imageIds: page.items.map((i) => i.id) });
+    expect(await json(accepted)).toEqual({ accepted: page.items.length });
+    const csv = await (await app.request('/api/export?format=csv')).text();
+    expect(csv.split('\n')[0]).toBe('image,label,status,confidence');
+    expect(csv).toMatch(/^amber-0\.png,amber,labeled,$/m);
+    expect(csv.match(/,azure,accepted,/g)).toHaveLength(page.items.length);
+  });
+
+  it('recommends what to label next', async () => {
+    const { picks } = await json<{ picks: { path: string; reason: string }[] }>(await app.request('/api/next?count=3'));
+    expect(picks.length).toBeGreaterThan(0);
+    for (const pick of picks) expect(pick.reason.length).toBeGreaterThan(10);
+  });
+});
+
+describe('classes', () => {
+  it('adds, renames, merges and deletes classes with clear errors', async () => {
+    expect((await send('/api/classes', 'POST', { name: 'moss' })).status).toBe(201);
+    expect((await send('/api/classes', 'POST', { name: '' })).status).toBe(400);
+    expect((await send('/api/classes/moss', 'PATCH', { rename: 'amber' })).status).toBe(409);
+    expect((await send('/api/classes/nope', 'PATCH', { rename: 'x' })).status).toBe(404);
+    expect((await send('/api/classes/moss', 'PATCH', { rename: 'x', mergeInto: 'y' })).status).toBe(400);
+    expect((await send('/api/classes/moss', 'PATCH', { rename: 'green' })).status).toBe(200);
+    expect((await app.request('/api/classes/amber', { method: 'DELETE' })).status).toBe(409);
+    const merged = await send('/api/classes/green', 'PATCH', { mergeInto: 'amber' });
+    const names = (await json<{ classes: { name: string }[] }>(merged)).classes.map((c) => c.name);
+    expect(names).toEqual(['amber', 'azure']);
+    const cleared = await app.request('/api/classes/amber?labels=clear', { method: 'DELETE' });
+    expect((await json<{ removedLabels: number }>(cleared)).removedLabels).toBe(3);
+  });
+});
+
+describe('access token', () => {
+  it('answers 401 without the token and serves with it', async () => {
+    const locked = createApp({ workspace, live, token: 'secret-token' });
+    expect((await locked.request('/api/stats')).status).toBe(401);
+    expect((await locked.request('/api/stats', { headers: { authorization: 'Bearer wrong-token!' } })).status).toBe(
+      401,
+    );
+    expect((await locked.request('/api/stats', { headers: { authorization: 'Bearer secret-token' } })).status).toBe(
+      200,
+    );
+    expect((await locked.request(`/api/images/${ids.get('amber-0.png')}/thumbnail?token=secret-token`)).status).toBe(
+      200,
+    );
+  });
+});

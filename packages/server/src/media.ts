@@ -1,0 +1,69 @@
+/** @module Image bytes for the browser: thumbnails and full images, only from inside the images root, cached on disk. */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { AutolabelError, type ImageRecord, writeFileAtomic } from '@autolabel/core';
+import sharp from 'sharp';
+
+/** Formats every browser shows as they are; anything else is converted to JPEG. */
+const WEB_TYPES: Readonly<Record<string, string>> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  avif: 'image/avif',
+};
+
+export interface Media {
+  readonly bytes: Uint8Array;
+  readonly contentType: string;
+}
+
+export class MediaCache {
+  constructor(
+    private readonly imagesRoot: string,
+    private readonly cacheDir: string,
+  ) {}
+
+  async thumbnail(image: ImageRecord, size: number): Promise<Media> {
+    const file = join(this.cacheDir, `${image.contentHash}-${size}.jpg`);
+    if (existsSync(file)) return { bytes: await readFile(file), contentType: 'image/jpeg' };
+    const source = await this.#source(image);
+    const bytes = await sharp(source, { failOn: 'none', animated: false })
+      .autoOrient()
+      .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 80 })
+      .toBuffer();
+    await mkdir(this.cacheDir, { recursive: true });
+    await writeFileAtomic(file, [bytes]);
+    return { bytes, contentType: 'image/jpeg' };
+  }
+
+  async full(image: ImageRecord): Promise<Media> {
+    const type = image.format ? WEB_TYPES[image.format] : undefined;
+    if (type) return { bytes: await this.#source(image), contentType: type };
+    const file = join(this.cacheDir, `${image.contentHash}-full.jpg`);
+    if (existsSync(file)) return { bytes: await readFile(file), contentType: 'image/jpeg' };
+    const bytes = await sharp(await this.#source(image), { failOn: 'none' })
+      .autoOrient()
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    await mkdir(this.cacheDir, { recursive: true });
+    await writeFileAtomic(file, [bytes]);
+    return { bytes, contentType: 'image/jpeg' };
+  }
+
+  /** The file's bytes, refusing anything whose real path (links resolved) leaves the images root. */
+  async #source(image: ImageRecord): Promise<Buffer> {
+    const root = await realpath(this.imagesRoot);
+    const path = await realpath(join(root, image.path)).catch(() => {
+      throw new AutolabelError('IMAGE_NOT_FOUND', `image file ${image.path} is gone (run autolabel scan)`);
+    });
+    if (!path.startsWith(root + sep)) {
+      throw new AutolabelError('IMAGE_NOT_FOUND', `image ${image.path} resolves outside the images folder`);
+    }
+    return readFile(path);
+  }
+}

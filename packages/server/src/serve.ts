@@ -1,0 +1,92 @@
+/** @module Starts the server: one process with the API and the web app, bound to loopback unless told otherwise. */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { openWorkspace } from '@autolabel/core';
+import { createApp } from './app.js';
+import { LiveModel } from './live.js';
+
+export interface ServeOptions {
+  readonly workspace: string;
+  readonly port?: number;
+  readonly host?: string;
+  /** The built web app (index.html and assets); none: API only. */
+  readonly webRoot?: string;
+  readonly targetPrecision?: number;
+  readonly debounceMs?: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  /** The access token when bound beyond loopback; `tokenCreated` when it was made just now. */
+  readonly token: string | null;
+  readonly tokenCreated: boolean;
+  close(): Promise<void>;
+}
+
+const TOKEN_FILE = 'server-token';
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const workspace = await openWorkspace(options.workspace);
+  const live = new LiveModel(workspace, { targetPrecision: options.targetPrecision, debounceMs: options.debounceMs });
+  await live.load();
+  let token: string | null = null;
+  let tokenCreated = false;
+  if (!isLoopback(host)) {
+    const file = join(workspace.dir, TOKEN_FILE);
+    if (existsSync(file)) token = (await readFile(file, 'utf8')).trim();
+    else {
+      token = randomBytes(24).toString('base64url');
+      await writeFile(file, `${token}\n`, { mode: 0o600 });
+      tokenCreated = true;
+    }
+  }
+  const app = createApp({ workspace, live, token: token ?? undefined });
+  if (options.webRoot) {
+    const root = options.webRoot;
+    app.get('*', async (c) => {
+      const path = normalize(decodeURIComponent(c.req.path)).replace(/^([/\\])+/, '');
+      let file = join(root, path);
+      if (!file.startsWith(root + sep) && file !== root) return c.notFound();
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) file = join(root, 'index.html'); // the app routes in the browser
+      return c.body(await readFile(file), 200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    });
+  }
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? 4800, hostname: host }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${port}/`,
+    token,
+    tokenCreated,
+    async close() {
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams stay open until told otherwise.
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await closing;
+      await live.close();
+      await workspace.close();
+    },
+  };
+}
