@@ -1,7 +1,7 @@
 /** @module The one place where errors become HTTP statuses and JSON bodies. */
 import { type ApiError, AutolabelError, type ErrorCode } from '@autolabel/core';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
+import { type z } from 'zod';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   IMAGE_NOT_FOUND: 404,

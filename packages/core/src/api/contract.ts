@@ -6,7 +6,13 @@ import { z } from 'zod';
 import type { ClassInfo, ImageItem, ImageStatus } from '../store/store.js';
 import { NEXT_STRATEGIES } from '../select/next.js';
 
-export const IMAGE_STATUSES = ['labeled', 'accepted', 'auto', 'suggested', 'unlabeled'] as const satisfies readonly ImageStatus[];
+export const IMAGE_STATUSES = [
+  'labeled',
+  'accepted',
+  'auto',
+  'suggested',
+  'unlabeled',
+] as const satisfies readonly ImageStatus[];
 
 const confidence = z.coerce.number().min(0).max(1);
 
