@@ -185,6 +185,32 @@ describe('labels, suggestions and events', () => {
   });
 });
 
+describe('embedding map', () => {
+  it('computes the map in the background, then serves a point per embedded image', async () => {
+    let response = await app.request('/api/map');
+    for (let i = 0; i < 200 && response.status === 202; i++) {
+      expect((await json<{ state: string }>(response)).state).toBe('computing');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      response = await app.request('/api/map');
+    }
+    expect(response.status).toBe(200);
+    const map = await json<{ state: string; ids: number[]; xy: number[] }>(response);
+    expect(map.state).toBe('ready');
+    expect(map.ids).toHaveLength(21);
+    expect(map.xy).toHaveLength(42);
+    expect(map.xy.every((v) => Math.abs(v) <= 1)).toBe(true);
+    // Images of one colour sit closer to each other than to the other colour.
+    const at = (path: string) => {
+      const i = map.ids.indexOf(ids.get(path)!);
+      return [map.xy[2 * i]!, map.xy[2 * i + 1]!] as const;
+    };
+    const distance = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!);
+    const within = distance(at('amber-0.png'), at('amber-3.png')) + distance(at('azure-0.png'), at('azure-3.png'));
+    const across = distance(at('amber-0.png'), at('azure-0.png')) + distance(at('amber-3.png'), at('azure-3.png'));
+    expect(within).toBeLessThan(across);
+  });
+});
+
 describe('classes', () => {
   it('adds, renames, merges and deletes classes with clear errors', async () => {
     expect((await send('/api/classes', 'POST', { name: 'moss' })).status).toBe(201);

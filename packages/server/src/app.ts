@@ -27,6 +27,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { errorResponse, fromZod } from './errors.js';
 import type { LiveModel } from './live.js';
+import { EmbeddingMap } from './map.js';
 import { MediaCache } from './media.js';
 
 export interface AppOptions {
@@ -58,6 +59,7 @@ export function createApp(options: AppOptions): Hono {
   const { workspace: ws, live } = options;
   const store = ws.store;
   const media = new MediaCache(ws.imagesRoot, join(ws.dir, 'cache', 'media'));
+  const map = new EmbeddingMap(live, join(ws.dir, 'cache'));
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -218,6 +220,11 @@ export function createApp(options: AppOptions): Hono {
   app.get('/api/next', async (c) => {
     const query = parse(NextQuerySchema, c.req.query(), 'query');
     return c.json({ picks: await ws.next({ ...query, learner: await live.learner() }) });
+  });
+
+  app.get('/api/map', async (c) => {
+    const state = await map.get();
+    return c.json(state, state.state === 'computing' ? 202 : 200);
   });
 
   app.get('/api/export', async (c) => {

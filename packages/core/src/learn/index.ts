@@ -11,3 +11,4 @@ export * from './precision.js';
 export { propagateLabels, seedMatrix } from './propagate.js';
 export { decodeHead, encodeHead, type StoredHead } from './head-file.js';
 export * from './export-onnx.js';
+export { projectGraph, type ProjectionOptions } from './projection.js';

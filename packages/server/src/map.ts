@@ -1,0 +1,49 @@
+/** @module The embedding map: computed once in the background per set of embeddings, cached in the workspace. */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { messageOf, projectGraph, sha256, writeFileAtomic } from '@autolabel/core';
+import type { LiveModel } from './live.js';
+
+export type MapState =
+  | { readonly state: 'ready'; readonly ids: readonly number[]; readonly xy: readonly number[] }
+  | { readonly state: 'computing'; readonly done: number; readonly total: number }
+  | { readonly state: 'failed'; readonly message: string };
+
+export class EmbeddingMap {
+  #progress = { done: 0, total: 0 };
+  #job: Promise<void> | undefined;
+  #failure: string | undefined;
+
+  constructor(
+    private readonly live: LiveModel,
+    private readonly cacheDir: string,
+  ) {}
+
+  /** The map if it is ready; otherwise starts (or reports on) its computation. */
+  async get(): Promise<MapState> {
+    const learner = await this.live.learner();
+    const ids = learner.embeddings.imageIds;
+    const file = join(
+      this.cacheDir,
+      `map-${sha256(`${learner.embeddings.modelId}|${ids.join(',')}`).slice(0, 16)}.json`,
+    );
+    if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as MapState;
+    if (this.#failure !== undefined) return { state: 'failed', message: this.#failure };
+    this.#job ??= (async () => {
+      try {
+        const xy = await projectGraph(learner.graph, {
+          onEpoch: (done, total) => (this.#progress = { done, total }),
+        });
+        const ready: MapState = { state: 'ready', ids: [...ids], xy: [...xy].map((v) => Math.round(v * 1e4) / 1e4) };
+        await mkdir(this.cacheDir, { recursive: true });
+        await writeFileAtomic(file, [JSON.stringify(ready)]);
+      } catch (error) {
+        this.#failure = messageOf(error);
+      } finally {
+        this.#job = undefined;
+      }
+    })();
+    return { state: 'computing', ...this.#progress };
+  }
+}
