@@ -30,20 +30,21 @@ export class EmbeddingMap {
     );
     if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as MapState;
     if (this.#failure !== undefined) return { state: 'failed', message: this.#failure };
-    this.#job ??= (async () => {
-      try {
-        const xy = await projectGraph(learner.graph, {
-          onEpoch: (done, total) => (this.#progress = { done, total }),
-        });
-        const ready: MapState = { state: 'ready', ids: [...ids], xy: [...xy].map((v) => Math.round(v * 1e4) / 1e4) };
-        await mkdir(this.cacheDir, { recursive: true });
-        await writeFileAtomic(file, [JSON.stringify(ready)]);
-      } catch (error) {
-        this.#failure = messageOf(error);
-      } finally {
-        this.#job = undefined;
-      }
-    })();
+    if (this.#job === undefined)
+      this.#job = (async () => {
+        try {
+          const xy = await projectGraph(learner.graph, {
+            onEpoch: (done, total) => (this.#progress = { done, total }),
+          });
+          const ready: MapState = { state: 'ready', ids: [...ids], xy: [...xy].map((v) => Math.round(v * 1e4) / 1e4) };
+          await mkdir(this.cacheDir, { recursive: true });
+          await writeFileAtomic(file, [JSON.stringify(ready)]);
+        } catch (error) {
+          this.#failure = messageOf(error);
+        } finally {
+          this.#job = undefined;
+        }
+      })();
     return { state: 'computing', ...this.#progress };
   }
 }
