@@ -250,7 +250,6 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
       const fitMs = performance.now() - started;
       const pred = argmaxRows(fit.probabilities, c);
       const unlabelled: ScoredPrediction[] = [];
-      scoredByK.set(k, [...(scoredByK.get(k) ?? []), ...unlabelled]);
       let accepted = 0;
       let acceptedRight = 0;
       for (let i = 0; i < truth.length; i++) {
@@ -262,6 +261,7 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
           if (pred[i] === truth[i]) acceptedRight++;
         }
       }
+      scoredByK.set(k, [...(scoredByK.get(k) ?? []), ...unlabelled]);
       const lp = propagateLabels(plainGraph, seedMatrix(seeds, c), c, { alpha: 0.99, maxIterations: 100 }).scores;
       const row = {
         labelsPerClass: k,
@@ -284,7 +284,7 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
       };
       rows.push(row);
       log(
-        `K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} | auto@${targetPrecision}: ${accepted} imgs, precision ${pct(row.autoPrecision)}, coverage ${pct(row.autoCoverage)}${accepted === 0 ? ` (asks for ~${row.moreLabelsNeeded} more labels)` : ''} | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
+        `K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} | auto@${targetPrecision}: ${accepted} imgs, precision ${pct(row.autoPrecision)}, coverage ${pct(row.autoCoverage)}${accepted === 0 ? ` (asks for ${Number.isFinite(row.moreLabelsNeeded) ? `~${row.moreLabelsNeeded}` : 'many'} more labels)` : ''} | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
       );
     }
   }
