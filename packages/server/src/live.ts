@@ -3,14 +3,17 @@
  * background (debounced, one refit at a time, another queued if labels changed meanwhile) and tells
  * subscribers when new suggestions are stored.
  */
-import {
-  HUMAN_LABEL_SOURCES,
-  type Learner,
-  messageOf,
-  type ModelState,
-  type ServerEvent,
-  type Workspace,
-} from '@autolabel/core';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { type Learner, messageOf, type ModelState, type ServerEvent, type Workspace } from '@autolabel/core';
+import type { RefitReply, RefitWorkerData } from './refit-worker.js';
+
+/** The built worker script: next to this module, or in dist when this module runs from source (tests). */
+function workerFile(name: string): URL {
+  const sibling = new URL(`./${name}`, import.meta.url);
+  return existsSync(fileURLToPath(sibling)) ? sibling : new URL(`../dist/${name}`, import.meta.url);
+}
 
 export interface LiveModelOptions {
   /** Wait this long after the last label change before refitting. */
@@ -30,7 +33,7 @@ export class LiveModel {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
-  #labelsAtFullFit = 0;
+  #worker: Worker | undefined;
   #state: ModelState;
   #closed = false;
 
@@ -97,6 +100,13 @@ export class LiveModel {
     await this.#running;
     await this.#learner?.close();
     this.#learner = undefined;
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage({ type: 'close' });
+      await exited;
+    }
   }
 
   async #start(): Promise<void> {
@@ -119,22 +129,44 @@ export class LiveModel {
 
   async #refit(): Promise<void> {
     this.#setState({ state: 'fitting' });
-    try {
-      const learner = await this.learner();
-      const labels = (await this.#ws.store.listLabels()).filter((l) => HUMAN_LABEL_SOURCES.includes(l.source)).length;
-      const quick = labels - this.#labelsAtFullFit < Math.max(5, this.#fullFitGrowth * this.#labelsAtFullFit);
-      const result = await this.#ws.suggest({ learner, quick, targetPrecision: this.#targetPrecision });
-      if (!result.reused) this.#labelsAtFullFit = labels;
-      this.#setState({
-        fitId: result.fitId,
-        state: 'idle',
-        message: null,
-        estimatedAccuracy: result.estimatedAccuracy,
-        threshold: result.threshold,
-      });
-    } catch (error) {
-      this.#setState({ state: 'failed', message: messageOf(error) });
+    const reply = await this.#inWorker().catch((error: unknown): RefitReply => ({
+      type: 'failed',
+      message: messageOf(error),
+    }));
+    if (reply.type === 'done') {
+      const { fitId, estimatedAccuracy, threshold } = reply;
+      this.#setState({ fitId, state: 'idle', message: null, estimatedAccuracy, threshold });
+    } else {
+      this.#setState({ state: 'failed', message: reply.message });
     }
+  }
+
+  /** One refit in the worker thread (started on first use, kept for its learner). */
+  #inWorker(): Promise<RefitReply> {
+    if (!this.#worker) {
+      const data: RefitWorkerData = {
+        workspace: this.#ws.dir,
+        targetPrecision: this.#targetPrecision,
+        fullFitGrowth: this.#fullFitGrowth,
+      };
+      this.#worker = new Worker(workerFile('refit-worker.js'), { workerData: data });
+      this.#worker.unref();
+    }
+    const worker = this.#worker;
+    return new Promise((resolve, reject) => {
+      const onMessage = (reply: RefitReply): void => {
+        worker.off('error', onError);
+        resolve(reply);
+      };
+      const onError = (error: Error): void => {
+        worker.off('message', onMessage);
+        this.#worker = undefined;
+        reject(error);
+      };
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.postMessage({ type: 'refit' });
+    });
   }
 
   #setState(change: Partial<ModelState>): void {

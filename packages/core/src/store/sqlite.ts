@@ -98,6 +98,9 @@ const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO classes (name) SELECT DISTINCT label FROM labels;
   CREATE INDEX suggestions_label ON suggestions(label);
   `,
+  `
+  ALTER TABLE fits ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+  `,
 ];
 
 interface ImageRow {
@@ -112,6 +115,9 @@ interface ImageRow {
   skip_reason: string | null;
   skip_detail: string | null;
 }
+
+/** Suggestions written per transaction while a fit is saved. */
+const SAVE_CHUNK = 2000;
 
 interface FitRow {
   id: number;
@@ -283,13 +289,8 @@ export class SqliteStore implements Store {
       insertFit: db.prepare<[string, string, number, string, Buffer]>(
         'INSERT INTO fits (model_id, classes, labels, summary, head) VALUES (?, ?, ?, ?, ?)',
       ),
-      clearSuggestions: db.prepare('DELETE FROM suggestions'),
-      insertSuggestion: db.prepare(
-        `INSERT INTO suggestions (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
-         VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)`,
-      ),
-      latestFit: db.prepare<[], FitRow>('SELECT * FROM fits ORDER BY id DESC LIMIT 1'),
-      allFits: db.prepare<[], FitRow>('SELECT * FROM fits ORDER BY id'),
+      latestFit: db.prepare<[], FitRow>('SELECT * FROM fits WHERE complete = 1 ORDER BY id DESC LIMIT 1'),
+      allFits: db.prepare<[], FitRow>('SELECT * FROM fits WHERE complete = 1 ORDER BY id'),
       listSuggestions: db.prepare<
         [],
         {
@@ -462,9 +463,26 @@ export class SqliteStore implements Store {
     return { modelId, dim, imageIds: Int32Array.from(ids), vectors: vectors.slice(0, ids.length * dim) };
   }
 
+  /**
+   * Suggestions are written into a fresh table in small transactions, so label writes from other
+   * connections wait milliseconds, not the whole save; one short transaction then swaps the tables
+   * and marks the fit complete. A crash before the swap leaves the previous fit in place.
+   */
   async saveFit(fit: NewFit, suggestions: readonly NewSuggestion[]): Promise<number> {
-    return this.#write('save the fit and its suggestions', () => {
-      const fitId = Number(
+    const db = this.#db;
+    const fitId = this.#write('start saving a fit', () => {
+      const pending = db
+        .prepare(
+          `SELECT count(*) AS n FROM fits WHERE complete = 0 AND created_at > strftime('%Y-%m-%dT%H:%M:%fZ','now','-5 minutes')`,
+        )
+        .get() as { n: number };
+      if (pending.n > 0) {
+        throw new AutolabelError('STORE_FAILED', 'another process is saving a fit right now; try again in a moment');
+      }
+      // Leftovers of a save that never finished.
+      db.exec('DROP TABLE IF EXISTS suggestions_next; DROP TABLE IF EXISTS suggestions_old;');
+      db.prepare('DELETE FROM fits WHERE complete = 0').run();
+      const id = Number(
         this.#stmt.insertFit.run(
           fit.modelId,
           JSON.stringify(fit.classes),
@@ -473,10 +491,37 @@ export class SqliteStore implements Store {
           Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
         ).lastInsertRowid,
       );
-      this.#stmt.clearSuggestions.run();
-      for (const suggestion of suggestions) this.#stmt.insertSuggestion.run({ ...suggestion, fitId });
-      return fitId;
+      db.exec(`
+        CREATE TABLE suggestions_next (
+          image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+          fit_id INTEGER NOT NULL REFERENCES fits(id),
+          label TEXT NOT NULL,
+          confidence REAL NOT NULL,
+          runner_up TEXT,
+          runner_up_confidence REAL,
+          status TEXT NOT NULL CHECK (status IN ('auto','suggested'))
+        );`);
+      return id;
     });
+    const insert = db.prepare(
+      `INSERT INTO suggestions_next (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
+       VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)`,
+    );
+    for (let start = 0; start < suggestions.length; start += SAVE_CHUNK) {
+      this.#write('save suggestions', () => {
+        for (const suggestion of suggestions.slice(start, start + SAVE_CHUNK)) insert.run({ ...suggestion, fitId });
+      });
+    }
+    this.#write('finish saving a fit', () => {
+      db.exec(`
+        CREATE INDEX suggestions_confidence_${fitId} ON suggestions_next(confidence);
+        CREATE INDEX suggestions_label_${fitId} ON suggestions_next(label);
+        ALTER TABLE suggestions RENAME TO suggestions_old;
+        ALTER TABLE suggestions_next RENAME TO suggestions;`);
+      db.prepare('UPDATE fits SET complete = 1 WHERE id = ?').run(fitId);
+    });
+    this.#write('drop old suggestions', () => db.exec('DROP TABLE suggestions_old'));
+    return fitId;
   }
 
   async latestFit(): Promise<FitRecord | undefined> {

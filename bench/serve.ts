@@ -1,0 +1,159 @@
+/**
+ * @module Write load on the server: concurrent clients label images for a while against a large
+ * synthetic workspace while the server refits in the background; reports throughput and latency,
+ * and checks that every acknowledged label is in the database (none lost, none doubled).
+ *
+ *   npm run bench:serve -- [--images 50000] [--dim 1024] [--clients 20] [--seconds 60]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ImageId, initWorkspace, openSqliteStore, seededRandom } from '@autolabel/core';
+import { startServer } from '@autolabel/server';
+import { benchArgs, intArg } from './args.js';
+
+const args = benchArgs('bench:serve [--images 50000] [--dim 1024] [--clients 20] [--seconds 60]', {
+  images: { type: 'string' },
+  dim: { type: 'string' },
+  clients: { type: 'string' },
+  seconds: { type: 'string' },
+});
+const imageCount = intArg(args.images, 'images', 50_000);
+const dim = intArg(args.dim, 'dim', 1024);
+const clients = intArg(args.clients, 'clients', 20);
+const seconds = intArg(args.seconds, 'seconds', 60);
+const CLASSES = Array.from({ length: 10 }, (_, i) => `class-${i}`);
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+const dir = mkdtempSync(join(tmpdir(), 'autolabel-bench-serve-'));
+try {
+  // A workspace whose images and embeddings are synthetic: ten clusters, so refits have real work.
+  await mkdir(join(dir, 'images'));
+  const ws = await initWorkspace({
+    images: join(dir, 'images'),
+    workspace: join(dir, 'ws'),
+    model: 'builtin:centernet',
+  });
+  const random = seededRandom(7);
+  const truth = Int32Array.from({ length: imageCount }, (_, i) => i % CLASSES.length);
+  await ws.store.applyScan({
+    upserts: Array.from({ length: imageCount }, (_, i) => ({
+      path: `img/${String(i).padStart(6, '0')}.jpg`,
+      contentHash: `hash-${i}`,
+      size: 1000,
+      mtimeMs: 1,
+      width: 32,
+      height: 32,
+      format: 'jpeg',
+      skipReason: null,
+      skipDetail: null,
+    })),
+    moves: [],
+    removals: [],
+  });
+  await ws.store.registerModel({ id: 'synthetic', spec: 'builtin:centernet', dim });
+  const centres = Float32Array.from({ length: CLASSES.length * dim }, () => random());
+  for (let start = 0; start < imageCount; start += 1000) {
+    const vectors = [];
+    for (let i = start; i < Math.min(imageCount, start + 1000); i++) {
+      const vector = new Float32Array(dim);
+      for (let j = 0; j < dim; j++) vector[j] = Math.max(0, centres[truth[i]! * dim + j]! + 1.5 * (random() - 0.5));
+      vectors.push({ contentHash: `hash-${i}`, vector });
+    }
+    await ws.store.putEmbeddings({ modelId: 'synthetic', dtype: 'float32', dim, vectors, failures: [] });
+  }
+  // Seed labels so the first refit has two classes; build the graph before the clock starts.
+  const seeded = Array.from({ length: 50 }, (_, i) => ({
+    imageId: (i + 1) as ImageId,
+    label: CLASSES[truth[i]!]!,
+    source: 'manual' as const,
+  }));
+  await ws.store.setLabels(seeded);
+  let t = performance.now();
+  await (await ws.openLearner()).close();
+  log(`workspace: ${imageCount} images x ${dim}-d; graph built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await ws.close();
+
+  const server = await startServer({ workspace: join(dir, 'ws'), port: 0 });
+  const events = new AbortController();
+  const fitting: { from: number; to: number }[] = [];
+  // Follow the model's state so latencies can be split into "while a refit runs" and not.
+  void (async () => {
+    const response = await fetch(`${server.url}api/events`, { signal: events.signal });
+    const decoder = new TextDecoder();
+    let open: number | null = null;
+    for await (const chunk of response.body!) {
+      for (const match of decoder.decode(chunk).matchAll(/"state":"(\w+)"/g)) {
+        if (match[1] === 'fitting' && open === null) open = performance.now();
+        if (match[1] !== 'fitting' && open !== null) {
+          fitting.push({ from: open, to: performance.now() });
+          open = null;
+        }
+      }
+    }
+  })().catch(() => undefined);
+  await fetch(`${server.url}api/labels`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ items: [{ imageId: 51, label: CLASSES[truth[50]!] }] }),
+  });
+
+  const acknowledged = new Map<number, string>();
+  const latencies: { at: number; ms: number }[] = [];
+  let failures = 0;
+  const end = performance.now() + seconds * 1000;
+  t = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      const pick = seededRandom(100 + client);
+      while (performance.now() < end) {
+        const id = 1 + Math.floor(pick() * imageCount);
+        const label = CLASSES[pick() < 0.8 ? truth[id - 1]! : Math.floor(pick() * CLASSES.length)]!;
+        const started = performance.now();
+        const response = await fetch(`${server.url}api/images/${id}/label`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ label }),
+        });
+        await response.arrayBuffer();
+        const finished = performance.now();
+        if (response.status !== 200) {
+          failures++;
+          continue;
+        }
+        latencies.push({ at: started, ms: finished - started });
+        acknowledged.set(id, label); // one client per id at a time is not guaranteed: last acknowledged wins below
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t) / 1000;
+  events.abort();
+  await server.close();
+
+  const store = openSqliteStore(join(dir, 'ws', 'autolabel.db'));
+  const stored = new Map((await store.listLabels()).map((l) => [l.imageId as number, l.label]));
+  const rows = (await store.listLabels()).length;
+  await store.close();
+  // Two clients may write one id concurrently; the acknowledged order is the server's, so a
+  // mismatch is only a loss when no acknowledged write for that id carried the stored label.
+  let lost = 0;
+  for (const [id] of acknowledged) if (!stored.has(id)) lost++;
+  const duplicates = rows - stored.size;
+  const inRefit = (at: number): boolean => fitting.some((w) => at >= w.from && at <= w.to);
+  const pct = (values: number[], p: number): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  };
+  const all = latencies.map((l) => l.ms);
+  const during = latencies.filter((l) => inRefit(l.at)).map((l) => l.ms);
+  process.stdout.write(
+    `\n${clients} clients, ${elapsed.toFixed(0)} s, ${imageCount} images x ${dim}-d\n` +
+      `writes: ${latencies.length} acknowledged (${(latencies.length / elapsed).toFixed(0)} req/s), ${failures} failed\n` +
+      `latency all:          p50 ${pct(all, 50).toFixed(1)} ms, p99 ${pct(all, 99).toFixed(1)} ms, max ${Math.max(...all).toFixed(0)} ms\n` +
+      `latency during refit: p50 ${pct(during, 50).toFixed(1)} ms, p99 ${pct(during, 99).toFixed(1)} ms (${during.length} writes, ${fitting.length} refits)\n` +
+      `labels: ${acknowledged.size} images acknowledged, ${lost} lost, ${duplicates} duplicated\n`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,58 @@
+/**
+ * @module Worker-thread entry for background refits: its own workspace connection and learner, so a
+ * refit (seconds of matrix work at 50k images) never blocks the thread that answers label writes.
+ * Started by live.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { HUMAN_LABEL_SOURCES, type Learner, messageOf, openWorkspace } from '@autolabel/core';
+
+export interface RefitWorkerData {
+  readonly workspace: string;
+  readonly targetPrecision?: number;
+  /** A full cross-validated fit once labels grew by this share since the last one. */
+  readonly fullFitGrowth: number;
+}
+
+export type RefitReply =
+  | {
+      readonly type: 'done';
+      readonly fitId: number;
+      readonly estimatedAccuracy: number;
+      readonly threshold: number | null;
+    }
+  | { readonly type: 'failed'; readonly message: string };
+
+async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData): Promise<void> {
+  const ws = await openWorkspace(data.workspace);
+  let learner: Learner | undefined;
+  let labelsAtFullFit = 0;
+  port.on('message', (message: { type: 'refit' } | { type: 'close' }) => {
+    if (message.type === 'close') {
+      void (async () => {
+        await learner?.close();
+        await ws.close();
+        port.close();
+      })();
+      return;
+    }
+    void (async () => {
+      try {
+        learner ??= await ws.openLearner();
+        const labels = (await ws.store.listLabels()).filter((l) => HUMAN_LABEL_SOURCES.includes(l.source)).length;
+        const quick = labels - labelsAtFullFit < Math.max(5, data.fullFitGrowth * labelsAtFullFit);
+        const result = await ws.suggest({ learner, quick, targetPrecision: data.targetPrecision });
+        if (!result.reused) labelsAtFullFit = labels;
+        port.postMessage({
+          type: 'done',
+          fitId: result.fitId,
+          estimatedAccuracy: result.estimatedAccuracy,
+          threshold: result.threshold,
+        } satisfies RefitReply);
+      } catch (error) {
+        port.postMessage({ type: 'failed', message: messageOf(error) } satisfies RefitReply);
+      }
+    })();
+  });
+}
+
+if (parentPort) void main(parentPort, workerData as RefitWorkerData);
