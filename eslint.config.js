@@ -16,6 +16,22 @@ export default tseslint.config(
     },
   },
   {
+    // The web app talks to the server over HTTP only: core's types, core's browser-safe report charts.
+    files: ['packages/web/app/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@autolabel/core', allowTypeImports: true, message: 'import core types only (type-only)' }],
+          patterns: [
+            { group: ['@autolabel/server', '@autolabel/cli'], message: 'the web app reaches the server over HTTP' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Dependency direction: core is the engine; it never imports the CLI, the server or the web app.
     files: ['packages/core/**/*.ts'],
     rules: {

@@ -10,7 +10,8 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImageId, initWorkspace, openSqliteStore, seededRandom } from '@autolabel/core';
-import { startServer } from '@autolabel/server';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { benchArgs, intArg } from './args.js';
 
 const args = benchArgs('bench:serve [--images 50000] [--dim 1024] [--clients 20] [--seconds 60]', {
@@ -25,6 +26,32 @@ const clients = intArg(args.clients, 'clients', 20);
 const seconds = intArg(args.seconds, 'seconds', 60);
 const CLASSES = Array.from({ length: 10 }, (_, i) => `class-${i}`);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function serveInChild(workspace: string): Promise<{ url: string; close(): Promise<void>; log(): string }> {
+  const bin = fileURLToPath(new URL('../../packages/cli/bin/autolabel.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, '--workspace', workspace, 'serve', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /at (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`autolabel serve exited with ${code}: ${output}`)));
+  });
+  return {
+    url,
+    log: () => output,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGINT');
+      }),
+  };
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-bench-serve-'));
 try {
@@ -75,20 +102,23 @@ try {
   log(`workspace: ${imageCount} images x ${dim}-d; graph built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   await ws.close();
 
-  const server = await startServer({ workspace: join(dir, 'ws'), port: 0 });
+  // The server runs as `autolabel serve` in its own process, as users run it; clients stay here.
+  const server = await serveInChild(join(dir, 'ws'));
   const events = new AbortController();
   const fitting: { from: number; to: number }[] = [];
+  let openSince: number | null = null;
   // Follow the model's state so latencies can be split into "while a refit runs" and not.
   void (async () => {
     const response = await fetch(`${server.url}api/events`, { signal: events.signal });
     const decoder = new TextDecoder();
-    let open: number | null = null;
     for await (const chunk of response.body!) {
-      for (const match of decoder.decode(chunk).matchAll(/"state":"(\w+)"/g)) {
-        if (match[1] === 'fitting' && open === null) open = performance.now();
-        if (match[1] !== 'fitting' && open !== null) {
-          fitting.push({ from: open, to: performance.now() });
-          open = null;
+      const text = decoder.decode(chunk);
+      if (process.env.BENCH_DEBUG) log(text.trim());
+      for (const match of text.matchAll(/"state":"(\w+)"/g)) {
+        if (match[1] === 'fitting' && openSince === null) openSince = performance.now();
+        if (match[1] !== 'fitting' && openSince !== null) {
+          fitting.push({ from: openSince, to: performance.now() });
+          openSince = null;
         }
       }
     }
@@ -128,8 +158,11 @@ try {
     }),
   );
   const elapsed = (performance.now() - t) / 1000;
+  // A refit still running at the end counts up to the end.
+  if (openSince !== null) fitting.push({ from: openSince, to: performance.now() });
   events.abort();
   await server.close();
+  log(`server: ${server.log().trim().split('\n').slice(-1)[0] ?? ''}`);
 
   const store = openSqliteStore(join(dir, 'ws', 'autolabel.db'));
   const stored = new Map((await store.listLabels()).map((l) => [l.imageId as number, l.label]));
@@ -151,7 +184,7 @@ try {
     `\n${clients} clients, ${elapsed.toFixed(0)} s, ${imageCount} images x ${dim}-d\n` +
       `writes: ${latencies.length} acknowledged (${(latencies.length / elapsed).toFixed(0)} req/s), ${failures} failed\n` +
       `latency all:          p50 ${pct(all, 50).toFixed(1)} ms, p99 ${pct(all, 99).toFixed(1)} ms, max ${Math.max(...all).toFixed(0)} ms\n` +
-      `latency during refit: p50 ${pct(during, 50).toFixed(1)} ms, p99 ${pct(during, 99).toFixed(1)} ms (${during.length} writes, ${fitting.length} refits)\n` +
+      `latency during refit: p50 ${pct(during, 50).toFixed(1)} ms, p99 ${pct(during, 99).toFixed(1)} ms (${during.length} writes; ${fitting.length} refits, ${(fitting.reduce((sum, w) => sum + w.to - w.from, 0) / 1000).toFixed(0)} s of ${elapsed.toFixed(0)} s refitting)\n` +
       `labels: ${acknowledged.size} images acknowledged, ${lost} lost, ${duplicates} duplicated\n`,
   );
 } finally {

@@ -70,7 +70,14 @@ describe('images', () => {
     expect(page.items[0]).toMatchObject({ status: 'unlabeled', label: null, width: 300, height: 200 });
   });
 
+  it('looks images up by id', async () => {
+    const wanted = [ids.get('azure-3.png')!, ids.get('amber-1.png')!];
+    const page = await json<ImagesPage>(await app.request(`/api/images?ids=${wanted.join(',')}`));
+    expect(page.items.map((i) => i.id).sort()).toEqual([...wanted].sort());
+  });
+
   it.each([
+    ['/api/images?ids=1,x', 'ids'],
     ['/api/images?limit=0', 'limit'],
     ['/api/images?status=maybe', 'status'],
     ['/api/images?minConfidence=2', 'minConfidence'],

@@ -18,6 +18,8 @@ function workerFile(name: string): URL {
 export interface LiveModelOptions {
   /** Wait this long after the last label change before refitting. */
   readonly debounceMs?: number;
+  /** Refit at the latest this long after the first change, however busy the labelling. */
+  readonly maxWaitMs?: number;
   readonly targetPrecision?: number;
   /** A full cross-validated fit (fresh calibration) once labels grew by this share since the last. */
   readonly fullFitGrowth?: number;
@@ -34,12 +36,15 @@ export class LiveModel {
   #running: Promise<void> | undefined;
   #again = false;
   #worker: Worker | undefined;
+  #pendingSince: number | undefined;
+  readonly #maxWaitMs: number;
   #state: ModelState;
   #closed = false;
 
   constructor(ws: Workspace, options: LiveModelOptions = {}) {
     this.#ws = ws;
     this.#debounceMs = options.debounceMs ?? 300;
+    this.#maxWaitMs = options.maxWaitMs ?? 2000;
     this.#targetPrecision = options.targetPrecision;
     this.#fullFitGrowth = options.fullFitGrowth ?? 0.1;
     this.#state = {
@@ -71,12 +76,19 @@ export class LiveModel {
     if (fit) this.#state = { ...this.#state, fitId: fit.id };
   }
 
-  /** Labels changed: refit after the debounce; never blocks the caller. */
+  /**
+   * Labels changed: refit once labels stop changing for the debounce time, but no later than
+   * `maxWaitMs` after the first change, so a steady stream of labels still sees new suggestions.
+   * Never blocks the caller.
+   */
   labelsChanged(): void {
     if (this.#closed) return;
+    const now = performance.now();
+    this.#pendingSince ??= now;
+    const wait = Math.max(0, Math.min(this.#debounceMs, this.#pendingSince + this.#maxWaitMs - now));
     clearTimeout(this.#timer);
-    this.#setState({ state: this.#running ? 'fitting' : 'waiting' });
-    this.#timer = setTimeout(() => void this.#start(), this.#debounceMs);
+    if (this.#state.state !== 'fitting' && this.#state.state !== 'waiting') this.#setState({ state: 'waiting' });
+    this.#timer = setTimeout(() => void this.#start(), wait);
   }
 
   /** The learner, created on first use and kept (the graph is built once). */
@@ -111,6 +123,7 @@ export class LiveModel {
 
   async #start(): Promise<void> {
     this.#timer = undefined;
+    this.#pendingSince = undefined;
     if (this.#running) {
       this.#again = true;
       return;
@@ -135,7 +148,9 @@ export class LiveModel {
     }));
     if (reply.type === 'done') {
       const { fitId, estimatedAccuracy, threshold } = reply;
-      this.#setState({ fitId, state: 'idle', message: null, estimatedAccuracy, threshold });
+      // Labels that changed during the fit already have the next refit waiting.
+      const state = this.#timer !== undefined ? 'waiting' : 'idle';
+      this.#setState({ fitId, state, message: null, estimatedAccuracy, threshold });
     } else {
       this.#setState({ state: 'failed', message: reply.message });
     }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { openWorkspace } from '@autolabel/core';
 import { createApp } from './app.js';
@@ -60,7 +60,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const app = createApp({ workspace, live, token: token ?? undefined });
   if (options.webRoot) {
-    const root = options.webRoot;
+    const root = resolve(options.webRoot);
     app.get('*', async (c) => {
       const path = normalize(decodeURIComponent(c.req.path)).replace(/^([/\\])+/, '');
       let file = join(root, path);

@@ -3,7 +3,7 @@
  * web app (which imports the types, type-only). Paths are under /api.
  */
 import { z } from 'zod';
-import type { ClassInfo, ImageItem, ImageStatus } from '../store/store.js';
+import type { ClassInfo, ImageId, ImageItem, ImageStatus } from '../store/store.js';
 import { NEXT_STRATEGIES } from '../select/next.js';
 
 export const IMAGE_STATUSES = [
@@ -18,6 +18,13 @@ const confidence = z.coerce.number().min(0).max(1);
 
 /** GET /api/images */
 export const ImagesQuerySchema = z.object({
+  /** Comma-separated image ids: look images up by id. */
+  ids: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of image ids')
+    .transform((value) => value.split(',').map(Number) as ImageId[])
+    .refine((ids) => ids.length <= 1000, 'at most 1000 ids')
+    .optional(),
   status: z.enum(IMAGE_STATUSES).optional(),
   label: z.string().min(1).optional(),
   minConfidence: confidence.optional(),

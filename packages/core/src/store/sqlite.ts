@@ -557,6 +557,10 @@ export class SqliteStore implements Store {
   async queryImages(query: ImageQuery): Promise<{ total: number; items: ImageItem[] }> {
     const where: string[] = [];
     const params: Record<string, string | number> = {};
+    if (query.ids !== undefined) {
+      // Ids are integers by type; placed inline, since SQLite has no array parameter.
+      where.push(`id IN (${query.ids.map((id) => Math.trunc(id)).join(',') || 'NULL'})`);
+    }
     if (query.status !== undefined) {
       where.push('status = @status');
       params.status = query.status;

@@ -133,6 +133,8 @@ export interface FitRecord extends NewFit {
 export type ImageStatus = 'labeled' | 'accepted' | 'auto' | 'suggested' | 'unlabeled';
 
 export interface ImageQuery {
+  /** Only these images. */
+  readonly ids?: readonly ImageId[];
   readonly status?: ImageStatus;
   /** The label, or for suggestions the suggested label. */
   readonly label?: string;

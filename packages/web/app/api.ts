@@ -1,0 +1,145 @@
+/**
+ * @module The review app's HTTP client: the one place that knows the API's paths, the access token
+ * and the error shape. Types come from the server's contract, imported type-only.
+ */
+import type {
+  ApiError as ApiErrorBody,
+  ClassesResponse,
+  ImageItem,
+  ImagesPage,
+  ImagesQuery,
+  NextPick,
+  StatsResponse,
+} from '@autolabel/core';
+
+/** The query as sent: ids go comma-separated. */
+export type ImagesParams = Partial<Omit<ImagesQuery, 'ids'>> & { readonly ids?: string };
+export type ExportFormat = 'csv' | 'json';
+
+/** Most ids one POST /api/labels takes (BulkLabelsBodySchema). */
+const MAX_BULK_LABELS = 10_000;
+/** Most ids one POST /api/accept takes (AcceptBodySchema). */
+const MAX_ACCEPT = 100_000;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Query = Readonly<Record<string, string | number | undefined>>;
+
+export class Api {
+  readonly #token: string | null;
+
+  /** `token`: the server's access token, from the page's own `?token=`; null on loopback servers. */
+  constructor(token: string | null) {
+    this.#token = token;
+  }
+
+  /** A URL for places that cannot send headers (img src, EventSource, downloads): the token goes in the query. */
+  url(path: string, query: Query = {}): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    if (this.#token) params.set('token', this.#token);
+    const search = params.toString();
+    return search ? `${path}?${search}` : path;
+  }
+
+  thumbnailUrl(imageId: number, size = 256): string {
+    return this.url(`/api/images/${imageId}/thumbnail`, { size });
+  }
+
+  fileUrl(imageId: number): string {
+    return this.url(`/api/images/${imageId}/file`);
+  }
+
+  exportUrl(format: ExportFormat): string {
+    return this.url('/api/export', { format });
+  }
+
+  eventsUrl(): string {
+    return this.url('/api/events');
+  }
+
+  stats(): Promise<StatsResponse> {
+    return this.#request('GET', '/api/stats');
+  }
+
+  images(params: ImagesParams): Promise<ImagesPage> {
+    return this.#request('GET', '/api/images', params);
+  }
+
+  async next(count: number): Promise<NextPick[]> {
+    return (await this.#request<{ picks: NextPick[] }>('GET', '/api/next', { count })).picks;
+  }
+
+  async setLabel(imageId: number, label: string): Promise<void> {
+    await this.#request('PUT', `/api/images/${imageId}/label`, {}, { label });
+  }
+
+  async clearLabel(imageId: number): Promise<void> {
+    await this.#request('DELETE', `/api/images/${imageId}/label`);
+  }
+
+  /** Labels (or, with null, clears) many images, in requests of at most 10,000. */
+  async setLabels(imageIds: readonly number[], label: string | null): Promise<void> {
+    for (let i = 0; i < imageIds.length; i += MAX_BULK_LABELS) {
+      const items = imageIds.slice(i, i + MAX_BULK_LABELS).map((imageId) => ({ imageId, label }));
+      await this.#request('POST', '/api/labels', {}, { items });
+    }
+  }
+
+  /** Turns suggestions into labels; images without a suggestion, or with a label, are left alone. */
+  async accept(imageIds: readonly number[]): Promise<number> {
+    let accepted = 0;
+    for (let i = 0; i < imageIds.length; i += MAX_ACCEPT) {
+      const body = { imageIds: imageIds.slice(i, i + MAX_ACCEPT) };
+      accepted += (await this.#request<{ accepted: number }>('POST', '/api/accept', {}, body)).accepted;
+    }
+    return accepted;
+  }
+
+  async addClass(name: string): Promise<ClassesResponse> {
+    return this.#request('POST', '/api/classes', {}, { name });
+  }
+
+  /** The current rows of some images, by id (ids that are gone are missing from the result). */
+  async findItems(imageIds: readonly number[]): Promise<Map<number, ImageItem>> {
+    const found = new Map<number, ImageItem>();
+    for (let i = 0; i < imageIds.length; i += 1000) {
+      const ids = imageIds.slice(i, i + 1000);
+      const page = await this.images({ ids: ids.join(','), offset: 0, limit: ids.length });
+      for (const item of page.items) found.set(item.id, item);
+    }
+    return found;
+  }
+
+  async #request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const search = params.toString();
+    const response = await fetch(search ? `${path}?${search}` : path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const payload = (await response.json().catch(() => null)) as ApiErrorBody | null;
+      throw new ApiError(
+        response.status,
+        payload?.error.code ?? 'HTTP_ERROR',
+        payload?.error.message ?? `${method} ${path} answered ${response.status}`,
+      );
+    }
+    return (await response.json()) as T;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * @module The dashboard: images per class and status (table and stacked bars), the model's estimated
+ * accuracy, threshold and coverage, the learning curve and the confidence histogram.
+ */
+import type { StatsResponse } from '@autolabel/core';
+// Core's dependency-free chart functions, bundled from source: core's package entry pulls in Node
+// modules, and it has no browser-safe export for them yet.
+import { barChart, histogram, lineChart } from '@autolabel/core/report';
+import { h, percent } from './dom.js';
+import type { View, ViewContext } from './view.js';
+
+const STATUSES = ['labeled', 'accepted', 'auto', 'suggested'] as const;
+
+export class DashboardView implements View {
+  readonly element: HTMLElement;
+  readonly #ctx: ViewContext;
+  #shown = false;
+  readonly #summary: HTMLElement;
+  readonly #table: HTMLElement;
+  readonly #charts: HTMLElement;
+  readonly #exports: HTMLElement;
+
+  constructor(ctx: ViewContext) {
+    this.#ctx = ctx;
+    this.#summary = h('div', { class: 'cards', 'data-testid': 'summary' });
+    this.#table = h('div', { class: 'table-wrap' });
+    this.#charts = h('div', { class: 'charts' });
+    this.#exports = h('p', { class: 'exports' });
+    this.element = h(
+      'section',
+      { class: 'view dashboard', 'data-view': 'dashboard' },
+      this.#summary,
+      h('h2', {}, 'Classes'),
+      this.#table,
+      this.#charts,
+      this.#exports,
+    );
+    ctx.live.subscribe((change) => {
+      if (change.kind === 'stats' || change.kind === 'model') this.#render();
+    });
+  }
+
+  show(): void {
+    this.#shown = true;
+    this.#render();
+    this.#ctx.live.refreshStats(0);
+  }
+
+  hide(): void {
+    this.#shown = false;
+  }
+
+  #render(): void {
+    const stats = this.#ctx.live.stats;
+    if (!this.#shown || !stats) return;
+    this.#renderSummary(stats);
+    this.#renderTable(stats);
+    this.#renderCharts(stats);
+    this.#exports.replaceChildren(
+      'Export all labels and suggestions: ',
+      h('a', { href: this.#ctx.api.exportUrl('csv'), download: 'labels.csv' }, 'CSV'),
+      ' · ',
+      h('a', { href: this.#ctx.api.exportUrl('json'), download: 'labels.json' }, 'JSON'),
+    );
+  }
+
+  #renderSummary(stats: StatsResponse): void {
+    const model = this.#ctx.live.model ?? stats.model;
+    const by = stats.byStatus;
+    const covered = by.labeled + by.accepted + by.auto;
+    const card = (title: string, value: string, note: string, testId?: string) =>
+      h(
+        'div',
+        { class: 'card', 'data-testid': testId },
+        h('div', { class: 'card-title' }, title),
+        h('div', { class: 'card-value' }, value),
+        h('div', { class: 'muted' }, note),
+      );
+    const n = (value: number) => value.toLocaleString('en-US');
+    this.#summary.replaceChildren(
+      card('Images', n(stats.images), `${n(stats.classes.length)} classes`),
+      card('Labeled by people', n(by.labeled), `${n(by.accepted)} suggestions accepted`),
+      card('Suggestions', n(by.auto + by.suggested), `${n(by.auto)} auto · ${n(by.suggested)} to review`),
+      card(
+        'Estimated accuracy',
+        percent(model.estimatedAccuracy),
+        model.fitId === null ? 'no fit yet' : `fit #${model.fitId}`,
+        'estimated-accuracy',
+      ),
+      card(
+        'Auto threshold',
+        model.threshold === null ? '–' : model.threshold.toFixed(2),
+        model.targetPrecision === null ? 'no precision target' : `for ${percent(model.targetPrecision)} precision`,
+      ),
+      card(
+        'Coverage',
+        stats.images === 0 ? '–' : percent(covered / stats.images),
+        'labeled, accepted or auto',
+        'coverage',
+      ),
+    );
+  }
+
+  #renderTable(stats: StatsResponse): void {
+    const head = h(
+      'tr',
+      {},
+      h('th', {}, 'Class'),
+      ...STATUSES.map((s) => h('th', { class: 'num' }, s)),
+      h('th', { class: 'num' }, 'total'),
+    );
+    const rows = stats.classes.map((c) =>
+      h(
+        'tr',
+        { 'data-class': c.name },
+        h('td', {}, c.name),
+        ...STATUSES.map((s) => h('td', { class: 'num', 'data-status': s }, c[s].toLocaleString('en-US'))),
+        h('td', { class: 'num' }, STATUSES.reduce((sum, s) => sum + c[s], 0).toLocaleString('en-US')),
+      ),
+    );
+    const unlabeled = h(
+      'tr',
+      { class: 'muted' },
+      h('td', {}, 'no label or suggestion'),
+      ...STATUSES.map(() => h('td', { class: 'num' }, '')),
+      h('td', { class: 'num' }, stats.byStatus.unlabeled.toLocaleString('en-US')),
+    );
+    this.#table.replaceChildren(
+      h('table', { 'data-testid': 'class-table' }, h('thead', {}, head), h('tbody', {}, ...rows, unlabeled)),
+    );
+  }
+
+  #renderCharts(stats: StatsResponse): void {
+    const bars = barChart({
+      title: 'Images per class',
+      yLabel: 'Images',
+      width: 380,
+      height: 300,
+      bars: stats.classes.map((c) => ({
+        label: c.name,
+        value: STATUSES.reduce((sum, s) => sum + c[s], 0),
+        stack: STATUSES.map((s) => ({ name: s, value: c[s] })),
+      })),
+    });
+    const curve = lineChart({
+      title: 'Learning curve',
+      xLabel: 'Labels',
+      yLabel: 'Cross-validated accuracy',
+      width: 380,
+      height: 300,
+      yDomain: [0, 1],
+      series: [{ name: 'accuracy', points: stats.curve.map((p) => ({ x: p.labels, y: p.accuracy })) }],
+    });
+    const bins = stats.confidence.map((count, i, all) => ({ from: i / all.length, to: (i + 1) / all.length, count }));
+    const confidence = histogram({
+      title: 'Confidence of suggestions',
+      xLabel: 'Confidence',
+      yLabel: 'Suggestions',
+      name: 'suggestions with confidence',
+      width: 380,
+      height: 300,
+      bins,
+    });
+    // The chart functions escape every text they draw, so their markup is safe to insert.
+    const figure = (svg: string, testId: string, note: string | null) => {
+      const element = h('figure', { class: 'chart', 'data-testid': testId });
+      element.innerHTML = svg;
+      if (note) element.append(h('figcaption', { class: 'muted' }, note));
+      return element;
+    };
+    this.#charts.replaceChildren(
+      figure(bars, 'chart-classes', stats.classes.length === 0 ? 'No classes yet.' : null),
+      figure(curve, 'chart-curve', stats.curve.length === 0 ? 'Appears after the first full fit.' : null),
+      figure(confidence, 'chart-confidence', stats.confidence.every((c) => c === 0) ? 'No suggestions yet.' : null),
+    );
+  }
+}

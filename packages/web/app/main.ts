@@ -1,0 +1,70 @@
+/**
+ * @module The review app's entry: reads the access token from the page's own URL, opens the server's
+ * event stream, and routes between the views by the URL's hash.
+ */
+import './style.css';
+import { Api } from './api.js';
+import { DashboardView } from './dashboard-view.js';
+import { h } from './dom.js';
+import { GridView } from './grid-view.js';
+import { Live } from './live.js';
+import { QueueView } from './queue-view.js';
+import { StatusLine } from './status-line.js';
+import type { View, ViewContext } from './view.js';
+
+const ROUTES = [
+  { path: 'queue', title: 'Label next' },
+  { path: 'review', title: 'Review' },
+  { path: 'dashboard', title: 'Dashboard' },
+] as const;
+type Route = (typeof ROUTES)[number]['path'];
+
+function start(root: HTMLElement): void {
+  const api = new Api(new URLSearchParams(location.search).get('token'));
+  const live = new Live(api);
+  const status = new StatusLine(live);
+  const ctx: ViewContext = { api, live, notify: (message, kind) => status.notify(message, kind) };
+  const views: Record<Route, View> = {
+    queue: new QueueView(ctx),
+    review: new GridView(ctx),
+    dashboard: new DashboardView(ctx),
+  };
+  const nav = h(
+    'nav',
+    {},
+    ...ROUTES.map((route) => h('a', { href: `#/${route.path}`, 'data-route': route.path }, route.title)),
+  );
+  const main = h('main', {}, ...Object.values(views).map((view) => view.element));
+  root.replaceChildren(
+    h('header', { class: 'top' }, h('span', { class: 'brand' }, 'Autolabel'), nav),
+    main,
+    status.element,
+  );
+
+  let current: View | undefined;
+  const route = () => {
+    const path = location.hash.replace(/^#\/?/, '').split('?')[0] as Route;
+    const name: Route = path in views ? path : 'queue';
+    const next = views[name];
+    for (const link of nav.querySelectorAll<HTMLElement>('a')) {
+      if (link.dataset.route === name) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+    // Keys go to the view, not to the nav link that was just clicked (Enter would follow it again).
+    if (document.activeElement instanceof HTMLElement && nav.contains(document.activeElement)) {
+      document.activeElement.blur();
+    }
+    if (next === current) return;
+    current?.hide();
+    for (const view of Object.values(views)) view.element.hidden = view !== next;
+    current = next;
+    document.title = `${ROUTES.find((r) => r.path === name)!.title} · Autolabel`;
+    next.show();
+  };
+  window.addEventListener('hashchange', route);
+  document.addEventListener('keydown', (event) => current?.onKey?.(event));
+  live.start();
+  route();
+}
+
+start(document.getElementById('app')!);

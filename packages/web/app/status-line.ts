@@ -1,0 +1,68 @@
+/** @module The status line: the model's state (waiting, fitting, idle, failed), the live connection and the last message. */
+import type { ModelState } from '@autolabel/core';
+import { h, percent } from './dom.js';
+import type { Live } from './live.js';
+
+const MESSAGE_MS = 5_000;
+
+export function describeModel(model: ModelState | null): string {
+  if (model === null) return 'Model: …';
+  switch (model.state) {
+    case 'waiting':
+      return 'Model: refitting shortly…';
+    case 'fitting':
+      return 'Model: fitting…';
+    case 'failed':
+      return `Model: refit failed: ${model.message ?? 'no reason given'}`;
+    case 'idle':
+      if (model.fitId === null) return 'Model: no fit yet (label images of two classes or more)';
+      return (
+        `Model: up to date (fit #${model.fitId})` +
+        (model.estimatedAccuracy === null ? '' : ` · estimated accuracy ${percent(model.estimatedAccuracy)}`)
+      );
+  }
+}
+
+export class StatusLine {
+  readonly element: HTMLElement;
+  readonly #live: Live;
+  readonly #connection: HTMLElement;
+  readonly #model: HTMLElement;
+  readonly #message: HTMLElement;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(live: Live) {
+    this.#live = live;
+    this.#connection = h('span', { class: 'connection', 'data-testid': 'connection' });
+    this.#model = h('span', { class: 'model-state', 'data-testid': 'model-state' });
+    this.#message = h('span', { class: 'message', 'data-testid': 'message', role: 'status' });
+    this.element = h('footer', { class: 'status-line' }, this.#connection, this.#model, this.#message);
+    live.subscribe((change) => {
+      if (change.kind === 'model' || change.kind === 'stats' || change.kind === 'connection') this.render();
+    });
+    this.render();
+  }
+
+  render(): void {
+    const live = this.#live;
+    const model = live.model;
+    this.#connection.dataset.state = live.connection;
+    this.#connection.textContent = { connecting: 'connecting…', open: 'live', lost: 'offline' }[live.connection];
+    this.#connection.title =
+      live.connection === 'open' ? 'updates arrive as the server sends them' : 'reconnecting to the server';
+    this.#model.dataset.state = model?.state ?? 'unknown';
+    this.#model.dataset.fitId = String(model?.fitId ?? '');
+    this.#model.textContent = describeModel(model);
+    if (live.error && !this.#timer) this.notify(live.error, 'error');
+  }
+
+  notify(text: string, kind: 'info' | 'error' = 'info'): void {
+    this.#message.textContent = text;
+    this.#message.dataset.kind = kind;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#message.textContent = '';
+    }, MESSAGE_MS);
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * @module The review app end to end in headless Chromium against a real server: label from the
+ * keyboard in the queue, watch suggestions arrive in the grid without a reload, bulk-accept a group
+ * selected with Shift-click, read the dashboard, and find every label in the CSV export. Needs the
+ * built app (packages/web/dist, made by `npm run build`); screenshots go to artifacts/e2e/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initWorkspace, type StatsResponse } from '@autolabel/core';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { type RunningServer, startServer } from '@autolabel/server';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const WEB_ROOT = fileURLToPath(new URL('../dist', import.meta.url));
+const SHOTS = fileURLToPath(new URL('../../../artifacts/e2e', import.meta.url));
+const CHROMIUM = process.env.AUTOLABEL_CHROMIUM ?? '/usr/bin/chromium';
+
+const COLORS: Readonly<Record<string, Rgb>> = {
+  red: [200, 40, 40],
+  green: [40, 160, 60],
+  blue: [40, 80, 210],
+};
+const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
+const PER_CLASS = 12;
+const IMAGES = PER_CLASS * Object.keys(COLORS).length;
+
+const dir = mkdtempSync(join(tmpdir(), 'autolabel-web-'));
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const fileRequests = new Set<string>();
+/** What the person gave in the queue, and what the grid accepted: path -> label. */
+const labeled = new Map<string, string>();
+const accepted = new Map<string, string>();
+
+const truthOf = (path: string): string => path.split('-')[0]!;
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+const stats = async (): Promise<StatsResponse> =>
+  (await fetch(`${server.url}api/stats`)).json() as Promise<StatsResponse>;
+
+/** Waits until the model has refit on every label so far: idle, and still idle on the same fit a debounce later. */
+async function settled(): Promise<void> {
+  let last: StatsResponse | null = null;
+  await expect
+    .poll(
+      async () => {
+        const now = await stats();
+        const stable =
+          now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
+        last = now;
+        return stable && now.model.fitId !== null;
+      },
+      { timeout: 20_000, interval: 250 },
+    )
+    .toBe(true);
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(WEB_ROOT, 'index.html'))) {
+    throw new Error(
+      `${WEB_ROOT} has no built app: run \`npm run build\` (or \`npm run build -w @autolabel/web\`) first`,
+    );
+  }
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install the Debian package chromium, or set AUTOLABEL_CHROMIUM`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  let seed = 0;
+  for (const [name, color] of Object.entries(COLORS)) {
+    for (let i = 0; i < PER_CLASS; i++) {
+      await writeImage(join(dir, 'photos', `${name}-${String(i).padStart(2, '0')}.png`), 'png', {
+        color,
+        pattern: PATTERNS[i % PATTERNS.length]!,
+        noise: 50,
+        seed: seed++,
+        width: 160,
+        height: 120,
+      });
+    }
+  }
+  const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 24 });
+  const workspace = await initWorkspace({
+    images: join(dir, 'photos'),
+    workspace: join(dir, 'ws'),
+    model: `onnx:${model.dir}`,
+  });
+  await workspace.scan();
+  await workspace.embed();
+  await workspace.close();
+  server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('request', (request) => {
+    if (/\/api\/images\/\d+\/file/.test(request.url())) fileRequests.add(request.url());
+  });
+  await page.goto(server.url);
+  // Gone after a reload: proves later updates arrived without one.
+  await page.evaluate('window.__sameDocument = true');
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('review app', () => {
+  it('labels images from the keyboard in the queue, adding classes on the way', async () => {
+    const image = page.locator('[data-testid=queue-image]');
+    const path = page.locator('[data-testid=queue-path]');
+    await expect.poll(() => image.getAttribute('data-image-id')).toMatch(/^\d+$/);
+    // The image after the one shown is already on its way.
+    await expect.poll(() => fileRequests.size).toBeGreaterThanOrEqual(2);
+    await shot('01-queue');
+    const shownId = () => image.getAttribute('data-image-id');
+    const perClass = new Map<string, number>();
+    let undone = false;
+    for (let step = 0; labeled.size < 5; step++) {
+      expect(step, 'the queue ran out before five labels covered every class').toBeLessThan(40);
+      const id = await shownId();
+      const current = (await path.textContent())!;
+      const truth = truthOf(current);
+      // At most two of a class, so five labels cover all three classes and the model can fit.
+      if ((perClass.get(truth) ?? 0) >= 2) {
+        await page.keyboard.press('ArrowRight');
+        await expect.poll(shownId).not.toBe(id);
+        continue;
+      }
+      if ((await page.locator(`[data-class="${truth}"]`).count()) === 0) {
+        const box = page.locator('[data-testid=new-class]');
+        await box.fill(truth);
+        await box.press('Enter');
+        await expect.poll(() => page.locator(`[data-class="${truth}"]`).count()).toBe(1);
+        await box.press('Escape');
+      }
+      // Alternate the two ways of picking a class: its number key and its first letter.
+      const key =
+        labeled.size % 2 === 0 ? (await page.locator(`[data-class="${truth}"] kbd`).textContent())! : truth[0]!;
+      await page.keyboard.press(key);
+      await expect.poll(shownId).not.toBe(id);
+      if (!undone) {
+        // Backspace undoes the label just given and shows its image again, unlabelled.
+        undone = true;
+        await page.keyboard.press('Backspace');
+        await expect.poll(shownId).toBe(id);
+        await expect.poll(() => page.locator('[data-testid=queue-label]').count()).toBe(0);
+        await page.keyboard.press(key);
+        await expect.poll(shownId).not.toBe(id);
+      }
+      labeled.set(current, truth);
+      perClass.set(truth, (perClass.get(truth) ?? 0) + 1);
+    }
+    await expect.poll(() => page.locator('[data-testid=queue-position]').textContent()).toMatch(/5 labeled/);
+    await shot('02-queue-labeled');
+    await expect.poll(async () => (await stats()).byStatus.labeled).toBe(5);
+  });
+
+  it('shows the suggestions for the rest in the grid as soon as the model has refit, without a reload', async () => {
+    await page.click('nav a[data-route=review]');
+    await settled();
+    const counts = (await stats()).byStatus;
+    expect(counts.auto + counts.suggested).toBe(IMAGES - 5);
+    const suggestedCells = page.locator('.cell[data-status=auto], .cell[data-status=suggested]');
+    await expect.poll(() => suggestedCells.count()).toBeGreaterThanOrEqual(12);
+    await expect.poll(() => page.locator('[data-testid=model-state]').getAttribute('data-state')).toBe('idle');
+    const cells = await suggestedCells.evaluateAll((all) =>
+      all.map((cell) => ({
+        path: cell.getAttribute('data-path')!,
+        label: cell.getAttribute('data-label')!,
+        confidence: cell.querySelector('[data-testid=cell-confidence]')!.textContent!,
+      })),
+    );
+    for (const cell of cells) expect(cell.confidence).toMatch(/^\d{1,3}%$/);
+    const right = cells.filter((cell) => truthOf(cell.path) === cell.label).length;
+    expect(right / cells.length).toBeGreaterThanOrEqual(0.8);
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    await shot('03-grid-suggestions');
+  });
+
+  it('bulk-accepts a group selected with a click and a Shift-click', async () => {
+    const group = 'blue';
+    const cells = page.locator(`.cell[data-label="${group}"]`);
+    const info = (await stats()).classes.find((c) => c.name === group)!;
+    const size = info.labeled + info.accepted + info.auto + info.suggested;
+    // The whole group is on screen (with its pages loaded), so the range covers all of it.
+    await expect.poll(() => cells.count()).toBe(size);
+    const members = await cells.evaluateAll((all) =>
+      all.map((cell) => ({ path: cell.getAttribute('data-path')!, status: cell.getAttribute('data-status')! })),
+    );
+    const suggestions = members.filter((m) => m.status === 'auto' || m.status === 'suggested');
+    expect(suggestions.length).toBeGreaterThan(0);
+    await cells.first().click();
+    await cells.last().click({ modifiers: ['Shift'] });
+    await expect
+      .poll(() => page.locator('[data-testid=selection-count]').textContent())
+      .toBe(`${members.length} selected`);
+    await shot('04-grid-selected');
+    await page.click('[data-testid=accept-selection]');
+    await expect
+      .poll(() => page.locator(`.cell[data-label="${group}"][data-status=accepted]`).count())
+      .toBe(suggestions.length);
+    await expect.poll(() => page.locator('[data-testid=selection-count]').textContent()).toBe('Nothing selected');
+    for (const s of suggestions) accepted.set(s.path, group);
+    await shot('05-grid-accepted');
+  });
+
+  it('accepts the suggestion of the image shown in the queue with Enter', async () => {
+    await page.click('nav a[data-route=queue]');
+    const image = page.locator('[data-testid=queue-image]');
+    const shownId = () => image.getAttribute('data-image-id');
+    // Images accepted in the grid meanwhile show their label instead of a suggestion: skip them.
+    for (let step = 0; (await page.locator('[data-testid=queue-confidence]').count()) === 0; step++) {
+      expect(step, 'no image in the queue shows a suggestion').toBeLessThan(30);
+      const id = await shownId();
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(shownId).not.toBe(id);
+    }
+    const path = (await page.locator('[data-testid=queue-path]').textContent())!;
+    const label = (await page.locator('[data-testid=queue-suggestion] .suggested-label').textContent())!;
+    const id = await shownId();
+    await page.keyboard.press('Enter');
+    await expect.poll(shownId).not.toBe(id);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(shownId).toBe(id);
+    await expect.poll(() => page.locator('[data-testid=queue-current]').textContent()).toMatch(/^Accepted: /);
+    expect(await page.locator('[data-testid=queue-label]').textContent()).toBe(label);
+    accepted.set(path, label);
+    await shot('06-queue-accepted');
+  });
+
+  it('shows counts per class and status, the learning curve and the confidence histogram', async () => {
+    await page.click('nav a[data-route=dashboard]');
+    const row = page.locator(`[data-testid=class-table] tr[data-class=blue]`);
+    const blue = [...accepted.values()].filter((label) => label === 'blue').length;
+    await expect.poll(() => row.locator('td[data-status=accepted]').textContent()).toBe(String(blue));
+    for (const chart of ['chart-classes', 'chart-curve', 'chart-confidence']) {
+      expect(await page.locator(`[data-testid=${chart}] > svg`).count()).toBe(1);
+    }
+    expect(await page.locator('[data-testid=chart-classes] .bar').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=chart-confidence] .bar').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=estimated-accuracy] .card-value').textContent()).toMatch(/^\d+%$/);
+    await shot('07-dashboard');
+  });
+
+  it('exports every label given in the queue and every suggestion accepted in the grid', async () => {
+    const csv = await (await fetch(`${server.url}api/export?format=csv`)).text();
+    const [header, ...lines] = csv.trim().split('\n');
+    expect(header).toBe('image,label,status,confidence');
+    const rows = new Map(
+      lines.map((line) => {
+        const [image, label, status] = line.split(',');
+        return [image!, { label, status }];
+      }),
+    );
+    expect(rows.size).toBe(IMAGES);
+    expect(labeled.size).toBe(5);
+    for (const [path, label] of labeled) expect(rows.get(path), path).toEqual({ label, status: 'labeled' });
+    for (const [path, label] of accepted) expect(rows.get(path), path).toEqual({ label, status: 'accepted' });
+    expect([...rows.values()].filter((r) => r.status === 'accepted')).toHaveLength(accepted.size);
+    expect(pageErrors).toEqual([]);
+  });
+});
