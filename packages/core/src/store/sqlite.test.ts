@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.js';
 import { storeContract } from './store.contract.js';
+import type { NewImage } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-sqlite-'));
 let n = 0;
@@ -12,27 +13,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 storeContract('sqlite', async () => openSqliteStore(join(dir, `store-${n++}.db`)));
 
+const image = (path: string, contentHash: string): NewImage => ({
+  path,
+  contentHash,
+  size: 1,
+  mtimeMs: 1,
+  width: 1,
+  height: 1,
+  format: 'png',
+  skipReason: null,
+  skipDetail: null,
+});
+
 describe('sqlite store', () => {
   it('keeps data across reopen (a real file, WAL)', async () => {
     const file = join(dir, 'reopen.db');
     const first = openSqliteStore(file);
-    await first.applyScan({
-      upserts: [
-        {
-          path: 'a.jpg',
-          contentHash: 'h',
-          size: 1,
-          mtimeMs: 1,
-          width: 1,
-          height: 1,
-          format: 'png',
-          skipReason: null,
-          skipDetail: null,
-        },
-      ],
-      moves: [],
-      removals: [],
-    });
+    await first.applyScan({ upserts: [image('a.jpg', 'h')], moves: [], removals: [] });
     await first.close();
     const second = openSqliteStore(file);
     expect((await second.listImages()).map((i) => i.path)).toEqual(['a.jpg']);
@@ -42,17 +39,6 @@ describe('sqlite store', () => {
   it('keeps the previous suggestions when a save dies half-way, and the next save cleans up', async () => {
     const file = join(dir, 'crash.db');
     const store = openSqliteStore(file);
-    const image = (path: string, contentHash: string) => ({
-      path,
-      contentHash,
-      size: 1,
-      mtimeMs: 1,
-      width: 1,
-      height: 1,
-      format: 'png',
-      skipReason: null,
-      skipDetail: null,
-    });
     await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
     const a = (await store.findImageByPath('a.jpg'))!.id;
     const fit = { modelId: 'm', classes: ['cat', 'dog'], labels: 2, summary: {}, head: Uint8Array.of(0) };

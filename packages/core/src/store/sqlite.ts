@@ -491,16 +491,13 @@ export class SqliteStore implements Store {
           Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
         ).lastInsertRowid,
       );
-      db.exec(`
-        CREATE TABLE suggestions_next (
-          image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
-          fit_id INTEGER NOT NULL REFERENCES fits(id),
-          label TEXT NOT NULL,
-          confidence REAL NOT NULL,
-          runner_up TEXT,
-          runner_up_confidence REAL,
-          status TEXT NOT NULL CHECK (status IN ('auto','suggested'))
-        );`);
+      // The same table as the current one (constraints included), from its own definition.
+      const { sql } = db
+        .prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'suggestions'`)
+        .get() as {
+        sql: string;
+      };
+      db.exec(sql.replace(/^CREATE TABLE\s+"?suggestions"?/i, 'CREATE TABLE suggestions_next'));
       return id;
     });
     const insert = db.prepare(
