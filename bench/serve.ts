@@ -111,7 +111,10 @@ try {
   void (async () => {
     const response = await fetch(`${server.url}api/events`, { signal: events.signal });
     const decoder = new TextDecoder();
-    for await (const chunk of response.body!) {
+    const reader = response.body!.getReader();
+    for (;;) {
+      const { value: chunk, done } = await reader.read();
+      if (done) break;
       const text = decoder.decode(chunk);
       if (process.env.BENCH_DEBUG) log(text.trim());
       for (const match of text.matchAll(/"state":"(\w+)"/g)) {

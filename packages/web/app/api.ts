@@ -16,6 +16,13 @@ import type {
 export type ImagesParams = Partial<Omit<ImagesQuery, 'ids'>> & { readonly ids?: string };
 export type ExportFormat = 'csv' | 'json';
 
+/** GET /api/map: the 2-D layout of the embeddings, computed in the background on first ask. */
+export type MapState =
+  | { readonly state: 'computing'; readonly done: number; readonly total: number }
+  /** `xy` is flat [x0, y0, x1, y1, …] in [-1, 1], one point per id. */
+  | { readonly state: 'ready'; readonly ids: readonly number[]; readonly xy: readonly number[] }
+  | { readonly state: 'failed'; readonly message: string };
+
 /** Most ids one POST /api/labels takes (BulkLabelsBodySchema). */
 const MAX_BULK_LABELS = 10_000;
 /** Most ids one POST /api/accept takes (AcceptBodySchema). */
@@ -73,6 +80,11 @@ export class Api {
 
   images(params: ImagesParams): Promise<ImagesPage> {
     return this.#request('GET', '/api/images', params);
+  }
+
+  /** The embedding map's state; 'computing' (HTTP 202) until the layout is done. */
+  map(): Promise<MapState> {
+    return this.#request('GET', '/api/map');
   }
 
   async next(count: number): Promise<NextPick[]> {

@@ -8,6 +8,7 @@ import { DashboardView } from './dashboard-view.js';
 import { h } from './dom.js';
 import { GridView } from './grid-view.js';
 import { Live } from './live.js';
+import { MapView } from './map-view.js';
 import { QueueView } from './queue-view.js';
 import { StatusLine } from './status-line.js';
 import type { View, ViewContext } from './view.js';
@@ -16,6 +17,7 @@ const ROUTES = [
   { path: 'queue', title: 'Label next' },
   { path: 'review', title: 'Review' },
   { path: 'dashboard', title: 'Dashboard' },
+  { path: 'map', title: 'Map' },
 ] as const;
 type Route = (typeof ROUTES)[number]['path'];
 
@@ -28,6 +30,7 @@ function start(root: HTMLElement): void {
     queue: new QueueView(ctx),
     review: new GridView(ctx),
     dashboard: new DashboardView(ctx),
+    map: new MapView(ctx),
   };
   const nav = h(
     'nav',
