@@ -10,9 +10,8 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImageId, initWorkspace, openSqliteStore, seededRandom } from '@autolabel/core';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { benchArgs, intArg } from './args.js';
+import { serveInChild } from './serve-child.js';
 
 const args = benchArgs('bench:serve [--images 50000] [--dim 1024] [--clients 20] [--seconds 60]', {
   images: { type: 'string' },
@@ -26,32 +25,6 @@ const clients = intArg(args.clients, 'clients', 20);
 const seconds = intArg(args.seconds, 'seconds', 60);
 const CLASSES = Array.from({ length: 10 }, (_, i) => `class-${i}`);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
-
-async function serveInChild(workspace: string): Promise<{ url: string; close(): Promise<void>; log(): string }> {
-  const bin = fileURLToPath(new URL('../../packages/cli/bin/autolabel.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, '--workspace', workspace, 'serve', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /at (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`autolabel serve exited with ${code}: ${output}`)));
-  });
-  return {
-    url,
-    log: () => output,
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGINT');
-      }),
-  };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-bench-serve-'));
 try {

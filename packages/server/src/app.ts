@@ -12,7 +12,6 @@ import {
   ClassChangeBodySchema,
   ClassDeleteQuerySchema,
   ExportQuerySchema,
-  IMAGE_STATUSES,
   type ImageId,
   ImagesQuerySchema,
   type ImagesPage,
@@ -20,6 +19,7 @@ import {
   NextQuerySchema,
   normalizeLabel,
   type StatsResponse,
+  summaryOf,
   type Workspace,
 } from '@autolabel/core';
 import { type Context, Hono } from 'hono';
@@ -92,28 +92,17 @@ export function createApp(options: AppOptions): Hono {
   };
 
   app.get('/api/stats', async (c) => {
-    const byStatus = Object.fromEntries(
-      await Promise.all(
-        IMAGE_STATUSES.map(async (status) => [
-          status,
-          (await store.queryImages({ status, offset: 0, limit: 1 })).total,
-        ]),
-      ),
-    ) as StatsResponse['byStatus'];
-    const fits = await store.listFits();
-    const suggestions = await store.listSuggestions();
-    const confidence = new Array<number>(20).fill(0);
-    for (const s of suggestions) confidence[Math.min(19, Math.floor(s.confidence * 20))]!++;
+    const byStatus = await store.statusCounts();
     const stats: StatsResponse = {
       images: Object.values(byStatus).reduce((a, b) => a + b, 0),
       byStatus,
       classes: await store.listClasses(),
       model: live.state,
-      curve: fits.flatMap((f) => {
-        const accuracy = (f.summary as { crossValidation?: { accuracy?: number } }).crossValidation?.accuracy;
+      curve: (await store.listFits()).flatMap((f) => {
+        const accuracy = summaryOf(f)?.crossValidation.accuracy;
         return accuracy === undefined ? [] : [{ labels: f.labels, accuracy }];
       }),
-      confidence,
+      confidence: await store.confidenceHistogram(20),
     };
     return c.json(stats);
   });

@@ -314,15 +314,26 @@ export class SqliteStore implements Store {
       ),
       imageById: db.prepare<[number], ImageRow>('SELECT * FROM images WHERE id = ?'),
       listClasses: db.prepare<[], { name: string; labeled: number; accepted: number; auto: number; suggested: number }>(
-        `WITH names AS (SELECT name FROM classes UNION SELECT label FROM labels UNION SELECT label FROM suggestions)
-         SELECT n.name,
-           (SELECT count(*) FROM labels l WHERE l.label = n.name AND l.source != 'accepted') AS labeled,
-           (SELECT count(*) FROM labels l WHERE l.label = n.name AND l.source = 'accepted') AS accepted,
-           (SELECT count(*) FROM suggestions s WHERE s.label = n.name AND s.status = 'auto'
-              AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)) AS auto,
-           (SELECT count(*) FROM suggestions s WHERE s.label = n.name AND s.status = 'suggested'
-              AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)) AS suggested
-         FROM names n ORDER BY n.name`,
+        `WITH names AS (SELECT name FROM classes UNION SELECT label FROM labels UNION SELECT label FROM suggestions),
+           given AS (SELECT label, sum(source != 'accepted') AS labeled, sum(source = 'accepted') AS accepted
+                     FROM labels GROUP BY label),
+           open AS (SELECT s.label, sum(s.status = 'auto') AS auto, sum(s.status = 'suggested') AS suggested
+                    FROM suggestions s LEFT JOIN labels l ON l.image_id = s.image_id
+                    WHERE l.image_id IS NULL GROUP BY s.label)
+         SELECT n.name, coalesce(g.labeled, 0) AS labeled, coalesce(g.accepted, 0) AS accepted,
+           coalesce(o.auto, 0) AS auto, coalesce(o.suggested, 0) AS suggested
+         FROM names n LEFT JOIN given g ON g.label = n.name LEFT JOIN open o ON o.label = n.name
+         ORDER BY n.name`,
+      ),
+      statusCounts: db.prepare<[], { status: ImageStatus; n: number }>(
+        `SELECT CASE WHEN l.source = 'accepted' THEN 'accepted' WHEN l.label IS NOT NULL THEN 'labeled'
+                     WHEN s.status IS NOT NULL THEN s.status ELSE 'unlabeled' END AS status, count(*) AS n
+         FROM images i LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN suggestions s ON s.image_id = i.id
+         WHERE i.skip_reason IS NULL GROUP BY 1`,
+      ),
+      confidenceHistogram: db.prepare<[number, number], { bin: number; n: number }>(
+        `SELECT min(CAST(s.confidence * ? AS INTEGER), ? - 1) AS bin, count(*) AS n FROM suggestions s
+         WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id) GROUP BY 1`,
       ),
       acceptSuggestion: db.prepare<[number]>(
         `INSERT INTO labels (image_id, label, source, confidence)
@@ -623,6 +634,18 @@ export class SqliteStore implements Store {
   async getImage(id: ImageId): Promise<ImageRecord | undefined> {
     const row = this.#stmt.imageById.get(id);
     return row && toImage(row);
+  }
+
+  async statusCounts(): Promise<Record<ImageStatus, number>> {
+    const counts: Record<ImageStatus, number> = { labeled: 0, accepted: 0, auto: 0, suggested: 0, unlabeled: 0 };
+    for (const row of this.#stmt.statusCounts.all()) counts[row.status] = row.n;
+    return counts;
+  }
+
+  async confidenceHistogram(bins: number): Promise<number[]> {
+    const counts = new Array<number>(bins).fill(0);
+    for (const row of this.#stmt.confidenceHistogram.all(bins, bins)) counts[row.bin] = row.n;
+    return counts;
   }
 
   async listClasses(): Promise<ClassInfo[]> {

@@ -279,6 +279,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           'c.jpg',
         ]);
         expect((await store.queryImages({ status: 'auto', offset: 0, limit: 5 })).items.map((i) => i.id)).toEqual([b]);
+        expect(await store.statusCounts()).toEqual({ labeled: 1, accepted: 0, auto: 1, suggested: 1, unlabeled: 1 });
+        const histogram = await store.confidenceHistogram(10);
+        expect(histogram[5]).toBe(1); // 0.55
+        expect(histogram[9]).toBe(1); // 0.97
+        expect(histogram.reduce((sum, n) => sum + n)).toBe(2);
       }));
 
     it('adds, renames, merges and deletes classes with a clear rule for their labels', () =>

@@ -215,6 +215,10 @@ export interface Store {
   queryImages(query: ImageQuery): Promise<{ total: number; items: ImageItem[] }>;
   getImage(id: ImageId): Promise<ImageRecord | undefined>;
 
+  /** How many images have each status. */
+  statusCounts(): Promise<Record<ImageStatus, number>>;
+  /** Counts of current suggestions (of unlabelled images) by confidence, in `bins` equal bins over [0, 1]. */
+  confidenceHistogram(bins: number): Promise<number[]>;
   /** Every class (added, or named by a label), with counts by status. */
   listClasses(): Promise<ClassInfo[]>;
   addClass(name: string): Promise<void>;

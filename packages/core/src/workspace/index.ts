@@ -2,3 +2,4 @@
 export * from './config.js';
 export * from './workspace.js';
 export type { AcceptOptions, NextOptions, NextPick, SuggestOptions, SuggestResult } from './learning.js';
+export { summaryOf } from './learning.js';
