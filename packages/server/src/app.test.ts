@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImagesPage, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
@@ -248,5 +248,36 @@ describe('access token', () => {
     expect((await locked.request(`/api/images/${ids.get('amber-0.png')}/thumbnail?token=secret-token`)).status).toBe(
       200,
     );
+  });
+});
+
+describe('image files', () => {
+  it('never serves a file whose real path leaves the images folder', async () => {
+    // A link inside the images folder that points outside it, as a scan would record it.
+    await writeImage(join(dir, 'outside.png'), 'png', { color: [1, 2, 3] });
+    symlinkSync(join(dir, 'outside.png'), join(dir, 'photos', 'escape.png'));
+    await workspace.store.applyScan({
+      upserts: [
+        {
+          path: 'escape.png',
+          contentHash: 'escape',
+          size: 1,
+          mtimeMs: 1,
+          width: 64,
+          height: 48,
+          format: 'png',
+          skipReason: null,
+          skipDetail: null,
+        },
+      ],
+      moves: [],
+      removals: [],
+    });
+    const id = (await workspace.store.findImageByPath('escape.png'))!.id;
+    for (const path of [`/api/images/${id}/file`, `/api/images/${id}/thumbnail`]) {
+      const response = await app.request(path);
+      expect(response.status).toBe(404);
+      expect((await json<{ error: { message: string } }>(response)).error.message).toMatch(/outside the images folder/);
+    }
   });
 });
