@@ -20,6 +20,10 @@ export interface PipelineConfig {
   readonly alpha: number;
 }
 
+/** Relative residual the graph solvers stop at, from scratch and from a previous solution. */
+const COLD_TOLERANCE = 1e-4;
+const WARM_TOLERANCE = 1e-3;
+
 /** The variants cross-validation picks from (see bench/learn.ts for what each gains). */
 export const PIPELINE_CONFIGS: readonly PipelineConfig[] = [
   { name: 'logistic+correct-smooth', l2: 1e-4, selfTrainingRounds: 0, pseudoPerClass: 0, alpha: 0.8 },
@@ -65,11 +69,14 @@ export async function runPipeline(
     head = await fitHead(context.math, features, training, c, config.l2, head);
     linear = await predictHead(context.math, head, features);
   }
-  const { corrected, spread } = correct(context.affinity, linear, seeds, c, config.alpha, warm?.spread);
+  // From a warm start the solution moves little: a looser tolerance keeps refits quick.
+  const tolerance = warm ? WARM_TOLERANCE : COLD_TOLERANCE;
+  const { corrected, spread } = correct(context.affinity, linear, seeds, c, config.alpha, warm?.spread, tolerance);
   const smoothed = propagateLabels(context.affinity, clampSeeds(corrected, seeds, c), c, {
     alpha: config.alpha,
     maxIterations: 60,
     start: warm?.smoothed,
+    tolerance,
   }).scores;
   return { head, linear, scores: normalizeScores(smoothed, c), spread, smoothed };
 }
@@ -136,6 +143,7 @@ function correct(
   classes: number,
   alpha: number,
   start: Float32Array | undefined,
+  tolerance: number,
 ): { corrected: Float32Array; spread: Float32Array } {
   const residual = new Float32Array(probabilities.length);
   let total = 0;
@@ -150,7 +158,7 @@ function correct(
     }
   }
   const typical = total / labelled;
-  const spread = propagateLabels(affinity, residual, classes, { alpha, maxIterations: 60, start }).scores;
+  const spread = propagateLabels(affinity, residual, classes, { alpha, maxIterations: 60, start, tolerance }).scores;
   const out = Float32Array.from(probabilities);
   for (let i = 0; i < seeds.length; i++) {
     if (seeds[i]! >= 0) continue;
