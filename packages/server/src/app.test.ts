@@ -189,6 +189,9 @@ describe('labels, suggestions and events', () => {
     const { picks } = await json<{ picks: { path: string; reason: string }[] }>(await app.request('/api/next?count=3'));
     expect(picks.length).toBeGreaterThan(0);
     for (const pick of picks) expect(pick.reason.length).toBeGreaterThan(10);
+    // The same order as a page of images sorted by recommendation rank.
+    const ranked = await json<ImagesPage>(await app.request('/api/images?sort=rank&limit=3'));
+    expect(ranked.items.map((i) => i.path)).toEqual(picks.map((p) => p.path));
   });
 });
 

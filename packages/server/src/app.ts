@@ -109,7 +109,18 @@ export function createApp(options: AppOptions): Hono {
 
   app.get('/api/images', async (c) => {
     const query = parse(ImagesQuerySchema, c.req.query(), 'query');
-    const page = await store.queryImages(query);
+    if (query.sort === 'rank') {
+      // Recommendation order: the first offset + limit picks of `next`, looked up in that order.
+      const picks = await ws.next({ count: query.offset + query.limit, learner: await live.learner() });
+      const wanted = picks.slice(query.offset).map((p) => p.imageId);
+      const found = await store.queryImages({ ids: wanted, offset: 0, limit: wanted.length || 1 });
+      const byId = new Map(found.items.map((item) => [item.id as number, item]));
+      const items = wanted.flatMap((id) => byId.get(id) ?? []);
+      const counts = await store.statusCounts();
+      const total = counts.unlabeled + counts.suggested + counts.auto;
+      return c.json({ total, offset: query.offset, items } satisfies ImagesPage);
+    }
+    const page = await store.queryImages({ ...query, sort: query.sort });
     return c.json({ total: page.total, offset: query.offset, items: page.items } satisfies ImagesPage);
   });
 

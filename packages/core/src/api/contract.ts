@@ -29,7 +29,8 @@ export const ImagesQuerySchema = z.object({
   label: z.string().min(1).optional(),
   minConfidence: confidence.optional(),
   maxConfidence: confidence.optional(),
-  sort: z.enum(['path', 'confidence', '-confidence']).default('path'),
+  /** `rank`: the order `next` recommends (unlabelled images only; other filters do not apply). */
+  sort: z.enum(['path', 'confidence', '-confidence', 'rank']).default('path'),
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
