@@ -10,6 +10,7 @@ import { link, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImageId, initWorkspace, seededRandom } from '@autolabel/core';
+import { chromiumLaunchOptions } from '@autolabel/core/testing';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { benchArgs, intArg } from './args.js';
@@ -87,17 +88,9 @@ try {
       log(`GET /${path}: ${(performance.now() - started).toFixed(0)} ms`);
     }
   }
-  const browser = await chromium.launch({
-    executablePath: String(args.chromium ?? '/usr/bin/chromium'),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await chromium.launch(
+    chromiumLaunchOptions(args.chromium === undefined ? undefined : String(args.chromium)),
+  );
   try {
     const times: number[] = [];
     for (let run = 0; run < runs; run++) {

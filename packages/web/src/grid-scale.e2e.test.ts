@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import type { ImageId, ImageItem, ImagesPage, ModelState, StatsResponse } from '@autolabel/core';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumLaunchOptions } from '@autolabel/core/testing';
 
 const WEB_ROOT = fileURLToPath(new URL('../dist', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../../../artifacts/e2e', import.meta.url));
-const CHROMIUM = process.env.AUTOLABEL_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Two groups: 60,000 suggested cats, then 40,000 auto dogs. */
 const GROUPS = [
@@ -128,23 +128,10 @@ beforeAll(async () => {
       `${WEB_ROOT} has no built app: run \`npm run build\` (or \`npm run build -w @autolabel/web\`) first`,
     );
   }
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install the Debian package chromium, or set AUTOLABEL_CHROMIUM`);
-  }
   server = createServer((request, response) => void stub(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launch(chromiumLaunchOptions());
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 });
 

@@ -9,14 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initWorkspace, type StatsResponse } from '@autolabel/core';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import {
+  chromiumLaunchOptions,
+  type ImagePattern,
+  type Rgb,
+  writeImage,
+  writeTinyOnnxModel,
+} from '@autolabel/core/testing';
 import { type RunningServer, startServer } from '@autolabel/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const WEB_ROOT = fileURLToPath(new URL('../dist', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../../../artifacts/e2e', import.meta.url));
-const CHROMIUM = process.env.AUTOLABEL_CHROMIUM ?? '/usr/bin/chromium';
 
 const COLORS: Readonly<Record<string, Rgb>> = {
   red: [200, 40, 40],
@@ -65,9 +70,6 @@ beforeAll(async () => {
       `${WEB_ROOT} has no built app: run \`npm run build\` (or \`npm run build -w @autolabel/web\`) first`,
     );
   }
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install the Debian package chromium, or set AUTOLABEL_CHROMIUM`);
-  }
   mkdirSync(SHOTS, { recursive: true });
   let seed = 0;
   for (const [name, color] of Object.entries(COLORS)) {
@@ -92,17 +94,7 @@ beforeAll(async () => {
   await workspace.embed();
   await workspace.close();
   server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launch(chromiumLaunchOptions());
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('request', (request) => {
