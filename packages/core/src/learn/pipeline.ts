@@ -59,15 +59,28 @@ export async function runPipeline(
 ): Promise<PipelinePrediction> {
   const { features, classes: c } = context;
   const n = features.rows;
-  let training = Int32Array.from(seeds);
-  let head = await fitHead(context.math, features, training, c, config.l2, warm?.head);
-  let linear = await predictHead(context.math, head, features);
-  for (let round = 1; round <= config.selfTrainingRounds; round++) {
-    training = Int32Array.from(seeds);
-    const best = topPerClass(linear, seeds, c, round * config.pseudoPerClass);
+  const withPseudoLabels = (from: Float32Array, perClass: number): Int32Array => {
+    const training = Int32Array.from(seeds);
+    const best = topPerClass(from, seeds, c, perClass);
     for (let i = 0; i < n; i++) if (best[i]! >= 0) training[i] = best[i]!;
-    head = await fitHead(context.math, features, training, c, config.l2, head);
+    return training;
+  };
+  let head: LinearHead;
+  let linear: Float32Array;
+  if (warm && config.selfTrainingRounds > 0) {
+    // A refit after a few new labels continues self-training where the last run ended: one round
+    // with its full pseudo-label count, started from its predictions and its head.
+    const training = withPseudoLabels(warm.linear, config.selfTrainingRounds * config.pseudoPerClass);
+    head = await fitHead(context.math, features, training, c, config.l2, warm.head);
     linear = await predictHead(context.math, head, features);
+  } else {
+    head = await fitHead(context.math, features, seeds, c, config.l2, warm?.head);
+    linear = await predictHead(context.math, head, features);
+    for (let round = 1; round <= config.selfTrainingRounds; round++) {
+      const training = withPseudoLabels(linear, round * config.pseudoPerClass);
+      head = await fitHead(context.math, features, training, c, config.l2, head);
+      linear = await predictHead(context.math, head, features);
+    }
   }
   // From a warm start the solution moves little: a looser tolerance keeps refits quick.
   const tolerance = warm ? WARM_TOLERANCE : COLD_TOLERANCE;
