@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { AutolabelError, type ImageRecord, writeFileAtomic } from '@autolabel/core';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 /** Formats every browser shows as they are; anything else is converted to JPEG. */
 const WEB_TYPES: Readonly<Record<string, string>> = {
@@ -26,30 +26,25 @@ export class MediaCache {
   ) {}
 
   async thumbnail(image: ImageRecord, size: number): Promise<Media> {
-    const file = join(this.cacheDir, `${image.contentHash}-${size}.jpg`);
-    if (existsSync(file)) return { bytes: await readFile(file), contentType: 'image/jpeg' };
-    const source = await this.#source(image);
-    const bytes = await sharp(source, { failOn: 'none', animated: false })
-      .autoOrient()
-      .resize(size, size, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: '#ffffff' })
-      .jpeg({ quality: 80 })
-      .toBuffer();
-    await mkdir(this.cacheDir, { recursive: true });
-    await writeFileAtomic(file, [bytes]);
-    return { bytes, contentType: 'image/jpeg' };
+    return this.#cachedJpeg(image, `${size}`, (pixels) =>
+      pixels.resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }),
+    );
   }
 
   async full(image: ImageRecord): Promise<Media> {
     const type = image.format ? WEB_TYPES[image.format] : undefined;
     if (type) return { bytes: await this.#source(image), contentType: type };
-    const file = join(this.cacheDir, `${image.contentHash}-full.jpg`);
+    return this.#cachedJpeg(image, 'full', (pixels) => pixels.jpeg({ quality: 90 }));
+  }
+
+  /** A JPEG rendering of the image (upright, alpha on white), made once and kept by content hash. */
+  async #cachedJpeg(image: ImageRecord, variant: string, render: (pixels: Sharp) => Sharp): Promise<Media> {
+    // The source is checked even when cached: a file that left the images root is not served.
+    const source = await this.#source(image);
+    const file = join(this.cacheDir, `${image.contentHash}-${variant}.jpg`);
     if (existsSync(file)) return { bytes: await readFile(file), contentType: 'image/jpeg' };
-    const bytes = await sharp(await this.#source(image), { failOn: 'none' })
-      .autoOrient()
-      .flatten({ background: '#ffffff' })
-      .jpeg({ quality: 90 })
-      .toBuffer();
+    const pixels = sharp(source, { failOn: 'none', animated: false }).autoOrient().flatten({ background: '#ffffff' });
+    const bytes = await render(pixels).toBuffer();
     await mkdir(this.cacheDir, { recursive: true });
     await writeFileAtomic(file, [bytes]);
     return { bytes, contentType: 'image/jpeg' };
