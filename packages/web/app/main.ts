@@ -53,10 +53,6 @@ function start(root: HTMLElement): void {
       if (link.dataset.route === name) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
-    // Keys go to the view, not to the nav link that was just clicked (Enter would follow it again).
-    if (document.activeElement instanceof HTMLElement && nav.contains(document.activeElement)) {
-      document.activeElement.blur();
-    }
     if (next === current) return;
     current?.hide();
     for (const view of Object.values(views)) view.element.hidden = view !== next;
@@ -64,6 +60,9 @@ function start(root: HTMLElement): void {
     document.title = `${ROUTES.find((r) => r.path === name)!.title} · Autolabel`;
     next.show();
   };
+  // Keys go to the view, not to the nav link just used (Enter would follow it again): drop its focus
+  // as it is activated, before any key can reach it.
+  nav.addEventListener('click', (event) => (event.target as HTMLElement).closest('a')?.blur());
   window.addEventListener('hashchange', route);
   document.addEventListener('keydown', (event) => current?.onKey?.(event));
   live.start();
