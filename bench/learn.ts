@@ -62,7 +62,6 @@ const args = benchArgs('bench:learn --images DIR --model SPEC [options]', {
   'active-step': { type: 'string' },
   'active-seeds': { type: 'string' },
   'active-strategies': { type: 'string' },
-  'target-precision': { type: 'string' },
   scale: { type: 'string' },
   workspace: { type: 'string' },
   out: { type: 'string' },
@@ -92,7 +91,6 @@ const activeStrategies = String(args['active-strategies'] ?? 'auto,random')
     }
     return name as NextStrategy;
   });
-const targetPrecision = Number(args['target-precision'] ?? 0.95);
 const outDir = resolve(String(args.out ?? 'bench-results/learn'));
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -201,6 +199,8 @@ function labelsFor(seeds: Int32Array, pool: Pool): LabelRecord[] {
       createdAt: '',
       updatedAt: '',
       confidence: null,
+      origin: 'chosen',
+      originDetail: null,
     });
   });
   return out;
@@ -246,20 +246,14 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
     for (let seed = 1; seed <= seedCount; seed++) {
       const seeds = drawLabels(truth, c, k, seed);
       const started = performance.now();
-      const fit = await learner.fit(labelsFor(seeds, pool), { targetPrecision, seed });
+      const fit = await learner.fit(labelsFor(seeds, pool), { seed });
       const fitMs = performance.now() - started;
       const pred = argmaxRows(fit.probabilities, c);
       const unlabelled: ScoredPrediction[] = [];
-      let accepted = 0;
-      let acceptedRight = 0;
       for (let i = 0; i < truth.length; i++) {
         if (seeds[i]! >= 0) continue;
         const confidence = fit.probabilities[i * c + pred[i]!]!;
         unlabelled.push({ confidence, correct: pred[i] === truth[i] });
-        if (fit.threshold?.threshold != null && confidence >= fit.threshold.threshold) {
-          accepted++;
-          if (pred[i] === truth[i]) acceptedRight++;
-        }
       }
       scoredByK.set(k, [...(scoredByK.get(k) ?? []), ...unlabelled]);
       const lp = propagateLabels(plainGraph, seedMatrix(seeds, c), c, { alpha: 0.99, maxIterations: 100 }).scores;
@@ -276,15 +270,11 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
         cvEce: fit.crossValidation.calibrationError,
         config: fit.method,
         temperature: fit.temperature,
-        threshold: fit.threshold?.threshold ?? NaN,
-        autoPrecision: accepted > 0 ? acceptedRight / accepted : NaN,
-        autoCoverage: accepted / unlabelled.length,
-        moreLabelsNeeded: fit.threshold?.moreLabelsNeeded ?? NaN,
         fitSeconds: fitMs / 1000,
       };
       rows.push(row);
       log(
-        `K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} | auto@${targetPrecision}: ${accepted} imgs, precision ${pct(row.autoPrecision)}, coverage ${pct(row.autoCoverage)}${accepted === 0 ? ` (asks for ${Number.isFinite(row.moreLabelsNeeded) ? `~${row.moreLabelsNeeded}` : 'many'} more labels)` : ''} | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
+        `K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
       );
     }
   }
@@ -337,17 +327,14 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
   );
   process.stdout.write(`\nRandom labels, mean over ${seedCount} seeds (accuracy on the unlabelled pool, %)\n`);
   process.stdout.write(
-    '| labels/class | ours | best baseline | k-NN | LR | LR (our features) | LP | ECE | seeds with auto precision >= target (seeds with nothing auto) | auto coverage |\n|---|---|---|---|---|---|---|---|---|---|\n',
+    '| labels/class | ours | best baseline | k-NN | LR | LR (our features) | LP | ECE |\n|---|---|---|---|---|---|---|---|\n',
   );
   for (const k of labelCounts) {
     const of = rows.filter((r) => r.labelsPerClass === k);
     const m = (key: string): number => mean(of.map((r) => r[key] as number));
     const best = Math.max(m('knn'), m('logistic'), m('logisticOurFeatures'), m('propagation'));
-    const none = of.filter((r) => Number.isNaN(r.autoPrecision as number)).length;
-    const met = of.filter((r) => (r.autoPrecision as number) >= targetPrecision).length + none;
-    const cov = of.map((r) => r.autoCoverage as number);
     process.stdout.write(
-      `| ${k} | ${pct(m('ours'))} | ${pct(best)} (+${(100 * (m('ours') - best)).toFixed(1)}) | ${pct(m('knn'))} | ${pct(m('logistic'))} | ${pct(m('logisticOurFeatures'))} | ${pct(m('propagation'))} | ${m('ece').toFixed(3)} | ${met}/${of.length} (${none}) | ${pct(mean(cov))}% (${cov.map(pct).join(', ')}) |\n`,
+      `| ${k} | ${pct(m('ours'))} | ${pct(best)} (+${(100 * (m('ours') - best)).toFixed(1)}) | ${pct(m('knn'))} | ${pct(m('logistic'))} | ${pct(m('logisticOurFeatures'))} | ${pct(m('propagation'))} | ${m('ece').toFixed(3)} |\n`,
     );
   }
 }
@@ -456,17 +443,19 @@ async function scaleRun(n: number, results: Record<string, unknown>): Promise<vo
         createdAt: '',
         updatedAt: '',
         confidence: null,
+        origin: 'chosen',
+        originDetail: null,
       }));
   t = performance.now();
-  await learner.fit(labels(), { targetPrecision });
+  await learner.fit(labels());
   const firstFitS = (performance.now() - t) / 1000;
   seeds[25 * classes] = truth[25 * classes]!;
   t = performance.now();
-  await learner.fit(labels(), { targetPrecision, quick: true });
+  await learner.fit(labels(), { quick: true });
   const quickS = (performance.now() - t) / 1000;
   seeds[25 * classes + 1] = truth[25 * classes + 1]!;
   t = performance.now();
-  await learner.fit(labels(), { targetPrecision });
+  await learner.fit(labels());
   const refitS = (performance.now() - t) / 1000;
   await learner.close();
   results.scale = {
@@ -488,7 +477,6 @@ const results: Record<string, unknown> = {
   model: spec,
   perClass,
   seeds: seedCount,
-  targetPrecision,
 };
 await mkdir(outDir, { recursive: true });
 if (!args['skip-random'] || !args['skip-active']) {

@@ -104,10 +104,10 @@ describe('autolabel CLI', () => {
     const exported = cli(['export', '--format', 'csv', '--out', 'out.csv']);
     expect(exported.code, exported.stderr).toBe(0);
     const rows = readFileSync(join(dir, 'out.csv'), 'utf8').trim().split('\n');
-    expect(rows[0]).toBe('image,label,status,confidence');
-    expect(rows).toContain('cats/cat 0.jpg,cat,labeled,');
-    expect(rows).toContain('dogs/dög_1.png,dog,labeled,');
-    expect(rows).toContain('odd/cmyk.jpg,,unlabeled,');
+    expect(rows[0]).toBe('image,label,status,confidence,origin');
+    expect(rows).toContain('cats/cat 0.jpg,cat,labeled,,import');
+    expect(rows).toContain('dogs/dög_1.png,dog,labeled,,chosen');
+    expect(rows).toContain('odd/cmyk.jpg,,unlabeled,,');
     expect(rows.length).toBe(23);
   });
 
@@ -125,7 +125,7 @@ describe('autolabel CLI', () => {
     const bad = cli(['import', 'bad.csv']);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/bad\.csv: line 3: image "cats\/nope\.jpg" is not in the workspace/);
-    expect(cli(['export']).stdout).toContain('cats/cat 2.jpg,,unlabeled,');
+    expect(cli(['export']).stdout).toContain('cats/cat 2.jpg,,unlabeled,,');
 
     writeFileSync(join(dir, 'cols.csv'), 'image,label,colour\ncats/cat 2.jpg,cat,red\n');
     const cols = cli(['import', 'cols.csv']);

@@ -82,11 +82,13 @@ describe('the learning loop', () => {
 
   it('suggests a label with a confidence for every other image, mostly right', () => {
     for (const [path, label] of truth) if (/0[0-3]\.png$/.test(path)) expect(cli(['label', path, label]).code).toBe(0);
-    const result = json<{ suggestions: number; estimatedAccuracy: number; auto: number; threshold: number | null }>([
-      'suggest',
-      '--target-precision',
-      '0.9',
-    ]);
+    const result = json<{
+      suggestions: number;
+      accuracy: { basis: string; note: string };
+      auto: number;
+      threshold: number | null;
+      certificate: { checks: number; next: { checks: number; images: number } | null };
+    }>(['suggest', '--target-precision', '0.9']);
     expect(result.suggestions).toBe(truth.size - 12);
     expect(cli(['export', '--out', 'out.csv']).code).toBe(0);
     const rows = exported();
@@ -103,13 +105,21 @@ describe('the learning loop', () => {
       if (row.label === truth.get(path)) right++;
     }
     expect(right / (truth.size - 12)).toBeGreaterThan(0.8);
-    // 12 labels cannot back a 90% precision claim at 95% confidence (49 perfect predictions are the minimum).
+    // Labels people chose certify nothing: only random checks can, and there are none yet.
     expect(result.threshold).toBeNull();
     expect(result.auto).toBe(0);
-    expect(cli(['status']).stdout).toMatch(
-      /Suggestions: 33 \(0 auto\) from fit \d+ .* on 12 labels, estimated accuracy/,
+    expect(result.accuracy.basis).toBe('chosen-labels');
+    expect(result.certificate.checks).toBe(0);
+    // It says how many checks would help, never more than there are suggestions.
+    expect(result.certificate.next?.checks ?? 0).toBeLessThanOrEqual(33);
+    const status = cli(['status']).stdout;
+    expect(status).toMatch(/Suggestions: 33 \(0 auto\) from fit \d+ .* on 12 labels/);
+    expect(status).toMatch(
+      /estimated from chosen labels, may be biased; verify 30 random suggestions for an unbiased figure/,
     );
-    expect(cli(['suggest', '--target-precision', '0.9']).stdout).toMatch(/Auto: none\. .*label about \d+ more images/);
+    expect(cli(['suggest', '--target-precision', '0.9']).stdout).toMatch(
+      /Auto: none yet\. Only random checks can certify precision 90\.0%, and there are none yet\./,
+    );
   });
 
   it('then recommends the images the model is least sure about', () => {
@@ -143,7 +153,7 @@ describe('the learning loop', () => {
     }
   });
 
-  it('accepts suggestions into labels, and refuses stale ones', () => {
+  it('accepts suggestions into labels, also from a fit older than the newest labels', () => {
     const accepted = json<{ accepted: number }>(['accept', '--min-confidence', '0']);
     expect(accepted.accepted).toBe(truth.size - 12);
     expect(cli(['export', '--out', 'out.csv']).code).toBe(0);
@@ -152,11 +162,16 @@ describe('the learning loop', () => {
     // Our own export imports back without turning anything into a new kind of label.
     expect(cli(['import', 'out.csv']).code).toBe(0);
 
+    // A label given after the fit does not touch a certificate made on random checks: accept still
+    // works, and says so; status says new suggestions are due.
     expect(cli(['label', 'img_am04.png', 'amber']).code).toBe(0);
-    const stale = cli(['accept', '--auto']);
-    expect(stale.code).toBe(4);
-    expect(stale.stderr).toMatch(/labels changed since the suggestions were made: run autolabel suggest again/);
+    const later = cli(['accept', '--auto']);
+    expect(later.code).toBe(0);
+    expect(later.stdout).toMatch(/Accepted 0 suggestions \(fit \d+\)\. The fit predates \d+ newer labels/);
     expect(cli(['status']).stdout).toMatch(/out of date: labels changed since the suggestions were made/);
+    const neither = cli(['accept']);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toMatch(/say which suggestions to accept/);
   });
 
   it('writes a report page with the plots', () => {

@@ -7,6 +7,7 @@ import {
   initWorkspace,
   NEXT_STRATEGIES,
   openWorkspace,
+  type AccuracyFigure,
   type SuggestResult,
   type Workspace,
   type WorkspaceStatus,
@@ -176,11 +177,18 @@ export function buildProgram(io: CliIo): Command {
       const format = flags.format ?? (statSync(path, { throwIfNoEntry: false })?.isDirectory() ? 'imagefolder' : 'csv');
       await withWorkspace(async (workspace) => {
         const result = format === 'csv' ? await workspace.importCsv(path) : await workspace.importImageFolder(path);
-        print(
+        const lines = [
           `Imported ${result.imported} labels in ${result.classes.length} classes` +
             (result.ignored > 0 ? ` (${result.ignored} rows without a label ignored)` : ''),
-          result,
-        );
+        ];
+        if (result.checks > 0)
+          lines.push(`${result.checks} of them answer random checks: they can certify suggestions.`);
+        if (result.notDrawn > 0) {
+          lines.push(
+            `${result.notDrawn} rows named images not drawn for verification: imported as ordinary labels (they train, but certify nothing).`,
+          );
+        }
+        print(lines.join('\n'), result);
       });
     });
 
@@ -233,7 +241,7 @@ export function buildProgram(io: CliIo): Command {
     .description('learn from the labels and suggest a label with a calibrated confidence for every other image')
     .option(
       '--target-precision <p>',
-      'mark as auto the suggestions that reach this precision (e.g. 0.95), when the labels can back it',
+      'mark as auto the suggestions that random checks certify at this precision (e.g. 0.95), at 95% confidence',
     )
     .action(async (raw: unknown) => {
       const flags = parseFlags(z.object({ targetPrecision: z.coerce.number().gt(0.5).lt(1).optional() }), raw);
@@ -273,10 +281,54 @@ export function buildProgram(io: CliIo): Command {
     });
 
   program
+    .command('verify')
+    .description(
+      'draw random suggestions for a person to check: the answers certify auto-accept and give unbiased accuracy',
+    )
+    .option('--count <n>', 'how many checks to draw', '50')
+    .option('--seed <n>', 'random seed of the draw (default: a new one per draw)')
+    .option(
+      '--target-precision <p>',
+      'the precision you will ask suggest for; checks go where it can be certified',
+      '0.95',
+    )
+    .requiredOption('--out <file>', 'the checklist CSV to write: fill its label column, then autolabel import it')
+    .addHelpText(
+      'after',
+      '\nFill "label" with the suggested class to confirm it, or with the right class; leave it empty to skip.\n' +
+        'Example:\n  autolabel verify --count 100 --out checklist.csv\n  autolabel import checklist.csv\n  autolabel suggest --target-precision 0.95',
+    )
+    .action(async (raw: unknown) => {
+      const flags = parseFlags(
+        z.object({
+          count: positiveInt,
+          seed: z.coerce.number().int().optional(),
+          targetPrecision: z.coerce.number().gt(0.5).lt(1),
+          out: z.string().min(1),
+        }),
+        raw,
+      );
+      await withWorkspace(async (workspace) => {
+        const out = resolveFrom(io.cwd, flags.out);
+        const draw = await workspace.writeChecklist({ ...flags, out });
+        const frame = draw.strata.find((s) => s.name === 'frame');
+        print(
+          `Wrote ${out}: ${draw.checks.length} random checks of fit ${draw.fitId}'s suggestions (draw ${draw.drawId}` +
+            (frame && draw.strata.length > 1
+              ? `; ${frame.drawn} from the ${frame.population} most confident, ${draw.checks.length - frame.drawn} from the rest`
+              : '') +
+            ').\nFill in the label column, then: autolabel import ' +
+            flags.out,
+          { out, ...draw },
+        );
+      });
+    });
+
+  program
     .command('accept')
     .description('turn suggestions into labels (source "accepted"; fits keep learning from people only)')
     .option('--min-confidence <x>', 'accept suggestions with at least this confidence')
-    .option('--auto', 'accept the suggestions marked auto by the last suggest --target-precision')
+    .option('--auto', 'accept the suggestions certified (marked auto) by the last suggest --target-precision')
     .action(async (raw: unknown) => {
       const flags = parseFlags(
         z.object({ minConfidence: z.coerce.number().min(0).max(1).optional(), auto: z.boolean().optional() }),
@@ -284,7 +336,13 @@ export function buildProgram(io: CliIo): Command {
       );
       await withWorkspace(async (workspace) => {
         const result = await workspace.accept(flags);
-        print(`Accepted ${result.accepted} suggestions (fit ${result.fitId}).`, result);
+        print(
+          `Accepted ${result.accepted} suggestions (fit ${result.fitId}).` +
+            (result.newerLabels > 0
+              ? ` The fit predates ${result.newerLabels} newer labels; its certificate still holds, and those images were left as labelled.`
+              : ''),
+          result,
+        );
       });
     });
 
@@ -369,34 +427,55 @@ function openBrowser(url: string): void {
 }
 
 function formatSuggest(result: SuggestResult): string {
-  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   const width = Math.max(...result.classes.map((c) => c.label.length));
   const lines = [
     `Fit ${result.fitId} (${result.method}): ${result.suggestions} suggestions in ${result.seconds.total.toFixed(1)} s`,
-    `Estimated accuracy ${pct(result.estimatedAccuracy)} (cross-validated on the labels), calibration error ${result.calibrationError.toFixed(3)}`,
+    `${formatAccuracy(result.accuracy)}; calibration error ${result.calibrationError.toFixed(3)} (calibrated on ${result.calibratedOn === 'checks' ? 'random checks' : 'the labels'})`,
     '',
     ...result.classes.map(
       (c) =>
-        `  ${c.label.padEnd(width)}  ${String(c.labels).padStart(5)} labelled  ${String(c.suggested).padStart(7)} suggested`,
+        `  ${c.label.padEnd(width)}  ${String(c.labels).padStart(5)} labelled  ${String(c.suggested).padStart(7)} suggested` +
+        (c.precision
+          ? `  precision ${pct(c.precision.estimate)} (${pct(c.precision.low)}-${pct(c.precision.high)}, ${c.precision.checks} checks)`
+          : ''),
     ),
   ];
-  if (result.targetPrecision !== null) {
+  const cert = result.certificate;
+  if (cert) {
     lines.push('');
-    if (result.threshold !== null) {
+    if (cert.threshold !== null) {
       lines.push(
-        `Auto: ${result.auto} suggestions with confidence >= ${result.threshold.toFixed(3)} ` +
-          `(precision >= ${pct(result.precisionLowerBound ?? 0)} at 95% confidence; target ${pct(result.targetPrecision)})`,
+        `Auto: ${result.auto} suggestions with confidence >= ${cert.threshold.toFixed(3)}, certified ` +
+          `precision >= ${pct(cert.precisionLowerBound ?? 0)} at ${pct(1 - cert.delta)} confidence ` +
+          `(target ${pct(cert.targetPrecision)}; ${cert.support} random checks in the region, ${cert.errors} wrong).`,
       );
     } else {
-      const more = result.moreLabelsNeeded;
       lines.push(
-        `Auto: none. The labels cannot yet back precision ${pct(result.targetPrecision)}` +
-          (more !== null && Number.isFinite(more) ? `: label about ${more} more images (autolabel next).` : '.'),
+        cert.checks === 0
+          ? `Auto: none yet. Only random checks can certify precision ${pct(cert.targetPrecision)}, and there are none yet.`
+          : `Auto: none yet. ${cert.checks} random checks do not yet certify precision ${pct(cert.targetPrecision)}.`,
+      );
+    }
+    if (cert.next) {
+      lines.push(
+        `About ${cert.next.checks} more random checks would certify about ${cert.next.images} more suggestions at ${pct(cert.targetPrecision)} (autolabel verify --count ${cert.next.checks}).`,
       );
     }
   }
   for (const warning of result.warnings) lines.push(`warning: ${warning}`);
   return lines.join('\n');
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+/** "Estimated accuracy 81.2% (95% CI 77.0-85.1%, from 120 random checks)", or the chosen-labels figure and its caveat. */
+function formatAccuracy(accuracy: AccuracyFigure): string {
+  if (accuracy.basis === 'random-checks' && accuracy.low !== null && accuracy.high !== null) {
+    return `Estimated accuracy ${pct(accuracy.estimate)} (95% CI ${pct(accuracy.low)}-${pct(accuracy.high)}, from ${accuracy.checks} random checks)`;
+  }
+  return `Estimated accuracy ${pct(accuracy.estimate)} (${accuracy.note})`;
 }
 
 function resolveFrom(cwd: string, path: string): string {
@@ -421,14 +500,31 @@ function formatStatus(status: WorkspaceStatus, maxSkipped: number): string {
     const width = Math.max(...status.classes.map((c) => c.label.length));
     for (const c of status.classes) lines.push(`  ${c.label.padEnd(width)}  ${c.count}`);
   }
+  if (status.labeled > 0) {
+    const o = status.labelOrigins;
+    lines.push(
+      `  chosen by next ${o.next}, random checks ${o.verify}, picked by hand ${o.chosen}, imported ${o.import}`,
+    );
+  }
+  if (status.checks.drawn > 0) {
+    const k = status.checks;
+    lines.push(
+      `Random checks: ${k.drawn} drawn, ${k.answered} answered, ${k.skipped} skipped, ${k.open} open` +
+        (k.retired > 0 ? `, ${k.retired} retired by accepts` : ''),
+    );
+  }
   if (status.fit) {
     const f = status.fit;
-    const accuracy =
-      f.estimatedAccuracy === null ? '' : `, estimated accuracy ${(100 * f.estimatedAccuracy).toFixed(1)}%`;
     lines.push(
       '',
-      `Suggestions: ${f.suggestions} (${f.auto} auto) from fit ${f.id} at ${f.createdAt} on ${f.labels} labels${accuracy}`,
+      `Suggestions: ${f.suggestions} (${f.auto} auto) from fit ${f.id} at ${f.createdAt} on ${f.labels} labels`,
     );
+    if (f.accuracy) lines.push(`  ${formatAccuracy(f.accuracy)}`);
+    if (f.certificate?.next) {
+      lines.push(
+        `  about ${f.certificate.next.checks} more random checks would certify about ${f.certificate.next.images} more at ${pct(f.certificate.targetPrecision)} (autolabel verify)`,
+      );
+    }
     if (f.stale) lines.push(`  out of date: ${f.stale} (run autolabel suggest)`);
   }
   const others = status.models.filter((m) => m.spec !== status.model);

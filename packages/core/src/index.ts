@@ -20,3 +20,4 @@ export * from './report/index.js';
 export * from './api/contract.js';
 export { writeFileAtomic } from './util/fs.js';
 export { normalizeImagePath, normalizeLabel } from './labels/label.js';
+export * from './verify/index.js';

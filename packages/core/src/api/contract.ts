@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import type { ClassInfo, ImageId, ImageItem, ImageStatus } from '../store/store.js';
+import type { ChecksNeeded } from '../verify/certify.js';
+import type { AccuracyFigure } from '../workspace/learning.js';
 import { NEXT_STRATEGIES } from '../select/next.js';
 
 export const IMAGE_STATUSES = [
@@ -91,9 +93,13 @@ export interface ModelState {
   readonly state: 'idle' | 'waiting' | 'fitting' | 'failed';
   /** Why the last refit failed (e.g. labels in one class only). */
   readonly message: string | null;
-  readonly estimatedAccuracy: number | null;
+  /** The latest fit's accuracy figure and what it rests on (random checks, or chosen labels). */
+  readonly accuracy: AccuracyFigure | null;
   readonly targetPrecision: number | null;
   readonly threshold: number | null;
+  /** Suggestions certified at the target, and what more checks would certify. */
+  readonly certified: number;
+  readonly next: ChecksNeeded | null;
 }
 
 export interface StatsResponse {

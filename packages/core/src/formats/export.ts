@@ -1,5 +1,5 @@
 /** @module Exporting what the workspace knows: one row per image, as CSV or JSON. */
-import type { ExportRow } from '../store/store.js';
+import type { ExportRow, LabelOrigin } from '../store/store.js';
 import { formatCsvRow } from './csv.js';
 
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
@@ -16,6 +16,8 @@ export interface ExportedImage {
   readonly image: string;
   readonly label: string | null;
   readonly status: LabelStatus;
+  /** How a person's label was chosen (see LabelOrigin); null for suggestions and accepted ones. */
+  readonly origin: LabelOrigin | null;
   readonly confidence: number | null;
   readonly width: number | null;
   readonly height: number | null;
@@ -26,6 +28,7 @@ export function toExported(row: ExportRow): ExportedImage {
     image: row.path,
     label: row.label,
     status: statusOf(row),
+    origin: row.origin,
     confidence: row.confidence === null ? null : Number(row.confidence.toFixed(4)),
     width: row.width,
     height: row.height,
@@ -39,10 +42,10 @@ function statusOf(row: ExportRow): LabelStatus {
 }
 
 export function* csvChunks(rows: readonly ExportRow[]): Generator<string> {
-  yield formatCsvRow(['image', 'label', 'status', 'confidence']);
+  yield formatCsvRow(['image', 'label', 'status', 'confidence', 'origin']);
   for (const row of rows) {
     const image = toExported(row);
-    yield formatCsvRow([image.image, image.label, image.status, image.confidence]);
+    yield formatCsvRow([image.image, image.label, image.status, image.confidence, image.origin]);
   }
 }
 

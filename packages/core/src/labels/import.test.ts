@@ -36,7 +36,7 @@ const labels = async (): Promise<string[][]> => (await store.listLabels()).map((
 describe('importLabelsCsv', () => {
   it('imports image,label rows; paths in any common spelling', async () => {
     const result = await importLabelsCsv(store, csv('image,label\n./a.jpg,cat\nsub\\c d.jpg, dog \n'));
-    expect(result).toEqual({ imported: 2, ignored: 0, classes: ['cat', 'dog'] });
+    expect(result).toEqual({ imported: 2, checks: 0, notDrawn: 0, ignored: 0, classes: ['cat', 'dog'] });
     expect(await labels()).toEqual([
       ['a.jpg', 'cat'],
       ['sub/c d.jpg', 'dog'],
@@ -80,14 +80,14 @@ describe('importImageFolder', () => {
     await writeImage(join(sorted, 'green', 'nested', 'copy-of-b.jpg'), 'jpeg', { color: [0, 200, 0] });
     writeFileSync(join(sorted, 'README.txt'), 'ignored');
     const result = await importImageFolder(store, sorted, root);
-    expect(result).toEqual({ imported: 2, ignored: 0, classes: ['green', 'red'] });
+    expect(result).toEqual({ imported: 2, checks: 0, notDrawn: 0, ignored: 0, classes: ['green', 'red'] });
     expect(await labels()).toEqual([
       ['a.jpg', 'red'],
       ['b.jpg', 'green'],
     ]);
     // And a tree inside the images root: the class is the first folder.
     const inside = await importImageFolder(store, root, root);
-    expect(inside).toEqual({ imported: 1, ignored: 2, classes: ['sub'] });
+    expect(inside).toEqual({ imported: 1, checks: 0, notDrawn: 0, ignored: 2, classes: ['sub'] });
   });
 
   it('rejects a file that matches no image, naming it, and imports nothing', async () => {

@@ -13,6 +13,10 @@ import { LABEL_STATUSES } from '../formats/export.js';
 export interface ImportResult {
   /** Labels written (new or changed). */
   readonly imported: number;
+  /** Of those, answers to random checks (images drawn for verification). */
+  readonly checks: number;
+  /** Rows of a checklist whose image was not drawn for verification: imported as ordinary labels. */
+  readonly notDrawn: number;
   /** Rows or files that carried no label (an empty label cell, an image outside any class folder). */
   readonly ignored: number;
   readonly classes: readonly string[];
@@ -25,8 +29,11 @@ interface PlannedLabel {
   readonly where: string;
 }
 
-/** Columns a labels CSV may have; `status` and `confidence` make Autolabel's own export importable. */
-const CSV_COLUMNS = ['image', 'label', 'status', 'confidence'] as const;
+/**
+ * Columns a labels CSV may have: `status`, `confidence` and `origin` make Autolabel's own export
+ * importable, `suggested` and `check` its verify checklist (formats/checklist.ts).
+ */
+const CSV_COLUMNS = ['image', 'label', 'status', 'confidence', 'origin', 'suggested', 'check'] as const;
 const MACHINE_STATUSES = new Set<string>(['auto', 'suggested', 'unlabeled']);
 
 export async function importLabelsCsv(store: Store, file: string): Promise<ImportResult> {
@@ -57,6 +64,9 @@ export async function importLabelsCsv(store: Store, file: string): Promise<Impor
       `${file}: line ${header.line}: the header must name the columns image and label`,
     );
   }
+  // A checklist answers checks of existing classes: a class name it does not know is a typo, not a new class.
+  const checklist = columns.includes('suggested');
+  const known = checklist ? new Set((await store.listClasses()).map((c) => c.name)) : undefined;
   const plans: PlannedLabel[] = [];
   let ignored = 0;
   for (const record of records.slice(1)) {
@@ -84,6 +94,12 @@ export async function importLabelsCsv(store: Store, file: string): Promise<Impor
       continue;
     }
     const label = normalizeLabelIn(rawLabel, where);
+    if (known && !known.has(label)) {
+      throw new AutolabelError(
+        'CSV_INVALID',
+        `${where}: class "${label}" does not exist (a checklist answer must be one of: ${[...known].sort().join(', ')})`,
+      );
+    }
     const image = await store.findImageByPath(path);
     if (!image) {
       throw new AutolabelError(
@@ -93,7 +109,7 @@ export async function importLabelsCsv(store: Store, file: string): Promise<Impor
     }
     plans.push({ imageId: image.id, label, where });
   }
-  return commit(store, plans, ignored);
+  return commit(store, plans, ignored, checklist);
 }
 
 /**
@@ -158,7 +174,12 @@ function normalizeLabelIn(raw: string, where: string): string {
   }
 }
 
-async function commit(store: Store, plans: readonly PlannedLabel[], ignored: number): Promise<ImportResult> {
+async function commit(
+  store: Store,
+  plans: readonly PlannedLabel[],
+  ignored: number,
+  checklist = false,
+): Promise<ImportResult> {
   const byImage = new Map<ImageId, PlannedLabel>();
   for (const plan of plans) {
     const earlier = byImage.get(plan.imageId);
@@ -172,5 +193,13 @@ async function commit(store: Store, plans: readonly PlannedLabel[], ignored: num
   }
   const labels = [...byImage.values()].map(({ imageId, label }) => ({ imageId, label, source: 'import' as const }));
   await store.setLabels(labels);
-  return { imported: labels.length, ignored, classes: [...new Set(labels.map((l) => l.label))].sort() };
+  const drawn = new Set((await store.listChecks()).map((c) => c.imageId as number));
+  const checks = labels.filter((l) => drawn.has(l.imageId)).length;
+  return {
+    imported: labels.length,
+    checks,
+    notDrawn: checklist ? labels.length - checks : 0,
+    ignored,
+    classes: [...new Set(labels.map((l) => l.label))].sort(),
+  };
 }

@@ -8,20 +8,27 @@ export interface ScoredPrediction {
 
 /**
  * The temperature T minimising the negative log-likelihood of softmax(logits / T) for the true
- * classes (golden-section search on log T; the NLL is unimodal in T).
+ * classes (golden-section search on log T; the NLL is unimodal in T), optionally weighted (design
+ * weights of random checks).
  */
-export function fitTemperature(logits: Float32Array, labels: Int32Array, classes: number): number {
+export function fitTemperature(
+  logits: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  weights?: Float64Array,
+): number {
   const n = labels.length;
   if (n === 0) return 1;
   const nll = (t: number): number => {
     let sum = 0;
     for (let i = 0; i < n; i++) {
+      const w = weights ? weights[i]! : 1;
       const o = i * classes;
       let max = -Infinity;
       for (let j = 0; j < classes; j++) max = Math.max(max, logits[o + j]! / t);
       let z = 0;
       for (let j = 0; j < classes; j++) z += Math.exp(logits[o + j]! / t - max);
-      sum -= logits[o + labels[i]!]! / t - max - Math.log(z);
+      sum -= w * (logits[o + labels[i]!]! / t - max - Math.log(z));
     }
     return sum / n;
   };

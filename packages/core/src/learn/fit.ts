@@ -1,7 +1,10 @@
 /**
  * @module A fit with honest confidence: cross-fitted predictions on the labelled images choose the
- * pipeline variant, fit the temperature, and set the auto-accept threshold; then one run on all labels
- * makes the suggestions.
+ * pipeline variant; one run on all labels makes the suggestions; and the random checks among the
+ * labels (verify/) are cross-fitted on their own, so each gets a prediction that never saw its answer
+ * from models that saw every other label. Those predictions fit the temperature when there are
+ * enough of them (labels chosen by `next` are not a random sample, so calibrating on them is biased),
+ * and they are what certification and accuracy estimates rest on.
  */
 import { AutolabelError } from '../errors.js';
 import { seededRandom } from '../util/random.js';
@@ -14,20 +17,35 @@ import {
   type PipelinePrediction,
   runPipeline,
 } from './pipeline.js';
-import { type AcceptThreshold, chooseAcceptThreshold } from './precision.js';
+
+/** With at least this many answered random checks, the temperature is fitted on them. */
+export const MIN_CHECKS_FOR_CALIBRATION = 30;
+/** Folds of the cross-fit over random checks. */
+const CHECK_FOLDS = 5;
+
+/** Labelled rows that are random checks (verify/design.ts), with their design weights. */
+export interface CheckRows {
+  readonly rows: Int32Array;
+  readonly weights: Float64Array;
+}
+
+export interface HeldOutScores {
+  /** Check rows that got a held-out prediction (a fold that would leave fewer than two classes is skipped). */
+  readonly rows: Int32Array;
+  /** Calibrated class probabilities, row-major [rows.length, classes]. */
+  readonly scores: Float32Array;
+}
 
 export interface FitOptions {
-  /** Auto-accept only where precision >= this can be claimed; omit to auto-accept nothing. */
-  readonly targetPrecision?: number;
-  /** Allowed chance that the precision claim is wrong; default 0.05. */
-  readonly delta?: number;
+  /** Rows among the labelled ones that are random checks. */
+  readonly checks?: CheckRows;
   readonly folds?: number;
   readonly seed?: number;
   readonly configs?: readonly PipelineConfig[];
   /** Called after each cross-validation run and the final run. */
   readonly onStep?: (done: number, total: number) => void;
   /**
-   * A quick refit: keep this earlier fit's variant, temperature, threshold and cross-validation
+   * A quick refit: keep this earlier fit's variant, temperature, held-out check scores and cross-validation
    * (made on nearly the same labels, same classes) and start the solvers from its solutions.
    */
   readonly reuse?: LabelFit;
@@ -58,7 +76,10 @@ export interface LabelFit {
   readonly probabilities: Float32Array;
   /** The linear part alone: softmax of the first variant's head, uncalibrated (what an exported model computes). */
   readonly linear: Float32Array;
-  readonly threshold: AcceptThreshold | null;
+  /** Where the temperature was fitted: random checks, or (too few of them) cross-validation on all labels. */
+  readonly calibratedOn: 'checks' | 'labels';
+  /** Held-out predictions of the random checks; null without checks. */
+  readonly checks: HeldOutScores | null;
   readonly crossValidation: CrossValidation;
 }
 
@@ -114,23 +135,35 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   const logScores = best.scores.map((p) => Math.log(p + 1e-6));
   const temperature = fitTemperature(logScores, truth, c);
   const predictions = scored(calibrate(best.scores, c, temperature), truth, c);
-  const threshold =
-    options.targetPrecision === undefined
-      ? null
-      : chooseAcceptThreshold(predictions, { targetPrecision: options.targetPrecision, delta: options.delta });
 
   const final = await runAll(context, seeds, best.configs);
   options.onStep?.(++done, total);
+  const held = options.checks ? await crossFitChecks(context, seeds, options.checks, best.configs) : null;
+  let finalTemperature = temperature;
+  let calibratedOn: LabelFit['calibratedOn'] = 'labels';
+  if (held && held.rows.length >= MIN_CHECKS_FOR_CALIBRATION) {
+    const heldTruth = Int32Array.from(held.rows, (row) => seeds[row]!);
+    const weightOf = new Map([...options.checks!.rows].map((row, i) => [row, options.checks!.weights[i]!]));
+    const weights = Float64Array.from(held.rows, (row) => weightOf.get(row) ?? 1);
+    finalTemperature = fitTemperature(
+      held.scores.map((p) => Math.log(p + 1e-6)),
+      heldTruth,
+      c,
+      weights,
+    );
+    calibratedOn = 'checks';
+  }
   return {
     configs: best.configs,
     method: methodName(best.configs),
     final,
     reused: false,
     head: final[0]!.head,
-    temperature,
-    probabilities: calibrate(averageScores(final.map((f) => f.scores)), c, temperature),
+    temperature: finalTemperature,
+    probabilities: calibrate(averageScores(final.map((f) => f.scores)), c, finalTemperature),
     linear: final[0]!.linear,
-    threshold,
+    calibratedOn,
+    checks: held && { rows: held.rows, scores: calibrate(held.scores, c, finalTemperature) },
     crossValidation: {
       folds,
       accuracyByConfig: Object.fromEntries(candidates.map((cand, k) => [methodName(cand.configs), accuracies[k]!])),
@@ -139,6 +172,43 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
       predictions,
     },
   };
+}
+
+/**
+ * Cross-fitting over the random checks alone: each fold's checks are held out while every other
+ * label (chosen ones and the other folds' checks) trains. Every run starts cold: a start from the
+ * final run would carry what it learned from the held-out answers (the solvers stop at a tolerance),
+ * and the checks would look better predicted than the pool is. Returns uncalibrated scores.
+ */
+async function crossFitChecks(
+  context: LearnContext,
+  seeds: Int32Array,
+  checks: CheckRows,
+  configs: readonly PipelineConfig[],
+): Promise<HeldOutScores> {
+  const c = context.classes;
+  const labelled = [...checks.rows].filter((row) => seeds[row]! >= 0);
+  const folds = Math.min(CHECK_FOLDS, labelled.length);
+  const random = seededRandom(7);
+  for (let i = labelled.length - 1; i > 0; i--) {
+    const k = Math.floor(random() * (i + 1));
+    [labelled[i], labelled[k]] = [labelled[k]!, labelled[i]!];
+  }
+  const rows: number[] = [];
+  const scores: number[] = [];
+  for (let fold = 0; fold < folds; fold++) {
+    const held = labelled.filter((_, i) => i % folds === fold);
+    const training = Int32Array.from(seeds);
+    for (const row of held) training[row] = -1;
+    const classesLeft = new Set([...training].filter((s) => s >= 0));
+    if (classesLeft.size < 2) continue;
+    const run = averageScores((await runAll(context, training, configs)).map((f) => f.scores));
+    for (const row of held) {
+      rows.push(row);
+      for (let j = 0; j < c; j++) scores.push(run[row * c + j]!);
+    }
+  }
+  return { rows: Int32Array.from(rows), scores: Float32Array.from(scores) };
 }
 
 async function runAll(

@@ -1,13 +1,21 @@
 export * from './calibration.js';
 export { applyFeatureTransform, fitFeatureTransform, type FeatureTransform } from './features.js';
-export { calibrate, fitLabels, type CrossValidation, type FitOptions, type LabelFit } from './fit.js';
+export {
+  calibrate,
+  fitLabels,
+  MIN_CHECKS_FOR_CALIBRATION,
+  type CheckRows,
+  type CrossValidation,
+  type FitOptions,
+  type HeldOutScores,
+  type LabelFit,
+} from './fit.js';
 export { buildKnnGraph, normalizedAffinity, type KnnGraph, type SparseMatrix } from './graph.js';
 export { AFFINITY_K, GRAPH_K, Learner, type LearnerFit, type LearnerOptions } from './learner.js';
 export { headLogits, softmaxRows, trainLogistic, type LinearHead } from './logistic.js';
 export { matrix, normalizeRows, rowOf, selectRows, type Matrix } from './matrix.js';
 export { OrtMath, type Neighbours } from './ort-math.js';
 export { PIPELINE_CONFIGS, predictHead, runPipeline, type LearnContext, type PipelineConfig } from './pipeline.js';
-export * from './precision.js';
 export { propagateLabels, seedMatrix } from './propagate.js';
 export { decodeHead, encodeHead, type StoredHead } from './head-file.js';
 export * from './export-onnx.js';

@@ -6,7 +6,6 @@ import { Learner } from './learner.js';
 import { headLogits, softmaxRows, trainLogistic } from './logistic.js';
 import { matrix, type Matrix, normalizeRows } from './matrix.js';
 import { OrtMath } from './ort-math.js';
-import { binomialCdf, chooseAcceptThreshold, precisionLowerBound } from './precision.js';
 import { propagateLabels, seedMatrix } from './propagate.js';
 import type { ImageId, LabelRecord } from '../store/store.js';
 
@@ -40,6 +39,8 @@ function labelRecords(rows: number[], truth: Int32Array, names = (c: number) => 
     createdAt: '',
     updatedAt: '',
     confidence: null,
+    origin: 'chosen',
+    originDetail: null,
   }));
 }
 
@@ -145,34 +146,6 @@ describe('calibration and thresholds', () => {
     const overconfident = Array.from({ length: 1000 }, (_, i) => ({ confidence: 0.99, correct: i % 2 === 0 }));
     expect(expectedCalibrationError(overconfident)).toBeCloseTo(0.49, 6);
   });
-
-  it('binomial tail and Clopper-Pearson bound match known values', () => {
-    expect(binomialCdf(0, 10, 0.5)).toBeCloseTo(1 / 1024, 10);
-    expect(binomialCdf(5, 10, 0.5)).toBeCloseTo(0.623046875, 9);
-    // 59 of 59 right: the one-sided 95% lower bound is just above 0.95 (the "rule of three" regime).
-    expect(precisionLowerBound(59, 59, 0.05)).toBeGreaterThan(0.95);
-    expect(precisionLowerBound(58, 58, 0.05)).toBeLessThan(0.95);
-  });
-
-  it('refuses a precision claim that too few labels cannot back, and says how many more', () => {
-    const few = Array.from({ length: 20 }, () => ({ confidence: 0.99, correct: true }));
-    const result = chooseAcceptThreshold(few, { targetPrecision: 0.95 });
-    expect(result.threshold).toBeNull();
-    // 99 perfect predictions are the bare minimum for one of 8 candidates at 0.05 / 8; with room for errors, more.
-    expect(result.moreLabelsNeeded).toBeGreaterThanOrEqual(79);
-    expect(result.moreLabelsNeeded).toBeLessThan(400);
-  });
-
-  it('picks the lowest threshold whose accepted set still meets the target', () => {
-    const predictions = [
-      ...Array.from({ length: 200 }, () => ({ confidence: 0.95, correct: true })),
-      ...Array.from({ length: 100 }, (_, i) => ({ confidence: 0.6, correct: i % 2 === 0 })),
-    ];
-    const result = chooseAcceptThreshold(predictions, { targetPrecision: 0.9 });
-    expect(result.threshold).toBe(0.95);
-    expect(result.support).toBe(200);
-    expect(result.precisionLowerBound).toBeGreaterThan(0.9);
-  });
 });
 
 describe('Learner', () => {
@@ -181,7 +154,7 @@ describe('Learner', () => {
     const learner = await learnerOf(x);
     try {
       const labelled = Array.from({ length: 4 * 5 }, (_, i) => i); // 5 labels per class
-      const fit = await learner.fit(labelRecords(labelled, truth), { targetPrecision: 0.9 });
+      const fit = await learner.fit(labelRecords(labelled, truth));
       expect(fit.classes).toEqual(['class-0', 'class-1', 'class-2', 'class-3']);
       let right = 0;
       const scored = [];
@@ -198,7 +171,7 @@ describe('Learner', () => {
       expect(expectedCalibrationError(scored)).toBeLessThan(0.15);
 
       // One more label: a quick refit keeps the calibration and moves few suggestions.
-      const quick = await learner.fit(labelRecords([...labelled, 20], truth), { targetPrecision: 0.9, quick: true });
+      const quick = await learner.fit(labelRecords([...labelled, 20], truth), { quick: true });
       expect(quick.reused).toBe(true);
       expect(quick.temperature).toBe(fit.temperature);
       let changed = 0;
@@ -211,6 +184,38 @@ describe('Learner', () => {
       // A new class cannot reuse anything: the learner fits in full.
       const renamed = labelRecords([...labelled, 20], truth, (c) => (c === 3 ? 'other' : `class-${c}`));
       expect((await learner.fit(renamed, { quick: true })).reused).toBe(false);
+    } finally {
+      await learner.close();
+    }
+  });
+
+  it('predicts each random check without seeing its answer, and calibrates on the checks', async () => {
+    const { x, truth } = blobs(3, 120, 16, 1.4, 21);
+    const learner = await learnerOf(x);
+    try {
+      const chosen = Array.from({ length: 3 * 4 }, (_, i) => i);
+      // Checks answered with random classes: a prediction that saw its answer would agree with it
+      // far more often than chance (1 in 3); one that did not, about as often as chance.
+      const random = seededRandom(5);
+      const checkRows = Array.from({ length: 60 }, (_, i) => 100 + i);
+      const noise = Int32Array.from(truth);
+      for (const row of checkRows) noise[row] = Math.floor(random() * 3);
+      const fit = await learner.fit(labelRecords([...chosen, ...checkRows], noise), {
+        checks: checkRows.map((row) => ({ imageId: (row + 1) as ImageId, weight: 1 })),
+      });
+      expect(fit.checks!.rows).toHaveLength(60);
+      let agree = 0;
+      fit.checks!.rows.forEach((row, i) => {
+        const scores = [...fit.checks!.scores.subarray(i * 3, i * 3 + 3)];
+        if (scores.indexOf(Math.max(...scores)) === noise[row]) agree++;
+      });
+      expect(agree / 60).toBeLessThan(0.55);
+      expect(fit.calibratedOn).toBe('checks');
+      // Answers that are noise make the checks say the model is unsure: the temperature softens.
+      const honest = await learner.fit(labelRecords([...chosen, ...checkRows], truth), {
+        checks: checkRows.map((row) => ({ imageId: (row + 1) as ImageId, weight: 1 })),
+      });
+      expect(fit.temperature).toBeGreaterThan(honest.temperature);
     } finally {
       await learner.close();
     }

@@ -100,7 +100,11 @@ export class Learner {
    */
   async fit(
     labels: readonly LabelRecord[],
-    options: FitOptions & { readonly quick?: boolean } = {},
+    options: Omit<FitOptions, 'checks' | 'reuse'> & {
+      readonly quick?: boolean;
+      /** Labelled images that are random checks, with their design weights (see verify/design.ts). */
+      readonly checks?: readonly { readonly imageId: ImageId; readonly weight: number }[];
+    } = {},
   ): Promise<LearnerFit> {
     const classes = [...new Set(labels.map((l) => l.label))].sort();
     const classIndex = new Map(classes.map((name, j) => [name, j]));
@@ -139,10 +143,24 @@ export class Learner {
     }
     const previous = this.#last;
     const reuse = options.quick && previous?.classes.join('\n') === kept.join('\n') ? previous : undefined;
+    const checkRows = (options.checks ?? []).flatMap((check) => {
+      const row = this.rowOf(check.imageId);
+      return row !== undefined && seeds[row]! >= 0 ? [{ row, weight: check.weight }] : [];
+    });
     const fit = await fitLabels(
       { math: this.math, features: this.features, affinity: this.affinity, classes: kept.length },
       seeds,
-      { ...options, reuse },
+      {
+        ...options,
+        reuse,
+        checks:
+          checkRows.length === 0
+            ? undefined
+            : {
+                rows: Int32Array.from(checkRows, (r) => r.row),
+                weights: Float64Array.from(checkRows, (r) => r.weight),
+              },
+      },
     );
     const result: LearnerFit = {
       ...fit,

@@ -4,6 +4,8 @@ import { AutolabelError, messageOf } from '../errors.js';
 import type { SkipReason } from '../image/skip.js';
 import { float16ToFloat32, float32ToFloat16 } from '../util/float16.js';
 import type {
+  CheckDrawRecord,
+  CheckRecord,
   EmbeddingBatch,
   ClassInfo,
   EmbeddingSet,
@@ -14,9 +16,11 @@ import type {
   ImageQuery,
   ImageRecord,
   ImageStatus,
+  LabelOrigin,
   LabelRecord,
   LabelSource,
   ModelRecord,
+  NewCheck,
   NewFit,
   NewSuggestion,
   PendingEmbedding,
@@ -101,7 +105,79 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE fits ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
   `,
+  `
+  ALTER TABLE labels ADD COLUMN origin TEXT;
+  ALTER TABLE labels ADD COLUMN origin_detail TEXT;
+  UPDATE labels SET origin = CASE source WHEN 'import' THEN 'import' WHEN 'manual' THEN 'chosen' END;
+  CREATE TABLE picks (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    strategy TEXT NOT NULL,
+    picked_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE check_draws (
+    id INTEGER PRIMARY KEY,
+    fit_id INTEGER NOT NULL,
+    target_precision REAL NOT NULL,
+    seed INTEGER NOT NULL,
+    strata TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE checks (
+    id INTEGER PRIMARY KEY,
+    draw_id INTEGER NOT NULL REFERENCES check_draws(id),
+    image_id INTEGER NOT NULL UNIQUE REFERENCES images(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    stratum INTEGER NOT NULL,
+    suggested TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    claimed_by TEXT,
+    claimed_at REAL,
+    skipped_at TEXT,
+    retired_fit INTEGER,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE INDEX checks_draw ON checks(draw_id, position);
+  `,
 ];
+
+interface CheckRow {
+  id: number;
+  draw_id: number;
+  image_id: number;
+  path: string;
+  position: number;
+  stratum: number;
+  suggested: string;
+  confidence: number;
+  claimed_by: string | null;
+  skipped_at: string | null;
+  retired_fit: number | null;
+  answer: string | null;
+  answered_at: string | null;
+}
+
+function toCheck(row: CheckRow): CheckRecord {
+  return {
+    id: row.id,
+    drawId: row.draw_id,
+    imageId: row.image_id as ImageId,
+    path: row.path,
+    position: row.position,
+    stratum: row.stratum,
+    suggested: row.suggested,
+    confidence: row.confidence,
+    answer: row.answer,
+    answeredAt: row.answered_at,
+    skipped: row.skipped_at !== null,
+    claimedBy: row.claimed_by,
+    retiredByFit: row.retired_fit,
+  };
+}
+
+/** A check with its image's path and its answer (a person's label, not an accepted suggestion). */
+const CHECK_SELECT = `SELECT c.*, i.path, l.label AS answer, l.updated_at AS answered_at
+  FROM checks c JOIN images i ON i.id = c.image_id
+  LEFT JOIN labels l ON l.image_id = c.image_id AND l.source != 'accepted'`;
 
 interface ImageRow {
   id: number;
@@ -242,12 +318,15 @@ export class SqliteStore implements Store {
       getEmbedding: db.prepare<[string, string], { dtype: string; dim: number; vector: Buffer }>(
         'SELECT dtype, dim, vector FROM embeddings WHERE model_id = ? AND content_hash = ?',
       ),
-      setLabel: db.prepare<[number, string, string]>(
-        `INSERT INTO labels (image_id, label, source) VALUES (?, ?, ?)
+      setLabel: db.prepare<[number, string, string, string | null, string | null]>(
+        `INSERT INTO labels (image_id, label, source, origin, origin_detail) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(image_id) DO UPDATE SET label = excluded.label, source = excluded.source,
+           origin = excluded.origin, origin_detail = excluded.origin_detail,
            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
          WHERE labels.label IS NOT excluded.label OR labels.source IS NOT excluded.source`,
       ),
+      checkOfImage: db.prepare<[number], { draw_id: number }>('SELECT draw_id FROM checks WHERE image_id = ?'),
+      pickOfImage: db.prepare<[number], { strategy: string }>('SELECT strategy FROM picks WHERE image_id = ?'),
       listLabels: db.prepare<
         [],
         {
@@ -258,9 +337,12 @@ export class SqliteStore implements Store {
           created_at: string;
           updated_at: string;
           confidence: number | null;
+          origin: string | null;
+          origin_detail: string | null;
         }
       >(
-        `SELECT l.image_id, i.path, l.label, l.source, l.created_at, l.updated_at, l.confidence
+        `SELECT l.image_id, i.path, l.label, l.source, l.created_at, l.updated_at, l.confidence, l.origin,
+           l.origin_detail
          FROM labels l JOIN images i ON i.id = l.image_id ORDER BY i.path`,
       ),
       exportRows: db.prepare<
@@ -269,13 +351,14 @@ export class SqliteStore implements Store {
           path: string;
           label: string | null;
           source: string | null;
+          origin: string | null;
           suggestion_status: string | null;
           confidence: number | null;
           width: number | null;
           height: number | null;
         }
       >(
-        `SELECT i.path, coalesce(l.label, s.label) AS label, l.source,
+        `SELECT i.path, coalesce(l.label, s.label) AS label, l.source, l.origin,
            CASE WHEN l.label IS NULL THEN s.status END AS suggestion_status,
            CASE WHEN l.label IS NULL THEN s.confidence ELSE l.confidence END AS confidence, i.width, i.height
          FROM images i LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN suggestions s ON s.image_id = i.id
@@ -423,9 +506,114 @@ export class SqliteStore implements Store {
   async setLabels(labels: readonly { imageId: ImageId; label: string; source: LabelSource }[]): Promise<void> {
     this.#write('set labels', () => {
       for (const { imageId, label, source } of labels) {
-        this.#stmt.setLabel.run(imageId, label, source);
+        const { origin, detail } = this.#originOf(imageId, source);
+        this.#stmt.setLabel.run(imageId, label, source, origin, detail);
         this.#stmt.addClass.run(label);
       }
+    });
+  }
+
+  /** The one rule for a label's origin: a drawn check, else an import, else a `next` pick, else the person's choice. */
+  #originOf(imageId: ImageId, source: LabelSource): { origin: LabelOrigin | null; detail: string | null } {
+    if (source === 'accepted') return { origin: null, detail: null };
+    const check = this.#stmt.checkOfImage.get(imageId);
+    if (check) return { origin: 'verify', detail: `draw ${check.draw_id}` };
+    if (source === 'import') return { origin: 'import', detail: null };
+    const pick = this.#stmt.pickOfImage.get(imageId);
+    return pick ? { origin: 'next', detail: pick.strategy } : { origin: 'chosen', detail: null };
+  }
+
+  async recordPicks(picks: readonly { imageId: ImageId; strategy: string }[]): Promise<void> {
+    const upsert = this.#db.prepare(
+      `INSERT INTO picks (image_id, strategy) VALUES (?, ?)
+       ON CONFLICT(image_id) DO UPDATE SET strategy = excluded.strategy, picked_at = excluded.picked_at`,
+    );
+    this.#write('record picks', () => {
+      for (const pick of picks) upsert.run(pick.imageId, pick.strategy);
+    });
+  }
+
+  async saveCheckDraw(
+    draw: Omit<CheckDrawRecord, 'id' | 'createdAt'>,
+    checks: readonly NewCheck[],
+  ): Promise<CheckRecord[]> {
+    const db = this.#db;
+    return this.#write('save a draw of checks', () => {
+      const drawId = Number(
+        db
+          .prepare('INSERT INTO check_draws (fit_id, target_precision, seed, strata) VALUES (?, ?, ?, ?)')
+          .run(draw.fitId, draw.targetPrecision, draw.seed, JSON.stringify(draw.strata)).lastInsertRowid,
+      );
+      // An image labelled or drawn meanwhile (another process) is left out.
+      const insert = db.prepare(
+        `INSERT INTO checks (draw_id, image_id, position, stratum, suggested, confidence)
+         SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM labels WHERE image_id = ?)
+         ON CONFLICT(image_id) DO NOTHING`,
+      );
+      checks.forEach((c, position) =>
+        insert.run(drawId, c.imageId, position, c.stratum, c.suggested, c.confidence, c.imageId),
+      );
+      return (db.prepare(`${CHECK_SELECT} WHERE c.draw_id = ? ORDER BY c.position`).all(drawId) as CheckRow[]).map(
+        toCheck,
+      );
+    });
+  }
+
+  async listCheckDraws(): Promise<CheckDrawRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM check_draws ORDER BY id').all() as {
+      id: number;
+      fit_id: number;
+      target_precision: number;
+      seed: number;
+      strata: string;
+      created_at: string;
+    }[];
+    return rows.map((row) => ({
+      id: row.id,
+      fitId: row.fit_id,
+      targetPrecision: row.target_precision,
+      seed: row.seed,
+      strata: JSON.parse(row.strata) as CheckDrawRecord['strata'],
+      createdAt: row.created_at,
+    }));
+  }
+
+  async listChecks(): Promise<CheckRecord[]> {
+    return (this.#db.prepare(`${CHECK_SELECT} ORDER BY c.draw_id, c.position`).all() as CheckRow[]).map(toCheck);
+  }
+
+  async claimCheck(client: string, leaseMs: number): Promise<CheckRecord | undefined> {
+    const db = this.#db;
+    return this.#write('claim a check', () => {
+      const now = Date.now();
+      const row = db
+        .prepare(
+          `SELECT c.id FROM checks c
+           WHERE c.skipped_at IS NULL AND c.retired_fit IS NULL
+             AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = c.image_id)
+             AND (c.claimed_by IS NULL OR c.claimed_by = @client OR c.claimed_at < @expired)
+           ORDER BY c.claimed_by = @client DESC, c.draw_id, c.position LIMIT 1`,
+        )
+        .get({ client, expired: now - leaseMs }) as { id: number } | undefined;
+      if (!row) return undefined;
+      db.prepare('UPDATE checks SET claimed_by = ?, claimed_at = ? WHERE id = ?').run(client, now, row.id);
+      return toCheck(db.prepare(`${CHECK_SELECT} WHERE c.id = ?`).get(row.id) as CheckRow);
+    });
+  }
+
+  async skipCheck(id: number): Promise<void> {
+    this.#write('skip a check', () => {
+      const changed = this.#db
+        .prepare(`UPDATE checks SET skipped_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), claimed_by = NULL WHERE id = ?`)
+        .run(id).changes;
+      if (changed === 0) throw new AutolabelError('IMAGE_NOT_FOUND', `no check with id ${id}`);
+    });
+  }
+
+  async retireChecks(ids: readonly number[], fitId: number): Promise<void> {
+    const retire = this.#db.prepare('UPDATE checks SET retired_fit = ? WHERE id = ? AND retired_fit IS NULL');
+    this.#write('retire checks', () => {
+      for (const id of ids) retire.run(fitId, id);
     });
   }
 
@@ -444,6 +632,8 @@ export class SqliteStore implements Store {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       confidence: row.confidence,
+      origin: row.origin as LabelOrigin | null,
+      originDetail: row.origin_detail,
     }));
   }
 
@@ -716,6 +906,7 @@ export class SqliteStore implements Store {
       path: row.path,
       label: row.label,
       source: row.source as LabelSource | null,
+      origin: row.origin as LabelOrigin | null,
       suggestionStatus: row.suggestion_status as SuggestionStatus | null,
       confidence: row.confidence,
       width: row.width,

@@ -161,12 +161,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
             path: 'a.jpg',
             label: 'cat',
             source: 'manual',
+            origin: 'chosen',
             suggestionStatus: null,
             confidence: null,
             width: 32,
             height: 24,
           },
-          { path: 'b.jpg', label: null, source: null, suggestionStatus: null, confidence: null, width: 32, height: 24 },
+          {
+            path: 'b.jpg',
+            label: null,
+            source: null,
+            origin: null,
+            suggestionStatus: null,
+            confidence: null,
+            width: 32,
+            height: 24,
+          },
         ]);
       }));
 
@@ -309,6 +319,84 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.deleteClass('feline', true)).toBe(2);
         expect(await store.listLabels()).toEqual([]);
         expect((await store.listClasses()).map((c) => c.name)).toEqual(['bird']);
+      }));
+
+    it('records how each labelled image was chosen: a random check, a next pick, an import, or by hand', () =>
+      withStore(async (store) => {
+        await store.applyScan({
+          upserts: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].map((p, i) => image(p, `h${i}`)),
+          moves: [],
+          removals: [],
+        });
+        const [a, b, c, d] = await Promise.all(
+          ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].map(async (p) => (await store.findImageByPath(p))!.id),
+        );
+        await store.recordPicks([{ imageId: b!, strategy: 'uncertain' }]);
+        const strata = [{ name: 'frame' as const, minConfidence: 0, maxConfidence: 1, population: 2, drawn: 1 }];
+        const [check] = await store.saveCheckDraw({ fitId: 1, targetPrecision: 0.95, seed: 1, strata }, [
+          { imageId: a!, stratum: 0, suggested: 'cat', confidence: 0.9 },
+        ]);
+        expect(check).toMatchObject({ path: 'a.jpg', suggested: 'cat', answer: null, skipped: false });
+        await store.setLabels([
+          { imageId: a!, label: 'dog', source: 'manual' },
+          { imageId: b!, label: 'cat', source: 'manual' },
+          { imageId: c!, label: 'cat', source: 'import' },
+          { imageId: d!, label: 'cat', source: 'manual' },
+        ]);
+        const labels = await store.listLabels();
+        expect(labels.map((l) => [l.path, l.origin, l.originDetail])).toEqual([
+          ['a.jpg', 'verify', `draw ${check!.drawId}`],
+          ['b.jpg', 'next', 'uncertain'],
+          ['c.jpg', 'import', null],
+          ['d.jpg', 'chosen', null],
+        ]);
+        expect((await store.listChecks())[0]).toMatchObject({ answer: 'dog' });
+        expect((await store.exportRows()).map((r) => r.origin)).toEqual(['verify', 'next', 'import', 'chosen']);
+      }));
+
+    it('hands each open check to one verifier at a time, and never an answered or skipped one', () =>
+      withStore(async (store) => {
+        await store.applyScan({
+          upserts: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].map((p, i) => image(p, `h${i}`)),
+          moves: [],
+          removals: [],
+        });
+        const ids = await Promise.all(
+          ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].map(async (p) => (await store.findImageByPath(p))!.id),
+        );
+        const strata = [{ name: 'frame' as const, minConfidence: 0, maxConfidence: 1, population: 4, drawn: 3 }];
+        // d is labelled meanwhile: it is left out of the draw.
+        await store.setLabels([{ imageId: ids[3]!, label: 'cat', source: 'manual' }]);
+        const drawn = await store.saveCheckDraw(
+          { fitId: 1, targetPrecision: 0.9, seed: 1, strata },
+          ids.map((imageId) => ({ imageId, stratum: 0, suggested: 'cat', confidence: 0.8 })),
+        );
+        expect(drawn.map((c) => c.path)).toEqual(['a.jpg', 'b.jpg', 'c.jpg']);
+        // Drawing an image twice is refused quietly.
+        const again = await store.saveCheckDraw({ fitId: 1, targetPrecision: 0.9, seed: 2, strata }, [
+          { imageId: ids[0]!, stratum: 0, suggested: 'cat', confidence: 0.8 },
+        ]);
+        expect(again).toEqual([]);
+        const first = await store.claimCheck('tab-1', 60_000);
+        const second = await store.claimCheck('tab-2', 60_000);
+        expect(first!.id).not.toBe(second!.id);
+        // The same tab asking again gets its own check back.
+        expect((await store.claimCheck('tab-1', 60_000))!.id).toBe(first!.id);
+        await store.skipCheck(first!.id);
+        await store.setLabels([{ imageId: second!.imageId, label: 'dog', source: 'manual' }]);
+        const third = await store.claimCheck('tab-1', 60_000);
+        expect([first!.id, second!.id]).not.toContain(third!.id);
+        expect(await store.claimCheck('tab-3', 60_000)).toBeUndefined();
+        // An expired claim is handed to someone else.
+        expect((await store.claimCheck('tab-3', -1))!.id).toBe(third!.id);
+        await store.retireChecks([second!.id], 7);
+        const checks = await store.listChecks();
+        expect(checks.map((c) => [c.skipped, c.answer, c.retiredByFit])).toEqual([
+          [true, null, null],
+          [false, 'dog', 7],
+          [false, null, null],
+        ]);
+        await expect(store.skipCheck(999)).rejects.toThrow(/no check with id 999/);
       }));
   });
 }

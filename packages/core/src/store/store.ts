@@ -10,6 +10,14 @@ export type LabelSource = 'manual' | 'import' | 'accepted';
 
 export const HUMAN_LABEL_SOURCES: readonly LabelSource[] = ['manual', 'import'];
 
+/**
+ * How the image of a person's label came to be labelled, which decides what the label can prove:
+ * `verify` (drawn at random for a check, verify/design.ts: an unbiased test point), `next` (picked
+ * by `next`: informative, not random), `chosen` (the person's own pick) or `import`.
+ */
+export type LabelOrigin = 'next' | 'verify' | 'chosen' | 'import';
+export const LABEL_ORIGINS: readonly LabelOrigin[] = ['next', 'verify', 'chosen', 'import'];
+
 /** `auto`: confident enough to meet the precision target of the fit that made it; `suggested`: the rest. */
 export type SuggestionStatus = 'auto' | 'suggested';
 
@@ -76,6 +84,56 @@ export interface LabelRecord {
   readonly updatedAt: string;
   /** Confidence of the suggestion an `accepted` label came from. */
   readonly confidence: number | null;
+  /** For people's labels: how the image was chosen (null for accepted suggestions). */
+  readonly origin: LabelOrigin | null;
+  /** The `next` strategy, or the check draw ("draw 3"). */
+  readonly originDetail: string | null;
+}
+
+/** A stratum of a draw of random checks (verify/design.ts). */
+export interface CheckStratum {
+  readonly name: 'frame' | 'rest';
+  /** Confidences in [minConfidence, maxConfidence] (by the fit the draw was made from). */
+  readonly minConfidence: number;
+  readonly maxConfidence: number;
+  /** Suggestions in the stratum when the draw was made, and checks drawn from it. */
+  readonly population: number;
+  readonly drawn: number;
+}
+
+/** One random draw of checks (verify/design.ts): the strata as they were when it was made. */
+export interface CheckDrawRecord {
+  readonly id: number;
+  /** The fit whose suggestions were drawn from. */
+  readonly fitId: number;
+  readonly targetPrecision: number;
+  readonly seed: number;
+  readonly strata: readonly CheckStratum[];
+  readonly createdAt: string;
+}
+
+export interface NewCheck {
+  readonly imageId: ImageId;
+  readonly stratum: number;
+  /** The suggestion shown: what the person confirms or corrects. */
+  readonly suggested: string;
+  readonly confidence: number;
+}
+
+export interface CheckRecord extends NewCheck {
+  readonly id: number;
+  readonly drawId: number;
+  readonly path: string;
+  /** Order within its draw (a random order). */
+  readonly position: number;
+  /** A person's label of the image: the answer. */
+  readonly answer: string | null;
+  readonly answeredAt: string | null;
+  readonly skipped: boolean;
+  /** Handed to this client (a browser tab) and not answered yet. */
+  readonly claimedBy: string | null;
+  /** The fit whose accept took the region this check stood for; retired checks certify nothing more. */
+  readonly retiredByFit: number | null;
 }
 
 export interface ExportRow {
@@ -83,6 +141,7 @@ export interface ExportRow {
   /** The label, else the current suggestion's label, else null. */
   readonly label: string | null;
   readonly source: LabelSource | null;
+  readonly origin: LabelOrigin | null;
   readonly suggestionStatus: SuggestionStatus | null;
   /** The suggestion's calibrated confidence (also kept for accepted labels). */
   readonly confidence: number | null;
@@ -210,6 +269,21 @@ export interface Store {
   acceptSuggestions(imageIds: readonly ImageId[]): Promise<number>;
 
   exportRows(): Promise<ExportRow[]>;
+
+  /** Remembers what `next` recommended, so a label given to one of them records origin `next`. */
+  recordPicks(picks: readonly { readonly imageId: ImageId; readonly strategy: string }[]): Promise<void>;
+  /** Stores a draw and its checks in one transaction; images already drawn are left out. Returns what was stored. */
+  saveCheckDraw(draw: Omit<CheckDrawRecord, 'id' | 'createdAt'>, checks: readonly NewCheck[]): Promise<CheckRecord[]>;
+  listCheckDraws(): Promise<CheckDrawRecord[]>;
+  /** Every check, in draw order. */
+  listChecks(): Promise<CheckRecord[]>;
+  /**
+   * Hands the next open check (no label, not skipped, not retired) to `client`, atomically: one held
+   * by another client less than `leaseMs` ago is not handed out again.
+   */
+  claimCheck(client: string, leaseMs: number): Promise<CheckRecord | undefined>;
+  skipCheck(id: number): Promise<void>;
+  retireChecks(ids: readonly number[], fitId: number): Promise<void>;
 
   /** One page of images matching the query, and how many match in all. */
   queryImages(query: ImageQuery): Promise<{ total: number; items: ImageItem[] }>;

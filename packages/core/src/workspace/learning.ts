@@ -5,13 +5,28 @@ import { AutolabelError } from '../errors.js';
 import { parseModelSpec } from '../embed/spec.js';
 import { exportClassifierOnnx } from '../learn/export-onnx.js';
 import { decodeHead, encodeHead } from '../learn/head-file.js';
-import { Learner } from '../learn/learner.js';
+import { expectedCalibrationError } from '../learn/calibration.js';
+import { Learner, type LearnerFit } from '../learn/learner.js';
 import { type NextStrategy, pickNext } from '../select/next.js';
 import { HUMAN_LABEL_SOURCES, type FitRecord, type ImageId, type NewSuggestion, type Store } from '../store/store.js';
 import { type ProgressListener, ProgressTracker } from '../util/progress.js';
+import {
+  type Certificate,
+  certify,
+  CHECKS_FOR_UNBIASED_FIGURE,
+  type ClassPrecision,
+  drawShare,
+  estimateAccuracy,
+  estimateClassPrecision,
+  frameOf,
+  type HeldOutCheck,
+  type Interval,
+  type ScoredCheck,
+} from '../verify/index.js';
+import { type CheckCounts, type CheckEvidence, checkEvidence, countChecks, VERIFY_BATCH } from './checks.js';
 
 export interface SuggestOptions {
-  /** Auto-accept where precision >= this can be claimed at 95% confidence. */
+  /** Auto-accept the largest region that random checks certify at precision >= this, at 95% confidence. */
   readonly targetPrecision?: number;
   readonly onProgress?: ProgressListener;
   /** A learner kept between fits (the server's); the caller closes it. Default: one for this call. */
@@ -20,23 +35,44 @@ export interface SuggestOptions {
   readonly quick?: boolean;
 }
 
+/** An accuracy figure and what it rests on. */
+export interface AccuracyFigure {
+  readonly estimate: number;
+  /** A 95% interval; null when the figure comes from chosen labels (no honest interval exists). */
+  readonly low: number | null;
+  readonly high: number | null;
+  /** `random-checks`: unbiased, from random checks; `chosen-labels`: cross-validated on labels people chose, may be biased. */
+  readonly basis: 'random-checks' | 'chosen-labels';
+  readonly checks: number;
+  /** What a reader should know (for chosen labels: that it may be biased, and what to do). */
+  readonly note: string | null;
+}
+
 export interface SuggestResult {
   readonly fitId: number;
   readonly method: string;
-  /** Calibration and threshold carried over from the previous fit (a quick refit). */
+  /** Calibration carried over from the previous fit (a quick refit). */
   readonly reused: boolean;
-  readonly classes: readonly { readonly label: string; readonly labels: number; readonly suggested: number }[];
+  readonly classes: readonly {
+    readonly label: string;
+    readonly labels: number;
+    readonly suggested: number;
+    /** Precision of this class's suggestions from random checks (95% interval); null without checks of it. */
+    readonly precision: ClassPrecision | null;
+  }[];
   readonly suggestions: number;
   readonly auto: number;
   readonly targetPrecision: number | null;
-  /** Confidence at or above which suggestions are auto; null when nothing can be auto-accepted. */
+  /** Confidence at or above which suggestions are auto; null when nothing is certified. */
   readonly threshold: number | null;
-  readonly precisionLowerBound: number | null;
-  /** When the target cannot be claimed yet: about how many more labels it needs. */
-  readonly moreLabelsNeeded: number | null;
-  /** Cross-validated accuracy on the labelled images and the calibration error there. */
-  readonly estimatedAccuracy: number;
+  /** The certificate behind `auto`; null without a target. */
+  readonly certificate: Certificate | null;
+  readonly accuracy: AccuracyFigure;
+  /** Where the temperature was fitted. */
+  readonly calibratedOn: 'checks' | 'labels';
+  /** Calibration error of the held-out predictions it was fitted on. */
   readonly calibrationError: number;
+  readonly checks: CheckCounts;
   readonly unembedded: number;
   readonly warnings: readonly string[];
   readonly seconds: { readonly graph: number; readonly fit: number; readonly total: number };
@@ -53,8 +89,17 @@ export interface NextPick {
 export interface AcceptOptions {
   /** Accept suggestions with confidence >= this. */
   readonly minConfidence?: number;
-  /** Accept the suggestions marked auto by the latest fit. */
+  /** Accept the certified suggestions (marked auto) of the latest fit. */
   readonly auto?: boolean;
+  /** Accept these images' suggestions (a person chose them, e.g. in the review grid). */
+  readonly imageIds?: readonly ImageId[];
+}
+
+export interface AcceptResult {
+  readonly accepted: number;
+  readonly fitId: number;
+  /** Labels given since the fit: they do not touch its certificate, but the fit does not know them. */
+  readonly newerLabels: number;
 }
 
 export interface LearningContext {
@@ -77,11 +122,13 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
     const allLabels = await ws.store.listLabels();
     const human = allLabels.filter((l) => HUMAN_LABEL_SOURCES.includes(l.source));
     const labelled = new Set(allLabels.map((l) => l.imageId as number));
+    const evidence = await checkEvidence(ws.store);
+    const answered = evidence.filter((e) => e.check.answer !== null);
     let tracker: ProgressTracker | undefined;
     const fitStarted = performance.now();
     const fit = await learner.fit(human, {
-      targetPrecision: options.targetPrecision,
       quick: options.quick,
+      checks: answered.map((e) => ({ imageId: e.check.imageId, weight: e.weight })),
       onStep: (done, total) => {
         tracker ??= new ProgressTracker('fit', total, options.onProgress);
         tracker.advance(done - tracker.done);
@@ -89,40 +136,88 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
     });
     const fitSeconds = (performance.now() - fitStarted) / 1000;
     const c = fit.classes.length;
-    const threshold = fit.threshold?.threshold ?? null;
-    const suggestions: NewSuggestion[] = [];
-    const suggestedPerClass = new Array<number>(c).fill(0);
+    const top = (scores: Float32Array, offset: number): [number, number] => {
+      let first = 0;
+      let second = c > 1 ? 1 : 0;
+      if (scores[offset + second]! > scores[offset + first]!) [first, second] = [second, first];
+      for (let j = 2; j < c; j++) {
+        const p = scores[offset + j]!;
+        if (p > scores[offset + first]!) {
+          second = first;
+          first = j;
+        } else if (p > scores[offset + second]!) second = j;
+      }
+      return [first, second];
+    };
+    const pool: { imageId: ImageId; first: number; second: number; confidence: number }[] = [];
     for (let row = 0; row < learner.size; row++) {
       const imageId = learner.imageIdAt(row);
       if (labelled.has(imageId)) continue;
-      let first = 0;
-      let second = c > 1 ? 1 : 0;
-      if (fit.probabilities[row * c + second]! > fit.probabilities[row * c + first]!) [first, second] = [second, first];
-      for (let j = 2; j < c; j++) {
-        const p = fit.probabilities[row * c + j]!;
-        if (p > fit.probabilities[row * c + first]!) {
-          second = first;
-          first = j;
-        } else if (p > fit.probabilities[row * c + second]!) second = j;
-      }
-      const confidence = fit.probabilities[row * c + first]!;
-      suggestedPerClass[first]!++;
+      const [first, second] = top(fit.probabilities, row * c);
+      pool.push({ imageId, first, second, confidence: fit.probabilities[row * c + first]! });
+    }
+    const poolConfidences = Float64Array.from(pool, (p) => p.confidence);
+    const scoredChecks = heldOutChecks(evidence, fit, learner, top);
+    const target = options.targetPrecision;
+    const certificate =
+      target === undefined
+        ? null
+        : certify(
+            poolConfidences,
+            scoredChecks.map((s) => s.held),
+            {
+              targetPrecision: target,
+              drawShare: drawShare(
+                frameOf(
+                  [...poolConfidences].sort((a, b) => b - a),
+                  target,
+                  VERIFY_BATCH,
+                  scoredChecks.map((s) => s.held.confidence),
+                ),
+                pool.length,
+              ),
+            },
+          );
+    const threshold = certificate?.threshold ?? null;
+    const suggestions: NewSuggestion[] = [];
+    const suggestedPerClass = new Array<number>(c).fill(0);
+    for (const p of pool) {
+      suggestedPerClass[p.first]!++;
+      const row = learner.rowOf(p.imageId)!;
       suggestions.push({
-        imageId,
-        label: fit.classes[first]!,
-        confidence,
-        runnerUp: fit.classes[second]!,
-        runnerUpConfidence: fit.probabilities[row * c + second]!,
-        status: threshold !== null && confidence >= threshold ? 'auto' : 'suggested',
+        imageId: p.imageId,
+        label: fit.classes[p.first]!,
+        confidence: p.confidence,
+        runnerUp: fit.classes[p.second]!,
+        runnerUpConfidence: fit.probabilities[row * c + p.second]!,
+        status: threshold !== null && p.confidence >= threshold ? 'auto' : 'suggested',
       });
     }
     const auto = suggestions.filter((s) => s.status === 'auto').length;
+    const answeredScores = scoredChecks.filter((s) => !s.held.skipped).map((s) => s.scored);
+    const accuracy = accuracyFigure(
+      estimateAccuracy(answeredScores),
+      fit.crossValidation.accuracy,
+      answeredScores.length,
+    );
+    const precisionByClass = new Map(estimateClassPrecision(answeredScores).map((p) => [p.label, p]));
+    const calibrationError =
+      fit.calibratedOn === 'checks'
+        ? expectedCalibrationError(answeredScores.map((s) => ({ confidence: s.confidence, correct: s.correct })))
+        : fit.crossValidation.calibrationError;
+    const checks = countChecks(await ws.store.listChecks());
     const summary = {
       method: fit.method,
       modelSpec: modelId,
       temperature: fit.temperature,
-      targetPrecision: options.targetPrecision ?? null,
-      threshold: fit.threshold,
+      calibratedOn: fit.calibratedOn,
+      targetPrecision: target ?? null,
+      certificate,
+      accuracy,
+      calibrationError,
+      classPrecision: [...precisionByClass.values()],
+      // Held-out predictions of the checks: [check id, confidence, right (1) or not, answer].
+      checks: scoredChecks.map((s) => [s.id, Number(s.held.confidence.toFixed(4)), s.held.correct ? 1 : 0, s.answer]),
       crossValidation: {
         folds: fit.crossValidation.folds,
         accuracy: fit.crossValidation.accuracy,
@@ -153,15 +248,17 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
         label,
         labels: fit.labelCounts[label]!,
         suggested: suggestedPerClass[j]!,
+        precision: precisionByClass.get(label) ?? null,
       })),
       suggestions: suggestions.length,
       auto,
-      targetPrecision: options.targetPrecision ?? null,
+      targetPrecision: target ?? null,
       threshold,
-      precisionLowerBound: fit.threshold && threshold !== null ? fit.threshold.precisionLowerBound : null,
-      moreLabelsNeeded: fit.threshold && threshold === null ? fit.threshold.moreLabelsNeeded : null,
-      estimatedAccuracy: fit.crossValidation.accuracy,
-      calibrationError: fit.crossValidation.calibrationError,
+      certificate,
+      accuracy,
+      calibratedOn: fit.calibratedOn,
+      calibrationError,
+      checks,
       unembedded: fit.labelsWithoutEmbedding,
       warnings: fit.warnings,
       seconds: { graph: learner.graphInfo.ms / 1000, fit: fitSeconds, total: (performance.now() - started) / 1000 },
@@ -170,6 +267,72 @@ export async function suggest(ws: LearningContext, options: SuggestOptions = {})
   } finally {
     if (!options.learner) await learner.close();
   }
+}
+
+interface ScoredEvidence {
+  readonly id: number;
+  readonly answer: string | null;
+  readonly held: HeldOutCheck;
+  readonly scored: ScoredCheck;
+}
+
+/**
+ * Each check scored by a prediction that did not see its answer: the fit's cross-fit over the checks;
+ * for a check answered after the fit whose calibration a quick refit reused, the suggestion it was
+ * drawn with (made before its answer existed); for a skipped check, the current prediction (there is
+ * no answer to leak), counted as wrong.
+ */
+function heldOutChecks(
+  evidence: readonly CheckEvidence[],
+  fit: LearnerFit,
+  learner: Learner,
+  top: (scores: Float32Array, offset: number) => [number, number],
+): ScoredEvidence[] {
+  const c = fit.classes.length;
+  const heldRow = new Map<number, number>();
+  fit.checks?.rows.forEach((row, i) => heldRow.set(row, i));
+  return evidence.flatMap(({ check, weight }) => {
+    const row = learner.rowOf(check.imageId);
+    let suggested: string;
+    let confidence: number;
+    const i = row === undefined ? undefined : heldRow.get(row);
+    if (check.answer === null && row !== undefined) {
+      const [first] = top(fit.probabilities, row * c);
+      suggested = fit.classes[first]!;
+      confidence = fit.probabilities[row * c + first]!;
+    } else if (i !== undefined) {
+      const [first] = top(fit.checks!.scores, i * c);
+      suggested = fit.classes[first]!;
+      confidence = fit.checks!.scores[i * c + first]!;
+    } else if (fit.reused || row === undefined) {
+      suggested = check.suggested;
+      confidence = check.confidence;
+    } else {
+      return []; // a fold that could not hold it out (it would have left one class): no held-out prediction
+    }
+    const correct = check.answer !== null && check.answer === suggested;
+    return [
+      {
+        id: check.id,
+        answer: check.answer,
+        held: { confidence, correct, weight, skipped: check.answer === null },
+        scored: { confidence, correct, weight, suggested },
+      },
+    ];
+  });
+}
+
+function accuracyFigure(fromChecks: Interval | null, crossValidated: number, checks: number): AccuracyFigure {
+  if (fromChecks) return { ...fromChecks, basis: 'random-checks', checks, note: null };
+  const more = CHECKS_FOR_UNBIASED_FIGURE - checks;
+  return {
+    estimate: crossValidated,
+    low: null,
+    high: null,
+    basis: 'chosen-labels',
+    checks,
+    note: `estimated from chosen labels, may be biased; verify ${more} ${checks > 0 ? 'more ' : ''}random suggestions for an unbiased figure`,
+  };
 }
 
 export interface NextOptions {
@@ -214,33 +377,73 @@ export async function next(ws: LearningContext, options: NextOptions = {}): Prom
       options.seed ?? 1,
     );
     const paths = new Map((await ws.store.listImages()).map((image) => [image.id as number, image.path]));
-    return picks.map((pick) => {
+    const result = picks.map((pick) => {
       const imageId = learner.imageIdAt(pick.row);
       return { imageId, path: paths.get(imageId)!, strategy: pick.strategy, reason: pick.reason };
     });
+    // A label given to a pick records that `next` chose its image (label origin).
+    await ws.store.recordPicks(result);
+    return result;
   } finally {
     if (!options.learner) await learner.close();
   }
 }
 
-export async function accept(
-  ws: LearningContext,
-  options: AcceptOptions,
-): Promise<{ accepted: number; fitId: number }> {
-  if (options.auto === undefined && options.minConfidence === undefined) {
-    throw new AutolabelError('INVALID_ARGUMENT', 'say which suggestions to accept: --auto or --min-confidence X');
+/**
+ * Turns suggestions of the latest fit into labels (source `accepted`), under one rule for fits that
+ * are out of date (`acceptRefusal`). Accepting a certified region retires the checks that stood for
+ * it: the rest still sample what is left.
+ */
+export async function accept(ws: LearningContext, options: AcceptOptions): Promise<AcceptResult> {
+  const ways = [options.auto === true, options.minConfidence !== undefined, options.imageIds !== undefined];
+  if (ways.filter(Boolean).length !== 1) {
+    throw new AutolabelError(
+      'INVALID_ARGUMENT',
+      'say which suggestions to accept: the certified ones (auto), those above a confidence, or a list of images',
+    );
   }
   const fit = await ws.store.latestFit();
-  if (!fit) throw new AutolabelError('FIT_STALE', 'no suggestions yet: run autolabel suggest first');
-  const stale = await staleness(ws.store, fit, await ws.modelId());
-  if (stale) throw new AutolabelError('FIT_STALE', `${stale}: run autolabel suggest again first`);
-  const chosen = (await ws.store.listSuggestions()).filter(
-    (s) =>
-      (options.auto !== true || s.status === 'auto') &&
-      (options.minConfidence === undefined || s.confidence >= options.minConfidence),
-  );
-  const accepted = await ws.store.acceptSuggestions(chosen.map((s) => s.imageId));
-  return { accepted, fitId: fit.id };
+  if (!fit) throw new AutolabelError('FIT_STALE', 'there are no suggestions yet: make suggestions first');
+  const refusal = await acceptRefusal(ws.store, fit, await ws.modelId());
+  if (refusal) throw new AutolabelError('FIT_STALE', `${refusal}; make suggestions again first`);
+  const summary = summaryOf(fit);
+  let chosen: ImageId[];
+  let region: number | null = null;
+  if (options.imageIds) {
+    chosen = [...options.imageIds];
+  } else {
+    const auto = options.auto === true;
+    region = auto ? (summary?.certificate?.threshold ?? null) : options.minConfidence!;
+    chosen = (await ws.store.listSuggestions())
+      .filter((s) => (auto ? s.status === 'auto' : s.confidence >= options.minConfidence!))
+      .map((s) => s.imageId);
+  }
+  const accepted = await ws.store.acceptSuggestions(chosen);
+  if (region !== null && accepted > 0) {
+    const retired = (summary?.checks ?? []).filter(([, confidence]) => confidence >= region).map(([id]) => id);
+    await ws.store.retireChecks(retired, fit.id);
+  }
+  const newerLabels = (await ws.store.listLabels()).filter(
+    (l) => HUMAN_LABEL_SOURCES.includes(l.source) && l.updatedAt > fit.createdAt,
+  ).length;
+  return { accepted, fitId: fit.id, newerLabels };
+}
+
+/**
+ * The one rule for accepting from a fit that is out of date. Its suggestions were certified on random
+ * checks it had not seen, so labels given since do not weaken that claim (the images they label are
+ * simply no longer offered). Two things do: another model (the suggestions describe other
+ * embeddings), and a changed or removed answer to a check the certificate used (its evidence).
+ */
+export async function acceptRefusal(store: Store, fit: FitRecord, modelId: string | null): Promise<string | null> {
+  if (modelId !== null && fit.modelId !== modelId) {
+    return 'the suggestions were made with another model than the workspace now uses';
+  }
+  const used = summaryOf(fit)?.checks ?? [];
+  if (used.length === 0) return null;
+  const answers = new Map((await store.listChecks()).map((c) => [c.id, c.answer]));
+  const changed = used.filter(([id, , , answer]) => answer !== null && answers.get(id) !== answer).length;
+  return changed > 0 ? `${changed} answers to random checks changed since the suggestions were made` : null;
 }
 
 /**
@@ -272,7 +475,10 @@ export async function exportModel(
   return { fitId: fit.id, classes: stored.classes };
 }
 
-/** Why a fit no longer describes the workspace (another model, or labels changed since), or null. */
+/**
+ * Why a fit no longer describes the workspace (another model, or labels changed since), or null:
+ * whether new suggestions are due. Accepting follows its own rule, `acceptRefusal`.
+ */
 export async function staleness(store: Store, fit: FitRecord, modelId: string | null): Promise<string | null> {
   if (modelId !== null && fit.modelId !== modelId) {
     return 'the suggestions were made with another model than the workspace now uses';
@@ -290,10 +496,38 @@ async function currentFit(store: Store, modelId: string): Promise<FitRecord | un
 }
 
 /** The parts of a fit's stored summary that are read back (the report, status). */
+const IntervalSchema = z.object({ estimate: z.number(), low: z.number(), high: z.number() });
 const FitSummarySchema = z.object({
   targetPrecision: z.number().nullable(),
   suggestions: z.number(),
   auto: z.number(),
+  certificate: z
+    .object({
+      targetPrecision: z.number(),
+      delta: z.number(),
+      threshold: z.number().nullable(),
+      certified: z.number(),
+      precisionLowerBound: z.number().nullable(),
+      support: z.number(),
+      errors: z.number(),
+      checks: z.number(),
+      next: z.object({ checks: z.number(), images: z.number(), threshold: z.number() }).nullable(),
+      method: z.string(),
+    })
+    .nullable()
+    .default(null),
+  accuracy: z
+    .object({
+      estimate: z.number(),
+      low: z.number().nullable(),
+      high: z.number().nullable(),
+      basis: z.enum(['random-checks', 'chosen-labels']),
+      checks: z.number(),
+      note: z.string().nullable(),
+    })
+    .optional(),
+  classPrecision: z.array(IntervalSchema.extend({ label: z.string(), checks: z.number() })).default([]),
+  checks: z.array(z.tuple([z.number(), z.number(), z.number(), z.string().nullable()])).default([]),
   crossValidation: z.object({
     accuracy: z.number(),
     calibrationError: z.number(),
@@ -306,4 +540,11 @@ type FitSummary = z.infer<typeof FitSummarySchema>;
 export function summaryOf(fit: FitRecord | undefined): FitSummary | undefined {
   const parsed = FitSummarySchema.safeParse(fit?.summary);
   return parsed.success ? parsed.data : undefined;
+}
+
+/** A fit's accuracy figure; fits made before random checks existed read as cross-validated on chosen labels. */
+export function accuracyOf(fit: FitRecord | undefined): AccuracyFigure | undefined {
+  const summary = summaryOf(fit);
+  if (!summary) return undefined;
+  return summary.accuracy ?? accuracyFigure(null, summary.crossValidation.accuracy, 0);
 }

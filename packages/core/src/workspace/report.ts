@@ -1,12 +1,18 @@
 /** @module The workspace report: one self-contained HTML page of figures and plots about labels, suggestions and the fit. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { precisionCoverage, reliabilityBins, type ScoredPrediction } from '../learn/calibration.js';
+import {
+  expectedCalibrationError,
+  precisionCoverage,
+  reliabilityBins,
+  type ScoredPrediction,
+} from '../learn/calibration.js';
+import { MIN_CHECKS_FOR_ESTIMATE } from '../verify/estimate.js';
 import { barChart, histogram, lineChart, reliabilityDiagram } from '../report/svg.js';
 import { reportHtml, type ReportSection } from '../report/html.js';
 import { HUMAN_LABEL_SOURCES, type Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { summaryOf } from './learning.js';
+import { accuracyOf, summaryOf } from './learning.js';
 
 const STATUS_ORDER = ['labelled', 'accepted', 'auto', 'suggested'] as const;
 
@@ -17,10 +23,21 @@ export async function writeReport(store: Store, outDir: string, title: string): 
   const suggestions = await store.listSuggestions();
   const latest = fits.at(-1);
   const summary = summaryOf(latest);
-  const predictions: ScoredPrediction[] = (summary?.crossValidation.predictions ?? []).map(([confidence, correct]) => ({
-    confidence,
-    correct: correct === 1,
-  }));
+  // Random checks, when there are enough, are the unbiased evidence; labels people chose are not.
+  const checked: ScoredPrediction[] = (summary?.checks ?? [])
+    .filter(([, , , answer]) => answer !== null)
+    .map(([, confidence, correct]) => ({ confidence, correct: correct === 1 }));
+  const fromChecks = checked.length >= MIN_CHECKS_FOR_ESTIMATE;
+  const predictions: ScoredPrediction[] = fromChecks
+    ? checked
+    : (summary?.crossValidation.predictions ?? []).map(([confidence, correct]) => ({
+        confidence,
+        correct: correct === 1,
+      }));
+  const evidence = fromChecks
+    ? `${checked.length} random checks, each predicted without seeing its answer`
+    : 'held-out labelled images; they were chosen by people or by next, not drawn at random, so these figures may be biased';
+  const accuracy = accuracyOf(latest);
 
   // Images per class, split by where the label or suggestion came from.
   const perClass = new Map<string, Record<(typeof STATUS_ORDER)[number], number>>();
@@ -74,7 +91,9 @@ export async function writeReport(store: Store, outDir: string, title: string): 
     },
     {
       title: 'Estimated accuracy',
-      text: 'Cross-validated accuracy on the labelled images at each fit: an estimate of how often a suggestion is right.',
+      text:
+        'How often a suggestion is right, at each fit: from random checks where the fit had at least 10 ' +
+        '(unbiased), else cross-validated on the labelled images (may be biased).',
       svg: lineChart({
         title: 'Estimated accuracy by fit',
         xLabel: 'labels',
@@ -83,7 +102,7 @@ export async function writeReport(store: Store, outDir: string, title: string): 
         series: [
           {
             name: 'estimated accuracy',
-            points: fits.map((f) => ({ x: f.labels, y: summaryOf(f)?.crossValidation.accuracy ?? NaN })),
+            points: fits.map((f) => ({ x: f.labels, y: accuracyOf(f)?.estimate ?? NaN })),
           },
         ],
       }),
@@ -105,7 +124,7 @@ export async function writeReport(store: Store, outDir: string, title: string): 
     {
       title: 'Precision and coverage vs threshold',
       text:
-        'Precision: of the held-out labelled images whose confidence is at least the threshold, the share predicted right. ' +
+        `Precision: of the ${evidence} whose confidence is at least the threshold, the share predicted right. ` +
         'Coverage: the share of unlabelled images whose suggestion reaches the threshold.',
       svg: lineChart({
         title: 'Precision and coverage vs threshold',
@@ -115,7 +134,7 @@ export async function writeReport(store: Store, outDir: string, title: string): 
         xDomain: [0, 1],
         series: [
           {
-            name: 'precision (held-out labels)',
+            name: fromChecks ? 'precision (random checks)' : 'precision (held-out labels)',
             points: precisionCoverage(predictions, thresholds).map((p) => ({ x: p.threshold, y: p.precision })),
           },
           {
@@ -136,7 +155,7 @@ export async function writeReport(store: Store, outDir: string, title: string): 
     },
     {
       title: 'Calibration',
-      text: 'Held-out labelled images by confidence: a calibrated model is right as often as it says.',
+      text: `The ${evidence}, by confidence: a calibrated model is right as often as it says.`,
       svg: reliabilityDiagram({ title: 'Calibration of the latest fit', bins: reliabilityBins(predictions, 10) }),
     },
   ];
@@ -150,8 +169,24 @@ export async function writeReport(store: Store, outDir: string, title: string): 
       { label: 'accepted suggestions', value: labels.length - human.length },
       { label: 'suggestions', value: suggestions.length },
       { label: 'auto', value: suggestions.filter((s) => s.status === 'auto').length },
-      { label: 'estimated accuracy', value: pct(summary?.crossValidation.accuracy) },
-      { label: 'calibration error', value: summary ? summary.crossValidation.calibrationError.toFixed(3) : '-' },
+      {
+        label: 'estimated accuracy',
+        value: !accuracy
+          ? '-'
+          : accuracy.low !== null && accuracy.high !== null
+            ? `${pct(accuracy.estimate)} (95% CI ${pct(accuracy.low)}-${pct(accuracy.high)}, ${accuracy.checks} random checks)`
+            : `${pct(accuracy.estimate)} (${accuracy.note})`,
+      },
+      {
+        label: 'certified auto',
+        value: summary?.certificate
+          ? `${summary.certificate.certified} at precision >= ${pct(summary.certificate.targetPrecision)}`
+          : '-',
+      },
+      {
+        label: 'calibration error',
+        value: predictions.length > 0 ? expectedCalibrationError(predictions).toFixed(3) : '-',
+      },
       { label: 'latest fit', value: latest ? `${latest.id} (${latest.createdAt})` : 'none yet' },
     ],
     sections,

@@ -54,9 +54,9 @@ describe('workspace', () => {
     ]);
     expect(status.skipped).toEqual([{ path: 'broken.jpg', reason: 'corrupt', detail: expect.stringMatching(/\S/) }]);
     const csv = (await ws.export('csv'))!.split('\n');
-    expect(csv[0]).toBe('image,label,status,confidence');
-    expect(csv).toContain('red/r0.jpg,red,labeled,');
-    expect(csv).toContain('red/r1.jpg,,unlabeled,');
+    expect(csv[0]).toBe('image,label,status,confidence,origin');
+    expect(csv).toContain('red/r0.jpg,red,labeled,,chosen');
+    expect(csv).toContain('red/r1.jpg,,unlabeled,,');
     expect(csv.filter((line) => line !== '').length).toBe(23);
     const out = join(dir, 'labels.json');
     await ws.export('json', out);
@@ -66,6 +66,7 @@ describe('workspace', () => {
       image: 'blue/b0.png',
       label: 'blue',
       status: 'labeled',
+      origin: 'chosen',
       confidence: null,
       width: 64,
       height: 48,

@@ -27,8 +27,27 @@ import {
   writeConfig,
 } from './config.js';
 import {
+  checkOf,
+  countChecks,
+  DEFAULT_TARGET_PRECISION,
+  drawChecks,
+  type DrawOptions,
+  type DrawResult,
+  nextCheck,
+  skipCheck,
+  type CheckCounts,
+  type VerifyStatus,
+} from './checks.js';
+import { checklistChunks } from '../formats/checklist.js';
+import type { Certificate } from '../verify/certify.js';
+import type { CheckRecord, LabelOrigin } from '../store/store.js';
+import { LABEL_ORIGINS } from '../store/store.js';
+import {
   accept,
   type AcceptOptions,
+  type AcceptResult,
+  accuracyOf,
+  type AccuracyFigure,
   exportModel,
   next,
   type NextOptions,
@@ -79,6 +98,9 @@ export interface WorkspaceStatus {
   /** Images with an embedding for the workspace's model. */
   readonly embedded: number;
   readonly labeled: number;
+  /** People's labels by how their images were chosen. */
+  readonly labelOrigins: Readonly<Record<LabelOrigin, number>>;
+  readonly checks: CheckCounts;
   readonly classes: readonly { readonly label: string; readonly count: number }[];
   readonly skipped: readonly { readonly path: string; readonly reason: SkipReason; readonly detail: string }[];
   readonly skippedByReason: readonly {
@@ -94,7 +116,8 @@ export interface WorkspaceStatus {
     readonly labels: number;
     readonly suggestions: number;
     readonly auto: number;
-    readonly estimatedAccuracy: number | null;
+    readonly accuracy: AccuracyFigure | null;
+    readonly certificate: Certificate | null;
     /** Why it no longer describes the workspace, or null. */
     readonly stale: string | null;
   } | null;
@@ -258,6 +281,8 @@ export class Workspace {
       imageCount: stats.images,
       embedded: models.filter((model) => model.spec === spec).reduce((most, m) => Math.max(most, m.embedded), 0),
       labeled: stats.labelsPerClass.reduce((sum, c) => sum + c.count, 0),
+      labelOrigins: await this.#labelOrigins(),
+      checks: countChecks(await this.store.listChecks()),
       classes: stats.labelsPerClass,
       skipped: stats.skipped,
       skippedByReason: [...byReason].map(([reason, count]) => ({ reason, meaning: SKIP_REASONS[reason], count })),
@@ -276,7 +301,8 @@ export class Workspace {
       labels: fit.labels,
       suggestions: summary?.suggestions ?? 0,
       auto: summary?.auto ?? 0,
-      estimatedAccuracy: summary?.crossValidation.accuracy ?? null,
+      accuracy: accuracyOf(fit) ?? null,
+      certificate: summary?.certificate ?? null,
       stale: await staleness(this.store, fit, modelId),
     };
   }
@@ -305,9 +331,54 @@ export class Workspace {
     return next(this, options);
   }
 
-  /** Turns the latest fit's suggestions into labels (source `accepted`). */
-  async accept(options: AcceptOptions): Promise<{ accepted: number; fitId: number }> {
+  /** Turns the latest fit's suggestions into labels (source `accepted`); see acceptRefusal for out-of-date fits. */
+  async accept(options: AcceptOptions): Promise<AcceptResult> {
     return accept(this, options);
+  }
+
+  /** Draws random checks of the current suggestions (verify/design.ts). */
+  async drawChecks(options: DrawOptions): Promise<DrawResult> {
+    return drawChecks(this.store, options);
+  }
+
+  /** Draws checks and writes them as a checklist CSV to fill in and import. */
+  async writeChecklist(options: DrawOptions & { readonly out: string }): Promise<DrawResult> {
+    const draw = await this.drawChecks(options);
+    await writeFileAtomic(resolve(options.out), checklistChunks(draw.checks));
+    return draw;
+  }
+
+  /** The next check for one verifier (a browser tab, by a client id); undefined when nothing is left. */
+  async nextCheck(client: string, targetPrecision?: number): Promise<CheckRecord | undefined> {
+    return nextCheck(this.store, client, targetPrecision);
+  }
+
+  /** Answers a check with the image's true class (an existing class): a label that also trains. */
+  async answerCheck(id: number, label: string): Promise<CheckRecord> {
+    const check = (await this.store.listChecks()).find((c) => c.id === id);
+    if (!check) throw new AutolabelError('IMAGE_NOT_FOUND', `no check with id ${id}`);
+    const name = normalizeLabel(label, 'label');
+    if (!(await this.store.listClasses()).some((c) => c.name === name)) {
+      throw new AutolabelError('CLASS_NOT_FOUND', `class "${name}" does not exist`);
+    }
+    await this.store.setLabels([{ imageId: check.imageId, label: name, source: 'manual' }]);
+    return (await checkOf(this.store, check.imageId))!;
+  }
+
+  async skipCheck(id: number): Promise<void> {
+    await skipCheck(this.store, id);
+  }
+
+  /** Checks drawn and answered, and the latest fit's certificate with its next step. */
+  async verifyStatus(): Promise<VerifyStatus> {
+    const fit = await this.store.latestFit();
+    const certificate = summaryOf(fit)?.certificate ?? null;
+    return {
+      counts: countChecks(await this.store.listChecks()),
+      targetPrecision: certificate?.targetPrecision ?? DEFAULT_TARGET_PRECISION,
+      certificate,
+      fitId: fit?.id ?? null,
+    };
   }
 
   /** Writes the latest fit as one ONNX classifier, backbone included. */
@@ -331,6 +402,12 @@ export class Workspace {
 
   async close(): Promise<void> {
     await this.store.close();
+  }
+
+  async #labelOrigins(): Promise<Record<LabelOrigin, number>> {
+    const counts = Object.fromEntries(LABEL_ORIGINS.map((o) => [o, 0])) as Record<LabelOrigin, number>;
+    for (const label of await this.store.listLabels()) if (label.origin) counts[label.origin]++;
+    return counts;
   }
 
   async #requireImagesRoot(): Promise<void> {
