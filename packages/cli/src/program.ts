@@ -48,6 +48,7 @@ function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> 
 }
 
 const positiveInt = z.coerce.number().int().positive();
+const IMPORT_FORMATS = ['csv', 'json', 'imagefolder'] as const;
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('autolabel')
@@ -168,15 +169,28 @@ export function buildProgram(io: CliIo): Command {
 
   program
     .command('import')
-    .description('import labels from a CSV (image,label) or an ImageFolder tree (<root>/<class>/<image>)')
-    .argument('<source>', 'a CSV file or a folder')
-    .addOption(new Option('--format <format>', 'source format').choices(['csv', 'imagefolder']))
+    .description(
+      'import labels from a CSV (image,label; also a verify checklist), an export (CSV or JSON) or an ImageFolder tree (<root>/<class>/<image>)',
+    )
+    .argument('<source>', 'a CSV or JSON file, or a folder')
+    .addOption(new Option('--format <format>', 'source format (default: from the file)').choices(IMPORT_FORMATS))
     .action(async (source: string, raw: unknown) => {
-      const flags = parseFlags(z.object({ format: z.enum(['csv', 'imagefolder']).optional() }), raw);
+      const flags = parseFlags(z.object({ format: z.enum(IMPORT_FORMATS).optional() }), raw);
       const path = resolveFrom(io.cwd, source);
-      const format = flags.format ?? (statSync(path, { throwIfNoEntry: false })?.isDirectory() ? 'imagefolder' : 'csv');
+      const format =
+        flags.format ??
+        (statSync(path, { throwIfNoEntry: false })?.isDirectory()
+          ? 'imagefolder'
+          : path.toLowerCase().endsWith('.json')
+            ? 'json'
+            : 'csv');
       await withWorkspace(async (workspace) => {
-        const result = format === 'csv' ? await workspace.importCsv(path) : await workspace.importImageFolder(path);
+        const result =
+          format === 'csv'
+            ? await workspace.importCsv(path)
+            : format === 'json'
+              ? await workspace.importJson(path)
+              : await workspace.importImageFolder(path);
         const lines = [
           `Imported ${result.imported} labels in ${result.classes.length} classes` +
             (result.ignored > 0 ? ` (${result.ignored} rows without a label ignored)` : ''),
@@ -189,6 +203,7 @@ export function buildProgram(io: CliIo): Command {
           );
         }
         print(lines.join('\n'), result);
+        for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
       });
     });
 
@@ -206,6 +221,7 @@ export function buildProgram(io: CliIo): Command {
       await withWorkspace(async (workspace) => {
         const result = await workspace.setLabel(image, flags.clear ? null : (label ?? null));
         print(result.label === null ? `${result.path}: label cleared` : `${result.path}: ${result.label}`, result);
+        for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
       });
     });
 

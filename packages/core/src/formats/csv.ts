@@ -9,7 +9,11 @@ export interface CsvRecord {
 
 /** Parses CSV text (LF or CRLF, quoted fields with "" escapes, optional UTF-8 BOM); blank lines are skipped. */
 export function parseCsv(text: string, source: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
+  return [...csvRecords(text, source)];
+}
+
+/** The records of CSV text one at a time, so a million-row file never becomes a million-row array. */
+export function* csvRecords(text: string, source: string): Generator<CsvRecord> {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
   while (i < text.length) {
@@ -67,9 +71,8 @@ export function parseCsv(text: string, source: string): CsvRecord[] {
       i++;
     }
     fields.push(field);
-    if (!(fields.length === 1 && fields[0] === '')) records.push({ line: start, fields });
+    if (!(fields.length === 1 && fields[0] === '')) yield { line: start, fields };
   }
-  return records;
 }
 
 function quote(value: string): string {
@@ -77,5 +80,19 @@ function quote(value: string): string {
 }
 
 export function formatCsvRow(values: readonly (string | number | null)[]): string {
-  return `${values.map((value) => (value === null ? '' : quote(String(value)))).join(',')}\n`;
+  return `${values.map((value) => (value === null ? '' : quote(typeof value === 'string' ? escapeFormula(value) : String(value)))).join(',')}\n`;
+}
+
+/**
+ * Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return) as a formula
+ * ("CSV injection", OWASP): such text cells are written with a leading apostrophe, which
+ * spreadsheets hide and `unescapeFormula` removes on import.
+ */
+function escapeFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/** Reverses `escapeFormula` for a cell read from a CSV. */
+export function unescapeFormula(value: string): string {
+  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
 }

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -57,6 +58,26 @@ describe('scanImages', () => {
       'loop.jpg': 'symlink-loop',
       'text.jpg': 'not-an-image',
     });
+  });
+
+  it('never follows a link out of the images folder, and lists pipes as skipped instead of blocking on them', async () => {
+    await writeImage(join(root, 'inside.jpg'), 'jpeg');
+    await writeImage(join(dir, 'outside/secret.jpg'), 'jpeg');
+    symlinkSync(join(dir, 'outside'), join(root, 'linked-out'));
+    symlinkSync(join(dir, 'outside', 'secret.jpg'), join(root, 'secret-link.jpg'));
+    symlinkSync(join(root, 'inside.jpg'), join(root, 'inside-link.jpg'));
+    execFileSync('mkfifo', [join(root, 'pipe.jpg')]);
+    const result = await scanImages(root, store, options);
+    expect(result.added).toBe(5);
+    const stats = await store.stats();
+    expect(Object.fromEntries(stats.skipped.map((s) => [s.path, s.reason]))).toEqual({
+      'linked-out': 'outside-root',
+      'secret-link.jpg': 'outside-root',
+      'pipe.jpg': 'not-a-file',
+    });
+    // Only what is inside was indexed as an image.
+    const usable = (await store.listImages()).filter((i) => !i.skipReason).map((i) => i.path);
+    expect(usable.sort()).toEqual(['inside-link.jpg', 'inside.jpg']);
   });
 
   it('picks up added, changed and removed images; unchanged files are not re-read', async () => {

@@ -1,7 +1,7 @@
 /** @module Scanning the images root: finds added, changed, moved and removed images by content hash. */
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { AutolabelError, messageOf } from '../errors.js';
 import type { ImageId, ImageRecord, NewImage, Store } from '../store/store.js';
 import { sha256 } from '../util/hash.js';
@@ -204,10 +204,18 @@ async function findMoveOrigin(
 }
 
 /**
- * Walks the tree depth first in name order, following symbolic links but visiting each real
- * folder once (so link loops end). Hidden entries (dot files, e.g. macOS `._x.jpg`) are ignored.
+ * Walks the tree depth first in name order, following symbolic links that stay inside the images
+ * folder and visiting each real folder once (so link loops end). A link that leads outside is never
+ * followed but listed as skipped: the server never serves such a file, so it is not indexed either.
+ * Named pipes, sockets and devices are listed as skipped (reading one could block forever). Hidden
+ * entries (dot files, e.g. macOS `._x.jpg`) are ignored.
  */
 async function* walk(root: string, exclude: readonly string[], signal?: AbortSignal): AsyncGenerator<FoundFile> {
+  const realRoot = await realpath(root);
+  const inside = (real: string): boolean => {
+    const rel = relative(realRoot, real);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
   const visited = new Set<string>();
   const excluded = new Set(await Promise.all(exclude.map((dir) => realpath(dir).catch(() => dir))));
   const stack: string[] = [root];
@@ -237,13 +245,27 @@ async function* walk(root: string, exclude: readonly string[], signal?: AbortSig
           if (!isImageName(entry.name)) continue;
           const reason = target.code === 'ELOOP' ? 'symlink-loop' : 'unreadable';
           yield { path, absolute, skip: { reason, detail: `${target.code ?? 'error'}: ${messageOf(target)}` } };
+        } else if (!inside(await realpath(absolute).catch(() => absolute))) {
+          if (target.isDirectory() || isImageName(entry.name)) {
+            const to = await realpath(absolute).catch(() => '?');
+            yield { path, absolute, skip: { reason: 'outside-root', detail: `links to ${to}` } };
+          }
         } else if (target.isDirectory()) {
           subdirs.push(absolute);
         } else if (target.isFile() && isImageName(entry.name)) {
           yield { path, absolute };
+        } else if (!target.isFile() && isImageName(entry.name)) {
+          yield {
+            path,
+            absolute,
+            skip: { reason: 'not-a-file', detail: 'the link leads to a pipe, socket or device' },
+          };
         }
       } else if (entry.isFile() && isImageName(entry.name)) {
         yield { path, absolute };
+      } else if (entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice()) {
+        const kind = entry.isFIFO() ? 'a named pipe' : entry.isSocket() ? 'a socket' : 'a device';
+        yield { path, absolute, skip: { reason: 'not-a-file', detail: `${kind}, not a regular file` } };
       }
     }
     // Reverse so that popping visits folders in name order.

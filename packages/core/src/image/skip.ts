@@ -7,6 +7,8 @@ export const SKIP_REASONS = {
   'too-large': 'the image has more pixels than the configured limit',
   unreadable: 'the file could not be read',
   'symlink-loop': 'a symbolic link that points back to itself',
+  'outside-root': 'a symbolic link to a file or folder outside the images folder (never followed)',
+  'not-a-file': 'a named pipe, socket or device, not a regular file',
 } as const;
 
 export type SkipReason = keyof typeof SKIP_REASONS;

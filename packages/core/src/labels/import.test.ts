@@ -6,7 +6,8 @@ import { scanImages } from '../image/scan.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { writeImage } from '../testing/images.js';
-import { importImageFolder, importLabelsCsv } from './import.js';
+import { csvChunks, jsonChunks } from '../formats/export.js';
+import { importImageFolder, importLabelsCsv, importLabelsJson } from './import.js';
 
 let dir: string;
 let root: string;
@@ -36,7 +37,7 @@ const labels = async (): Promise<string[][]> => (await store.listLabels()).map((
 describe('importLabelsCsv', () => {
   it('imports image,label rows; paths in any common spelling', async () => {
     const result = await importLabelsCsv(store, csv('image,label\n./a.jpg,cat\nsub\\c d.jpg, dog \n'));
-    expect(result).toEqual({ imported: 2, checks: 0, notDrawn: 0, ignored: 0, classes: ['cat', 'dog'] });
+    expect(result).toEqual({ imported: 2, checks: 0, notDrawn: 0, ignored: 0, classes: ['cat', 'dog'], warnings: [] });
     expect(await labels()).toEqual([
       ['a.jpg', 'cat'],
       ['sub/c d.jpg', 'dog'],
@@ -80,14 +81,21 @@ describe('importImageFolder', () => {
     await writeImage(join(sorted, 'green', 'nested', 'copy-of-b.jpg'), 'jpeg', { color: [0, 200, 0] });
     writeFileSync(join(sorted, 'README.txt'), 'ignored');
     const result = await importImageFolder(store, sorted, root);
-    expect(result).toEqual({ imported: 2, checks: 0, notDrawn: 0, ignored: 0, classes: ['green', 'red'] });
+    expect(result).toEqual({
+      imported: 2,
+      checks: 0,
+      notDrawn: 0,
+      ignored: 0,
+      classes: ['green', 'red'],
+      warnings: [],
+    });
     expect(await labels()).toEqual([
       ['a.jpg', 'red'],
       ['b.jpg', 'green'],
     ]);
     // And a tree inside the images root: the class is the first folder.
     const inside = await importImageFolder(store, root, root);
-    expect(inside).toEqual({ imported: 1, checks: 0, notDrawn: 0, ignored: 2, classes: ['sub'] });
+    expect(inside).toEqual({ imported: 1, checks: 0, notDrawn: 0, ignored: 2, classes: ['sub'], warnings: [] });
   });
 
   it('rejects a file that matches no image, naming it, and imports nothing', async () => {
@@ -102,5 +110,86 @@ describe('importImageFolder', () => {
     mkdirSync(join(dir, 'empty'));
     await expect(importImageFolder(store, join(dir, 'absent'), root)).rejects.toThrow(/absent/);
     expect(await importImageFolder(store, join(dir, 'empty'), root)).toMatchObject({ imported: 0 });
+  });
+});
+
+describe('an export imports back', () => {
+  // Names that break naive CSV and spreadsheet handling, all legal on Linux.
+  const HOSTILE = [
+    ' lead space.jpg',
+    'trail space .jpg',
+    '=1+1.jpg',
+    '-dash.jpg',
+    '@at.jpg',
+    'comma,name.jpg',
+    'quote"mark.jpg',
+    'semi;colon.jpg',
+    'tab\tname.jpg',
+    'ünïcødé 名前.jpg',
+    'sub dir/#hash.jpg',
+  ];
+  const LABELS = ['cat', '=SUM(A1)', '+plus', 'dog, big', 'quote"d'];
+
+  it('round-trips every label, in CSV and JSON, whatever the file and class names', async () => {
+    for (const [i, name] of HOSTILE.entries()) {
+      await writeImage(join(root, name), 'jpeg', { color: [10 * i, 100, 50] });
+    }
+    await scanImages(root, store, { maxPixels: 1e8 });
+    const given = HOSTILE.map((name, i) => [name, LABELS[i % LABELS.length]!] as const);
+    await store.setLabels(
+      await Promise.all(
+        given.map(async ([name, label]) => ({
+          imageId: (await store.findImageByPath(name))!.id,
+          label,
+          source: 'manual' as const,
+        })),
+      ),
+    );
+    const rows = await store.exportRows();
+    const csvFile = join(dir, 'export.csv');
+    const jsonFile = join(dir, 'export.json');
+    writeFileSync(csvFile, [...csvChunks(rows)].join(''));
+    writeFileSync(jsonFile, [...jsonChunks(rows)].join(''));
+    // A spreadsheet would run these as formulas: they are written with a leading apostrophe.
+    const text = [...csvChunks(rows)].join('');
+    expect(text).toContain("'=SUM(A1)");
+    expect(text).toContain("'=1+1.jpg");
+    expect(text).not.toMatch(/(^|,)=SUM/m);
+    for (const file of [csvFile, jsonFile]) {
+      await store.clearLabels((await store.listLabels()).map((l) => l.imageId));
+      const result = file.endsWith('.csv') ? await importLabelsCsv(store, file) : await importLabelsJson(store, file);
+      expect(result.imported).toBe(HOSTILE.length);
+      const back = new Map((await store.listLabels()).map((l) => [l.path, l.label]));
+      for (const [name, label] of given) expect(back.get(name)).toBe(label);
+    }
+  });
+
+  it('names the line of a bad confidence, and refuses what is not an export', async () => {
+    await expect(importLabelsCsv(store, csv('image,label,confidence\na.jpg,cat,abc\n'))).rejects.toThrow(
+      /labels\.csv: line 2: confidence "abc" is not a number from 0 to 1/,
+    );
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"images": [{"image": 3}]}');
+    await expect(importLabelsJson(store, bad)).rejects.toThrow(
+      /bad\.json: images\.0\.image: .*expected Autolabel's JSON export/,
+    );
+    writeFileSync(bad, '{nope');
+    await expect(importLabelsJson(store, bad)).rejects.toThrow(/bad\.json: not valid JSON/);
+    expect(await store.listLabels()).toEqual([]);
+  });
+
+  it('warns when a new class looks like an existing one', async () => {
+    await importLabelsCsv(store, csv('image,label\na.jpg,t-shirt\n'));
+    const result = await importLabelsCsv(store, csv('image,label\nb.jpg,T-Shirt\nsub/c d.jpg,t-shirt\n'));
+    expect(result.warnings).toEqual(['new class "T-Shirt" looks like the existing class "t-shirt"; is it a typo?']);
+  });
+
+  it('finds an image written with a space after the comma, or as an absolute path inside the images folder', async () => {
+    await importLabelsCsv(store, csv('image,label\n a.jpg,cat\n'), root);
+    await importLabelsCsv(store, csv(`image,label\n${join(root, 'b.jpg')},dog\n`), root);
+    expect(await labels()).toEqual([
+      ['a.jpg', 'cat'],
+      ['b.jpg', 'dog'],
+    ]);
   });
 });

@@ -2,12 +2,14 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { AutolabelError, messageOf } from '../errors.js';
-import { parseCsv } from '../formats/csv.js';
+import { z } from 'zod';
+import { AutolabelError, isAutolabelError, messageOf } from '../errors.js';
+import { type CsvRecord, csvRecords, unescapeFormula } from '../formats/csv.js';
 import { isImageName } from '../image/scan.js';
 import type { ImageId, Store } from '../store/store.js';
 import { sha256 } from '../util/hash.js';
-import { normalizeImagePath, normalizeLabel } from './label.js';
+import { findImageByWrittenPath } from './find.js';
+import { lookalikeClassWarnings, normalizeLabel } from './label.js';
 import { LABEL_STATUSES } from '../formats/export.js';
 
 export interface ImportResult {
@@ -20,6 +22,8 @@ export interface ImportResult {
   /** Rows or files that carried no label (an empty label cell, an image outside any class folder). */
   readonly ignored: number;
   readonly classes: readonly string[];
+  /** New classes that look like existing ones (a typo?). */
+  readonly warnings: readonly string[];
 }
 
 interface PlannedLabel {
@@ -36,15 +40,19 @@ interface PlannedLabel {
 const CSV_COLUMNS = ['image', 'label', 'status', 'confidence', 'origin', 'suggested', 'check'] as const;
 const MACHINE_STATUSES = new Set<string>(['auto', 'suggested', 'unlabeled']);
 
-export async function importLabelsCsv(store: Store, file: string): Promise<ImportResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new AutolabelError('IO_FAILED', `cannot read ${file}: ${messageOf(error)}`, { cause: error });
-  }
-  const records = parseCsv(text, file);
-  const header = records[0];
+/** One label as a file gives it, before it is checked. */
+interface WrittenLabel {
+  readonly image: string;
+  readonly label: string;
+  readonly status: string;
+  readonly confidence: string;
+  /** Where it came from, for messages ("labels.csv: line 4"). */
+  readonly where: string;
+}
+
+export async function importLabelsCsv(store: Store, file: string, imagesRoot?: string): Promise<ImportResult> {
+  const records = csvRecords(await readText(file), file);
+  const header: CsvRecord | undefined = records.next().value;
   if (!header) throw new AutolabelError('CSV_INVALID', `${file}: line 1: empty file, expected the header image,label`);
   const columns = header.fields.map((name) => name.trim().toLowerCase());
   for (const name of columns) {
@@ -55,61 +63,129 @@ export async function importLabelsCsv(store: Store, file: string): Promise<Impor
       );
     }
   }
-  const imageColumn = columns.indexOf('image');
-  const labelColumn = columns.indexOf('label');
-  const statusColumn = columns.indexOf('status');
-  if (imageColumn < 0 || labelColumn < 0) {
+  const column = (name: string): number => columns.indexOf(name);
+  if (column('image') < 0 || column('label') < 0) {
     throw new AutolabelError(
       'CSV_INVALID',
       `${file}: line ${header.line}: the header must name the columns image and label`,
     );
   }
+  function* rows(): Generator<WrittenLabel> {
+    for (const record of records) {
+      const where = `${file}: line ${record.line}`;
+      if (record.fields.length !== columns.length) {
+        throw new AutolabelError(
+          'CSV_INVALID',
+          `${where}: ${record.fields.length} fields, but the header has ${columns.length}`,
+        );
+      }
+      const field = (name: string): string =>
+        column(name) < 0 ? '' : unescapeFormula(record.fields[column(name)] ?? '');
+      yield {
+        image: field('image'),
+        label: field('label'),
+        status: field('status'),
+        confidence: field('confidence'),
+        where,
+      };
+    }
+  }
   // A checklist answers checks of existing classes: a class name it does not know is a typo, not a new class.
-  const checklist = columns.includes('suggested');
+  return importWritten(store, rows(), columns.includes('suggested'), imagesRoot);
+}
+
+/** Schema of Autolabel's own JSON export (formats/export.ts), as far as importing reads it. */
+const JsonExportSchema = z.object({
+  images: z.array(
+    z.object({
+      image: z.string(),
+      label: z.string().nullable(),
+      status: z.string().optional(),
+      confidence: z.number().nullable().optional(),
+    }),
+  ),
+});
+
+/** Imports Autolabel's JSON export: its people's and accepted labels (never suggestions). */
+export async function importLabelsJson(store: Store, file: string, imagesRoot?: string): Promise<ImportResult> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readText(file));
+  } catch (error) {
+    if (isAutolabelError(error)) throw error;
+    throw new AutolabelError('IMPORT_INVALID', `${file}: not valid JSON: ${messageOf(error)}`, { cause: error });
+  }
+  const parsed = JsonExportSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AutolabelError(
+      'IMPORT_INVALID',
+      `${file}: ${issue.path.join('.') || 'the file'}: ${issue.message} (expected Autolabel's JSON export: {"images": [{"image", "label", "status"}]})`,
+    );
+  }
+  const rows = parsed.data.images.map((image, i) => ({
+    image: image.image,
+    label: image.label ?? '',
+    status: image.status ?? '',
+    confidence: image.confidence == null ? '' : String(image.confidence),
+    where: `${file}: images[${i}]`,
+  }));
+  return importWritten(store, rows, false, imagesRoot);
+}
+
+async function importWritten(
+  store: Store,
+  rows: Iterable<WrittenLabel>,
+  checklist: boolean,
+  imagesRoot: string | undefined,
+): Promise<ImportResult> {
   const known = checklist ? new Set((await store.listClasses()).map((c) => c.name)) : undefined;
   const plans: PlannedLabel[] = [];
   let ignored = 0;
-  for (const record of records.slice(1)) {
-    const where = `${file}: line ${record.line}`;
-    if (record.fields.length !== columns.length) {
-      throw new AutolabelError(
-        'CSV_INVALID',
-        `${where}: ${record.fields.length} fields, but the header has ${columns.length}`,
-      );
-    }
-    const rawImage = record.fields[imageColumn] ?? '';
-    const rawLabel = record.fields[labelColumn] ?? '';
-    const status = statusColumn < 0 ? '' : (record.fields[statusColumn] ?? '').trim().toLowerCase();
-    const path = normalizeImagePath(rawImage);
-    if (path === '') throw new AutolabelError('CSV_INVALID', `${where}: the image cell is empty`);
+  for (const row of rows) {
+    const { where } = row;
+    const status = row.status.trim().toLowerCase();
+    if (row.image === '') throw new AutolabelError('CSV_INVALID', `${where}: the image cell is empty`);
     if (status !== '' && !(LABEL_STATUSES as readonly string[]).includes(status)) {
       throw new AutolabelError(
         'CSV_INVALID',
         `${where}: unknown status "${status}" (expected ${LABEL_STATUSES.join(', ')})`,
       );
     }
+    const confidence = row.confidence.trim();
+    if (confidence !== '' && !(Number(confidence) >= 0 && Number(confidence) <= 1)) {
+      throw new AutolabelError('CSV_INVALID', `${where}: confidence "${confidence}" is not a number from 0 to 1`);
+    }
     // Machine suggestions in an export are not labels: importing them would teach the model its own guesses.
-    if (rawLabel.trim() === '' || MACHINE_STATUSES.has(status)) {
+    if (row.label.trim() === '' || MACHINE_STATUSES.has(status)) {
       ignored++;
       continue;
     }
-    const label = normalizeLabelIn(rawLabel, where);
+    const label = normalizeLabelIn(row.label, where);
     if (known && !known.has(label)) {
       throw new AutolabelError(
         'CSV_INVALID',
         `${where}: class "${label}" does not exist (a checklist answer must be one of: ${[...known].sort().join(', ')})`,
       );
     }
-    const image = await store.findImageByPath(path);
+    const image = await findImageByWrittenPath(store, row.image, imagesRoot);
     if (!image) {
       throw new AutolabelError(
         'IMAGE_NOT_FOUND',
-        `${where}: image "${rawImage}" is not in the workspace (paths are relative to the images folder; run scan if it is new)`,
+        `${where}: image "${row.image}" is not in the workspace (paths are relative to the images folder; run scan if it is new)`,
       );
     }
     plans.push({ imageId: image.id, label, where });
   }
   return commit(store, plans, ignored, checklist);
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new AutolabelError('IO_FAILED', `cannot read ${file}: ${messageOf(error)}`, { cause: error });
+  }
 }
 
 /**
@@ -192,6 +268,10 @@ async function commit(
     byImage.set(plan.imageId, plan);
   }
   const labels = [...byImage.values()].map(({ imageId, label }) => ({ imageId, label, source: 'import' as const }));
+  const warnings = lookalikeClassWarnings(
+    (await store.listClasses()).map((c) => c.name),
+    labels.map((l) => l.label),
+  );
   await store.setLabels(labels);
   const drawn = new Set((await store.listChecks()).map((c) => c.imageId as number));
   const checks = labels.filter((l) => drawn.has(l.imageId)).length;
@@ -201,5 +281,6 @@ async function commit(
     notDrawn: checklist ? labels.length - checks : 0,
     ignored,
     classes: [...new Set(labels.map((l) => l.label))].sort(),
+    warnings,
   };
 }

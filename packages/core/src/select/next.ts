@@ -3,6 +3,7 @@
  * covers yet (TypiClust, Hacohen et al. 2022). With a fit: the images the model is most torn about,
  * one per cluster so the picks differ, favouring classes with few labels. Each pick says why.
  */
+import { AutolabelError } from '../errors.js';
 import type { KnnGraph } from '../learn/graph.js';
 import { type Matrix, rowOf } from '../learn/matrix.js';
 import type { OrtMath } from '../learn/ort-math.js';
@@ -56,7 +57,12 @@ export async function pickNext(input: NextInput, count: number, strategy: NextSt
     case 'diverse':
       return pickDiverse(input, want);
     case 'uncertain':
-      if (!input.probabilities) throw new RangeError('uncertain picks need the probabilities of a fit');
+      if (!input.probabilities) {
+        throw new AutolabelError(
+          'NOT_ENOUGH_LABELS',
+          'uncertain picks need suggestions first: make suggestions, or pick typical images until then',
+        );
+      }
       return pickUncertain(input, input.probabilities, want, seed);
   }
 }

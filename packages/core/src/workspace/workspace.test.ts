@@ -46,6 +46,15 @@ describe('workspace', () => {
     await ws.setLabel('./blue/b0.png', ' blue ');
     await expect(ws.setLabel('nope.jpg', 'x')).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
     await expect(ws.setLabel('red/r1.jpg', '')).rejects.toMatchObject({ code: 'LABEL_INVALID' });
+    // Invisible and direction-changing characters would make two classes look alike.
+    await expect(ws.setLabel('red/r1.jpg', 're\u200bd')).rejects.toThrow(/invisible or text-direction characters/);
+    await expect(ws.setLabel('red/r1.jpg', '\u202eder')).rejects.toMatchObject({ code: 'LABEL_INVALID' });
+    // An absolute path inside the images folder (what tab completion gives) names the same image.
+    expect(await ws.setLabel(join(ws.imagesRoot, 'red', 'r0.jpg'), 'red')).toEqual({
+      path: 'red/r0.jpg',
+      label: 'red',
+      warnings: [],
+    });
     const status = await ws.status();
     expect(status).toMatchObject({ imageCount: 22, embedded: 21, labeled: 2 });
     expect(status.classes).toEqual([

@@ -10,8 +10,9 @@ import { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from '../embed/sp
 import { csvChunks, type ExportFormat, jsonChunks } from '../formats/export.js';
 import { type ScanResult, scanImages } from '../image/scan.js';
 import { SKIP_REASONS, type SkipReason } from '../image/skip.js';
-import { type ImportResult, importImageFolder, importLabelsCsv } from '../labels/import.js';
-import { normalizeImagePath, normalizeLabel } from '../labels/label.js';
+import { type ImportResult, importImageFolder, importLabelsCsv, importLabelsJson } from '../labels/import.js';
+import { findImageByWrittenPath } from '../labels/find.js';
+import { lookalikeClassWarnings, normalizeLabel } from '../labels/label.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Learner } from '../learn/learner.js';
 import type { Store } from '../store/store.js';
@@ -241,7 +242,12 @@ export class Workspace {
   }
 
   async importCsv(file: string): Promise<ImportResult> {
-    return importLabelsCsv(this.store, resolve(file));
+    return importLabelsCsv(this.store, resolve(file), this.imagesRoot);
+  }
+
+  /** Imports Autolabel's own JSON export (its labels, never its suggestions). */
+  async importJson(file: string): Promise<ImportResult> {
+    return importLabelsJson(this.store, resolve(file), this.imagesRoot);
   }
 
   async importImageFolder(dir: string): Promise<ImportResult> {
@@ -250,22 +256,29 @@ export class Workspace {
   }
 
   /** Labels one image by its path relative to the images root; null clears its label. */
-  async setLabel(imagePath: string, label: string | null): Promise<{ path: string; label: string | null }> {
-    const path = normalizeImagePath(imagePath);
-    const image = await this.store.findImageByPath(path);
+  async setLabel(
+    imagePath: string,
+    label: string | null,
+  ): Promise<{ path: string; label: string | null; warnings: readonly string[] }> {
+    const image = await findImageByWrittenPath(this.store, imagePath, this.imagesRoot);
     if (!image) {
       throw new AutolabelError(
         'IMAGE_NOT_FOUND',
         `image "${imagePath}" is not in the workspace (paths are relative to ${this.imagesRoot}; run scan if it is new)`,
       );
     }
+    const path = image.path;
     if (label === null) {
       await this.store.clearLabels([image.id]);
-      return { path, label: null };
+      return { path, label: null, warnings: [] };
     }
     const normalized = normalizeLabel(label, `label for ${path}`);
+    const warnings = lookalikeClassWarnings(
+      (await this.store.listClasses()).map((c) => c.name),
+      [normalized],
+    );
     await this.store.setLabels([{ imageId: image.id, label: normalized, source: 'manual' }]);
-    return { path, label: normalized };
+    return { path, label: normalized, warnings };
   }
 
   async status(): Promise<WorkspaceStatus> {
