@@ -17,7 +17,7 @@
  * threshold), and calibration error before checks (calibrated on chosen labels) and after.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, cp, link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -45,15 +45,20 @@ const args = benchArgs('bench:certify --images DIR[,DIR] --model SPEC [options]'
   calibration: { type: 'string' },
   'calibration-seeds': { type: 'string' },
   'skip-protocol': { type: 'boolean' },
+  from: { type: 'string' },
   workspace: { type: 'string' },
   out: { type: 'string' },
 });
-if (typeof args.images !== 'string' || typeof args.model !== 'string') {
+if (typeof args.from !== 'string' && (typeof args.images !== 'string' || typeof args.model !== 'string')) {
   process.stderr.write('usage: npm run bench:certify -- --images DIR[,DIR] --model SPEC [--seeds 20]\n');
   process.exit(2);
 }
-const roots = args.images.split(',').map((dir) => resolve(dir));
-const spec = args.model.startsWith('onnx:') ? `onnx:${resolve(args.model.slice(5))}` : args.model;
+const roots = String(args.images ?? '')
+  .split(',')
+  .map((dir) => resolve(dir));
+const spec = String(args.model ?? '').startsWith('onnx:')
+  ? `onnx:${resolve(String(args.model).slice(5))}`
+  : String(args.model ?? '');
 const perClass = intArg(args['per-class'], 'per-class', 100_000);
 const seedCount = intArg(args.seeds, 'seeds', 20);
 const list = (value: string | boolean | undefined, fallback: string): number[] =>
@@ -356,7 +361,7 @@ function report(rows: readonly Measure[]): string {
   return lines.join('\n');
 }
 
-async function plots(rows: readonly Measure[]): Promise<void> {
+async function plots(rows: readonly Measure[], seeds = seedCount): Promise<void> {
   for (const target of targets) {
     const series = budgets.flatMap((budget) => {
       const at = (v: number, key: 'coverage' | 'autoPrecision' | 'oracle') =>
@@ -377,7 +382,7 @@ async function plots(rows: readonly Measure[]): Promise<void> {
     await writeFile(
       join(outDir, `certify-p${target}.svg`),
       lineChart({
-        title: `Auto-accept at target ${target}: coverage and realised precision (mean of ${seedCount} seeds)`,
+        title: `Auto-accept at target ${target}: coverage and realised precision (mean of ${seeds} seeds)`,
         xLabel: 'random checks',
         yLabel: 'share of the pool / precision',
         series: [
@@ -391,6 +396,20 @@ async function plots(rows: readonly Measure[]): Promise<void> {
 }
 
 await mkdir(outDir, { recursive: true });
+if (typeof args.from === 'string') {
+  // Report and plots from a saved run (all seeds done so far), without running anything.
+  const saved = JSON.parse(await readFile(resolve(args.from), 'utf8')) as {
+    roots: string[];
+    spec: string;
+    rows: Measure[];
+    calibration?: CalibrationRow[];
+  };
+  const seeds = new Set(saved.rows.map((r) => r.seed)).size;
+  await plots(saved.rows, seeds);
+  process.stdout.write(`bench:certify on ${saved.roots.join(', ')} with ${saved.spec}, ${seeds} seeds\n\n`);
+  process.stdout.write(`${report(saved.rows)}\n\nCalibration\n\n${calibrationReport(saved.calibration ?? [])}\n`);
+  process.exit(0);
+}
 const template = await prepare();
 const rows: Measure[] = [];
 const calibration: CalibrationRow[] = [];

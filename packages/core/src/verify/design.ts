@@ -5,8 +5,8 @@
  * A draw is stratified by the current fit's confidence (a stratified random sample; Cochran 1977,
  * ch. 5). The frame holds the most confident suggestions, as many as maximise the coverage the model
  * expects these checks to certify (`frameOf`); most checks go there, uniformly, so nested regions
- * inside it see equal weights and exact tests. The rest of the pool gets a small share, so that estimates of overall
- * accuracy cover every suggestion and a frame set too small shows up. Each check's weight is its
+ * inside it see equal weights and exact tests. The rest of the pool gets a share too (`restShare`), so that
+ * estimates of overall accuracy cover every suggestion and a frame set too small shows up. Each check's weight is its
  * stratum's population over its stratum's responses (answered or skipped), normalised within the draw.
  */
 import type { CheckStratum, ImageId } from '../store/store.js';
@@ -29,8 +29,14 @@ export interface PlannedDraw {
   readonly checks: readonly PlannedCheck[];
 }
 
-/** Share of a draw's checks that go to the frame, when the frame is not the whole pool. */
-const FRAME_SHARE = 0.85;
+/**
+ * Share of a draw's checks that go to the rest of the pool: at least 15%, and half the rest's share
+ * of the pool, so that accuracy estimates and the calibration of low confidences stay usable when
+ * the frame is small (a hard pool).
+ */
+function restShare(frameSize: number, poolSize: number): number {
+  return frameSize >= poolSize ? 0 : Math.max(0.15, 0.5 * (1 - frameSize / poolSize));
+}
 /** Frame sizes tried, and region sizes inside each, in steps of the pool. */
 const FRAME_STEPS = 20;
 
@@ -73,7 +79,7 @@ export function frameOf(
     let best = { size: n, score: 0 };
     for (let f = 1; f <= FRAME_STEPS; f++) {
       const size = Math.ceil((n * f) / FRAME_STEPS);
-      const share = size >= n ? 1 : FRAME_SHARE;
+      const share = 1 - restShare(size, n);
       let score = 0;
       for (let r = 1; r <= FRAME_STEPS; r++) {
         const m = Math.ceil((size * r) / FRAME_STEPS);
@@ -89,7 +95,7 @@ export function frameOf(
       if (score > 0 && score >= best.score) best = { size, score };
     }
     if (best.score > 0) {
-      return { size: best.size, threshold: sorted[best.size - 1]!, share: best.size >= n ? 1 : FRAME_SHARE };
+      return { size: best.size, threshold: sorted[best.size - 1]!, share: 1 - restShare(best.size, n) };
     }
   }
   return { size: n, threshold: sorted[n - 1]!, share: 1 };
@@ -125,7 +131,7 @@ export function planDraw(
   );
   const parts = [sorted.slice(0, frame.size), sorted.slice(frame.size)];
   const total = Math.min(count, sorted.length);
-  let inFrame = Math.min(parts[0]!.length, frame.share === 1 ? total : Math.round(FRAME_SHARE * total));
+  let inFrame = Math.min(parts[0]!.length, Math.round(frame.share * total));
   const rest = Math.min(parts[1]!.length, total - inFrame);
   inFrame = Math.min(parts[0]!.length, total - rest);
   const wanted = [inFrame, rest];
