@@ -1,33 +1,19 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeRgb } from '@autolabel/core';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { writeTinyOnnxModel } from '@autolabel/core/testing';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runCli, runCliJson, writeColourPhotos } from './testing/cli.js';
 
 // Runs the built CLI (npm run build first) through the learning loop a user follows.
-const bin = fileURLToPath(new URL('../bin/autolabel.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-learn-'));
 const images = join(dir, 'photos');
-const CLASSES: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210], moss: [70, 160, 60] };
-const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
-const PER_CLASS = 15;
-const truth = new Map<string, string>();
+let truth: Map<string, string>;
+const cli = (args: string[]): CliRun => runCli(dir, args);
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-function json<T>(args: string[]): T {
-  const result = cli([...args, '--json']);
-  expect(result.stderr).not.toMatch(/error/);
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
+const json = <T>(args: string[]): T => runCliJson<T>(dir, args);
 
 function exported(): Map<string, { label: string; status: string; confidence: string }> {
   // The generated names need no CSV quoting.
@@ -40,15 +26,7 @@ function exported(): Map<string, { label: string; status: string; confidence: st
 }
 
 beforeAll(async () => {
-  let seed = 0;
-  for (const [name, color] of Object.entries(CLASSES)) {
-    for (let i = 0; i < PER_CLASS; i++) {
-      const path = `img_${name.slice(0, 2)}${String(i).padStart(2, '0')}.png`;
-      const pattern = PATTERNS[i % PATTERNS.length]!;
-      await writeImage(join(images, path), 'png', { color, pattern, noise: 70, seed: seed++ });
-      truth.set(path, name);
-    }
-  }
+  truth = await writeColourPhotos(images, 15);
   const model = await writeTinyOnnxModel(join(dir, 'tiny-model'), { featureDim: 24 });
   expect(cli(['init', '--images', 'photos', '--model', `onnx:${model.dir}`]).code).toBe(0);
   expect(cli(['scan', '-q']).code).toBe(0);

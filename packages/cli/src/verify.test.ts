@@ -1,32 +1,18 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { writeTinyOnnxModel } from '@autolabel/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, COLOUR_CLASSES, runCli, runCliJson, writeColourPhotos } from './testing/cli.js';
 
 // The verify loop as a user runs it with the built CLI (npm run build first): draw a checklist, fill
 // it in, import it, and let the answers certify auto-accept.
-const bin = fileURLToPath(new URL('../bin/autolabel.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-verify-'));
 const images = join(dir, 'photos');
-const CLASSES: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210], moss: [70, 160, 60] };
-const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
-const PER_CLASS = 70;
-const truth = new Map<string, string>();
+let truth: Map<string, string>;
+const cli = (args: string[]): CliRun => runCli(dir, args);
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-function json<T>(args: string[]): T {
-  const result = cli([...args, '--json']);
-  expect(result.stderr).not.toMatch(/error/);
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
+const json = <T>(args: string[]): T => runCliJson<T>(dir, args);
 
 /** The checklist's rows (generated names need no CSV quoting). */
 function readChecklist(file: string): string[][] {
@@ -57,19 +43,7 @@ interface Suggest {
 }
 
 beforeAll(async () => {
-  let seed = 0;
-  for (const [name, color] of Object.entries(CLASSES)) {
-    for (let i = 0; i < PER_CLASS; i++) {
-      const path = `img_${name.slice(0, 2)}${String(i).padStart(2, '0')}.png`;
-      await writeImage(join(images, path), 'png', {
-        color,
-        pattern: PATTERNS[i % PATTERNS.length]!,
-        noise: 70,
-        seed: seed++,
-      });
-      truth.set(path, name);
-    }
-  }
+  truth = await writeColourPhotos(images, 70);
   const model = await writeTinyOnnxModel(join(dir, 'tiny-model'), { featureDim: 24 });
   expect(cli(['init', '--images', 'photos', '--model', `onnx:${model.dir}`]).code).toBe(0);
   expect(cli(['scan', '-q']).code).toBe(0);
@@ -101,7 +75,7 @@ describe('verify: random checks that certify auto-accept', () => {
     for (const r of rows.slice(1)) {
       expect(truth.has(r[0]!)).toBe(true);
       expect(/0[0-2]\.png$/.test(r[0]!)).toBe(false); // never an image a person labelled
-      expect(Object.keys(CLASSES)).toContain(r[1]);
+      expect(Object.keys(COLOUR_CLASSES)).toContain(r[1]);
       expect(r[3]).toBe('');
     }
     // A second draw never asks about an image twice.
@@ -175,7 +149,7 @@ describe('verify: random checks that certify auto-accept', () => {
     const rows = readChecklist('checklist.csv');
     const answered = rows[2]![0]!;
     // Relabelling a checked image changes the certificate's evidence.
-    const other = Object.keys(CLASSES).find((c) => c !== truth.get(answered))!;
+    const other = Object.keys(COLOUR_CLASSES).find((c) => c !== truth.get(answered))!;
     expect(cli(['label', answered, other]).code).toBe(0);
     const refused = cli(['accept', '--auto']);
     expect(refused.code).toBe(4);
