@@ -5,7 +5,7 @@
  */
 import { AutolabelError } from '../errors.js';
 import type { CheckDrawRecord, CheckRecord, ImageId, Store } from '../store/store.js';
-import { type Certificate, checkWeights, planDraw } from '../verify/index.js';
+import { type Certificate, checkWeights, frameShareOf, planDraw } from '../verify/index.js';
 
 /** The default precision target of draws and the web app's progress line. */
 export const DEFAULT_TARGET_PRECISION = 0.95;
