@@ -262,8 +262,6 @@ export function buildProgram(io: CliIo): Command {
     .action(async (raw: unknown) => {
       const flags = parseFlags(z.object({ targetPrecision: z.coerce.number().gt(0.5).lt(1).optional() }), raw);
       await withWorkspace(async (workspace) => {
-        // Waits for (or fails on) another process's save, or a read-only workspace, before the fit, not after it.
-        await workspace.store.waitForFitLock();
         const bar = progress('runs');
         const result = await workspace.suggest({ targetPrecision: flags.targetPrecision, onProgress: bar.onProgress });
         bar.done();

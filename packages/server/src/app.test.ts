@@ -172,17 +172,24 @@ describe('labels, suggestions and events', () => {
     const stats = await json<StatsResponse>(await app.request('/api/stats'));
     expect(stats.byStatus).toMatchObject({ labeled: 6, suggested: 15 });
     expect(stats.model.fitId).toBe(fitted.model!.fitId);
+    // No random checks yet: the figure rests on chosen labels and says so; the curve plots it.
+    expect(stats.model.accuracy).toMatchObject({ basis: 'chosen-labels', checks: 0, low: null });
+    expect(stats.model.accuracy!.note).toMatch(/may be biased/);
+    expect(stats.curve.at(-1)!.labels).toBe(6);
+    expect(stats.curve.at(-1)!.accuracy).toBeCloseTo(stats.model.accuracy!.estimate, 6);
     expect(stats.confidence.reduce((a, b) => a + b)).toBe(15);
   });
 
   it('accepts suggestions in bulk and exports every label', async () => {
     const page = await json<ImagesPage>(await app.request('/api/images?status=suggested&label=azure'));
+    const { fitId } = await json<StatsResponse>(await app.request('/api/stats')).then((stats) => stats.model);
     const accepted = await send('/api/accept', 'POST', { imageIds: page.items.map((i) => i.id) });
-    expect(await json(accepted)).toEqual({ accepted: page.items.length });
+    expect(await json(accepted)).toEqual({ accepted: page.items.length, fitId, newerLabels: 0 });
     const csv = await (await app.request('/api/export?format=csv')).text();
-    expect(csv.split('\n')[0]).toBe('image,label,status,confidence');
-    expect(csv).toMatch(/^amber-0\.png,amber,labeled,$/m);
-    expect(csv.match(/,azure,accepted,/g)).toHaveLength(page.items.length);
+    expect(csv.split('\n')[0]).toBe('image,label,status,confidence,origin');
+    // Labelled before anything was recommended: the person chose these images.
+    expect(csv).toMatch(/^amber-0\.png,amber,labeled,,chosen$/m);
+    expect(csv.match(/,azure,accepted,[\d.]+,$/gm)).toHaveLength(page.items.length);
   });
 
   it('recommends what to label next', async () => {
@@ -242,6 +249,7 @@ describe('access token', () => {
   it('answers 401 without the token and serves with it', async () => {
     const locked = createApp({ workspace, live, token: 'secret-token' });
     expect((await locked.request('/api/stats')).status).toBe(401);
+    expect((await locked.request('/api/verify')).status).toBe(401);
     expect((await locked.request('/api/stats', { headers: { authorization: 'Bearer wrong-token!' } })).status).toBe(
       401,
     );

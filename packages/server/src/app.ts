@@ -1,10 +1,11 @@
 /**
  * @module The HTTP API (Hono) over one workspace: images, thumbnails, labels, classes, suggestions,
- * next picks, stats, export, and server-sent events; plus the built web app when one is given.
+ * next picks, the verify loop (routes/verify.ts), stats, export, and server-sent events.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import {
+  accuracyOf,
   AcceptBodySchema,
   AutolabelError,
   BulkLabelsBodySchema,
@@ -19,16 +20,17 @@ import {
   NextQuerySchema,
   normalizeLabel,
   type StatsResponse,
-  summaryOf,
   type Workspace,
 } from '@autolabel/core';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { errorResponse, fromZod } from './errors.js';
+import { errorResponse } from './errors.js';
 import type { LiveModel } from './live.js';
 import { EmbeddingMap } from './map.js';
 import { MediaCache } from './media.js';
+import { body, IdSchema, parse } from './request.js';
+import { verifyRoutes } from './routes/verify.js';
 
 export interface AppOptions {
   readonly workspace: Workspace;
@@ -36,24 +38,6 @@ export interface AppOptions {
   /** When set, every /api request must carry it (Authorization: Bearer, or ?token= for images and events). */
   readonly token?: string;
 }
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'query' | 'body' | 'path'): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw fromZod(parsed.error, where);
-  return parsed.data;
-}
-
-async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const json: unknown = await c.req.json().catch(() => {
-    throw fromZod(
-      new z.ZodError([{ code: 'custom', path: [], message: 'the body must be JSON', input: undefined }]),
-      'body',
-    );
-  });
-  return parse(schema, json, 'body');
-}
-
-const IdSchema = z.object({ id: z.coerce.number().int().positive() });
 
 export function createApp(options: AppOptions): Hono {
   const { workspace: ws, live } = options;
@@ -91,6 +75,8 @@ export function createApp(options: AppOptions): Hono {
     live.labelsChanged();
   };
 
+  app.route('/api/verify', verifyRoutes({ workspace: ws, live }));
+
   app.get('/api/stats', async (c) => {
     const byStatus = await store.statusCounts();
     const stats: StatsResponse = {
@@ -99,7 +85,7 @@ export function createApp(options: AppOptions): Hono {
       classes: await store.listClasses(),
       model: live.state,
       curve: (await store.listFits()).flatMap((f) => {
-        const accuracy = summaryOf(f)?.crossValidation.accuracy;
+        const accuracy = accuracyOf(f)?.estimate;
         return accuracy === undefined ? [] : [{ labels: f.labels, accuracy }];
       }),
       confidence: await store.confidenceHistogram(20),
@@ -188,9 +174,11 @@ export function createApp(options: AppOptions): Hono {
 
   app.post('/api/accept', async (c) => {
     const { imageIds } = await body(c, AcceptBodySchema);
-    const accepted = await store.acceptSuggestions(imageIds as ImageId[]);
-    live.emit({ type: 'labels', imageIds });
-    return c.json({ accepted });
+    const result = await ws.accept(imageIds ? { imageIds: imageIds as ImageId[] } : { auto: true });
+    live.emit({ type: 'labels', imageIds: imageIds ?? [] });
+    // Accepting the certified region retires the checks that stood for it: certify what is left afresh.
+    if (!imageIds && result.accepted > 0) live.labelsChanged();
+    return c.json(result);
   });
 
   app.get('/api/classes', async (c) => c.json({ classes: await store.listClasses() }));

@@ -6,7 +6,16 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type Learner, messageOf, type ModelState, type ServerEvent, type Workspace } from '@autolabel/core';
+import {
+  accuracyOf,
+  DEFAULT_TARGET_PRECISION,
+  type Learner,
+  messageOf,
+  type ModelState,
+  type ServerEvent,
+  summaryOf,
+  type Workspace,
+} from '@autolabel/core';
 import type { RefitReply, RefitWorkerData } from './refit-worker.js';
 
 /** The built worker script: next to this module, or in dist when this module runs from source (tests). */
@@ -28,7 +37,7 @@ export interface LiveModelOptions {
 export class LiveModel {
   readonly #ws: Workspace;
   readonly #debounceMs: number;
-  readonly #targetPrecision: number | undefined;
+  readonly #targetPrecision: number;
   readonly #fullFitGrowth: number;
   readonly #listeners = new Set<(event: ServerEvent) => void>();
   #learner: Learner | undefined;
@@ -45,15 +54,17 @@ export class LiveModel {
     this.#ws = ws;
     this.#debounceMs = options.debounceMs ?? 300;
     this.#maxWaitMs = options.maxWaitMs ?? 2000;
-    this.#targetPrecision = options.targetPrecision;
+    this.#targetPrecision = options.targetPrecision ?? DEFAULT_TARGET_PRECISION;
     this.#fullFitGrowth = options.fullFitGrowth ?? 0.1;
     this.#state = {
       fitId: null,
       state: 'idle',
       message: null,
-      estimatedAccuracy: null,
-      targetPrecision: this.#targetPrecision ?? null,
+      accuracy: null,
+      targetPrecision: this.#targetPrecision,
       threshold: null,
+      certified: 0,
+      next: null,
     };
   }
 
@@ -73,7 +84,16 @@ export class LiveModel {
   /** Loads the latest stored fit as the current state (at start-up). */
   async load(): Promise<void> {
     const fit = await this.#ws.store.latestFit();
-    if (fit) this.#state = { ...this.#state, fitId: fit.id };
+    if (!fit) return;
+    const certificate = summaryOf(fit)?.certificate ?? null;
+    this.#state = {
+      ...this.#state,
+      fitId: fit.id,
+      accuracy: accuracyOf(fit) ?? null,
+      threshold: certificate?.threshold ?? null,
+      certified: certificate?.certified ?? 0,
+      next: certificate?.next ?? null,
+    };
   }
 
   /**
@@ -147,10 +167,10 @@ export class LiveModel {
       message: messageOf(error),
     }));
     if (reply.type === 'done') {
-      const { fitId, estimatedAccuracy, threshold } = reply;
+      const { fitId, accuracy, threshold, certified, next } = reply;
       // Labels that changed during the fit already have the next refit waiting.
       const state = this.#timer !== undefined ? 'waiting' : 'idle';
-      this.#setState({ fitId, state, message: null, estimatedAccuracy, threshold });
+      this.#setState({ fitId, state, message: null, accuracy, threshold, certified, next });
     } else {
       this.#setState({ state: 'failed', message: reply.message });
     }

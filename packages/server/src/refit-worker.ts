@@ -4,7 +4,14 @@
  * Started by live.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { HUMAN_LABEL_SOURCES, type Learner, messageOf, openWorkspace } from '@autolabel/core';
+import {
+  type AccuracyFigure,
+  type ChecksNeeded,
+  HUMAN_LABEL_SOURCES,
+  type Learner,
+  messageOf,
+  openWorkspace,
+} from '@autolabel/core';
 
 export interface RefitWorkerData {
   readonly workspace: string;
@@ -17,8 +24,10 @@ export type RefitReply =
   | {
       readonly type: 'done';
       readonly fitId: number;
-      readonly estimatedAccuracy: number;
+      readonly accuracy: AccuracyFigure;
       readonly threshold: number | null;
+      readonly certified: number;
+      readonly next: ChecksNeeded | null;
     }
   | { readonly type: 'failed'; readonly message: string };
 
@@ -45,8 +54,10 @@ async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData)
         port.postMessage({
           type: 'done',
           fitId: result.fitId,
-          estimatedAccuracy: result.estimatedAccuracy,
+          accuracy: result.accuracy,
           threshold: result.threshold,
+          certified: result.certificate?.certified ?? 0,
+          next: result.certificate?.next ?? null,
         } satisfies RefitReply);
       } catch (error) {
         port.postMessage({ type: 'failed', message: messageOf(error) } satisfies RefitReply);

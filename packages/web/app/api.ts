@@ -3,6 +3,7 @@
  * and the error shape. Types come from the server's contract, imported type-only.
  */
 import type {
+  AcceptResult,
   ApiError as ApiErrorBody,
   ClassesResponse,
   ImageItem,
@@ -10,6 +11,9 @@ import type {
   ImagesQuery,
   NextPick,
   StatsResponse,
+  VerifyCheckResponse,
+  VerifyResponse,
+  VerifyStatus,
 } from '@autolabel/core';
 
 /** The query as sent: ids go comma-separated. */
@@ -112,9 +116,32 @@ export class Api {
     let accepted = 0;
     for (let i = 0; i < imageIds.length; i += MAX_ACCEPT) {
       const body = { imageIds: imageIds.slice(i, i + MAX_ACCEPT) };
-      accepted += (await this.#request<{ accepted: number }>('POST', '/api/accept', {}, body)).accepted;
+      accepted += (await this.#request<AcceptResult>('POST', '/api/accept', {}, body)).accepted;
     }
     return accepted;
+  }
+
+  /** Accepts every suggestion that random checks certify (status auto). */
+  acceptCertified(): Promise<AcceptResult> {
+    return this.#request('POST', '/api/accept', {}, { auto: true });
+  }
+
+  /** The next random check for this client (a browser tab); the same one until it is answered or skipped. */
+  nextCheck(client: string): Promise<VerifyCheckResponse> {
+    return this.#request('POST', '/api/verify/next', {}, { client });
+  }
+
+  /** Answers a check with the image's class: the suggestion confirmed, or a correction. */
+  answerCheck(checkId: number, label: string): Promise<VerifyCheckResponse> {
+    return this.#request('POST', `/api/verify/${checkId}/answer`, {}, { label });
+  }
+
+  async skipCheck(checkId: number): Promise<VerifyStatus> {
+    return (await this.#request<VerifyResponse>('POST', `/api/verify/${checkId}/skip`, {}, {})).status;
+  }
+
+  async verifyStatus(): Promise<VerifyStatus> {
+    return (await this.#request<VerifyResponse>('GET', '/api/verify')).status;
   }
 
   async addClass(name: string): Promise<ClassesResponse> {

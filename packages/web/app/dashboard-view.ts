@@ -1,12 +1,14 @@
 /**
  * @module The dashboard: images per class and status (table and stacked bars), the model's estimated
- * accuracy, threshold and coverage, the learning curve and the confidence histogram.
+ * accuracy and what it rests on, the suggestions certified, coverage, the learning curve and the
+ * confidence histogram.
  */
 import type { StatsResponse } from '@autolabel/core';
 // Core's dependency-free chart functions, bundled from source: core's package entry pulls in Node
 // modules, and it has no browser-safe export for them yet.
 import { barChart, histogram, lineChart } from '@autolabel/core/report';
 import { h, percent } from './dom.js';
+import { accuracyParts, count as n } from './figures.js';
 import type { View, ViewContext } from './view.js';
 
 const STATUSES = ['labeled', 'accepted', 'auto', 'suggested'] as const;
@@ -67,6 +69,7 @@ export class DashboardView implements View {
   #renderSummary(stats: StatsResponse): void {
     const model = this.#ctx.live.model ?? stats.model;
     const by = stats.byStatus;
+    const accuracy = accuracyParts(model.accuracy);
     const covered = by.labeled + by.accepted + by.auto;
     const card = (title: string, value: string, note: string, testId?: string) =>
       h(
@@ -76,22 +79,23 @@ export class DashboardView implements View {
         h('div', { class: 'card-value' }, value),
         h('div', { class: 'muted' }, note),
       );
-    const n = (value: number) => value.toLocaleString('en-US');
+    const target =
+      model.targetPrecision === null ? 'the precision target' : `${percent(model.targetPrecision)} precision`;
+    const certifiedNote =
+      model.threshold === null
+        ? `none yet at ${target}`
+        : `confidence ≥ ${model.threshold.toFixed(2)}, ${target} by random checks`;
     this.#summary.replaceChildren(
       card('Images', n(stats.images), `${n(stats.classes.length)} classes`),
       card('Labeled by people', n(by.labeled), `${n(by.accepted)} suggestions accepted`),
       card('Suggestions', n(by.auto + by.suggested), `${n(by.auto)} auto · ${n(by.suggested)} to review`),
       card(
         'Estimated accuracy',
-        percent(model.estimatedAccuracy),
-        model.fitId === null ? 'no fit yet' : `fit #${model.fitId}`,
+        accuracy.value,
+        model.fitId === null ? 'no fit yet' : (accuracy.basis ?? `no estimate from fit #${model.fitId}`),
         'estimated-accuracy',
       ),
-      card(
-        'Auto threshold',
-        model.threshold === null ? '–' : model.threshold.toFixed(2),
-        model.targetPrecision === null ? 'no precision target' : `for ${percent(model.targetPrecision)} precision`,
-      ),
+      card('Certified', n(model.certified), certifiedNote, 'certified'),
       card(
         'Coverage',
         stats.images === 0 ? '–' : percent(covered / stats.images),
@@ -145,7 +149,7 @@ export class DashboardView implements View {
     const curve = lineChart({
       title: 'Learning curve',
       xLabel: 'Labels',
-      yLabel: 'Cross-validated accuracy',
+      yLabel: 'Estimated accuracy',
       width: 380,
       height: 300,
       yDomain: [0, 1],

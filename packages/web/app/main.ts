@@ -11,10 +11,12 @@ import { Live } from './live.js';
 import { MapView } from './map-view.js';
 import { QueueView } from './queue-view.js';
 import { StatusLine } from './status-line.js';
+import { VerifyView } from './verify-view.js';
 import type { View, ViewContext } from './view.js';
 
 const ROUTES = [
   { path: 'queue', title: 'Label next' },
+  { path: 'verify', title: 'Verify' },
   { path: 'review', title: 'Review' },
   { path: 'dashboard', title: 'Dashboard' },
   { path: 'map', title: 'Map' },
@@ -28,6 +30,7 @@ function start(root: HTMLElement): void {
   const ctx: ViewContext = { api, live, notify: (message, kind) => status.notify(message, kind) };
   const views: Record<Route, View> = {
     queue: new QueueView(ctx),
+    verify: new VerifyView(ctx),
     review: new GridView(ctx),
     dashboard: new DashboardView(ctx),
     map: new MapView(ctx),

@@ -1,6 +1,7 @@
 /** @module The status line: the model's state (waiting, fitting, idle, failed), the live connection and the last message. */
 import type { ModelState } from '@autolabel/core';
-import { h, percent } from './dom.js';
+import { h } from './dom.js';
+import { accuracyShort, accuracyText } from './figures.js';
 import type { Live } from './live.js';
 
 const MESSAGE_MS = 5_000;
@@ -18,7 +19,7 @@ export function describeModel(model: ModelState | null): string {
       if (model.fitId === null) return 'Model: no fit yet (label images of two classes or more)';
       return (
         `Model: up to date (fit #${model.fitId})` +
-        (model.estimatedAccuracy === null ? '' : ` · estimated accuracy ${percent(model.estimatedAccuracy)}`)
+        (model.accuracy === null ? '' : ` · estimated accuracy ${accuracyShort(model.accuracy)}`)
       );
   }
 }
@@ -53,6 +54,8 @@ export class StatusLine {
     this.#model.dataset.state = model?.state ?? 'unknown';
     this.#model.dataset.fitId = String(model?.fitId ?? '');
     this.#model.textContent = describeModel(model);
+    // The full figure, with the note of one from chosen labels, on hover (the line has room for the short form).
+    this.#model.title = model?.accuracy ? `estimated accuracy ${accuracyText(model.accuracy)}` : '';
     if (live.error && !this.#timer) this.notify(live.error, 'error');
   }
 

@@ -27,9 +27,11 @@ const MODEL: ModelState = {
   fitId: 1,
   state: 'idle',
   message: null,
-  estimatedAccuracy: 0.9,
+  accuracy: { estimate: 0.9, low: 0.86, high: 0.93, basis: 'random-checks', checks: 240, note: null },
   targetPrecision: 0.95,
   threshold: 0.8,
+  certified: 40_000,
+  next: { checks: 30, images: 12_000, threshold: 0.7 },
 };
 // A 1 x 1 grey PNG.
 const PIXEL = Buffer.from(

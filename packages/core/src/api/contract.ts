@@ -3,7 +3,8 @@
  * web app (which imports the types, type-only). Paths are under /api.
  */
 import { z } from 'zod';
-import type { ClassInfo, ImageId, ImageItem, ImageStatus } from '../store/store.js';
+import type { CheckRecord, ClassInfo, ImageId, ImageItem, ImageStatus } from '../store/store.js';
+import type { VerifyStatus } from '../workspace/checks.js';
 import type { ChecksNeeded } from '../verify/certify.js';
 import type { AccuracyFigure } from '../workspace/learning.js';
 import { NEXT_STRATEGIES } from '../select/next.js';
@@ -56,8 +57,34 @@ export const BulkLabelsBodySchema = z.object({
 });
 export type BulkLabelsBody = z.infer<typeof BulkLabelsBodySchema>;
 
-/** POST /api/accept: suggestions to turn into labels. */
-export const AcceptBodySchema = z.object({ imageIds: z.array(z.number().int().positive()).min(1).max(100_000) });
+/**
+ * POST /api/accept: the suggestions of these images (a person's selection), or every certified one
+ * (`auto: true`); both under core's one rule for out-of-date fits. Answers AcceptResult.
+ */
+export const AcceptBodySchema = z
+  .object({
+    imageIds: z.array(z.number().int().positive()).min(1).max(100_000).optional(),
+    auto: z.literal(true).optional(),
+  })
+  .refine((b) => (b.imageIds === undefined) !== (b.auto === undefined), {
+    path: ['imageIds'],
+    message: 'give one of imageIds (a list of images) and auto: true (the certified suggestions)',
+  });
+
+/** POST /api/verify/next: who is asking (a browser tab's own random id; two ids never share a check). */
+export const VerifyNextBodySchema = z.object({ client: z.string().trim().min(1).max(200) });
+/** POST /api/verify/:id/answer: the image's true class, an existing class. */
+export const VerifyAnswerBodySchema = z.object({ label: z.string() });
+
+/** GET /api/verify, and with every verify answer. */
+export interface VerifyResponse {
+  readonly status: VerifyStatus;
+}
+/** POST /api/verify/next and /api/verify/:id/answer. */
+export interface VerifyCheckResponse extends VerifyResponse {
+  /** The check handed out or answered; null when none is left (or before the first fit). */
+  readonly check: CheckRecord | null;
+}
 
 /** POST /api/classes */
 export const ClassBodySchema = z.object({ name: z.string() });
@@ -107,7 +134,7 @@ export interface StatsResponse {
   readonly byStatus: Readonly<Record<ImageStatus, number>>;
   readonly classes: readonly ClassInfo[];
   readonly model: ModelState;
-  /** Cross-validated accuracy of each fit by number of labels: the learning curve. */
+  /** Each fit's accuracy estimate (random checks, else cross-validated) by number of labels: the learning curve. */
   readonly curve: readonly { readonly labels: number; readonly accuracy: number }[];
   /** Confidence histogram of current suggestions, 20 bins over [0, 1]. */
   readonly confidence: readonly number[];

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutolabelError } from '../errors.js';
+import { AutolabelError, messageOf } from '../errors.js';
 import type { EmbeddingSet, ImageId, LabelRecord } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { sha256 } from '../util/hash.js';
@@ -31,6 +31,8 @@ export interface LearnerOptions {
 export interface GraphBuildInfo {
   readonly how: 'cached' | 'extended' | 'built';
   readonly ms: number;
+  /** Why the graph could not be cached (a full disk, a read-only workspace); the learner works without. */
+  readonly cacheWarning?: string;
 }
 
 export interface LearnerFit extends LabelFit {
@@ -71,8 +73,8 @@ export class Learner {
       const transform = fitFeatureTransform(raw);
       const features = applyFeatureTransform(transform, raw);
       const started = performance.now();
-      const { graph, how } = await loadOrBuildGraph(math, embeddings, features, options.cacheDir);
-      const info = { how, ms: performance.now() - started };
+      const { graph, how, cacheWarning } = await loadOrBuildGraph(math, embeddings, features, options.cacheDir);
+      const info = { how, ms: performance.now() - started, cacheWarning };
       return new Learner(math, embeddings, transform, features, graph, normalizedAffinity(graph, AFFINITY_K), info);
     } catch (error) {
       await math.close();
@@ -129,7 +131,7 @@ export class Learner {
     }
     const remap = Int32Array.from(classes, (name) => kept.indexOf(name));
     for (let i = 0; i < seeds.length; i++) if (seeds[i]! >= 0) seeds[i] = remap[seeds[i]!]!;
-    const warnings: string[] = [];
+    const warnings: string[] = this.graphInfo.cacheWarning ? [this.graphInfo.cacheWarning] : [];
     if (missing > 0)
       warnings.push(`${missing} labelled images have no embedding yet and were not used (run autolabel embed)`);
     for (const name of classes)
@@ -190,7 +192,7 @@ async function loadOrBuildGraph(
   embeddings: EmbeddingSet,
   features: Matrix,
   cacheDir: string | undefined,
-): Promise<{ graph: KnnGraph; how: GraphBuildInfo['how'] }> {
+): Promise<{ graph: KnnGraph; how: GraphBuildInfo['how']; cacheWarning?: string }> {
   const file = cacheDir ? cacheFile(cacheDir, embeddings.modelId) : undefined;
   let graph: KnnGraph | undefined;
   let how: GraphBuildInfo['how'] = 'built';
@@ -210,8 +212,17 @@ async function loadOrBuildGraph(
   }
   graph ??= await buildKnnGraph(math, features, Math.min(GRAPH_K, Math.max(1, features.rows - 1)));
   if (file && how !== 'cached') {
-    await mkdir(cacheDir!, { recursive: true });
-    await writeFileAtomic(file, encodeGraph(graph, embeddings.imageIds));
+    try {
+      await mkdir(cacheDir!, { recursive: true });
+      await writeFileAtomic(file, encodeGraph(graph, embeddings.imageIds));
+    } catch (error) {
+      // The cache only saves time: a full disk or a read-only workspace must not stop the fit.
+      return {
+        graph,
+        how,
+        cacheWarning: `the neighbour graph was not cached (${messageOf(error)}); it is built again next time`,
+      };
+    }
   }
   return { graph, how };
 }

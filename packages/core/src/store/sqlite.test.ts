@@ -1,17 +1,56 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.js';
 import { storeContract } from './store.contract.js';
-import type { NewImage } from './store.js';
+import type { NewImage, Store } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-sqlite-'));
 let n = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 storeContract('sqlite', async () => openSqliteStore(join(dir, `store-${n++}.db`)));
+
+const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+
+/**
+ * Another process that holds the fit-save lock of `file`, as a saving Autolabel does: its own pid and
+ * host, and a heartbeat refreshed every 50 ms (unless `beating` is false); it lets go after
+ * `releaseAfterMs`, if given. Resolves once it holds the lock.
+ */
+async function lockHolder(
+  file: string,
+  { beating, releaseAfterMs }: { beating: boolean; releaseAfterMs?: number },
+): Promise<ChildProcess> {
+  const script = `
+    const Database = require(${JSON.stringify(betterSqlite)});
+    let ns = '';
+    try { ns = require('node:fs').readlinkSync('/proc/self/ns/pid'); } catch {}
+    const db = new Database(${JSON.stringify(file)});
+    const now = Date.now();
+    db.prepare('INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run('fit-save', 'child', process.pid, require('node:os').hostname(), ns, now, now);
+    const beat = setInterval(() => { if (${beating}) db.prepare('UPDATE locks SET heartbeat_at = ?').run(Date.now()); }, 50);
+    if (${releaseAfterMs ?? -1} >= 0) setTimeout(() => { clearInterval(beat); db.exec('DELETE FROM locks'); }, ${releaseAfterMs ?? 0});
+    setInterval(() => {}, 1000);
+    process.stdout.write('held');`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
+  });
+  return child;
+}
+
+async function killed(child: ChildProcess): Promise<void> {
+  const exit = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exit;
+}
 
 const image = (path: string, contentHash: string): NewImage => ({
   path,
@@ -67,5 +106,114 @@ describe('sqlite store', () => {
     expect((await reopened.listFits()).map((f) => f.id)).toEqual([first, next]);
     expect((await reopened.listSuggestions()).map((s) => [s.label, s.fitId])).toEqual([['dog', next]]);
     await reopened.close();
+  });
+
+  describe('the fit-save lock, against another process', () => {
+    const fit = { modelId: 'm', classes: ['cat', 'dog'], labels: 2, summary: {}, head: Uint8Array.of(0) };
+    const setUp = async (name: string, options: Parameters<typeof openSqliteStore>[1]) => {
+      const file = join(dir, `${name}.db`);
+      const store = openSqliteStore(file, options);
+      await store.applyScan({ upserts: [image('a.jpg', 'h1')], moves: [], removals: [] });
+      const a = (await store.findImageByPath('a.jpg'))!.id;
+      const suggestion = (label: string) =>
+        ({ imageId: a, label, confidence: 0.9, runnerUp: null, runnerUpConfidence: null, status: 'auto' }) as const;
+      const first = await store.saveFit(fit, [suggestion('cat')]);
+      return { file, store, first, suggestion };
+    };
+    const labels = async (store: Store) => (await store.listSuggestions()).map((s) => [s.label, s.fitId]);
+
+    it('waits for a live saver, fails naming it when the wait runs out, and takes over at once when it dies', async () => {
+      const { file, store, first, suggestion } = await setUp('live', { lockWaitMs: 400 });
+      const holder = await lockHolder(file, { beating: true });
+      try {
+        const started = Date.now();
+        await expect(store.saveFit(fit, [suggestion('dog')])).rejects.toThrow(
+          new RegExp(
+            `cannot save a fit in .*live\\.db: another process \\(pid ${holder.pid} on .+\\) has been saving one since .*, and still was after waiting 0\\.4 s`,
+          ),
+        );
+        expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+        await expect(store.waitForFitLock()).rejects.toThrow(/another process/);
+        expect(await labels(store)).toEqual([['cat', first]]);
+      } finally {
+        await killed(holder);
+      }
+      // Its heartbeat is fresh, but its process is gone: no wait.
+      const started = Date.now();
+      const next = await store.saveFit(fit, [suggestion('dog')]);
+      expect(Date.now() - started).toBeLessThan(400);
+      expect(await labels(store)).toEqual([['dog', next]]);
+      await store.close();
+    });
+
+    it('takes over a lock whose holder runs but has shown no sign of life for too long', async () => {
+      const { file, store, suggestion } = await setUp('stale', { lockWaitMs: 10_000, lockStaleMs: 300 });
+      const holder = await lockHolder(file, { beating: false });
+      try {
+        const started = Date.now();
+        const next = await store.saveFit(fit, [suggestion('dog')]);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+        expect(Date.now() - started).toBeLessThan(5000);
+        expect(await labels(store)).toEqual([['dog', next]]);
+        // The lock is released after the save, whoever held it before.
+        const raw = new Database(file, { readonly: true });
+        expect(raw.prepare('SELECT count(*) AS n FROM locks').get()).toEqual({ n: 0 });
+        raw.close();
+      } finally {
+        await killed(holder);
+      }
+      await store.close();
+    });
+
+    it('waits for a live saver to finish, then saves', async () => {
+      const { file, store, suggestion } = await setUp('wait', { lockWaitMs: 10_000 });
+      const holder = await lockHolder(file, { beating: true, releaseAfterMs: 300 });
+      try {
+        const started = Date.now();
+        const next = await store.saveFit(fit, [suggestion('dog')]);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+        expect(holder.exitCode).toBeNull();
+        expect(await labels(store)).toEqual([['dog', next]]);
+      } finally {
+        await killed(holder);
+      }
+      await store.close();
+    });
+  });
+
+  describe('read-only', () => {
+    it('reads, and refuses every write naming the read-only folder', async () => {
+      const file = join(dir, 'readonly.db');
+      const writable = openSqliteStore(file);
+      await writable.applyScan({ upserts: [image('a.jpg', 'h1')], moves: [], removals: [] });
+      const a = (await writable.findImageByPath('a.jpg'))!.id;
+      await writable.setLabels([{ imageId: a, label: 'cat', source: 'manual' }]);
+      await writable.close();
+      // Closed by the last connection: nothing but the database file, so a read-only folder can read it.
+      expect(existsSync(`${file}-wal`) || existsSync(`${file}-shm`)).toBe(false);
+      const store = openSqliteStore(file, { readOnly: true });
+      expect((await store.listLabels()).map((l) => [l.path, l.label])).toEqual([['a.jpg', 'cat']]);
+      expect((await store.stats()).images).toBe(1);
+      await expect(store.setLabels([{ imageId: a, label: 'dog', source: 'manual' }])).rejects.toThrow(
+        /cannot set labels: the workspace folder .* is read-only, so readonly\.db was opened for reading only/,
+      );
+      await expect(store.waitForFitLock()).rejects.toThrow(/read-only/);
+      await store.close();
+    });
+
+    it('says an older database must be opened writable once to be upgraded', async () => {
+      const file = join(dir, 'old.db');
+      await openSqliteStore(file).close();
+      const raw = new Database(file);
+      raw.exec('DROP TABLE locks; PRAGMA user_version = 5;');
+      raw.close();
+      expect(() => openSqliteStore(file, { readOnly: true })).toThrow(
+        /schema version 5, older than this Autolabel \(6\), and its folder .* is read-only: open the workspace once where it is writable to upgrade it/,
+      );
+      const upgraded = openSqliteStore(file);
+      await upgraded.waitForFitLock();
+      await upgraded.close();
+      await openSqliteStore(file, { readOnly: true }).close();
+    });
   });
 });

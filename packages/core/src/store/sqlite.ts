@@ -1,4 +1,9 @@
 /** @module The default Store: one SQLite file (better-sqlite3, WAL), every multi-row write in one transaction. */
+import { randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, existsSync, openSync, readlinkSync, readSync, statfsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AutolabelError, messageOf } from '../errors.js';
 import type { SkipReason } from '../image/skip.js';
@@ -138,6 +143,17 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX checks_draw ON checks(draw_id, position);
   `,
+  `
+  CREATE TABLE locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    pid_namespace TEXT NOT NULL,
+    taken_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL
+  );
+  `,
 ];
 
 interface CheckRow {
@@ -240,18 +256,103 @@ function toImage(row: ImageRow): ImageRecord {
   };
 }
 
-export function openSqliteStore(file: string): SqliteStore {
-  let db: Database.Database;
+export interface SqliteStoreOptions {
+  /** Open for reading only. Default: when the database or its folder cannot be written (a read-only workspace). */
+  readonly readOnly?: boolean;
+  /** How long `saveFit` waits for another process's save to finish before it gives up. */
+  readonly lockWaitMs?: number;
+  /** A lock whose holder has not shown a sign of life for this long is taken over. */
+  readonly lockStaleMs?: number;
+}
+
+const DEFAULT_LOCK_WAIT_MS = 60_000;
+const DEFAULT_LOCK_STALE_MS = 30_000;
+
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const readOnly = options.readOnly ?? !canWriteDatabase(file);
+  const db = readOnly ? openReadOnly(file) : openWritable(file);
+  return new SqliteStore(db, {
+    file,
+    readOnly,
+    lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+    lockStaleMs: options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
+  });
+}
+
+function openWritable(file: string): Database.Database {
+  let db: Database.Database | undefined;
   try {
     db = new Database(file);
-    db.pragma('journal_mode = WAL');
+    try {
+      db.pragma('journal_mode = WAL');
+    } catch (error) {
+      // WAL mode needs room for its -shm file; on a full disk, read in rollback-journal mode (writes fail clearly).
+      if (!diskFull(file, error)) throw error;
+    }
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
   } catch (error) {
-    throw new AutolabelError('STORE_FAILED', `cannot open database ${file}: ${messageOf(error)}`, { cause: error });
+    db?.close();
+    throw storeError(file, 'open the database', error);
   }
   const version = db.pragma('user_version', { simple: true }) as number;
+  checkNotNewer(db, file, version);
+  // Only a database that needs it is written at open: a full disk must not stop reading.
+  if (version < MIGRATIONS.length) {
+    try {
+      db.transaction(() => {
+        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+        db.pragma(`user_version = ${MIGRATIONS.length}`);
+      })();
+    } catch (error) {
+      db.close();
+      throw storeError(file, `upgrade the database from schema version ${version}`, error);
+    }
+  }
+  return db;
+}
+
+/**
+ * A read-only folder (a read-only mount, an archive): reads work, nothing is migrated. SQLite can read
+ * a database in WAL mode from such a folder only while its -shm and -wal files exist, which is why a
+ * closing store leaves the database in rollback-journal mode (see `close`).
+ */
+function openReadOnly(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  let version: number;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    version = db.pragma('user_version', { simple: true }) as number;
+  } catch (error) {
+    db?.close();
+    if (existsSync(file) && inWalMode(file) && !existsSync(`${file}-shm`)) {
+      throw new AutolabelError(
+        'WORKSPACE_INVALID',
+        `cannot read database ${file}: its folder ${dirname(file)} is read-only, and the database was left in ` +
+          `write-ahead-log mode without its ${basename(file)}-shm file (by an older Autolabel, or while another ` +
+          'process had it open), which SQLite needs to read it; open the workspace once where its folder is ' +
+          'writable, and it can be read from a read-only folder after that',
+        { cause: error },
+      );
+    }
+    throw storeError(file, 'open the database for reading', error);
+  }
+  checkNotNewer(db, file, version);
+  if (version < MIGRATIONS.length) {
+    db.close();
+    throw new AutolabelError(
+      'WORKSPACE_INVALID',
+      `database ${file} has schema version ${version}, older than this Autolabel (${MIGRATIONS.length}), and its ` +
+        `folder ${dirname(file)} is read-only: open the workspace once where it is writable to upgrade it`,
+    );
+  }
+  return db;
+}
+
+function checkNotNewer(db: Database.Database, file: string, version: number): void {
   if (version > MIGRATIONS.length) {
     db.close();
     throw new AutolabelError(
@@ -259,19 +360,128 @@ export function openSqliteStore(file: string): SqliteStore {
       `database ${file} has schema version ${version}, newer than this Autolabel (${MIGRATIONS.length}); upgrade Autolabel`,
     );
   }
-  db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-  })();
-  return new SqliteStore(db);
+}
+
+/** Whether the database (or, before it exists, its folder) can be written, with its -wal and -shm files. */
+function canWriteDatabase(file: string): boolean {
+  const writable = (path: string): boolean => {
+    try {
+      accessSync(path, constants.W_OK);
+      return true;
+    } catch (error) {
+      // A missing folder is for the writable open to report.
+      return (error as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+  };
+  if (!writable(dirname(file))) return false;
+  return [file, `${file}-wal`, `${file}-shm`].every((path) => !existsSync(path) || writable(path));
+}
+
+/** Bytes 18 and 19 of the header are 2 for a database in WAL mode. */
+function inWalMode(file: string): boolean {
+  try {
+    const header = Buffer.alloc(20);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, header, 0, 20, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return header[18] === 2 && header[19] === 2;
+  } catch {
+    return false;
+  }
+}
+
+/** A failed SQLite call as an AutolabelError that names the file and, for a full disk or read-only folder, says so. */
+function storeError(file: string, what: string, error: unknown): AutolabelError {
+  if (error instanceof AutolabelError) return error;
+  if (diskFull(file, error)) {
+    return new AutolabelError('STORE_FAILED', `could not ${what} in ${file}: the disk is full (${messageOf(error)})`, {
+      cause: error,
+    });
+  }
+  if (errorCode(error).startsWith('SQLITE_READONLY')) {
+    return new AutolabelError(
+      'STORE_FAILED',
+      `could not ${what} in ${file}: the workspace folder ${dirname(file)} or the database is read-only (${messageOf(error)})`,
+      { cause: error },
+    );
+  }
+  return new AutolabelError('STORE_FAILED', `could not ${what} in ${file}: ${messageOf(error)}`, { cause: error });
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** SQLite says SQLITE_FULL, or an I/O error (the -shm file cannot grow) while the disk has no room left. */
+function diskFull(file: string, error: unknown): boolean {
+  const code = errorCode(error);
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return true;
+  if (!code.startsWith('SQLITE_IOERR')) return false;
+  try {
+    return statfsSync(dirname(file)).bavail === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The name of the lock `saveFit` holds; one row of `locks`. */
+const FIT_LOCK = 'fit-save';
+
+interface LockRow {
+  owner: string;
+  pid: number;
+  host: string;
+  pid_namespace: string;
+  taken_at: number;
+  heartbeat_at: number;
+}
+
+/** Which process table a pid belongs to: the host and, on Linux, the pid namespace (containers). */
+function processSpace(): { host: string; pidNamespace: string } {
+  let pidNamespace = '';
+  try {
+    pidNamespace = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    // Not Linux: the host alone says which processes a pid can name.
+  }
+  return { host: hostname(), pidNamespace };
+}
+
+/** Whether a process of this machine is running: signal 0 checks without sending anything. */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
+interface SqliteStoreSettings {
+  readonly file: string;
+  readonly readOnly: boolean;
+  readonly lockWaitMs: number;
+  readonly lockStaleMs: number;
 }
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
+  readonly #settings: SqliteStoreSettings;
   readonly #stmt;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, settings: SqliteStoreSettings) {
     this.#db = db;
+    this.#settings = settings;
     this.#stmt = {
       allImages: db.prepare<[], ImageRow>('SELECT * FROM images ORDER BY id'),
       imageByPath: db.prepare<[string], ImageRow>('SELECT * FROM images WHERE path = ?'),
@@ -369,8 +579,9 @@ export class SqliteStore implements Store {
          JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = ?
          WHERE i.skip_reason IS NULL ORDER BY i.id`,
       ),
+      // Incomplete until its suggestions are in place (the column defaults to complete, for old rows).
       insertFit: db.prepare<[string, string, number, string, Buffer]>(
-        'INSERT INTO fits (model_id, classes, labels, summary, head) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO fits (model_id, classes, labels, summary, head, complete) VALUES (?, ?, ?, ?, ?, 0)',
       ),
       latestFit: db.prepare<[], FitRow>('SELECT * FROM fits WHERE complete = 1 ORDER BY id DESC LIMIT 1'),
       allFits: db.prepare<[], FitRow>('SELECT * FROM fits WHERE complete = 1 ORDER BY id'),
@@ -667,59 +878,153 @@ export class SqliteStore implements Store {
   /**
    * Suggestions are written into a fresh table in small transactions, so label writes from other
    * connections wait milliseconds, not the whole save; one short transaction then swaps the tables
-   * and marks the fit complete. A crash before the swap leaves the previous fit in place.
+   * and marks the fit complete. The fit row stays incomplete until then, so a crash before the swap
+   * leaves the previous fit and its suggestions in place. One process saves at a time, under the
+   * fit-save lock (`#takeFitLock`), refreshed with every transaction of the save.
    */
   async saveFit(fit: NewFit, suggestions: readonly NewSuggestion[]): Promise<number> {
     const db = this.#db;
-    const fitId = this.#write('start saving a fit', () => {
-      const pending = db
-        .prepare(
-          `SELECT count(*) AS n FROM fits WHERE complete = 0 AND created_at > strftime('%Y-%m-%dT%H:%M:%fZ','now','-5 minutes')`,
-        )
-        .get() as { n: number };
-      if (pending.n > 0) {
-        throw new AutolabelError('STORE_FAILED', 'another process is saving a fit right now; try again in a moment');
-      }
-      // Leftovers of a save that never finished.
-      db.exec('DROP TABLE IF EXISTS suggestions_next; DROP TABLE IF EXISTS suggestions_old;');
-      db.prepare('DELETE FROM fits WHERE complete = 0').run();
-      const id = Number(
-        this.#stmt.insertFit.run(
-          fit.modelId,
-          JSON.stringify(fit.classes),
-          fit.labels,
-          JSON.stringify(fit.summary),
-          Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
-        ).lastInsertRowid,
-      );
-      // The same table as the current one (constraints included), from its own definition.
-      const { sql } = db
-        .prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'suggestions'`)
-        .get() as {
-        sql: string;
-      };
-      db.exec(sql.replace(/^CREATE TABLE\s+"?suggestions"?/i, 'CREATE TABLE suggestions_next'));
-      return id;
-    });
-    const insert = db.prepare(
-      `INSERT INTO suggestions_next (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
-       VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)`,
-    );
-    for (let start = 0; start < suggestions.length; start += SAVE_CHUNK) {
-      this.#write('save suggestions', () => {
-        for (const suggestion of suggestions.slice(start, start + SAVE_CHUNK)) insert.run({ ...suggestion, fitId });
+    const owner = await this.#takeFitLock();
+    let started = false;
+    try {
+      const fitId = this.#write('start saving a fit', () => {
+        this.#refreshFitLock(owner);
+        // Leftovers of a save that never finished: the lock says nobody is still on it.
+        db.exec('DROP TABLE IF EXISTS suggestions_next; DROP TABLE IF EXISTS suggestions_old;');
+        db.prepare('DELETE FROM fits WHERE complete = 0').run();
+        const id = Number(
+          this.#stmt.insertFit.run(
+            fit.modelId,
+            JSON.stringify(fit.classes),
+            fit.labels,
+            JSON.stringify(fit.summary),
+            Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
+          ).lastInsertRowid,
+        );
+        // The same table as the current one (constraints included), from its own definition.
+        const { sql } = db
+          .prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'suggestions'`)
+          .get() as {
+          sql: string;
+        };
+        db.exec(sql.replace(/^CREATE TABLE\s+"?suggestions"?/i, 'CREATE TABLE suggestions_next'));
+        return id;
       });
+      started = true;
+      const insert = db.prepare(
+        `INSERT INTO suggestions_next (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
+         VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)`,
+      );
+      for (let start = 0; start < suggestions.length; start += SAVE_CHUNK) {
+        this.#write('save suggestions', () => {
+          this.#refreshFitLock(owner);
+          for (const suggestion of suggestions.slice(start, start + SAVE_CHUNK)) insert.run({ ...suggestion, fitId });
+        });
+      }
+      this.#write('finish saving a fit', () => {
+        this.#refreshFitLock(owner);
+        db.exec(`
+          CREATE INDEX suggestions_confidence_${fitId} ON suggestions_next(confidence);
+          CREATE INDEX suggestions_label_${fitId} ON suggestions_next(label);
+          ALTER TABLE suggestions RENAME TO suggestions_old;
+          ALTER TABLE suggestions_next RENAME TO suggestions;`);
+        db.prepare('UPDATE fits SET complete = 1 WHERE id = ?').run(fitId);
+      });
+      started = false;
+      // Saved: the old table is only space now, and the next save drops it if this fails.
+      this.#bestEffort(() => db.exec('DROP TABLE IF EXISTS suggestions_old'));
+      return fitId;
+    } catch (error) {
+      if (started) {
+        // Leave no half table behind when we can (on a full disk this may fail too; the next save cleans up).
+        this.#bestEffort(() => {
+          this.#refreshFitLock(owner);
+          db.exec('DROP TABLE IF EXISTS suggestions_next');
+          db.prepare('DELETE FROM fits WHERE complete = 0').run();
+        });
+      }
+      throw error;
+    } finally {
+      this.#releaseFitLock(owner);
     }
-    this.#write('finish saving a fit', () => {
-      db.exec(`
-        CREATE INDEX suggestions_confidence_${fitId} ON suggestions_next(confidence);
-        CREATE INDEX suggestions_label_${fitId} ON suggestions_next(label);
-        ALTER TABLE suggestions RENAME TO suggestions_old;
-        ALTER TABLE suggestions_next RENAME TO suggestions;`);
-      db.prepare('UPDATE fits SET complete = 1 WHERE id = ?').run(fitId);
-    });
-    this.#write('drop old suggestions', () => db.exec('DROP TABLE suggestions_old'));
-    return fitId;
+  }
+
+  async waitForFitLock(): Promise<void> {
+    this.#releaseFitLock(await this.#takeFitLock());
+  }
+
+  /**
+   * Takes the fit-save lock: a row of `locks` with the owner's pid, host and a heartbeat, taken in an
+   * immediate transaction. A lock whose owner is gone (same host and pid namespace, and the pid is no
+   * longer running) or whose heartbeat is older than `lockStaleMs` is taken over; a live one is waited
+   * for, polling, for up to `lockWaitMs`. Returns the owner token to refresh and release it with.
+   */
+  async #takeFitLock(): Promise<string> {
+    const { file, lockWaitMs } = this.#settings;
+    const owner = randomBytes(8).toString('hex');
+    const deadline = Date.now() + lockWaitMs;
+    for (let pause = 20; ; pause = Math.min(2 * pause, 500)) {
+      const holder = this.#write('take the lock for saving a fit', () => this.#tryTakeFitLock(owner), true);
+      if (!holder) return owner;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new AutolabelError(
+          'STORE_FAILED',
+          `cannot save a fit in ${file}: another process (pid ${holder.pid} on ${holder.host}) has been saving one ` +
+            `since ${new Date(holder.taken_at).toISOString()}, and still was after waiting ${seconds(lockWaitMs)}; ` +
+            'try again once it is done',
+        );
+      }
+      await sleep(Math.min(pause, left));
+    }
+  }
+
+  /** In an immediate transaction: takes the lock, or returns its live holder. */
+  #tryTakeFitLock(owner: string): LockRow | undefined {
+    const now = Date.now();
+    const row = this.#db.prepare('SELECT * FROM locks WHERE name = ?').get(FIT_LOCK) as LockRow | undefined;
+    if (row && !this.#abandoned(row, now)) return row;
+    const here = processSpace();
+    this.#db
+      .prepare(
+        `INSERT OR REPLACE INTO locks (name, owner, pid, host, pid_namespace, taken_at, heartbeat_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(FIT_LOCK, owner, process.pid, here.host, here.pidNamespace, now, now);
+    return undefined;
+  }
+
+  #abandoned(row: LockRow, now: number): boolean {
+    if (now - row.heartbeat_at > this.#settings.lockStaleMs) return true;
+    const here = processSpace();
+    return row.host === here.host && row.pid_namespace === here.pidNamespace && !processAlive(row.pid);
+  }
+
+  /** Inside a save's transaction: shows the lock is alive, and stops the save if it was taken over. */
+  #refreshFitLock(owner: string): void {
+    const changed = this.#db
+      .prepare('UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner = ?')
+      .run(Date.now(), FIT_LOCK, owner).changes;
+    if (changed === 0) {
+      throw new AutolabelError(
+        'STORE_FAILED',
+        `cannot save a fit in ${this.#settings.file}: the save stalled for more than ` +
+          `${seconds(this.#settings.lockStaleMs)} and another process took over its lock; this fit was not saved`,
+      );
+    }
+  }
+
+  /** Never throws: a lock left behind is taken over once this process is gone or its heartbeat ages. */
+  #releaseFitLock(owner: string): void {
+    this.#bestEffort(() => this.#db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?').run(FIT_LOCK, owner));
+  }
+
+  #bestEffort(work: () => unknown): void {
+    try {
+      this.#db.transaction(work)();
+    } catch {
+      // Cleanup only; the caller already has its result or its error.
+    }
   }
 
   async latestFit(): Promise<FitRecord | undefined> {
@@ -935,16 +1240,41 @@ export class SqliteStore implements Store {
     return { images, skipped, labelsPerClass, embeddedPerModel };
   }
 
+  /**
+   * The last connection to close leaves the database in rollback-journal mode (the next open turns
+   * WAL on again), so it stays readable from a read-only folder, where SQLite cannot create the -shm
+   * file that WAL mode needs. While other connections are open this fails at once, and is left to them.
+   */
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    if (!this.#settings.readOnly) {
+      try {
+        this.#db.pragma('busy_timeout = 0');
+        this.#db.pragma('journal_mode = DELETE');
+      } catch {
+        // Another connection is open, or the disk is full: the WAL files stay, which is fine.
+      }
+    }
+    this.#db.close();
   }
 
-  #write<T>(what: string, work: () => T): T {
+  /**
+   * One transaction, immediate by default: it takes the write lock before reading, so a commit by another
+   * connection in between makes it wait (busy_timeout) instead of failing at once with SQLITE_BUSY.
+   */
+  #write<T>(what: string, work: () => T, immediate = true): T {
+    const { file, readOnly } = this.#settings;
+    if (readOnly) {
+      throw new AutolabelError(
+        'STORE_FAILED',
+        `cannot ${what}: the workspace folder ${dirname(file)} is read-only, so ${basename(file)} was opened for reading only`,
+      );
+    }
     try {
-      return this.#db.transaction(work)();
+      const transaction = this.#db.transaction(work);
+      return immediate ? transaction.immediate() : transaction();
     } catch (error) {
-      if (error instanceof AutolabelError) throw error;
-      throw new AutolabelError('STORE_FAILED', `could not ${what}: ${messageOf(error)}`, { cause: error });
+      throw storeError(file, what, error);
     }
   }
 }

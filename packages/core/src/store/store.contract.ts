@@ -253,6 +253,32 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ]);
       }));
 
+    it('saves one fit at a time: saves started together all finish, and the suggestions all belong to the latest', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+        const [a, b] = await Promise.all(['a.jpg', 'b.jpg'].map(async (p) => (await store.findImageByPath(p))!.id));
+        const fit = { modelId: 'm1', classes: ['cat', 'dog'], labels: 2, summary: {}, head: Uint8Array.of(1) };
+        const suggest = (imageId: ImageId, label: string) =>
+          ({ imageId, label, confidence: 0.8, runnerUp: null, runnerUpConfidence: null, status: 'suggested' }) as const;
+        const saves = [[suggest(a!, 'cat')], [suggest(a!, 'dog'), suggest(b!, 'dog')], [suggest(b!, 'cat')]];
+        const ids = await Promise.all(saves.map((suggestions) => store.saveFit(fit, suggestions)));
+        expect(new Set(ids).size).toBe(3);
+        const latest = Math.max(...ids);
+        expect((await store.latestFit())?.id).toBe(latest);
+        expect((await store.listFits()).map((f) => f.id)).toEqual([...ids].sort((x, y) => x - y));
+        // The suggestions are all the latest fit's, and all of them: no mix of two saves.
+        const suggestions = await store.listSuggestions();
+        expect(suggestions.map((s) => [s.fitId, s.imageId, s.label]).sort()).toEqual(
+          saves[ids.indexOf(latest)]!.map((s) => [latest, s.imageId, s.label]).sort(),
+        );
+        // Nothing holds the lock once the saves are done.
+        const free = await Promise.race([
+          store.waitForFitLock().then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000)),
+        ]);
+        expect(free).toBe(true);
+      }));
+
     it('pages images by status, label and confidence', () =>
       withStore(async (store) => {
         await store.applyScan({

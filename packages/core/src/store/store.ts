@@ -259,8 +259,19 @@ export interface Store {
 
   /** Every image with an embedding of this model and no skip reason, ordered by image id. */
   loadEmbeddings(modelId: string): Promise<EmbeddingSet>;
-  /** Records a fit and replaces every suggestion with its own, in one transaction; returns the fit id. */
+  /**
+   * Records a fit and replaces every suggestion with its own, atomically: until it is done (and after
+   * a crash half-way) `latestFit` and the suggestions stay those of the previous fit. One save at a
+   * time: a save by another process is waited for (bounded), and one whose process died is taken over.
+   * Returns the fit id.
+   */
   saveFit(fit: NewFit, suggestions: readonly NewSuggestion[]): Promise<number>;
+  /**
+   * Resolves when a fit could be saved now, waiting as `saveFit` would for another process's save;
+   * throws when the wait runs out or the store cannot be written. Call it before the expensive work
+   * of a fit, so a fit is not computed only to be thrown away.
+   */
+  waitForFitLock(): Promise<void>;
   latestFit(): Promise<FitRecord | undefined>;
   listFits(): Promise<FitRecord[]>;
   /** Suggestions for images that still have no label, most confident first. */

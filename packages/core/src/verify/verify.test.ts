@@ -8,6 +8,7 @@ import {
   estimateAccuracy,
   estimateClassPrecision,
   frameOf,
+  frameShareOf,
   planDraw,
   rateLowerBound,
   rateUpperBound,
@@ -129,6 +130,20 @@ describe('the sampling design', () => {
     // Checks come in a random order, not sorted by confidence.
     const firstHalf = draw.checks.slice(0, 50).filter((c) => c.stratum === 1).length;
     expect(firstHalf).toBeGreaterThan(0);
+  });
+
+  it("keeps a campaign's frame across draws, so their checks weigh the same", () => {
+    const confidence = Array.from({ length: 2000 }, (_, i) => 1 - i / 4000);
+    const first = planDraw(candidates(confidence), 50, 0.95, 1);
+    const share = frameShareOf(first.strata)!;
+    // After a refit every confidence moved; the frame keeps its share of the pool, not its threshold.
+    const moved = confidence.slice(50).map((c) => c * 0.9);
+    const second = planDraw(candidates(moved), 50, 0.95, 2, [], share);
+    expect(second.strata[0]!.population).toBe(Math.round(share * moved.length));
+    const weight = (draw: typeof first, h: number) => draw.strata[h]!.population / draw.strata[h]!.drawn;
+    const total = (draw: typeof first) => draw.strata.reduce((sum, s) => sum + s.population, 0);
+    // Frame weights, normalised to each draw's size, agree within a check's rounding.
+    expect((weight(second, 0) / total(second)) * 50).toBeCloseTo((weight(first, 0) / total(first)) * 50, 1);
   });
 
   it('weights each response by its stratum, normalised within its draw', () => {

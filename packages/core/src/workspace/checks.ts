@@ -37,8 +37,9 @@ export interface CheckCounts {
   readonly drawn: number;
   readonly answered: number;
   readonly skipped: number;
-  /** Drawn, neither answered nor skipped yet. */
+  /** Drawn, neither answered nor skipped yet (some may have been labelled another way meanwhile). */
   readonly open: number;
+  /** Answered or skipped checks that stood for a region since accepted: they certify nothing more. */
   readonly retired: number;
 }
 
@@ -73,7 +74,13 @@ export async function drawChecks(store: Store, options: DrawOptions): Promise<Dr
   const existing = all
     .filter((c) => c.retiredByFit === null && (c.answer !== null || c.skipped))
     .map((c) => c.confidence);
-  const plan = planDraw(pool, options.count, target, seed, existing);
+  // One campaign keeps one frame: the same target, and no accept has retired its checks since.
+  const last = (await store.listCheckDraws()).at(-1);
+  const keep =
+    last && last.targetPrecision === target && !all.some((c) => c.drawId === last.id && c.retiredByFit !== null)
+      ? frameShareOf(last.strata)
+      : undefined;
+  const plan = planDraw(pool, options.count, target, seed, existing, keep);
   const checks = await store.saveCheckDraw(
     { fitId: fit.id, targetPrecision: target, seed, strata: plan.strata },
     plan.checks.map((c) => ({
@@ -119,11 +126,17 @@ export function countChecks(checks: readonly CheckRecord[]): CheckCounts {
   let skipped = 0;
   let retired = 0;
   for (const c of checks) {
-    if (c.retiredByFit !== null) retired++;
-    else if (c.answer !== null) answered++;
+    if (c.answer !== null) answered++;
     else if (c.skipped) skipped++;
+    if (c.retiredByFit !== null) retired++;
   }
-  return { drawn: checks.length, answered, skipped, retired, open: checks.length - answered - skipped - retired };
+  return {
+    drawn: checks.length,
+    answered,
+    skipped,
+    retired,
+    open: checks.filter((c) => c.answer === null && !c.skipped && c.retiredByFit === null).length,
+  };
 }
 
 /** Marks a check skipped: it is not asked again, and it counts against certification (it confirmed nothing). */

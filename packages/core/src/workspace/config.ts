@@ -1,7 +1,7 @@
 /** @module The workspace config file (`autolabel.json`): schema, reading with clear errors, atomic writes. */
-import { rename, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../util/fs.js';
 import { readJsonFile } from '../util/json.js';
 
 export const CONFIG_FILE = 'autolabel.json';
@@ -43,10 +43,7 @@ export async function readConfig(workspaceDir: string): Promise<WorkspaceConfig>
   return readJsonFile(join(workspaceDir, CONFIG_FILE), configSchema, 'CONFIG_INVALID');
 }
 
-/** Writes to a temporary file and renames it, so a crash never leaves half a config. */
+/** Writes atomically (util/fs.ts): a crash or a full disk never leaves half a config, or a temporary file. */
 export async function writeConfig(workspaceDir: string, config: WorkspaceConfig): Promise<void> {
-  const file = join(workspaceDir, CONFIG_FILE);
-  const temporary = join(dirname(file), `.${CONFIG_FILE}.${process.pid}.tmp`);
-  await writeFile(temporary, `${JSON.stringify(configSchema.parse(config), null, 2)}\n`);
-  await rename(temporary, file);
+  await writeFileAtomic(join(workspaceDir, CONFIG_FILE), [`${JSON.stringify(configSchema.parse(config), null, 2)}\n`]);
 }

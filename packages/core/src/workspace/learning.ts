@@ -117,6 +117,8 @@ export async function openLearner(ws: LearningContext): Promise<Learner> {
 export async function suggest(ws: LearningContext, options: SuggestOptions = {}): Promise<SuggestResult> {
   const started = performance.now();
   const modelId = await ws.modelId();
+  // Another process's save in progress, or a read-only workspace: wait or fail before the fit, not after it.
+  await ws.store.waitForFitLock();
   const learner = options.learner ?? (await openLearner(ws));
   try {
     const allLabels = await ws.store.listLabels();

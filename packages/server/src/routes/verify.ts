@@ -1,0 +1,52 @@
+/**
+ * @module The verify loop over HTTP (mounted at /api/verify): hands random checks of the suggestions
+ * to verifiers one at a time (each browser tab by its own client id), takes answers and skips, and
+ * reports the checks and the certificate they support. Answers are labels: they train the model too.
+ */
+import {
+  VerifyAnswerBodySchema,
+  type VerifyCheckResponse,
+  VerifyNextBodySchema,
+  type VerifyResponse,
+  type Workspace,
+} from '@autolabel/core';
+import { Hono } from 'hono';
+import type { LiveModel } from '../live.js';
+import { body, IdSchema, parse } from '../request.js';
+
+export interface VerifyRoutesOptions {
+  readonly workspace: Workspace;
+  readonly live: LiveModel;
+}
+
+export function verifyRoutes(options: VerifyRoutesOptions): Hono {
+  const { workspace: ws, live } = options;
+  const routes = new Hono();
+
+  routes.get('/', async (c) => c.json({ status: await ws.verifyStatus() } satisfies VerifyResponse));
+
+  routes.post('/next', async (c) => {
+    const { client } = await body(c, VerifyNextBodySchema);
+    const check = await ws.nextCheck(client, live.state.targetPrecision ?? undefined);
+    return c.json({ check: check ?? null, status: await ws.verifyStatus() } satisfies VerifyCheckResponse);
+  });
+
+  routes.post('/:id/answer', async (c) => {
+    const { id } = parse(IdSchema, c.req.param(), 'path');
+    const { label } = await body(c, VerifyAnswerBodySchema);
+    const check = await ws.answerCheck(id, label);
+    live.emit({ type: 'labels', imageIds: [check.imageId] });
+    live.labelsChanged();
+    return c.json({ check, status: await ws.verifyStatus() } satisfies VerifyCheckResponse);
+  });
+
+  routes.post('/:id/skip', async (c) => {
+    const { id } = parse(IdSchema, c.req.param(), 'path');
+    await ws.skipCheck(id);
+    // A skip is evidence too (it counts as an error): refit, so the certificate shown includes it.
+    live.labelsChanged();
+    return c.json({ status: await ws.verifyStatus() } satisfies VerifyResponse);
+  });
+
+  return routes;
+}
