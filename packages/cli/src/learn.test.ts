@@ -2,10 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRgb } from '@autolabel/core';
-import { writeTinyOnnxModel } from '@autolabel/core/testing';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, runCli, runCliJson, writeColourPhotos } from './testing/cli.js';
+import { type CliRun, runCli, runCliJson, embeddedColourWorkspace } from './testing/cli.js';
 
 // Runs the built CLI (npm run build first) through the learning loop a user follows.
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-learn-'));
@@ -26,11 +25,7 @@ function exported(): Map<string, { label: string; status: string; confidence: st
 }
 
 beforeAll(async () => {
-  truth = await writeColourPhotos(images, 15);
-  const model = await writeTinyOnnxModel(join(dir, 'tiny-model'), { featureDim: 24 });
-  expect(cli(['init', '--images', 'photos', '--model', `onnx:${model.dir}`]).code).toBe(0);
-  expect(cli(['scan', '-q']).code).toBe(0);
-  expect(cli(['embed', '-q']).code).toBe(0);
+  truth = await embeddedColourWorkspace(dir, 15);
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

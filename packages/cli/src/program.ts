@@ -398,6 +398,11 @@ export function buildProgram(io: CliIo): Command {
     .description('serve the review web app and the HTTP API for this workspace')
     .option('--port <n>', 'port', '4800')
     .option('--host <host>', 'address to bind; anything but loopback requires an access token', '127.0.0.1')
+    .option(
+      '--allowed-host <name>',
+      'a host name browsers may use to reach the server besides localhost and the bound address (repeatable)',
+      (name: string, names: string[] = []) => [...names, name],
+    )
     .option('--open', 'open the app in the default browser')
     .option('--target-precision <p>', 'mark as auto the suggestions that reach this precision')
     .action(async (raw: unknown) => {
@@ -405,6 +410,9 @@ export function buildProgram(io: CliIo): Command {
         z.object({
           port: z.coerce.number().int().min(0).max(65535),
           host: z.string().min(1),
+          allowedHost: z
+            .array(z.string().regex(/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i, 'a host name without port or scheme'))
+            .optional(),
           open: z.boolean().optional(),
           targetPrecision: z.coerce.number().gt(0.5).lt(1).optional(),
         }),
@@ -412,9 +420,23 @@ export function buildProgram(io: CliIo): Command {
       );
       const flag = globals().workspace;
       const dir = flag === undefined ? findWorkspace(io.cwd) : resolveFrom(io.cwd, flag);
-      const server = await startServer({ ...flags, workspace: dir, webRoot: webRoot() });
+      const { allowedHost, ...rest } = flags;
+      const server = await startServer({
+        ...rest,
+        allowedHosts: allowedHost,
+        workspace: dir,
+        webRoot: webRoot(),
+      }).catch((error: unknown) => {
+        if (error instanceof AutolabelError && (error.cause as { code?: unknown } | undefined)?.code === 'EADDRINUSE') {
+          throw new AutolabelError('INVALID_ARGUMENT', `${error.message}: pass --port with a free one (or 0 for any)`, {
+            cause: error,
+          });
+        }
+        throw error;
+      });
       io.stdout.write(`Autolabel is serving ${dir} at ${server.url}\n`);
       if (server.token !== null) {
+        // The one URL that carries the token: the page trades it for a cookie and drops it from the address bar.
         io.stdout.write(
           server.tokenCreated
             ? `Access token (shown once; kept in ${dir}/server-token): ${server.token}\nOpen ${server.url}?token=${server.token}\n`

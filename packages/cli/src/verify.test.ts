@@ -1,14 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeTinyOnnxModel } from '@autolabel/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, COLOUR_CLASSES, runCli, runCliJson, writeColourPhotos } from './testing/cli.js';
+import { type CliRun, COLOUR_CLASSES, runCli, runCliJson, embeddedColourWorkspace } from './testing/cli.js';
 
 // The verify loop as a user runs it with the built CLI (npm run build first): draw a checklist, fill
 // it in, import it, and let the answers certify auto-accept.
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-verify-'));
-const images = join(dir, 'photos');
 let truth: Map<string, string>;
 const cli = (args: string[]): CliRun => runCli(dir, args);
 
@@ -43,11 +41,7 @@ interface Suggest {
 }
 
 beforeAll(async () => {
-  truth = await writeColourPhotos(images, 70);
-  const model = await writeTinyOnnxModel(join(dir, 'tiny-model'), { featureDim: 24 });
-  expect(cli(['init', '--images', 'photos', '--model', `onnx:${model.dir}`]).code).toBe(0);
-  expect(cli(['scan', '-q']).code).toBe(0);
-  expect(cli(['embed', '-q']).code).toBe(0);
+  truth = await embeddedColourWorkspace(dir, 70);
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ImagePattern, type Rgb, writeImage } from '@autolabel/core/testing';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
 
 const bin = fileURLToPath(new URL('../../bin/autolabel.js', import.meta.url));
 
@@ -52,4 +52,22 @@ export function runCliJson<T>(cwd: string, args: readonly string[]): T {
   const result = runCli(cwd, [...args, '--json']);
   if (result.code !== 0) throw new Error(`autolabel ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
+}
+
+/**
+ * A workspace in `dir` over `perClass` colour photos per class (in `dir/photos`), embedded with the
+ * tiny ONNX model: what a user has after init, scan and embed. Returns the truth.
+ */
+export async function embeddedColourWorkspace(dir: string, perClass: number): Promise<Map<string, string>> {
+  const truth = await writeColourPhotos(join(dir, 'photos'), perClass);
+  const model = await writeTinyOnnxModel(join(dir, 'tiny-model'), { featureDim: 24 });
+  for (const args of [
+    ['init', '--images', 'photos', '--model', `onnx:${model.dir}`],
+    ['scan', '-q'],
+    ['embed', '-q'],
+  ]) {
+    const result = runCli(dir, args);
+    if (result.code !== 0) throw new Error(`autolabel ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  }
+  return truth;
 }
