@@ -122,7 +122,7 @@ describe('the sampling design', () => {
     expect(draw.checks).toHaveLength(100);
     expect(new Set(draw.checks.map((c) => c.imageId)).size).toBe(100);
     const inFrame = draw.checks.filter((c) => c.stratum === 0).length;
-    // Most checks go to the frame, but at least 15% (and half the rest's share of the pool) to the rest.
+    // Most checks go to the frame, but at least 15% (and 30% of the rest's share of the pool) to the rest.
     expect(inFrame).toBe(Math.round(frame.share * 100));
     expect(inFrame).toBeGreaterThanOrEqual(50);
     expect(inFrame).toBeLessThanOrEqual(85);
