@@ -28,6 +28,13 @@ const BY_CODE: Record<ErrorCode, number> = {
   CLASS_EXISTS: EXIT.badInput,
   CLASS_IN_USE: EXIT.badInput,
   UNAUTHORIZED: EXIT.usage,
+  MISDIRECTED: EXIT.usage,
+  CROSS_SITE: EXIT.usage,
+  UNSUPPORTED_MEDIA_TYPE: EXIT.badInput,
+  PAYLOAD_TOO_LARGE: EXIT.badInput,
+  ROUTE_NOT_FOUND: EXIT.notFound,
+  IMAGE_UNREADABLE: EXIT.badInput,
+  PORT_IN_USE: EXIT.usage,
 };
 
 export function exitCodeOf(error: unknown): number {

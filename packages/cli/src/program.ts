@@ -1,6 +1,7 @@
 /** @module The command tree: parses argv, checks flags with zod, and calls the same core API the server uses. */
 import {
   AutolabelError,
+  isAutolabelError,
   DEFAULT_MODEL_SPEC,
   EXPORT_FORMATS,
   findWorkspace,
@@ -427,8 +428,8 @@ export function buildProgram(io: CliIo): Command {
         workspace: dir,
         webRoot: webRoot(),
       }).catch((error: unknown) => {
-        if (error instanceof AutolabelError && (error.cause as { code?: unknown } | undefined)?.code === 'EADDRINUSE') {
-          throw new AutolabelError('INVALID_ARGUMENT', `${error.message}: pass --port with a free one (or 0 for any)`, {
+        if (isAutolabelError(error, 'PORT_IN_USE')) {
+          throw new AutolabelError('PORT_IN_USE', `${error.message}: pass --port with a free one (or 0 for any)`, {
             cause: error,
           });
         }

@@ -25,6 +25,14 @@ export const ERROR_CODES = [
   'CLASS_EXISTS',
   'CLASS_IN_USE',
   'UNAUTHORIZED',
+  /** The HTTP layer's own refusals: a Host it does not serve, a cross-site request, a body that is not JSON or too big, no such route, an image that cannot be shown. */
+  'MISDIRECTED',
+  'CROSS_SITE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PAYLOAD_TOO_LARGE',
+  'ROUTE_NOT_FOUND',
+  'IMAGE_UNREADABLE',
+  'PORT_IN_USE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

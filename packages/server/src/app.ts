@@ -2,7 +2,6 @@
  * @module The HTTP API (Hono) over one workspace: images, thumbnails, labels, classes, suggestions,
  * next picks, the verify loop (routes/verify.ts), stats, export, and server-sent events.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import {
   accuracyOf,
@@ -26,17 +25,16 @@ import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { errorResponse } from './errors.js';
+import { type GuardOptions, mountGuards } from './guard.js';
 import type { LiveModel } from './live.js';
 import { EmbeddingMap } from './map.js';
 import { MediaCache } from './media.js';
 import { body, IdSchema, parse } from './request.js';
 import { verifyRoutes } from './routes/verify.js';
 
-export interface AppOptions {
+export interface AppOptions extends GuardOptions {
   readonly workspace: Workspace;
   readonly live: LiveModel;
-  /** When set, every /api request must carry it (Authorization: Bearer, or ?token= for images and events). */
-  readonly token?: string;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -50,19 +48,11 @@ export function createApp(options: AppOptions): Hono {
     const { status, body: payload } = errorResponse(error);
     return c.json(payload, status);
   });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: 'ROUTE_NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
 
-  if (options.token) {
-    const expected = Buffer.from(options.token);
-    app.use('/api/*', async (c, next) => {
-      const header = c.req.header('authorization');
-      const given = header?.startsWith('Bearer ') ? header.slice(7) : c.req.query('token');
-      const ok =
-        given !== undefined && given.length === expected.length && timingSafeEqual(Buffer.from(given), expected);
-      if (!ok) throw new AutolabelError('UNAUTHORIZED', 'this server needs its access token (printed when it started)');
-      await next();
-    });
-  }
+  mountGuards(app, options);
 
   const imageOf = async (c: Context) => {
     const { id } = parse(IdSchema, c.req.param(), 'path');
@@ -253,6 +243,11 @@ export function createApp(options: AppOptions): Hono {
       unsubscribe();
     }),
   );
+
+  // Before the web app's catch-all (serve.ts): an API path that names no route is a JSON 404, not the page.
+  app.all('/api/*', (c) => {
+    throw new AutolabelError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+  });
 
   return app;
 }

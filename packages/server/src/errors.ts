@@ -16,6 +16,12 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   CLASS_IN_USE: 409,
   UNAUTHORIZED: 401,
   IMAGES_ROOT_NOT_FOUND: 404,
+  MISDIRECTED: 403,
+  CROSS_SITE: 403,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  ROUTE_NOT_FOUND: 404,
+  IMAGE_UNREADABLE: 415,
 };
 
 /** Thrown for a request that fails its schema; names the field. */
@@ -37,6 +43,15 @@ export function fromZod(error: z.ZodError, where: 'query' | 'body' | 'path'): Ba
 export function errorResponse(error: unknown): { status: ContentfulStatusCode; body: ApiError } {
   if (error instanceof BadRequest) {
     return { status: 400, body: { error: { code: 'INVALID_ARGUMENT', message: error.message, field: error.field } } };
+  }
+  // decodeURIComponent of a path or query with a stray '%' (hono decodes params lazily).
+  if (error instanceof URIError) {
+    return {
+      status: 400,
+      body: {
+        error: { code: 'INVALID_ARGUMENT', message: 'the URL is not valid: a "%" must start an escape like %20' },
+      },
+    };
   }
   if (error instanceof AutolabelError) {
     return { status: STATUS_BY_CODE[error.code] ?? 500, body: { error: { code: error.code, message: error.message } } };

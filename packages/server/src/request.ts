@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { fromZod } from './errors.js';
+import { requireJson } from './guard.js';
 
 export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'query' | 'body' | 'path'): z.infer<T> {
   const parsed = schema.safeParse(value);
@@ -9,8 +10,9 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'qu
   return parsed.data;
 }
 
-/** The JSON body, parsed by `schema`; a body that is not JSON is a 400 too. */
+/** The JSON body, parsed by `schema`: a 415 without Content-Type: application/json, a 400 when it is not JSON. */
 export async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  requireJson(c);
   const json: unknown = await c.req.json().catch(() => {
     throw fromZod(
       new z.ZodError([{ code: 'custom', path: [], message: 'the body must be JSON', input: undefined }]),

@@ -5,7 +5,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { openWorkspace } from '@autolabel/core';
+import { AutolabelError, openWorkspace } from '@autolabel/core';
 import { createApp } from './app.js';
 import { LiveModel } from './live.js';
 
@@ -13,6 +13,8 @@ export interface ServeOptions {
   readonly workspace: string;
   readonly port?: number;
   readonly host?: string;
+  /** Host names besides loopback (and the bound host) that browsers may use to reach it, e.g. behind a proxy. */
+  readonly allowedHosts?: readonly string[];
   /** The built web app (index.html and assets); none: API only. */
   readonly webRoot?: string;
   readonly targetPrecision?: number;
@@ -42,6 +44,17 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): AutolabelError {
+  if (error.code === 'EADDRINUSE') return new AutolabelError('PORT_IN_USE', `port ${port} is in use`, { cause: error });
+  if (error.code === 'EACCES') {
+    return new AutolabelError('INVALID_ARGUMENT', `port ${port} needs privileges this process lacks`, { cause: error });
+  }
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+    return new AutolabelError('INVALID_ARGUMENT', `${host} is not an address of this machine`, { cause: error });
+  }
+  return new AutolabelError('IO_FAILED', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error });
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const workspace = await openWorkspace(options.workspace);
@@ -58,7 +71,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       tokenCreated = true;
     }
   }
-  const app = createApp({ workspace, live, token: token ?? undefined });
+  // Known once listening (port 0 picks one); the Host check reads it then.
+  const listening: { port?: number } = {};
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  const app = createApp({
+    workspace,
+    live,
+    token: token ?? undefined,
+    allowedHosts: [...(options.allowedHosts ?? []), ...(wildcard ? [] : [host])],
+    anyAddress: wildcard,
+    port: () => listening.port,
+  });
   if (options.webRoot) {
     const root = resolve(options.webRoot);
     app.get('*', async (c) => {
@@ -70,11 +93,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return c.body(await readFile(file), 200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     });
   }
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 4800, hostname: host }, () => resolve(s));
+  const wanted = options.port ?? 4800;
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: wanted, hostname: host }, () => resolve(s));
+    s.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, wanted)));
+  }).catch(async (error: unknown) => {
+    await live.close();
+    await workspace.close();
+    throw error;
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port = typeof address === 'object' && address ? address.port : wanted;
+  listening.port = port;
   const shown = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shown}:${port}/`,

@@ -1,6 +1,7 @@
 /**
- * @module The review app's HTTP client: the one place that knows the API's paths, the access token
- * and the error shape. Types come from the server's contract, imported type-only.
+ * @module The review app's HTTP client: the one place that knows the API's paths and the error shape.
+ * Types come from the server's contract, imported type-only. The access token, where the server has
+ * one, rides in its HttpOnly cookie (set on the first page load), never in a URL or in this code.
  */
 import type {
   AcceptResult,
@@ -46,18 +47,10 @@ export class ApiError extends Error {
 type Query = Readonly<Record<string, string | number | undefined>>;
 
 export class Api {
-  readonly #token: string | null;
-
-  /** `token`: the server's access token, from the page's own `?token=`; null on loopback servers. */
-  constructor(token: string | null) {
-    this.#token = token;
-  }
-
-  /** A URL for places that cannot send headers (img src, EventSource, downloads): the token goes in the query. */
+  /** A URL for places that cannot send headers (img src, EventSource, downloads); the cookie goes with them. */
   url(path: string, query: Query = {}): string {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
-    if (this.#token) params.set('token', this.#token);
     const search = params.toString();
     return search ? `${path}?${search}` : path;
   }
@@ -161,7 +154,6 @@ export class Api {
 
   async #request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));

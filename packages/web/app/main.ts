@@ -1,6 +1,5 @@
 /**
- * @module The review app's entry: reads the access token from the page's own URL, opens the server's
- * event stream, and routes between the views by the URL's hash.
+ * @module The review app's entry: opens the server's event stream, and routes between the views by the URL's hash.
  */
 import './style.css';
 import { Api } from './api.js';
@@ -24,7 +23,7 @@ const ROUTES = [
 type Route = (typeof ROUTES)[number]['path'];
 
 function start(root: HTMLElement): void {
-  const api = new Api(new URLSearchParams(location.search).get('token'));
+  const api = new Api();
   const live = new Live(api);
   const status = new StatusLine(live);
   const ctx: ViewContext = { api, live, notify: (message, kind) => status.notify(message, kind) };

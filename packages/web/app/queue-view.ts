@@ -3,7 +3,7 @@
  * and saved at once; the next images are preloaded, and the queue ahead is re-picked after each fit.
  */
 import type { ImageItem, NextPick } from '@autolabel/core';
-import { ClassKeys } from './class-keys.js';
+import { browserKeyStorage, ClassKeys, keyOrder, storedKeys } from './class-keys.js';
 import { h, isForControl, percent } from './dom.js';
 import type { Change } from './live.js';
 import type { View, ViewContext } from './view.js';
@@ -184,7 +184,11 @@ export class QueueView implements View {
         this.#keys.cancel();
         break;
       default:
-        used = this.#keys.press(event.key, this.#ctx.live.classNames);
+        used = this.#keys.press(
+          event.key,
+          this.#ctx.live.classNames,
+          storedKeys(browserKeyStorage(), this.#ctx.live.classNames),
+        );
     }
     if (used) event.preventDefault();
   }
@@ -442,10 +446,16 @@ export class QueueView implements View {
   }
 
   #renderClasses(): void {
-    const names = this.#ctx.live.classNames;
+    const keys = storedKeys(browserKeyStorage(), this.#ctx.live.classNames);
+    const names = keyOrder(this.#ctx.live.classNames, keys);
     const current = labelOf(this.#entries[this.#cursor]?.item ?? null);
     const suggested = this.#entries[this.#cursor]?.item;
-    const signature = JSON.stringify([names, current, hasSuggestion(suggested ?? null) ? suggested?.label : null]);
+    const signature = JSON.stringify([
+      names,
+      [...keys],
+      current,
+      hasSuggestion(suggested ?? null) ? suggested?.label : null,
+    ]);
     if (this.#classes.dataset.signature === signature) return;
     this.#classes.dataset.signature = signature;
     if (names.length === 0) {
@@ -453,7 +463,7 @@ export class QueueView implements View {
       return;
     }
     this.#classes.replaceChildren(
-      ...names.map((name, i) =>
+      ...names.map((name) =>
         h(
           'button',
           {
@@ -462,7 +472,7 @@ export class QueueView implements View {
             'data-class': name,
             title: `label as ${name}`,
           },
-          i < 9 ? h('kbd', {}, String(i + 1)) : null,
+          keys.has(name) ? h('kbd', {}, String(keys.get(name))) : null,
           name,
         ),
       ),

@@ -4,7 +4,7 @@
  * suggestions for auto-accept and a button that accepts what is certified.
  */
 import type { CheckRecord, VerifyStatus } from '@autolabel/core';
-import { ClassKeys } from './class-keys.js';
+import { browserKeyStorage, ClassKeys, keyOrder, storedKeys } from './class-keys.js';
 import { h, isForControl, percent } from './dom.js';
 import { acceptCertifiedLabel, count, verifyProgress } from './figures.js';
 import type { Change } from './live.js';
@@ -204,7 +204,12 @@ export class VerifyView implements View {
     if (command && CONFIRM_KEYS.has(key)) void this.#confirm();
     else if (command && key === SKIP_KEY) void this.#skip();
     else if (key === 'Escape') this.#keys.cancel();
-    else used = this.#keys.press(event.key, this.#ctx.live.classNames);
+    else
+      used = this.#keys.press(
+        event.key,
+        this.#ctx.live.classNames,
+        storedKeys(browserKeyStorage(), this.#ctx.live.classNames),
+      );
     if (used) event.preventDefault();
   }
 
@@ -393,13 +398,14 @@ export class VerifyView implements View {
   }
 
   #renderClasses(): void {
-    const names = this.#ctx.live.classNames;
+    const keys = storedKeys(browserKeyStorage(), this.#ctx.live.classNames);
+    const names = keyOrder(this.#ctx.live.classNames, keys);
     const suggested = this.#check?.suggested ?? null;
-    const signature = JSON.stringify([names, suggested]);
+    const signature = JSON.stringify([names, [...keys], suggested]);
     if (this.#classes.dataset.signature !== signature) {
       this.#classes.dataset.signature = signature;
       this.#classes.replaceChildren(
-        ...names.map((name, i) =>
+        ...names.map((name) =>
           h(
             'button',
             {
@@ -408,15 +414,15 @@ export class VerifyView implements View {
               'data-class': name,
               title: name === suggested ? `confirm ${name}` : `correct to ${name}`,
             },
-            i < 9 ? h('kbd', {}, String(i + 1)) : null,
+            keys.has(name) ? h('kbd', {}, String(keys.get(name))) : null,
             name,
           ),
         ),
       );
     }
     // Type-ahead cannot start with the command letters: say how to reach classes that do.
-    const taken = names.flatMap((name, i) =>
-      /^[ys]/i.test(name) ? [`${name} with ${i < 9 ? `key ${i + 1}` : 'its button'}`] : [],
+    const taken = names.flatMap((name) =>
+      /^[ys]/i.test(name) ? [`${name} with ${keys.has(name) ? `key ${keys.get(name)}` : 'its button'}`] : [],
     );
     this.#reserved.textContent = taken.length === 0 ? '' : `y and s confirm and skip here: pick ${taken.join(', ')}.`;
     this.#reserved.hidden = taken.length === 0;

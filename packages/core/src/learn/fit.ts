@@ -8,6 +8,7 @@
  */
 import { AutolabelError } from '../errors.js';
 import { seededRandom } from '../util/random.js';
+import { effectiveSize } from '../verify/bounds.js';
 import { expectedCalibrationError, fitTemperature, type ScoredPrediction } from './calibration.js';
 import type { LinearHead } from './logistic.js';
 import {
@@ -18,7 +19,7 @@ import {
   runPipeline,
 } from './pipeline.js';
 
-/** With at least this many answered random checks, the temperature is fitted on them. */
+/** With at least this many answered random checks (effective count, by their design weights), the temperature is fitted on them. */
 export const MIN_CHECKS_FOR_CALIBRATION = 30;
 /** Folds of the cross-fit over random checks. */
 const CHECK_FOLDS = 5;
@@ -133,7 +134,18 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   const accuracies = candidates.map((candidate) => accuracy(candidate.scores, truth, c));
   const best = candidates[accuracies.indexOf(Math.max(...accuracies))]!;
   const logScores = best.scores.map((p) => Math.log(p + 1e-6));
-  const temperature = fitTemperature(logScores, truth, c);
+  // Until the checks can calibrate on their own, calibrate on the other labels: checks drawn mostly
+  // from the confident frame are easier than the pool, and would make the whole pool look surer.
+  const isCheck = new Set(options.checks?.rows ?? []);
+  const chosen = labelled.flatMap((row, r) => (isCheck.has(row) ? [] : [r]));
+  const temperature =
+    chosen.length >= 2 && chosen.length < labelled.length
+      ? fitTemperature(
+          Float32Array.from(chosen.flatMap((r) => [...logScores.subarray(r * c, (r + 1) * c)])),
+          Int32Array.from(chosen, (r) => truth[r]!),
+          c,
+        )
+      : fitTemperature(logScores, truth, c);
   const predictions = scored(calibrate(best.scores, c, temperature), truth, c);
 
   const final = await runAll(context, seeds, best.configs);
@@ -141,10 +153,17 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   const held = options.checks ? await crossFitChecks(context, seeds, options.checks, best.configs) : null;
   let finalTemperature = temperature;
   let calibratedOn: LabelFit['calibratedOn'] = 'labels';
-  if (held && held.rows.length >= MIN_CHECKS_FOR_CALIBRATION) {
+  const weightOf = new Map([...(options.checks?.rows ?? [])].map((row, i) => [row, options.checks!.weights[i]!]));
+  const weights = held ? Float64Array.from(held.rows, (row) => weightOf.get(row) ?? 1) : new Float64Array(0);
+  // Effective, not raw, count: a stratified draw whose few checks of the large low-confidence stratum
+  // carry most of the weight fits a temperature no better than those few (measured: 50 checks, 14 of
+  // them for 95% of the pool, turned an ECE of 0.03 into 0.23).
+  const effective = effectiveSize(
+    weights.reduce((a, w) => a + w, 0),
+    weights.reduce((a, w) => a + w * w, 0),
+  );
+  if (held && effective >= MIN_CHECKS_FOR_CALIBRATION) {
     const heldTruth = Int32Array.from(held.rows, (row) => seeds[row]!);
-    const weightOf = new Map([...options.checks!.rows].map((row, i) => [row, options.checks!.weights[i]!]));
-    const weights = Float64Array.from(held.rows, (row) => weightOf.get(row) ?? 1);
     finalTemperature = fitTemperature(
       held.scores.map((p) => Math.log(p + 1e-6)),
       heldTruth,
