@@ -29,8 +29,25 @@ export interface ImportResult {
 interface PlannedLabel {
   readonly imageId: ImageId;
   readonly label: string;
+  readonly source: 'import';
   /** Where it came from, for conflict messages. */
   readonly where: string;
+}
+
+/** The labels an import will write, one per image, checked for conflicts as rows arrive (no list of every row is kept). */
+class Plan {
+  readonly byImage = new Map<ImageId, PlannedLabel>();
+
+  add(imageId: ImageId, label: string, where: string): void {
+    const earlier = this.byImage.get(imageId);
+    if (earlier && earlier.label !== label) {
+      throw new AutolabelError(
+        'IMPORT_INVALID',
+        `${where}: label "${label}" conflicts with "${earlier.label}" given to the same image at ${earlier.where}`,
+      );
+    }
+    this.byImage.set(imageId, { imageId, label, source: 'import', where });
+  }
 }
 
 /**
@@ -140,7 +157,7 @@ async function importWritten(
   imagesRoot: string | undefined,
 ): Promise<ImportResult> {
   const known = checklist ? new Set((await store.listClasses()).map((c) => c.name)) : undefined;
-  const plans: PlannedLabel[] = [];
+  const plan = new Plan();
   let ignored = 0;
   for (const row of rows) {
     const { where } = row;
@@ -175,9 +192,9 @@ async function importWritten(
         `${where}: image "${row.image}" is not in the workspace (paths are relative to the images folder; run scan if it is new)`,
       );
     }
-    plans.push({ imageId: image.id, label, where });
+    plan.add(image.id, label, where);
   }
-  return commit(store, plans, ignored, checklist);
+  return commit(store, plan, ignored, checklist);
 }
 
 async function readText(file: string): Promise<string> {
@@ -200,7 +217,7 @@ export async function importImageFolder(store: Store, root: string, imagesRoot: 
     throw new AutolabelError('IO_FAILED', `cannot read folder ${root}: ${messageOf(error)}`, { cause: error });
   }
   const realImages = await realpath(imagesRoot);
-  const plans: PlannedLabel[] = [];
+  const plan = new Plan();
   let ignored = 0;
   for (const entry of classDirs.sort((a, b) => a.name.localeCompare(b.name))) {
     const classDir = join(root, entry.name);
@@ -227,10 +244,10 @@ export async function importImageFolder(store: Store, root: string, imagesRoot: 
           `${file}: no image in the workspace has this path or content (run scan if it is new)`,
         );
       }
-      plans.push({ imageId, label, where: file });
+      plan.add(imageId, label, file);
     }
   }
-  return commit(store, plans, ignored);
+  return commit(store, plan, ignored);
 }
 
 async function listImageFiles(dir: string): Promise<string[]> {
@@ -250,24 +267,8 @@ function normalizeLabelIn(raw: string, where: string): string {
   }
 }
 
-async function commit(
-  store: Store,
-  plans: readonly PlannedLabel[],
-  ignored: number,
-  checklist = false,
-): Promise<ImportResult> {
-  const byImage = new Map<ImageId, PlannedLabel>();
-  for (const plan of plans) {
-    const earlier = byImage.get(plan.imageId);
-    if (earlier && earlier.label !== plan.label) {
-      throw new AutolabelError(
-        'IMPORT_INVALID',
-        `${plan.where}: label "${plan.label}" conflicts with "${earlier.label}" given to the same image at ${earlier.where}`,
-      );
-    }
-    byImage.set(plan.imageId, plan);
-  }
-  const labels = [...byImage.values()].map(({ imageId, label }) => ({ imageId, label, source: 'import' as const }));
+async function commit(store: Store, plan: Plan, ignored: number, checklist = false): Promise<ImportResult> {
+  const labels = [...plan.byImage.values()];
   const warnings = lookalikeClassWarnings(
     (await store.listClasses()).map((c) => c.name),
     labels.map((l) => l.label),
