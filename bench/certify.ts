@@ -382,7 +382,7 @@ async function plots(rows: readonly Measure[], seeds = seedCount): Promise<void>
     await writeFile(
       join(outDir, `certify-p${target}.svg`),
       lineChart({
-        title: `Auto-accept at target ${target}: coverage and realised precision (mean of ${seeds} seeds)`,
+        title: `Auto-accept at ${target}, mean of ${seeds} seeds`,
         xLabel: 'random checks',
         yLabel: 'share of the pool / precision',
         series: [
