@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initWorkspace, type NewImage, openWorkspace } from '@autolabel/core';
 import { benchArgs, intArg } from './args.js';
+import { syntheticImage } from './synthetic.js';
 
 const args = benchArgs('bench:import [--rows 1000000]', {
   rows: { type: 'string' },
@@ -57,19 +58,7 @@ try {
   const path = (i: number): string => `class-${i % 10}/img_${String(i).padStart(7, '0')}.jpg`;
   for (let start = 0; start < rows; start += 50_000) {
     const upserts: NewImage[] = [];
-    for (let i = start; i < Math.min(rows, start + 50_000); i++) {
-      upserts.push({
-        path: path(i),
-        contentHash: `h${i}`,
-        size: 1000,
-        mtimeMs: 1,
-        width: 32,
-        height: 32,
-        format: 'jpeg',
-        skipReason: null,
-        skipDetail: null,
-      });
-    }
+    for (let i = start; i < Math.min(rows, start + 50_000); i++) upserts.push(syntheticImage(path(i), i));
     await ws.store.applyScan({ upserts, moves: [], removals: [] });
   }
   await ws.close();

@@ -6,12 +6,12 @@
  *   npm run bench:serve -- [--images 50000] [--dim 1024] [--clients 20] [--seconds 60]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ImageId, initWorkspace, openSqliteStore, seededRandom } from '@autolabel/core';
+import { openSqliteStore, seededRandom } from '@autolabel/core';
 import { benchArgs, intArg } from './args.js';
 import { serveInChild } from './serve-child.js';
+import { writeSyntheticWorkspace } from './synthetic.js';
 
 const args = benchArgs('bench:serve [--images 50000] [--dim 1024] [--clients 20] [--seconds 60]', {
   images: { type: 'string' },
@@ -29,51 +29,9 @@ const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-bench-serve-'));
 try {
   // A workspace whose images and embeddings are synthetic: ten clusters, so refits have real work.
-  await mkdir(join(dir, 'images'));
-  const ws = await initWorkspace({
-    images: join(dir, 'images'),
-    workspace: join(dir, 'ws'),
-    model: 'builtin:centernet',
-  });
-  const random = seededRandom(7);
+  const graphSeconds = await writeSyntheticWorkspace(dir, { images: imageCount, dim, classes: CLASSES, labelled: 50 });
+  log(`workspace: ${imageCount} images x ${dim}-d; graph built in ${graphSeconds.toFixed(1)} s`);
   const truth = Int32Array.from({ length: imageCount }, (_, i) => i % CLASSES.length);
-  await ws.store.applyScan({
-    upserts: Array.from({ length: imageCount }, (_, i) => ({
-      path: `img/${String(i).padStart(6, '0')}.jpg`,
-      contentHash: `hash-${i}`,
-      size: 1000,
-      mtimeMs: 1,
-      width: 32,
-      height: 32,
-      format: 'jpeg',
-      skipReason: null,
-      skipDetail: null,
-    })),
-    moves: [],
-    removals: [],
-  });
-  await ws.store.registerModel({ id: 'synthetic', spec: 'builtin:centernet', dim });
-  const centres = Float32Array.from({ length: CLASSES.length * dim }, () => random());
-  for (let start = 0; start < imageCount; start += 1000) {
-    const vectors = [];
-    for (let i = start; i < Math.min(imageCount, start + 1000); i++) {
-      const vector = new Float32Array(dim);
-      for (let j = 0; j < dim; j++) vector[j] = Math.max(0, centres[truth[i]! * dim + j]! + 1.5 * (random() - 0.5));
-      vectors.push({ contentHash: `hash-${i}`, vector });
-    }
-    await ws.store.putEmbeddings({ modelId: 'synthetic', dtype: 'float32', dim, vectors, failures: [] });
-  }
-  // Seed labels so the first refit has two classes; build the graph before the clock starts.
-  const seeded = Array.from({ length: 50 }, (_, i) => ({
-    imageId: (i + 1) as ImageId,
-    label: CLASSES[truth[i]!]!,
-    source: 'manual' as const,
-  }));
-  await ws.store.setLabels(seeded);
-  let t = performance.now();
-  await (await ws.openLearner()).close();
-  log(`workspace: ${imageCount} images x ${dim}-d; graph built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  await ws.close();
 
   // The server runs as `autolabel serve` in its own process, as users run it; clients stay here.
   const server = await serveInChild(join(dir, 'ws'));
@@ -109,7 +67,7 @@ try {
   const latencies: { at: number; ms: number }[] = [];
   let failures = 0;
   const end = performance.now() + seconds * 1000;
-  t = performance.now();
+  const t = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       const pick = seededRandom(100 + client);

@@ -17,9 +17,10 @@ import { cp, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ImageId, initWorkspace, lineChart, seededRandom } from '@autolabel/core';
+import { lineChart, seededRandom } from '@autolabel/core';
 import Database from 'better-sqlite3';
 import { benchArgs, intArg } from './args.js';
+import { writeSyntheticWorkspace } from './synthetic.js';
 
 const USAGE =
   'bench:soak [--images 50000] [--dim 1024] [--clients 20] [--minutes 10] [--kill-every 60] [--out bench-results/soak]';
@@ -84,51 +85,13 @@ async function cachedTemplate(): Promise<string> {
   // Built beside its final place and renamed in, so a half-built cache is never reused.
   const building = mkdtempSync(`${root}.building-`);
   try {
-    await mkdir(join(building, 'images'));
-    const ws = await initWorkspace({
-      images: join(building, 'images'),
-      workspace: join(building, 'ws'),
-      model: 'builtin:centernet',
+    const graphSeconds = await writeSyntheticWorkspace(building, {
+      images: imageCount,
+      dim,
+      classes: CLASSES,
+      labelled: SEEDED,
     });
-    await ws.store.applyScan({
-      upserts: Array.from({ length: imageCount }, (_, i) => ({
-        path: `img/${String(i).padStart(6, '0')}.jpg`,
-        contentHash: `hash-${i}`,
-        size: 1000,
-        mtimeMs: 1,
-        width: 32,
-        height: 32,
-        format: 'jpeg',
-        skipReason: null,
-        skipDetail: null,
-      })),
-      moves: [],
-      removals: [],
-    });
-    await ws.store.registerModel({ id: 'synthetic', spec: 'builtin:centernet', dim });
-    const random = seededRandom(7);
-    const centres = Float32Array.from({ length: CLASSES.length * dim }, () => random());
-    for (let start = 0; start < imageCount; start += 1000) {
-      const vectors = [];
-      for (let i = start; i < Math.min(imageCount, start + 1000); i++) {
-        const vector = new Float32Array(dim);
-        const centre = truthOf(i + 1) * dim;
-        for (let j = 0; j < dim; j++) vector[j] = Math.max(0, centres[centre + j]! + 1.5 * (random() - 0.5));
-        vectors.push({ contentHash: `hash-${i}`, vector });
-      }
-      await ws.store.putEmbeddings({ modelId: 'synthetic', dtype: 'float32', dim, vectors, failures: [] });
-    }
-    await ws.store.setLabels(
-      Array.from({ length: SEEDED }, (_, i) => ({
-        imageId: (i + 1) as ImageId,
-        label: initialOf(i + 1)!,
-        source: 'manual' as const,
-      })),
-    );
-    const t = performance.now();
-    await (await ws.openLearner()).close(); // builds and caches the kNN graph
-    log(`workspace: ${imageCount} images x ${dim}-d; graph built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    await ws.close();
+    log(`workspace: ${imageCount} images x ${dim}-d; graph built in ${graphSeconds.toFixed(1)} s`);
     await writeFile(join(building, 'ready'), `${new Date().toISOString()}\n`);
     await rename(building, root).catch(() => undefined); // another run got there first: use theirs
   } finally {

@@ -1,0 +1,73 @@
+/**
+ * @module A synthetic workspace for the server benchmarks: `images` image rows (no files) with
+ * clustered `dim`-d embeddings, image i in class i % classes, the first `labelled` of them labelled,
+ * and the k-NN graph built and cached, so refits have real work from the first second.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ImageId, initWorkspace, type NewImage, seededRandom } from '@autolabel/core';
+
+/** An image row with no file behind it (scan never sees it; imports and the server only look it up). */
+export function syntheticImage(path: string, index: number): NewImage {
+  return {
+    path,
+    contentHash: `hash-${index}`,
+    size: 1000,
+    mtimeMs: 1,
+    width: 32,
+    height: 32,
+    format: 'jpeg',
+    skipReason: null,
+    skipDetail: null,
+  };
+}
+
+export interface SyntheticOptions {
+  readonly images: number;
+  readonly dim: number;
+  readonly classes: readonly string[];
+  readonly labelled: number;
+}
+
+/** Writes the workspace to `dir/ws` (images folder `dir/images`); returns how long the graph took, in seconds. */
+export async function writeSyntheticWorkspace(dir: string, options: SyntheticOptions): Promise<number> {
+  const { images: imageCount, dim, classes } = options;
+  await mkdir(join(dir, 'images'), { recursive: true });
+  const ws = await initWorkspace({
+    images: join(dir, 'images'),
+    workspace: join(dir, 'ws'),
+    model: 'builtin:centernet',
+  });
+  try {
+    const random = seededRandom(7);
+    await ws.store.applyScan({
+      upserts: Array.from({ length: imageCount }, (_, i) => syntheticImage(`img/${String(i).padStart(6, '0')}.jpg`, i)),
+      moves: [],
+      removals: [],
+    });
+    await ws.store.registerModel({ id: 'synthetic', spec: 'builtin:centernet', dim });
+    const centres = Float32Array.from({ length: classes.length * dim }, () => random());
+    for (let start = 0; start < imageCount; start += 1000) {
+      const vectors = [];
+      for (let i = start; i < Math.min(imageCount, start + 1000); i++) {
+        const vector = new Float32Array(dim);
+        const centre = (i % classes.length) * dim;
+        for (let j = 0; j < dim; j++) vector[j] = Math.max(0, centres[centre + j]! + 1.5 * (random() - 0.5));
+        vectors.push({ contentHash: `hash-${i}`, vector });
+      }
+      await ws.store.putEmbeddings({ modelId: 'synthetic', dtype: 'float32', dim, vectors, failures: [] });
+    }
+    await ws.store.setLabels(
+      Array.from({ length: options.labelled }, (_, i) => ({
+        imageId: (i + 1) as ImageId,
+        label: classes[i % classes.length]!,
+        source: 'manual' as const,
+      })),
+    );
+    const started = performance.now();
+    await (await ws.openLearner()).close(); // builds and caches the k-NN graph
+    return (performance.now() - started) / 1000;
+  } finally {
+    await ws.close();
+  }
+}
