@@ -233,39 +233,35 @@ export class VerifyView implements View {
   }
 
   async #answer(label: string): Promise<void> {
-    const check = this.#check;
-    if (!check || this.#busy) return;
-    this.#busy = true;
-    this.#keys.cancel();
-    this.#render();
-    try {
+    await this.#act('answer', async (check) => {
       this.#status = (await this.#ctx.api.answerCheck(check.id, label)).status;
       const confirmed = label === check.suggested;
       if (confirmed) this.#session.confirmed++;
       else this.#session.corrected++;
       this.#ctx.notify(`${check.path}: ${confirmed ? 'confirmed' : 'corrected to'} ${label}`);
-      await this.#nextAfter();
-    } catch (error) {
-      this.#ctx.notify(`could not answer ${check.path}: ${(error as Error).message}`, 'error');
-    } finally {
-      this.#busy = false;
-      this.#render();
-    }
+    });
   }
 
   async #skip(): Promise<void> {
+    await this.#act('skip', async (check) => {
+      this.#status = await this.#ctx.api.skipCheck(check.id);
+      this.#session.skipped++;
+      this.#ctx.notify(`${check.path}: skipped`);
+    });
+  }
+
+  /** One answer or skip of the current check: nothing else runs meanwhile, then the next check. */
+  async #act(verb: string, work: (check: CheckRecord) => Promise<void>): Promise<void> {
     const check = this.#check;
     if (!check || this.#busy) return;
     this.#busy = true;
     this.#keys.cancel();
     this.#render();
     try {
-      this.#status = await this.#ctx.api.skipCheck(check.id);
-      this.#session.skipped++;
-      this.#ctx.notify(`${check.path}: skipped`);
+      await work(check);
       await this.#nextAfter();
     } catch (error) {
-      this.#ctx.notify(`could not skip ${check.path}: ${(error as Error).message}`, 'error');
+      this.#ctx.notify(`could not ${verb} ${check.path}: ${(error as Error).message}`, 'error');
     } finally {
       this.#busy = false;
       this.#render();
