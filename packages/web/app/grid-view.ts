@@ -4,10 +4,18 @@
  * and rows come from pages of /api/images fetched as they scroll into view, so the first screen needs
  * only the first page of each group in it, however many images there are.
  */
-import type { ImageItem, ImageStatus, StatsResponse } from '@autolabel/core';
+import type { ImageItem, ImageStatus, LabelOrigin, StatsResponse } from '@autolabel/core';
 import { h, isForControl, percent } from './dom.js';
 import type { Change } from './live.js';
 import type { View, ViewContext } from './view.js';
+
+/** How a person's label came about, as the tile's tooltip says it. */
+const ORIGIN_WORDS: Readonly<Record<LabelOrigin, string>> = {
+  verify: 'label from a random check',
+  next: 'labelled as recommended by next',
+  chosen: 'labelled by hand',
+  import: 'imported label',
+};
 
 export const FILTERS = ['all', 'auto', 'suggested', 'labeled', 'accepted', 'unlabeled'] as const;
 export type Filter = (typeof FILTERS)[number];
@@ -368,6 +376,7 @@ export class GridView implements View {
           item.path,
           `${item.status}${item.label ? `: ${item.label}` : ''}${hasConfidence ? ` (${percent(item.confidence)})` : ''}`,
           item.runnerUp ? `then ${item.runnerUp} ${percent(item.runnerUpConfidence)}` : '',
+          item.origin ? ORIGIN_WORDS[item.origin] : '',
         ]
           .filter(Boolean)
           .join('\n');
@@ -380,6 +389,7 @@ export class GridView implements View {
             'data-path': item.path,
             'data-status': item.status,
             'data-label': item.label ?? '',
+            'data-origin': item.origin ?? '',
             title,
           },
           h('img', { src: this.#ctx.api.thumbnailUrl(item.id), alt: item.path, decoding: 'async', draggable: 'false' }),

@@ -46,6 +46,7 @@ function blankItem(pick: NextPick): ImageItem {
     confidence: null,
     runnerUp: null,
     runnerUpConfidence: null,
+    origin: null,
   };
 }
 

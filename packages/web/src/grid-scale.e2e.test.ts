@@ -62,6 +62,7 @@ function item(group: (typeof GROUPS)[number], index: number): ImageItem {
     confidence: 0.99 - (0.5 * index) / group.count,
     runnerUp: null,
     runnerUpConfidence: null,
+    origin: null,
   };
 }
 

@@ -1093,7 +1093,8 @@ export class SqliteStore implements Store {
         coalesce(l.label, s.label) AS label,
         CASE WHEN l.label IS NULL OR l.source = 'accepted' THEN coalesce(l.confidence, s.confidence) END AS confidence,
         CASE WHEN l.label IS NULL THEN s.runner_up END AS runner_up,
-        CASE WHEN l.label IS NULL THEN s.runner_up_confidence END AS runner_up_confidence
+        CASE WHEN l.label IS NULL THEN s.runner_up_confidence END AS runner_up_confidence,
+        l.origin
       FROM images i LEFT JOIN labels l ON l.image_id = i.id LEFT JOIN suggestions s ON s.image_id = i.id
       WHERE i.skip_reason IS NULL`;
     const total = (this.#db.prepare(`SELECT count(*) AS n FROM (${view}) ${filter}`).get(params) as { n: number }).n;
@@ -1109,6 +1110,7 @@ export class SqliteStore implements Store {
       confidence: number | null;
       runner_up: string | null;
       runner_up_confidence: number | null;
+      origin: string | null;
     }[];
     return {
       total,
@@ -1122,6 +1124,7 @@ export class SqliteStore implements Store {
         confidence: row.confidence,
         runnerUp: row.runner_up,
         runnerUpConfidence: row.runner_up_confidence,
+        origin: row.origin as LabelOrigin | null,
       })),
     };
   }

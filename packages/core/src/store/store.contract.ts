@@ -378,6 +378,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ]);
         expect((await store.listChecks())[0]).toMatchObject({ answer: 'dog' });
         expect((await store.exportRows()).map((r) => r.origin)).toEqual(['verify', 'next', 'import', 'chosen']);
+        const page = await store.queryImages({ offset: 0, limit: 10 });
+        expect(page.items.map((i) => i.origin)).toEqual(['verify', 'next', 'import', 'chosen']);
       }));
 
     it('hands each open check to one verifier at a time, and never an answered or skipped one', () =>

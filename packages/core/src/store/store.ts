@@ -216,6 +216,8 @@ export interface ImageItem {
   readonly confidence: number | null;
   readonly runnerUp: string | null;
   readonly runnerUpConfidence: number | null;
+  /** How a person's label was chosen (LabelOrigin); null for suggestions and accepted labels. */
+  readonly origin: LabelOrigin | null;
 }
 
 export interface ClassInfo {
