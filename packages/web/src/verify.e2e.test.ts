@@ -5,32 +5,17 @@
  * right the certified suggestions are accepted with one button; at the end the view says nothing is
  * left. Needs the built app (packages/web/dist); screenshots go to artifacts/e2e/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type ImageId, initWorkspace, type StatsResponse, type VerifyStatus } from '@autolabel/core';
-import {
-  chromiumLaunchOptions,
-  type ImagePattern,
-  type Rgb,
-  writeImage,
-  writeTinyOnnxModel,
-} from '@autolabel/core/testing';
+import type { ImageId, StatsResponse, VerifyStatus } from '@autolabel/core';
+import { chromiumLaunchOptions } from '@autolabel/core/testing';
 import { type RunningServer, startServer } from '@autolabel/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLORS, colourWorkspace, requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
 import { verifyProgress } from '../app/figures.js';
 
-const WEB_ROOT = fileURLToPath(new URL('../dist', import.meta.url));
-const SHOTS = fileURLToPath(new URL('../../../artifacts/e2e', import.meta.url));
-
-const COLORS: Readonly<Record<string, Rgb>> = {
-  red: [200, 40, 40],
-  green: [40, 160, 60],
-  blue: [40, 80, 210],
-};
-const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
 const PER_CLASS = 20;
 const LABELED_PER_CLASS = 2;
 /** Low enough that a few dozen right answers certify a region in a test this small. */
@@ -137,33 +122,8 @@ async function openTab(): Promise<Page> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(WEB_ROOT, 'index.html'))) {
-    throw new Error(
-      `${WEB_ROOT} has no built app: run \`npm run build\` (or \`npm run build -w @autolabel/web\`) first`,
-    );
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  let seed = 0;
-  for (const [name, color] of Object.entries(COLORS)) {
-    for (let i = 0; i < PER_CLASS; i++) {
-      await writeImage(join(dir, 'photos', `${name}-${String(i).padStart(2, '0')}.png`), 'png', {
-        color,
-        pattern: PATTERNS[i % PATTERNS.length]!,
-        noise: 50,
-        seed: seed++,
-        width: 160,
-        height: 120,
-      });
-    }
-  }
-  const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 24 });
-  const workspace = await initWorkspace({
-    images: join(dir, 'photos'),
-    workspace: join(dir, 'ws'),
-    model: `onnx:${model.dir}`,
-  });
-  await workspace.scan();
-  await workspace.embed();
+  requireBuiltApp();
+  const workspace = await colourWorkspace(dir, PER_CLASS);
   // A few labels of every class, then one suggest run: the suggestions the checks are drawn from.
   const labels = (await workspace.store.listImages())
     .filter((image) => Number(image.path.slice(-6, -4)) < LABELED_PER_CLASS)
