@@ -10,7 +10,7 @@ import { link, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImageId, initWorkspace, seededRandom } from '@autolabel/core';
-import { chromiumLaunchOptions } from '@autolabel/core/testing';
+import { chromiumLaunchOptions } from '@autolabel/test-utils';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { benchArgs, intArg } from './args.js';

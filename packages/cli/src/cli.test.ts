@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Runs the built CLI (npm run build first), as a user would.

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, COLOUR_CLASSES, runCli } from './testing/cli.js';
 

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { afterAll, expect, it } from 'vitest';
 import { EXIT } from './exit-codes.js';
 import { runCli } from './testing/cli.js';

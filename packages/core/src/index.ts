@@ -13,6 +13,8 @@ export * from './store/index.js';
 export type { Progress, ProgressListener } from './util/progress.js';
 export * from './workspace/index.js';
 export * from './learn/index.js';
+// ONNX graph-writing helpers, for tools that write small models (the test fixtures in @autolabel/test-utils).
+export * as onnxGraph from './learn/onnx-graph.js';
 export * from './select/index.js';
 export { seededRandom } from './util/random.js';
 export { sha256 } from './util/hash.js';

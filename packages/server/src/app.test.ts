@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImagesPage, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';

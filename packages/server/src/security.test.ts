@@ -7,7 +7,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutolabelError, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
-import { chromiumLaunchOptions, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { chromiumLaunchOptions, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';

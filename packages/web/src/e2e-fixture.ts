@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initWorkspace, type Workspace } from '@autolabel/core';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 
 export const WEB_ROOT = fileURLToPath(new URL('../dist', import.meta.url));
 export const SHOTS = fileURLToPath(new URL('../../../artifacts/e2e', import.meta.url));

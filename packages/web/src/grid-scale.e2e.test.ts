@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { ImageId, ImageItem, ImagesPage, ModelState, StatsResponse } from '@autolabel/core';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumLaunchOptions } from '@autolabel/core/testing';
+import { chromiumLaunchOptions } from '@autolabel/test-utils';
 
 const WEB_ROOT = fileURLToPath(new URL('../dist', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../../../artifacts/e2e', import.meta.url));

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatsResponse } from '@autolabel/core';
-import { chromiumLaunchOptions } from '@autolabel/core/testing';
+import { chromiumLaunchOptions } from '@autolabel/test-utils';
 import { type RunningServer, startServer } from '@autolabel/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 
 const bin = fileURLToPath(new URL('../../bin/autolabel.js', import.meta.url));
 

@@ -1,6 +1,6 @@
 /** @module The contract every Embedder backend must keep; each backend's test file runs it. */
 import { describe, expect, it } from 'vitest';
-import { encodeImage } from '../testing/images.js';
+import { encodeImage } from '@autolabel/test-utils';
 import { decodeRgb } from '../image/decode.js';
 import type { Embedder } from './embedder.js';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeImage, type ImageKind, writeImage } from '@autolabel/test-utils';
 import type { ImageInputSpec } from '../embed/embedder.js';
-import { encodeImage, type ImageKind, writeImage } from '../testing/images.js';
 import { decodeRgb, readImageInfo } from './decode.js';
 import { ImageSkipError } from './skip.js';
 

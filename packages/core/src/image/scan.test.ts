@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeImage } from '@autolabel/test-utils';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
-import { writeImage } from '../testing/images.js';
 import { scanImages } from './scan.js';
 
 let dir: string;

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeImage } from '@autolabel/test-utils';
 import { scanImages } from '../image/scan.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
-import { writeImage } from '../testing/images.js';
 import { csvChunks, jsonChunks } from '../formats/export.js';
 import { importImageFolder, importLabelsCsv, importLabelsJson } from './import.js';
 

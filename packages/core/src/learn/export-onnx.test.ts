@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeImage, type ImagePattern, type Rgb, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { loadEmbedder } from '../embed/load.js';
 import { decodeRgb } from '../image/decode.js';
-import { encodeImage, type ImagePattern, type Rgb, seededRandom } from '../testing/images.js';
-import { writeTinyOnnxModel } from '../testing/tiny-onnx.js';
 import { exportClassifierOnnx, type ExportedPixelInput } from './export-onnx.js';
 import { applyFeatureTransform, fitFeatureTransform } from './features.js';
 import { headLogits, softmaxRows, trainLogistic } from './logistic.js';
 import { matrix } from './matrix.js';
 import { FLOAT, encodeModel, floatInitializer, int64Initializer, intAttr, intsAttr, valueInfo } from './onnx-graph.js';
+import { seededRandom } from '../util/random.js';
 
 const { onnx } = onnxProto;
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-export-onnx-'));

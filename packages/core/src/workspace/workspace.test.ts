@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeImage } from '../testing/images.js';
-import { writeTinyOnnxModel } from '../testing/tiny-onnx.js';
+import { writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { findWorkspace, initWorkspace, openWorkspace } from './workspace.js';
 
 let dir: string;

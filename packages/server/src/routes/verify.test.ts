@@ -10,7 +10,7 @@ import {
   type VerifyStatus,
   type Workspace,
 } from '@autolabel/core';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/core/testing';
+import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { LiveModel } from '../live.js';

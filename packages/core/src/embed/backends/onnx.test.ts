@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeInvalidOnnxModel, writeTinyOnnxModel } from '../../testing/tiny-onnx.js';
+import { writeInvalidOnnxModel, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { embedderContract } from '../embedder.contract.js';
 import { loadEmbedder } from '../load.js';
 import { loadOnnxEmbedder } from './onnx.js';

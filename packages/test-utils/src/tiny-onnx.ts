@@ -2,15 +2,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { seededRandom } from './images.js';
-import {
-  encodeModel,
-  FLOAT,
-  floatInitializer,
-  intAttr,
-  intsAttr,
-  type NodeProto,
-  valueInfo,
-} from '../learn/onnx-graph.js';
+import { onnxGraph } from '@autolabel/core';
+
+const { encodeModel, FLOAT, floatInitializer, intAttr, intsAttr, valueInfo } = onnxGraph;
+type NodeProto = onnxGraph.NodeProto;
 
 export interface TinyOnnxOptions {
   /** Square input side S: the model takes pixel_values [N,3,S,S]. Default 32. */
@@ -99,7 +94,7 @@ export function encodeTinyOnnxModel(options: TinyOnnxOptions = {}): Uint8Array {
   const mapSize = Math.floor((size - 1) / 2) + 1;
   return encodeModel({
     name: 'tiny_embedder',
-    producerName: '@autolabel/core/testing',
+    producerName: '@autolabel/test-utils',
     nodes,
     initializers: [
       floatInitializer('conv.weight', [channels, 3, 3, 3], Float32Array.from(weights)),

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
-import { seededRandom } from '../util/random.js';
+import { seededRandom } from '@autolabel/core';
 
 export const IMAGE_KINDS = [
   'jpeg',

@@ -1,6 +1,6 @@
 /** @module How tests and benchmarks start headless Chromium: the Debian package, no downloads, no background traffic. */
 import { existsSync } from 'node:fs';
-import { AutolabelError } from '../errors.js';
+import { AutolabelError } from '@autolabel/core';
 
 export interface BrowserLaunchOptions {
   readonly executablePath: string;

@@ -1,0 +1,4 @@
+/** @module @autolabel/test-utils: test fixtures generated at test time (no downloads): tiny ONNX models, awkward image files, a headless Chromium launcher. Private: never part of a published package. */
+export * from './images.js';
+export * from './tiny-onnx.js';
+export * from './browser.js';
