@@ -22,16 +22,17 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
   checkEvidence,
-  expectedCalibrationError,
   initWorkspace,
   isImageName,
   type Learner,
-  lineChart,
   openWorkspace,
   sha256,
+  storeOf,
   type SuggestResult,
   type Workspace,
 } from '@autolabel/core';
+import { lineChart } from '@autolabel/core/charts';
+import { expectedCalibrationError } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
 
 const args = benchArgs('bench:certify --images DIR[,DIR] --model SPEC [options]', {
@@ -146,7 +147,7 @@ interface Measure {
 
 /** What the user would find out with the hidden labels: accuracy, auto precision, the oracle set. */
 async function measure(ws: Workspace, truth: Map<string, string>, result: SuggestResult, target: number) {
-  const suggestions = await ws.store.listSuggestions();
+  const suggestions = await ws.suggestions.list();
   const scored = suggestions
     .map((s) => ({ confidence: s.confidence, correct: truth.get(s.path) === s.label, auto: s.status === 'auto' }))
     .sort((a, b) => b.confidence - a.confidence);
@@ -178,7 +179,7 @@ async function measure(ws: Workspace, truth: Map<string, string>, result: Sugges
 
 async function labelPicks(ws: Workspace, template: Template, count: number, seed: number): Promise<void> {
   const picks = await ws.next({ count, seed, learner: template.learner });
-  for (const pick of picks) await ws.setLabel(pick.path, template.truth.get(pick.path)!);
+  for (const pick of picks) await ws.labels.set([{ image: pick.path, label: template.truth.get(pick.path)! }]);
 }
 
 async function runSeed(template: Template, seed: number, out: Measure[]): Promise<void> {
@@ -210,13 +211,13 @@ async function runSeed(template: Template, seed: number, out: Measure[]): Promis
         out.push({ seed, budget, target, checks: 0, ...(await measure(arm, template.truth, before, target)) });
         let done = 0;
         for (const v of [...checkBudgets].sort((a, b) => a - b)) {
-          const draw = await arm.drawChecks({ count: v - done, targetPrecision: target, seed: seed * 100 + v });
-          for (const check of draw.checks) await arm.answerCheck(check.id, template.truth.get(check.path)!);
+          const draw = await arm.checks.draw({ count: v - done, targetPrecision: target, seed: seed * 100 + v });
+          for (const check of draw.checks) await arm.checks.answer(check.id, template.truth.get(check.path)!);
           done = v;
           const result = await arm.suggest({ learner: template.learner, targetPrecision: target });
           if (process.env.BENCH_DEBUG) {
             log(JSON.stringify(draw.strata));
-            const ev = await checkEvidence(arm.store);
+            const ev = await checkEvidence(storeOf(arm));
             const byDraw = new Map<string, { n: number; w: number; right: number }>();
             for (const e of ev) {
               const key = `${e.check.drawId}:${e.check.stratum}`;
@@ -273,10 +274,10 @@ async function calibrationRun(template: Template, seed: number, perClassLabels: 
     const random = (): number => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (const [label, paths] of byClass) {
       const shuffled = [...paths].sort(() => random() - 0.5);
-      for (const path of shuffled.slice(0, perClassLabels)) await ws.setLabel(path, label);
+      for (const path of shuffled.slice(0, perClassLabels)) await ws.labels.set([{ image: path, label: label }]);
     }
     const pool = async () => {
-      const scored = (await ws.store.listSuggestions()).map((s) => ({
+      const scored = (await ws.suggestions.list()).map((s) => ({
         confidence: s.confidence,
         correct: template.truth.get(s.path) === s.label,
       }));
@@ -288,8 +289,8 @@ async function calibrationRun(template: Template, seed: number, perClassLabels: 
     };
     const before = await ws.suggest({ learner: template.learner });
     const b = await pool();
-    const draw = await ws.drawChecks({ count: CALIBRATION_CHECKS, seed, targetPrecision: 0.95 });
-    for (const check of draw.checks) await ws.answerCheck(check.id, template.truth.get(check.path)!);
+    const draw = await ws.checks.draw({ count: CALIBRATION_CHECKS, seed, targetPrecision: 0.95 });
+    for (const check of draw.checks) await ws.checks.answer(check.id, template.truth.get(check.path)!);
     const after = await ws.suggest({ learner: template.learner });
     const a = await pool();
     return {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { link, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ImageId, initWorkspace, seededRandom } from '@autolabel/core';
+import { type ImageId, initWorkspace, seededRandom, storeOf } from '@autolabel/core';
 import { chromiumLaunchOptions } from '@autolabel/test-utils';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
@@ -47,7 +47,7 @@ try {
   const paths = Array.from({ length: imageCount }, (_, i) => `img/${String(i).padStart(6, '0')}.jpg`);
   for (const [i, path] of paths.entries()) await link(sources[i % sources.length]!, join(images, path));
   const ws = await initWorkspace({ images, workspace: join(dir, 'ws'), model: 'builtin:centernet' });
-  await ws.store.applyScan({
+  await storeOf(ws).applyScan({
     upserts: paths.map((path, i) => ({
       path,
       contentHash: `hash-${i}`,
@@ -63,7 +63,7 @@ try {
     removals: [],
   });
   const random = seededRandom(3);
-  await ws.store.saveFit(
+  await storeOf(ws).saveFit(
     { modelId: 'synthetic', classes: CLASSES, labels: 0, summary: {}, head: Uint8Array.of(0) },
     paths.map((_, i) => {
       const confidence = 0.3 + 0.7 * random();

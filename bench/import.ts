@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initWorkspace, type NewImage, openWorkspace } from '@autolabel/core';
+import { initWorkspace, type NewImage, openWorkspace, storeOf } from '@autolabel/core';
 import { benchArgs, intArg } from './args.js';
 import { syntheticImage } from './synthetic.js';
 
@@ -59,7 +59,7 @@ try {
   for (let start = 0; start < rows; start += 50_000) {
     const upserts: NewImage[] = [];
     for (let i = start; i < Math.min(rows, start + 50_000); i++) upserts.push(syntheticImage(path(i), i));
-    await ws.store.applyScan({ upserts, moves: [], removals: [] });
+    await storeOf(ws).applyScan({ upserts, moves: [], removals: [] });
   }
   await ws.close();
   const lines = ['image,label'];

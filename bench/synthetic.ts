@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ImageId, initWorkspace, type NewImage, seededRandom } from '@autolabel/core';
+import { type ImageId, initWorkspace, type NewImage, seededRandom, storeOf } from '@autolabel/core';
 
 /** An image row with no file behind it (scan never sees it; imports and the server only look it up). */
 export function syntheticImage(path: string, index: number): NewImage {
@@ -40,12 +40,12 @@ export async function writeSyntheticWorkspace(dir: string, options: SyntheticOpt
   });
   try {
     const random = seededRandom(7);
-    await ws.store.applyScan({
+    await storeOf(ws).applyScan({
       upserts: Array.from({ length: imageCount }, (_, i) => syntheticImage(`img/${String(i).padStart(6, '0')}.jpg`, i)),
       moves: [],
       removals: [],
     });
-    await ws.store.registerModel({ id: 'synthetic', spec: 'builtin:centernet', dim });
+    await storeOf(ws).registerModel({ id: 'synthetic', spec: 'builtin:centernet', dim });
     const centres = Float32Array.from({ length: classes.length * dim }, () => random());
     for (let start = 0; start < imageCount; start += 1000) {
       const vectors = [];
@@ -55,9 +55,9 @@ export async function writeSyntheticWorkspace(dir: string, options: SyntheticOpt
         for (let j = 0; j < dim; j++) vector[j] = Math.max(0, centres[centre + j]! + 1.5 * (random() - 0.5));
         vectors.push({ contentHash: `hash-${i}`, vector });
       }
-      await ws.store.putEmbeddings({ modelId: 'synthetic', dtype: 'float32', dim, vectors, failures: [] });
+      await storeOf(ws).putEmbeddings({ modelId: 'synthetic', dtype: 'float32', dim, vectors, failures: [] });
     }
-    await ws.store.setLabels(
+    await storeOf(ws).setLabels(
       Array.from({ length: options.labelled }, (_, i) => ({
         imageId: (i + 1) as ImageId,
         label: classes[i % classes.length]!,

@@ -1,5 +1,5 @@
 /** @module The one place where errors become messages and exit statuses. */
-import { AutolabelError, type ErrorCode } from '@autolabel/core';
+import { AutolabelError, type ErrorAction, type ErrorCode } from '@autolabel/core';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, badInput: 4, model: 5, interrupted: 130 } as const;
 
@@ -41,8 +41,20 @@ export function exitCodeOf(error: unknown): number {
   return error instanceof AutolabelError ? BY_CODE[error.code] : EXIT.failure;
 }
 
+/** Core's hints, worded as the command that does it. */
+const HINTS: Record<ErrorAction, string> = {
+  init: 'run autolabel init --images DIR to create a workspace, or pass --workspace',
+  scan: 'run autolabel scan to pick up what changed in the images folder',
+  embed: 'run autolabel embed',
+  label: 'label images with autolabel label or autolabel import (autolabel next suggests which)',
+  suggest: 'run autolabel suggest',
+  verify: 'run autolabel verify',
+};
+
 export function describeError(error: unknown): string {
-  if (error instanceof AutolabelError) return `error: ${error.message}`;
+  if (error instanceof AutolabelError) {
+    return `error: ${error.message}${error.hint ? `\nhint: ${HINTS[error.hint.action]}` : ''}`;
+  }
   if (error instanceof Error) return `error: ${error.message}\n${error.stack ?? ''}`;
   return `error: ${String(error)}`;
 }

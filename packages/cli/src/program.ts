@@ -17,7 +17,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '@autolabel/server';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { progressPrinter } from './progress.js';
@@ -220,8 +219,13 @@ export function buildProgram(io: CliIo): Command {
         throw new AutolabelError('INVALID_ARGUMENT', 'give either a label or --clear');
       }
       await withWorkspace(async (workspace) => {
-        const result = await workspace.setLabel(image, flags.clear ? null : (label ?? null));
-        print(result.label === null ? `${result.path}: label cleared` : `${result.path}: ${result.label}`, result);
+        const result = await workspace.labels.set([{ image, label: flags.clear ? null : (label ?? null) }]);
+        const item = result.items[0]!;
+        print(item.label === null ? `${item.path}: label cleared` : `${item.path}: ${item.label}`, {
+          path: item.path,
+          label: item.label,
+          warnings: result.warnings,
+        });
         for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
       });
     });
@@ -327,7 +331,7 @@ export function buildProgram(io: CliIo): Command {
       );
       await withWorkspace(async (workspace) => {
         const out = resolveFrom(io.cwd, flags.out);
-        const draw = await workspace.writeChecklist({ ...flags, out });
+        const draw = await workspace.checks.writeChecklist({ ...flags, out });
         const frame = draw.strata.find((s) => s.name === 'frame');
         print(
           `Wrote ${out}: ${draw.checks.length} random checks of fit ${draw.fitId}'s suggestions (draw ${draw.drawId}` +
@@ -352,7 +356,7 @@ export function buildProgram(io: CliIo): Command {
         raw,
       );
       await withWorkspace(async (workspace) => {
-        const result = await workspace.accept(flags);
+        const result = await workspace.suggestions.accept(flags);
         print(
           `Accepted ${result.accepted} suggestions (fit ${result.fitId}).` +
             (result.newerLabels > 0
@@ -422,6 +426,8 @@ export function buildProgram(io: CliIo): Command {
       const flag = globals().workspace;
       const dir = flag === undefined ? findWorkspace(io.cwd) : resolveFrom(io.cwd, flag);
       const { allowedHost, ...rest } = flags;
+      // The server (Hono, and sharp for thumbnails) loads for serve only, not for every command.
+      const { startServer } = await import('@autolabel/server');
       const server = await startServer({
         ...rest,
         allowedHosts: allowedHost,

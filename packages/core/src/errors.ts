@@ -37,13 +37,25 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * What a person can do next about an error, as data: core's messages say what is wrong, and each
+ * front end words the way out in its own terms (a CLI command, a step in the web app).
+ */
+export const ERROR_ACTIONS = ['init', 'scan', 'embed', 'label', 'suggest', 'verify'] as const;
+export type ErrorAction = (typeof ERROR_ACTIONS)[number];
+export interface ErrorHint {
+  readonly action: ErrorAction;
+}
+
 export class AutolabelError extends Error {
   override readonly name = 'AutolabelError';
   readonly code: ErrorCode;
+  readonly hint: ErrorHint | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: ErrorHint }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.hint = options?.hint;
   }
 }
 

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ImagesPage, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
+import { type ImagesPage, initWorkspace, type StatsResponse, storeOf, type Workspace } from '@autolabel/core';
 import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
-import { LiveModel } from './live.js';
+import { LiveModel } from './live-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-server-'));
 const COLORS: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210] };
@@ -45,7 +45,7 @@ beforeAll(async () => {
   });
   await workspace.scan();
   await workspace.embed();
-  for (const image of await workspace.store.listImages()) ids.set(image.path, image.id);
+  for (const image of await storeOf(workspace).listImages()) ids.set(image.path, image.id);
   live = new LiveModel(workspace, { debounceMs: 20 });
   app = createApp({ workspace, live });
 }, 60_000);
@@ -135,7 +135,7 @@ describe('labels, suggestions and events', () => {
       ],
     });
     expect(bulk.status).toBe(404);
-    expect(await workspace.store.listLabels()).toEqual([]);
+    expect(await storeOf(workspace).listLabels()).toEqual([]);
   });
 
   it('saves labels at once and pushes new suggestions to listeners without a reload', async () => {
@@ -162,7 +162,7 @@ describe('labels, suggestions and events', () => {
     const bulk = await send('/api/labels', 'POST', {
       items: ['azure-0.png', 'azure-1.png', 'azure-2.png'].map((name) => ({ imageId: ids.get(name), label: 'azure' })),
     });
-    expect(await json(bulk)).toEqual({ labeled: 3, cleared: 0 });
+    expect(await json(bulk)).toEqual({ labeled: 3, cleared: 0, warnings: [] });
     await reading;
     await reader.cancel();
     expect(events.map((e) => e.type)).toContain('labels');
@@ -272,7 +272,7 @@ describe('image files', () => {
     // A link inside the images folder that points outside it, as a scan would record it.
     await writeImage(join(dir, 'outside.png'), 'png', { color: [1, 2, 3] });
     symlinkSync(join(dir, 'outside.png'), join(dir, 'photos', 'escape.png'));
-    await workspace.store.applyScan({
+    await storeOf(workspace).applyScan({
       upserts: [
         {
           path: 'escape.png',
@@ -289,7 +289,7 @@ describe('image files', () => {
       moves: [],
       removals: [],
     });
-    const id = (await workspace.store.findImageByPath('escape.png'))!.id;
+    const id = (await storeOf(workspace).findImageByPath('escape.png'))!.id;
     for (const path of [`/api/images/${id}/file`, `/api/images/${id}/thumbnail`]) {
       const response = await app.request(path);
       expect(response.status).toBe(404);

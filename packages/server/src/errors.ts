@@ -54,7 +54,8 @@ export function errorResponse(error: unknown): { status: ContentfulStatusCode; b
     };
   }
   if (error instanceof AutolabelError) {
-    return { status: STATUS_BY_CODE[error.code] ?? 500, body: { error: { code: error.code, message: error.message } } };
+    const { code, message, hint } = error;
+    return { status: STATUS_BY_CODE[code] ?? 500, body: { error: { code, message, ...(hint ? { hint } : {}) } } };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { status: 500, body: { error: { code: 'INTERNAL', message } } };

@@ -2,13 +2,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { messageOf, projectGraph, sha256, writeFileAtomic } from '@autolabel/core';
-import type { LiveModel } from './live.js';
-
-export type MapState =
-  | { readonly state: 'ready'; readonly ids: readonly number[]; readonly xy: readonly number[] }
-  | { readonly state: 'computing'; readonly done: number; readonly total: number }
-  | { readonly state: 'failed'; readonly message: string };
+import { type MapState, messageOf, projectGraph, sha256, writeFileAtomic } from '@autolabel/core';
+import type { LiveModel } from './live-model.js';
 
 export class EmbeddingMap {
   #progress = { done: 0, total: 0 };

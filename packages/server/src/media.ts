@@ -61,7 +61,8 @@ export class MediaCache {
       .toBuffer()
       .catch((error: unknown) => {
         // Readable at scan, not now: the file changed since (`scan` will mark it).
-        throw new AutolabelError('IMAGE_UNREADABLE', `image ${image.path} cannot be decoded (run autolabel scan)`, {
+        throw new AutolabelError('IMAGE_UNREADABLE', `image ${image.path} cannot be decoded`, {
+          hint: { action: 'scan' },
           cause: error,
         });
       });
@@ -74,7 +75,7 @@ export class MediaCache {
   async #source(image: ImageRecord): Promise<Buffer> {
     const root = await realpath(this.imagesRoot);
     const path = await realpath(join(root, image.path)).catch(() => {
-      throw new AutolabelError('IMAGE_NOT_FOUND', `image file ${image.path} is gone (run autolabel scan)`);
+      throw new AutolabelError('IMAGE_NOT_FOUND', `image file ${image.path} is gone`, { hint: { action: 'scan' } });
     });
     if (!path.startsWith(root + sep)) {
       throw new AutolabelError('IMAGE_NOT_FOUND', `image ${image.path} resolves outside the images folder`);

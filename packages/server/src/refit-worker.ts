@@ -7,7 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import {
   type AccuracyFigure,
   type ChecksNeeded,
-  HUMAN_LABEL_SOURCES,
   type Learner,
   messageOf,
   openWorkspace,
@@ -37,6 +36,7 @@ async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData)
   let labelsAtFullFit = 0;
   port.on('message', (message: { type: 'refit' } | { type: 'close' }) => {
     if (message.type === 'close') {
+      // A message handler cannot be awaited; a failed close ends the worker, which is what close asks.
       void (async () => {
         await learner?.close();
         await ws.close();
@@ -44,10 +44,11 @@ async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData)
       })();
       return;
     }
+    // A message handler cannot be awaited; failures are caught below and replied as 'failed'.
     void (async () => {
       try {
         learner ??= await ws.openLearner();
-        const labels = (await ws.store.listLabels()).filter((l) => HUMAN_LABEL_SOURCES.includes(l.source)).length;
+        const labels = await ws.labels.countHuman();
         const quick = labels - labelsAtFullFit < Math.max(5, data.fullFitGrowth * labelsAtFullFit);
         const result = await ws.suggest({ learner, quick, targetPrecision: data.targetPrecision });
         if (!result.reused) labelsAtFullFit = labels;
@@ -66,4 +67,5 @@ async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData)
   });
 }
 
+// Not awaited: a failed start is an unhandled rejection, which ends the worker with an 'error' event (live-model.ts).
 if (parentPort) void main(parentPort, workerData as RefitWorkerData);

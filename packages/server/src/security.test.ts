@@ -6,13 +6,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutolabelError, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
+import { AutolabelError, initWorkspace, type StatsResponse, storeOf, type Workspace } from '@autolabel/core';
 import { chromiumLaunchOptions, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { BODY_LIMITS } from './guard.js';
-import { LiveModel } from './live.js';
+import { LiveModel } from './live-model.js';
 import { type RunningServer, startServer } from './serve.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-security-'));
@@ -28,7 +28,7 @@ interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
 }
 const errorOf = async (response: Response): Promise<ErrorBody['error']> => ((await response.json()) as ErrorBody).error;
-const labeled = async (): Promise<number> => (await workspace.store.statusCounts()).labeled;
+const labeled = async (): Promise<number> => (await storeOf(workspace).statusCounts()).labeled;
 const labelsBody = (label = 'cat'): string => JSON.stringify({ items: [{ imageId: ids.get('a.png')!, label }] });
 const JSON_TYPE = { 'content-type': 'application/json' };
 
@@ -45,7 +45,7 @@ async function makeWorkspace(at: string): Promise<Workspace> {
 
 beforeAll(async () => {
   workspace = await makeWorkspace(join(dir, 'one'));
-  for (const image of await workspace.store.listImages()) ids.set(image.path, image.id);
+  for (const image of await storeOf(workspace).listImages()) ids.set(image.path, image.id);
   live = new LiveModel(workspace, { debounceMs: 20 });
   app = createApp({ workspace, live });
   hosted = createApp({ workspace, live, port: () => PORT, allowedHosts: ['labels.lan'] });

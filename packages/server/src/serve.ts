@@ -7,7 +7,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { AutolabelError, openWorkspace } from '@autolabel/core';
 import { createApp } from './app.js';
-import { LiveModel } from './live.js';
+import { LiveModel } from './live-model.js';
 
 export interface ServeOptions {
   readonly workspace: string;

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageId, StatsResponse, VerifyStatus } from '@autolabel/core';
+import type { StatsResponse, VerifyStatus } from '@autolabel/core';
 import { chromiumLaunchOptions } from '@autolabel/test-utils';
 import { type RunningServer, startServer } from '@autolabel/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -125,10 +125,12 @@ beforeAll(async () => {
   requireBuiltApp();
   const workspace = await colourWorkspace(dir, PER_CLASS);
   // A few labels of every class, then one suggest run: the suggestions the checks are drawn from.
-  const labels = (await workspace.store.listImages())
-    .filter((image) => Number(image.path.slice(-6, -4)) < LABELED_PER_CLASS)
-    .map((image) => ({ imageId: image.id as ImageId, label: truthOf(image.path), source: 'manual' as const }));
-  await workspace.store.setLabels(labels);
+  const { items } = await workspace.images.query({ offset: 0, limit: 1000 });
+  await workspace.labels.set(
+    items
+      .filter((image) => Number(image.path.slice(-6, -4)) < LABELED_PER_CLASS)
+      .map((image) => ({ image: image.id, label: truthOf(image.path) })),
+  );
   await workspace.suggest({ targetPrecision: TARGET });
   await workspace.close();
   server = await startServer({

@@ -5,15 +5,10 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import onnxProto from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
-import {
-  inputSpecOf,
-  normalisationOf,
-  type PreprocessorConfig,
-  preprocessorConfigSchema,
-} from '../embed/backends/onnx.js';
-import type { ImageInputSpec } from '../embed/embedder.js';
+import type { onnx as OnnxSchema } from 'onnx-proto';
+import type * as Ort from 'onnxruntime-node';
+import { inputSpecOf, normalisationOf, type PreprocessorConfig, preprocessorConfigSchema } from '../embed/preprocessor.js';
+import type { ImageInputSpec } from '../domain/index.js';
 import { AutolabelError, messageOf } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readJsonFile } from '../util/json.js';
@@ -28,12 +23,17 @@ import {
   int64Value,
   intAttr,
   intsAttr,
+  onnxSchema,
   valueInfo,
 } from './onnx-graph.js';
 
-const { onnx } = onnxProto;
-type ModelProto = onnxProto.onnx.ModelProto;
-type GraphProto = onnxProto.onnx.IGraphProto;
+type ModelProto = OnnxSchema.ModelProto;
+type GraphProto = OnnxSchema.IGraphProto;
+
+/** onnxruntime (a native add-on) loads with the first export, not when core is imported. */
+function loadOrt(): Promise<typeof Ort> {
+  return import('onnxruntime-node');
+}
 
 /** Name of the exported model's input: float32 [N, H, W, 3], RGB values 0..255. */
 export const PIXELS_INPUT = 'pixels';
@@ -117,7 +117,7 @@ export async function exportClassifierOnnx(options: ExportClassifierOptions): Pr
     resize: { fit: input.fit, kernel: input.kernel },
   };
   appendClassifier(model, { ...backbone, modelPath, config, input, options, pixelInput });
-  const encoded = onnx.ModelProto.encode(model).finish();
+  const encoded = onnxSchema().ModelProto.encode(model).finish();
   await checkExported(encoded, input, options.classes.length, modelPath);
 
   try {
@@ -164,6 +164,7 @@ async function readModelFile(modelPath: string): Promise<Uint8Array> {
 }
 
 function decodeModel(bytes: Uint8Array, modelPath: string): ModelProto {
+  const onnx = onnxSchema();
   let model: ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -199,7 +200,8 @@ interface Backbone {
  * it feeds, its layout and the rank of the first output decide the preprocessing and pooling.
  */
 async function probeBackbone(bytes: Uint8Array, modelPath: string, input: ImageInputSpec): Promise<Backbone> {
-  let session: ort.InferenceSession;
+  const ort = await loadOrt();
+  let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (error) {
@@ -224,7 +226,7 @@ async function probeBackbone(bytes: Uint8Array, modelPath: string, input: ImageI
     // The same test as the embedder's worker.
     const channelsLast = shape.length === 4 && shape[3] === 3 && shape[1] !== 3;
     const dims = channelsLast ? [1, input.height, input.width, 3] : [1, 3, input.height, input.width];
-    let output: ort.Tensor | undefined;
+    let output: Ort.Tensor | undefined;
     try {
       const result = await session.run({
         [inputName]: new ort.Tensor('float32', new Float32Array(dims[1]! * dims[2]! * dims[3]!), dims),
@@ -482,6 +484,7 @@ async function checkExported(
   modelPath: string,
 ): Promise<void> {
   try {
+    const ort = await loadOrt();
     const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     try {
       const dims = [1, input.height, input.width, 3];

@@ -17,7 +17,7 @@ import {
   type PipelineConfig,
   type PipelinePrediction,
   runPipeline,
-} from './pipeline.js';
+} from './semi-supervised.js';
 
 /** With at least this many answered random checks (effective count, by their design weights), the temperature is fitted on them. */
 export const MIN_CHECKS_FOR_CALIBRATION = 30;

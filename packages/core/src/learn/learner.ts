@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AutolabelError, messageOf } from '../errors.js';
-import type { EmbeddingSet, ImageId, LabelRecord } from '../store/store.js';
+import type { ImageId } from '../domain/index.js';
+import type { EmbeddingSet, LabelRecord } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { sha256 } from '../util/hash.js';
 import { applyFeatureTransform, type FeatureTransform, fitFeatureTransform } from './features.js';
@@ -62,10 +63,9 @@ export class Learner {
 
   static async create(embeddings: EmbeddingSet, options: LearnerOptions = {}): Promise<Learner> {
     if (embeddings.imageIds.length === 0) {
-      throw new AutolabelError(
-        'NO_EMBEDDINGS',
-        `no embeddings for model ${embeddings.modelId}: run autolabel embed first`,
-      );
+      throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${embeddings.modelId} yet`, {
+        hint: { action: 'embed' },
+      });
     }
     const math = new OrtMath({ threads: options.threads });
     try {
@@ -125,15 +125,16 @@ export class Learner {
       throw new AutolabelError(
         'NOT_ENOUGH_LABELS',
         kept.length === 0
-          ? 'no labelled images with embeddings yet: label a few images of at least two classes (autolabel next suggests which)'
+          ? 'no labelled images with embeddings yet: label a few images of at least two classes'
           : `all labels are in one class ("${kept[0]}"): label at least one image of another class so there is something to tell apart`,
+        { hint: { action: 'label' } },
       );
     }
     const remap = Int32Array.from(classes, (name) => kept.indexOf(name));
     for (let i = 0; i < seeds.length; i++) if (seeds[i]! >= 0) seeds[i] = remap[seeds[i]!]!;
     const warnings: string[] = this.graphInfo.cacheWarning ? [this.graphInfo.cacheWarning] : [];
     if (missing > 0)
-      warnings.push(`${missing} labelled images have no embedding yet and were not used (run autolabel embed)`);
+      warnings.push(`${missing} labelled images have no embedding yet and were not used (embed them first)`);
     for (const name of classes)
       if (counts[name] === 0)
         warnings.push(`class "${name}" has no labelled image with an embedding: it cannot be suggested`);

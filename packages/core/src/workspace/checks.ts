@@ -3,9 +3,16 @@
  * people one at a time (or as a checklist), take answers and skips, and turn what was answered into
  * the evidence that certification and accuracy estimates rest on (see verify/).
  */
+import { resolve } from 'node:path';
 import { AutolabelError } from '../errors.js';
-import type { CheckDrawRecord, CheckRecord, ImageId, Store } from '../store/store.js';
+import { checklistChunks } from '../formats/checklist.js';
+import { normalizeLabel } from '../labels/label.js';
+import type { ImageId } from '../domain/index.js';
+import type { CheckDrawRecord, CheckRecord, Store } from '../store/store.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { type Certificate, checkWeights, frameShareOf, planDraw } from '../verify/index.js';
+import type { WorkspaceContext } from './context.js';
+import { summaryOf } from './fit-summary.js';
 
 /** The default precision target of draws and the web app's progress line. */
 export const DEFAULT_TARGET_PRECISION = 0.95;
@@ -139,12 +146,65 @@ export function countChecks(checks: readonly CheckRecord[]): CheckCounts {
   };
 }
 
-/** Marks a check skipped: it is not asked again, and it counts against certification (it confirmed nothing). */
-export async function skipCheck(store: Store, id: number): Promise<void> {
-  await store.skipCheck(id);
-}
+/** A workspace's random checks: draw them, hand them out, take answers and skips, and say where they stand. */
+export class WorkspaceChecks {
+  readonly #ctx: WorkspaceContext;
 
-/** The check of an image, if it was drawn. */
-export async function checkOf(store: Store, imageId: ImageId): Promise<CheckRecord | undefined> {
-  return (await store.listChecks()).find((c) => c.imageId === imageId);
+  constructor(ctx: WorkspaceContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Draws random checks of the current suggestions (verify/design.ts). */
+  async draw(options: DrawOptions): Promise<DrawResult> {
+    return drawChecks(this.#ctx.store, options);
+  }
+
+  /** Draws checks and writes them as a checklist CSV to fill in and import. */
+  async writeChecklist(options: DrawOptions & { readonly out: string }): Promise<DrawResult> {
+    const draw = await this.draw(options);
+    await writeFileAtomic(resolve(options.out), checklistChunks(draw.checks));
+    return draw;
+  }
+
+  /** The next check for one verifier (a browser tab, by a client id); undefined when nothing is left. */
+  async next(client: string, targetPrecision?: number): Promise<CheckRecord | undefined> {
+    return nextCheck(this.#ctx.store, client, targetPrecision);
+  }
+
+  /** Answers a check with the image's true class (an existing class): a label that also trains. */
+  async answer(id: number, label: string): Promise<CheckRecord> {
+    const { store } = this.#ctx;
+    const check = await this.#get(id);
+    const name = normalizeLabel(label, 'label');
+    if (!(await store.listClasses()).some((c) => c.name === name)) {
+      throw new AutolabelError('CLASS_NOT_FOUND', `class "${name}" does not exist`);
+    }
+    await store.setLabels([{ imageId: check.imageId, label: name, source: 'manual' }]);
+    return this.#get(id);
+  }
+
+  /** Marks a check skipped: it is not asked again, and it counts against certification (it confirmed nothing). */
+  async skip(id: number): Promise<void> {
+    await this.#get(id);
+    await this.#ctx.store.skipCheck(id);
+  }
+
+  /** Checks drawn and answered, and the latest fit's certificate with its next step. */
+  async status(): Promise<VerifyStatus> {
+    const { store } = this.#ctx;
+    const fit = await store.latestFit();
+    const certificate = summaryOf(fit)?.certificate ?? null;
+    return {
+      counts: countChecks(await store.listChecks()),
+      targetPrecision: certificate?.targetPrecision ?? DEFAULT_TARGET_PRECISION,
+      certificate,
+      fitId: fit?.id ?? null,
+    };
+  }
+
+  async #get(id: number): Promise<CheckRecord> {
+    const check = (await this.#ctx.store.listChecks()).find((c) => c.id === id);
+    if (!check) throw new AutolabelError('IMAGE_NOT_FOUND', `no check with id ${id}`);
+    return check;
+  }
 }

@@ -1,16 +1,19 @@
-/** @module Workspaces: config, discovery and the operations the CLI and server call. */
+/** @module Workspaces: config, discovery, and the one API of use cases the CLI, the server and the benchmarks call. */
 export * from './config.js';
 export * from './workspace.js';
+export type { WorkspaceImages, ImagesPage, ImagesQueryOptions } from './images.js';
+export type { WorkspaceLabels, LabelChange, LabelChangeResult } from './labels.js';
+export type { WorkspaceClasses } from './classes.js';
+export type { WorkspaceSuggestions, FitFigures } from './suggestions.js';
+export type { AccuracyFigure } from './fit-summary.js';
 export type {
   AcceptOptions,
   AcceptResult,
-  AccuracyFigure,
   NextOptions,
   NextPick,
   SuggestOptions,
   SuggestResult,
 } from './learning.js';
-export { accuracyOf, summaryOf } from './learning.js';
 export {
   checkEvidence,
   DEFAULT_TARGET_PRECISION,
@@ -19,4 +22,5 @@ export {
   type DrawOptions,
   type DrawResult,
   type VerifyStatus,
+  type WorkspaceChecks,
 } from './checks.js';

@@ -1,6 +1,5 @@
 /** @module The learning jobs of a workspace: fit and suggest, pick what to label next, accept suggestions. */
 import { join } from 'node:path';
-import { z } from 'zod';
 import { AutolabelError } from '../errors.js';
 import { parseModelSpec } from '../embed/spec.js';
 import { exportClassifierOnnx } from '../learn/export-onnx.js';
@@ -8,21 +7,22 @@ import { decodeHead, encodeHead } from '../learn/head-file.js';
 import { expectedCalibrationError } from '../learn/calibration.js';
 import { Learner, type LearnerFit } from '../learn/learner.js';
 import { type NextStrategy, pickNext } from '../select/next.js';
-import { HUMAN_LABEL_SOURCES, type FitRecord, type ImageId, type NewSuggestion, type Store } from '../store/store.js';
+import { HUMAN_LABEL_SOURCES, type ImageId } from '../domain/index.js';
+import type { FitRecord, NewSuggestion, Store } from '../store/store.js';
 import { type ProgressListener, ProgressTracker } from '../util/progress.js';
 import {
   type Certificate,
   certify,
-  CHECKS_FOR_UNBIASED_FIGURE,
   type ClassPrecision,
   drawShare,
   estimateAccuracy,
   estimateClassPrecision,
   frameOf,
   type HeldOutCheck,
-  type Interval,
   type ScoredCheck,
 } from '../verify/index.js';
+import type { WorkspaceContext } from './context.js';
+import { accuracyFigure, type AccuracyFigure, summaryOf } from './fit-summary.js';
 import { type CheckCounts, type CheckEvidence, checkEvidence, countChecks, VERIFY_BATCH } from './checks.js';
 
 export interface SuggestOptions {
@@ -33,19 +33,6 @@ export interface SuggestOptions {
   readonly learner?: Learner;
   /** With `learner`: reuse its last fit's calibration when the classes are unchanged (see Learner.fit). */
   readonly quick?: boolean;
-}
-
-/** An accuracy figure and what it rests on. */
-export interface AccuracyFigure {
-  readonly estimate: number;
-  /** A 95% interval; null when the figure comes from chosen labels (no honest interval exists). */
-  readonly low: number | null;
-  readonly high: number | null;
-  /** `random-checks`: unbiased, from random checks; `chosen-labels`: cross-validated on labels people chose, may be biased. */
-  readonly basis: 'random-checks' | 'chosen-labels';
-  readonly checks: number;
-  /** What a reader should know (for chosen labels: that it may be biased, and what to do). */
-  readonly note: string | null;
 }
 
 export interface SuggestResult {
@@ -102,19 +89,13 @@ export interface AcceptResult {
   readonly newerLabels: number;
 }
 
-export interface LearningContext {
-  readonly store: Store;
-  readonly dir: string;
-  modelId(): Promise<string>;
-}
-
 /** A learner over every embedding of the workspace's model, its graph cached in the workspace. */
-export async function openLearner(ws: LearningContext): Promise<Learner> {
+export async function openLearner(ws: WorkspaceContext): Promise<Learner> {
   const embeddings = await ws.store.loadEmbeddings(await ws.modelId());
   return Learner.create(embeddings, { cacheDir: join(ws.dir, 'cache') });
 }
 
-export async function suggest(ws: LearningContext, options: SuggestOptions = {}): Promise<SuggestResult> {
+export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}): Promise<SuggestResult> {
   const started = performance.now();
   const modelId = await ws.modelId();
   // Another process's save in progress, or a read-only workspace: wait or fail before the fit, not after it.
@@ -324,19 +305,6 @@ function heldOutChecks(
   });
 }
 
-function accuracyFigure(fromChecks: Interval | null, crossValidated: number, checks: number): AccuracyFigure {
-  if (fromChecks) return { ...fromChecks, basis: 'random-checks', checks, note: null };
-  const more = CHECKS_FOR_UNBIASED_FIGURE - checks;
-  return {
-    estimate: crossValidated,
-    low: null,
-    high: null,
-    basis: 'chosen-labels',
-    checks,
-    note: `estimated from chosen labels, may be biased; verify ${more} ${checks > 0 ? 'more ' : ''}random suggestions for an unbiased figure`,
-  };
-}
-
 export interface NextOptions {
   readonly count?: number;
   readonly strategy?: NextStrategy;
@@ -345,7 +313,7 @@ export interface NextOptions {
   readonly learner?: Learner;
 }
 
-export async function next(ws: LearningContext, options: NextOptions = {}): Promise<NextPick[]> {
+export async function next(ws: WorkspaceContext, options: NextOptions = {}): Promise<NextPick[]> {
   const modelId = await ws.modelId();
   const learner = options.learner ?? (await openLearner(ws));
   try {
@@ -396,7 +364,7 @@ export async function next(ws: LearningContext, options: NextOptions = {}): Prom
  * are out of date (`acceptRefusal`). Accepting a certified region retires the checks that stood for
  * it: the rest still sample what is left.
  */
-export async function accept(ws: LearningContext, options: AcceptOptions): Promise<AcceptResult> {
+export async function accept(ws: WorkspaceContext, options: AcceptOptions): Promise<AcceptResult> {
   const ways = [options.auto === true, options.minConfidence !== undefined, options.imageIds !== undefined];
   if (ways.filter(Boolean).length !== 1) {
     throw new AutolabelError(
@@ -453,7 +421,7 @@ export async function acceptRefusal(store: Store, fit: FitRecord, modelId: strin
  * (pixels -> probabilities; see learn/export-onnx.ts).
  */
 export async function exportModel(
-  ws: LearningContext & { readonly modelSpec: string },
+  ws: WorkspaceContext,
   out: string,
 ): Promise<{ fitId: number; classes: readonly string[] }> {
   const spec = parseModelSpec(ws.modelSpec);
@@ -464,7 +432,9 @@ export async function exportModel(
     );
   }
   const fit = await currentFit(ws.store, await ws.modelId());
-  if (!fit) throw new AutolabelError('FIT_STALE', 'no fit for the current model yet: run autolabel suggest first');
+  if (!fit) {
+    throw new AutolabelError('FIT_STALE', 'no fit for the current model yet', { hint: { action: 'suggest' } });
+  }
   const stored = decodeHead(fit.head);
   await exportClassifierOnnx({
     backboneDir: spec.path,
@@ -495,58 +465,4 @@ export async function staleness(store: Store, fit: FitRecord, modelId: string | 
 async function currentFit(store: Store, modelId: string): Promise<FitRecord | undefined> {
   const fit = await store.latestFit();
   return fit?.modelId === modelId ? fit : undefined;
-}
-
-/** The parts of a fit's stored summary that are read back (the report, status). */
-const IntervalSchema = z.object({ estimate: z.number(), low: z.number(), high: z.number() });
-const FitSummarySchema = z.object({
-  targetPrecision: z.number().nullable(),
-  suggestions: z.number(),
-  auto: z.number(),
-  certificate: z
-    .object({
-      targetPrecision: z.number(),
-      delta: z.number(),
-      threshold: z.number().nullable(),
-      certified: z.number(),
-      precisionLowerBound: z.number().nullable(),
-      support: z.number(),
-      errors: z.number(),
-      checks: z.number(),
-      next: z.object({ checks: z.number(), images: z.number(), threshold: z.number() }).nullable(),
-      method: z.string(),
-    })
-    .nullable()
-    .default(null),
-  accuracy: z
-    .object({
-      estimate: z.number(),
-      low: z.number().nullable(),
-      high: z.number().nullable(),
-      basis: z.enum(['random-checks', 'chosen-labels']),
-      checks: z.number(),
-      note: z.string().nullable(),
-    })
-    .optional(),
-  classPrecision: z.array(IntervalSchema.extend({ label: z.string(), checks: z.number() })).default([]),
-  checks: z.array(z.tuple([z.number(), z.number(), z.number(), z.string().nullable()])).default([]),
-  crossValidation: z.object({
-    accuracy: z.number(),
-    calibrationError: z.number(),
-    predictions: z.array(z.tuple([z.number(), z.number()])),
-  }),
-});
-type FitSummary = z.infer<typeof FitSummarySchema>;
-
-/** A summary from an older or damaged fit reads as missing rather than failing the report. */
-export function summaryOf(fit: FitRecord | undefined): FitSummary | undefined {
-  const parsed = FitSummarySchema.safeParse(fit?.summary);
-  return parsed.success ? parsed.data : undefined;
-}
-
-/** A fit's accuracy figure; fits made before random checks existed read as cross-validated on chosen labels. */
-export function accuracyOf(fit: FitRecord | undefined): AccuracyFigure | undefined {
-  const summary = summaryOf(fit);
-  if (!summary) return undefined;
-  return summary.accuracy ?? accuracyFigure(null, summary.crossValidation.accuracy, 0);
 }

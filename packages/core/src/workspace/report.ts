@@ -8,13 +8,15 @@ import {
   type ScoredPrediction,
 } from '../learn/calibration.js';
 import { MIN_CHECKS_FOR_ESTIMATE } from '../verify/estimate.js';
-import { barChart, histogram, lineChart, reliabilityDiagram } from '../report/svg.js';
-import { reportHtml, type ReportSection } from '../report/html.js';
-import { HUMAN_LABEL_SOURCES, type Store } from '../store/store.js';
+import { barChart, histogram, lineChart, reliabilityDiagram } from '../charts/svg.js';
+import { reportHtml, type ReportSection } from '../charts/html.js';
+import { HUMAN_LABEL_SOURCES, imageStatus, type ImageStatus } from '../domain/index.js';
+import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { accuracyOf, summaryOf } from './learning.js';
+import { accuracyOf, summaryOf } from './fit-summary.js';
 
-const STATUS_ORDER = ['labelled', 'accepted', 'auto', 'suggested'] as const;
+/** The statuses of images with a label or a suggestion, in the order the report shows them. */
+const STATUS_ORDER = ['labeled', 'accepted', 'auto', 'suggested'] as const satisfies readonly ImageStatus[];
 
 export async function writeReport(store: Store, outDir: string, title: string): Promise<string> {
   const rows = await store.exportRows();
@@ -40,13 +42,11 @@ export async function writeReport(store: Store, outDir: string, title: string): 
   const accuracy = accuracyOf(latest);
 
   // Images per class, split by where the label or suggestion came from.
-  const perClass = new Map<string, Record<(typeof STATUS_ORDER)[number], number>>();
+  const perClass = new Map<string, Record<ImageStatus, number>>();
   for (const row of rows) {
     if (row.label === null) continue;
-    const status =
-      row.source === 'accepted' ? 'accepted' : row.source !== null ? 'labelled' : (row.suggestionStatus ?? 'suggested');
-    const counts = perClass.get(row.label) ?? { labelled: 0, accepted: 0, auto: 0, suggested: 0 };
-    counts[status]++;
+    const counts = perClass.get(row.label) ?? { labeled: 0, accepted: 0, auto: 0, suggested: 0, unlabeled: 0 };
+    counts[imageStatus(row)]++;
     perClass.set(row.label, counts);
   }
   const classes = [...perClass.keys()].sort();

@@ -41,17 +41,16 @@ describe('workspace', () => {
     expect(embedded).toMatchObject({ total: 21, embedded: 20, skipped: 1, aborted: false });
     expect(embeddingRows(ws.dir)).toBe(20);
     expect((await ws.embed()).embedded).toBe(0);
-    await ws.setLabel('red/r0.jpg', 'red');
-    await ws.setLabel('./blue/b0.png', ' blue ');
-    await expect(ws.setLabel('nope.jpg', 'x')).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
-    await expect(ws.setLabel('red/r1.jpg', '')).rejects.toMatchObject({ code: 'LABEL_INVALID' });
+    await ws.labels.set([{ image: 'red/r0.jpg', label: 'red' }]);
+    await ws.labels.set([{ image: './blue/b0.png', label: ' blue ' }]);
+    await expect(ws.labels.set([{ image: 'nope.jpg', label: 'x' }])).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
+    await expect(ws.labels.set([{ image: 'red/r1.jpg', label: '' }])).rejects.toMatchObject({ code: 'LABEL_INVALID' });
     // Invisible and direction-changing characters would make two classes look alike.
-    await expect(ws.setLabel('red/r1.jpg', 're\u200bd')).rejects.toThrow(/invisible or text-direction characters/);
-    await expect(ws.setLabel('red/r1.jpg', '\u202eder')).rejects.toMatchObject({ code: 'LABEL_INVALID' });
+    await expect(ws.labels.set([{ image: 'red/r1.jpg', label: 're\u200bd' }])).rejects.toThrow(/invisible or text-direction characters/);
+    await expect(ws.labels.set([{ image: 'red/r1.jpg', label: '\u202eder' }])).rejects.toMatchObject({ code: 'LABEL_INVALID' });
     // An absolute path inside the images folder (what tab completion gives) names the same image.
-    expect(await ws.setLabel(join(ws.imagesRoot, 'red', 'r0.jpg'), 'red')).toEqual({
-      path: 'red/r0.jpg',
-      label: 'red',
+    expect(await ws.labels.set([{ image: join(ws.imagesRoot, 'red', 'r0.jpg'), label: 'red' }])).toMatchObject({
+      items: [{ path: 'red/r0.jpg', label: 'red' }],
       warnings: [],
     });
     const status = await ws.status();
@@ -128,7 +127,7 @@ describe('workspace', () => {
   it('still works after the workspace is moved alone, or copied together with the images', async () => {
     const ws = await initWorkspace({ images, workspace: join(dir, 'ws'), model: `onnx:${model}` });
     await ws.scan();
-    await ws.setLabel('red/r0.jpg', 'red');
+    await ws.labels.set([{ image: 'red/r0.jpg', label: 'red' }]);
     await ws.close();
     // Workspace alone to elsewhere: the absolute path still finds the images.
     renameSync(join(dir, 'ws'), join(dir, 'moved-ws'));

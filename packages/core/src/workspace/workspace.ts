@@ -9,15 +9,16 @@ import { type EmbedResult, embedPending } from '../embed/pipeline.js';
 import { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from '../embed/spec.js';
 import { csvChunks, type ExportFormat, jsonChunks } from '../formats/export.js';
 import { type ScanResult, scanImages } from '../image/scan.js';
-import { SKIP_REASONS, type SkipReason } from '../image/skip.js';
+import { LABEL_ORIGINS, SKIP_REASONS, type ImageStatus, type LabelOrigin, type SkipReason } from '../domain/index.js';
 import { type ImportResult, importImageFolder, importLabelsCsv, importLabelsJson } from '../labels/import.js';
-import { findImageByWrittenPath } from '../labels/find.js';
-import { lookalikeClassWarnings, normalizeLabel } from '../labels/label.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Learner } from '../learn/learner.js';
-import type { Store } from '../store/store.js';
+import type { ClassInfo, Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ProgressListener } from '../util/progress.js';
+import type { Certificate } from '../verify/certify.js';
+import { countChecks, type CheckCounts, WorkspaceChecks } from './checks.js';
+import { WorkspaceClasses } from './classes.js';
 import {
   CONFIG_FILE,
   DATABASE_FILE,
@@ -27,40 +28,23 @@ import {
   type WorkspaceConfig,
   writeConfig,
 } from './config.js';
+import type { WorkspaceContext } from './context.js';
+import { accuracyOf, type AccuracyFigure, summaryOf } from './fit-summary.js';
+import { WorkspaceImages } from './images.js';
+import { WorkspaceLabels } from './labels.js';
 import {
-  checkOf,
-  countChecks,
-  DEFAULT_TARGET_PRECISION,
-  drawChecks,
-  type DrawOptions,
-  type DrawResult,
-  nextCheck,
-  skipCheck,
-  type CheckCounts,
-  type VerifyStatus,
-} from './checks.js';
-import { checklistChunks } from '../formats/checklist.js';
-import type { Certificate } from '../verify/certify.js';
-import type { CheckRecord, LabelOrigin } from '../store/store.js';
-import { LABEL_ORIGINS } from '../store/store.js';
-import {
-  accept,
-  type AcceptOptions,
-  type AcceptResult,
-  accuracyOf,
-  type AccuracyFigure,
   exportModel,
   next,
   type NextOptions,
   type NextPick,
   openLearner,
   staleness,
-  summaryOf,
   suggest,
   type SuggestOptions,
   type SuggestResult,
 } from './learning.js';
 import { writeReport } from './report.js';
+import { WorkspaceSuggestions } from './suggestions.js';
 
 export const DEFAULT_WORKSPACE_DIR = '.autolabel';
 
@@ -169,7 +153,8 @@ export function findWorkspace(start: string): string {
     if (parent === dir) {
       throw new AutolabelError(
         'WORKSPACE_NOT_FOUND',
-        `no Autolabel workspace in ${resolve(start)} or any parent folder (run autolabel init, or pass --workspace)`,
+        `no Autolabel workspace in ${resolve(start)} or any parent folder`,
+        { hint: { action: 'init' } },
       );
     }
     dir = parent;
@@ -194,13 +179,65 @@ export async function openWorkspace(dir: string): Promise<Workspace> {
   return new Workspace(root, config, imagesRoot, store);
 }
 
+const stores = new WeakMap<Workspace, Store>();
+
+/**
+ * The store behind a workspace, for core's own benchmarks and tests that set up data no front end
+ * could (synthetic embeddings, fits). Front ends call the Workspace's use cases; lint keeps it so.
+ */
+export function storeOf(ws: Workspace): Store {
+  return stores.get(ws)!;
+}
+
+/** Figures of the whole workspace for a dashboard: images by status, classes, the learning curve, confidences. */
+export interface WorkspaceStats {
+  readonly images: number;
+  readonly byStatus: Readonly<Record<ImageStatus, number>>;
+  readonly classes: readonly ClassInfo[];
+  /** Each fit's accuracy estimate (random checks, else cross-validated) by number of labels: the learning curve. */
+  readonly curve: readonly { readonly labels: number; readonly accuracy: number }[];
+  /** Confidence histogram of current suggestions, 20 bins over [0, 1]. */
+  readonly confidence: readonly number[];
+}
+
+/**
+ * One workspace and every use case on it: the one programmatic API that the CLI, the server and the
+ * benchmarks call. Jobs are methods (scan, embed, suggest, next, export, report); what people work
+ * on has a namespace (images, labels, classes, suggestions, checks). The store stays inside core.
+ */
 export class Workspace {
+  readonly images: WorkspaceImages;
+  readonly labels: WorkspaceLabels;
+  readonly classes: WorkspaceClasses;
+  readonly suggestions: WorkspaceSuggestions;
+  readonly checks: WorkspaceChecks;
+  readonly #store: Store;
+  readonly #ctx: WorkspaceContext;
+
   constructor(
     readonly dir: string,
     readonly config: WorkspaceConfig,
     readonly imagesRoot: string,
-    readonly store: Store,
-  ) {}
+    store: Store,
+  ) {
+    this.#store = store;
+    stores.set(this, store);
+    const ws = this;
+    this.#ctx = {
+      store,
+      dir,
+      imagesRoot,
+      get modelSpec() {
+        return ws.modelSpec;
+      },
+      modelId: () => this.modelId(),
+    };
+    this.images = new WorkspaceImages(this.#ctx);
+    this.labels = new WorkspaceLabels(this.#ctx, this.images);
+    this.classes = new WorkspaceClasses(this.#ctx);
+    this.suggestions = new WorkspaceSuggestions(this.#ctx);
+    this.checks = new WorkspaceChecks(this.#ctx);
+  }
 
   /** The workspace's model spec with any path resolved from where the workspace is now. */
   get modelSpec(): string {
@@ -213,7 +250,7 @@ export class Workspace {
 
   async scan(options: JobOptions & { full?: boolean } = {}): Promise<ScanResult> {
     await this.#requireImagesRoot();
-    return scanImages(this.imagesRoot, this.store, {
+    return scanImages(this.imagesRoot, this.#store, {
       maxPixels: this.config.maxPixels,
       exclude: [this.dir],
       ...options,
@@ -223,10 +260,10 @@ export class Workspace {
   async embed(options: EmbedJobOptions = {}): Promise<EmbedResult> {
     await this.#requireImagesRoot();
     const spec = options.model ? formatModelSpec(parseModelSpec(options.model)) : this.modelSpec;
-    if (options.retrySkipped) await this.store.clearDecodeSkips();
+    if (options.retrySkipped) await this.#store.clearDecodeSkips();
     const embedder = options.embedder ?? (await loadEmbedder(spec, options));
     try {
-      return await embedPending(this.store, embedder, {
+      return await embedPending(this.#store, embedder, {
         imagesRoot: this.imagesRoot,
         maxPixels: this.config.maxPixels,
         dtype: this.config.embeddings.dtype,
@@ -242,47 +279,21 @@ export class Workspace {
   }
 
   async importCsv(file: string): Promise<ImportResult> {
-    return importLabelsCsv(this.store, resolve(file), this.imagesRoot);
+    return importLabelsCsv(this.#store, resolve(file), this.imagesRoot);
   }
 
   /** Imports Autolabel's own JSON export (its labels, never its suggestions). */
   async importJson(file: string): Promise<ImportResult> {
-    return importLabelsJson(this.store, resolve(file), this.imagesRoot);
+    return importLabelsJson(this.#store, resolve(file), this.imagesRoot);
   }
 
   async importImageFolder(dir: string): Promise<ImportResult> {
     await this.#requireImagesRoot();
-    return importImageFolder(this.store, resolve(dir), this.imagesRoot);
-  }
-
-  /** Labels one image by its path relative to the images root; null clears its label. */
-  async setLabel(
-    imagePath: string,
-    label: string | null,
-  ): Promise<{ path: string; label: string | null; warnings: readonly string[] }> {
-    const image = await findImageByWrittenPath(this.store, imagePath, this.imagesRoot);
-    if (!image) {
-      throw new AutolabelError(
-        'IMAGE_NOT_FOUND',
-        `image "${imagePath}" is not in the workspace (paths are relative to ${this.imagesRoot}; run scan if it is new)`,
-      );
-    }
-    const path = image.path;
-    if (label === null) {
-      await this.store.clearLabels([image.id]);
-      return { path, label: null, warnings: [] };
-    }
-    const normalized = normalizeLabel(label, `label for ${path}`);
-    const warnings = lookalikeClassWarnings(
-      (await this.store.listClasses()).map((c) => c.name),
-      [normalized],
-    );
-    await this.store.setLabels([{ imageId: image.id, label: normalized, source: 'manual' }]);
-    return { path, label: normalized, warnings };
+    return importImageFolder(this.#store, resolve(dir), this.imagesRoot);
   }
 
   async status(): Promise<WorkspaceStatus> {
-    const stats = await this.store.stats();
+    const stats = await this.#store.stats();
     const spec = resolveSpecPath(this.modelSpec);
     const byReason = new Map<SkipReason, number>();
     for (const skip of stats.skipped) byReason.set(skip.reason, (byReason.get(skip.reason) ?? 0) + 1);
@@ -295,7 +306,7 @@ export class Workspace {
       embedded: models.filter((model) => model.spec === spec).reduce((most, m) => Math.max(most, m.embedded), 0),
       labeled: stats.labelsPerClass.reduce((sum, c) => sum + c.count, 0),
       labelOrigins: await this.#labelOrigins(),
-      checks: countChecks(await this.store.listChecks()),
+      checks: countChecks(await this.#store.listChecks()),
       classes: stats.labelsPerClass,
       skipped: stats.skipped,
       skippedByReason: [...byReason].map(([reason, count]) => ({ reason, meaning: SKIP_REASONS[reason], count })),
@@ -304,8 +315,23 @@ export class Workspace {
     };
   }
 
+  /** Images by status, classes, the learning curve and the confidence histogram (the web app's dashboard). */
+  async stats(): Promise<WorkspaceStats> {
+    const byStatus = await this.#store.statusCounts();
+    return {
+      images: Object.values(byStatus).reduce((a, b) => a + b, 0),
+      byStatus,
+      classes: await this.#store.listClasses(),
+      curve: (await this.#store.listFits()).flatMap((f) => {
+        const accuracy = accuracyOf(f)?.estimate;
+        return accuracy === undefined ? [] : [{ labels: f.labels, accuracy }];
+      }),
+      confidence: await this.#store.confidenceHistogram(20),
+    };
+  }
+
   async #fitStatus(modelId: string | null): Promise<WorkspaceStatus['fit']> {
-    const fit = await this.store.latestFit();
+    const fit = await this.#store.latestFit();
     if (!fit) return null;
     const summary = summaryOf(fit);
     return {
@@ -316,13 +342,13 @@ export class Workspace {
       auto: summary?.auto ?? 0,
       accuracy: accuracyOf(fit) ?? null,
       certificate: summary?.certificate ?? null,
-      stale: await staleness(this.store, fit, modelId),
+      stale: await staleness(this.#store, fit, modelId),
     };
   }
 
   /** Writes the export to `out` atomically, or returns its text when `out` is omitted. */
   async export(format: ExportFormat, out?: string): Promise<string | undefined> {
-    const rows = await this.store.exportRows();
+    const rows = await this.#store.exportRows();
     const chunks = format === 'csv' ? csvChunks(rows) : jsonChunks(rows);
     if (out === undefined) return [...chunks].join('');
     await writeFileAtomic(resolve(out), chunks);
@@ -331,95 +357,47 @@ export class Workspace {
 
   /** Fits the human labels and replaces every suggestion (see learn/fit.ts). */
   async suggest(options: SuggestOptions = {}): Promise<SuggestResult> {
-    return suggest(this, options);
+    return suggest(this.#ctx, options);
   }
 
   /** A learner over this workspace's embeddings, for callers that refit often (the server); they close it. */
   async openLearner(): Promise<Learner> {
-    return openLearner(this);
+    return openLearner(this.#ctx);
   }
 
   /** Images to label next, each with a reason. */
   async next(options: NextOptions = {}): Promise<NextPick[]> {
-    return next(this, options);
-  }
-
-  /** Turns the latest fit's suggestions into labels (source `accepted`); see acceptRefusal for out-of-date fits. */
-  async accept(options: AcceptOptions): Promise<AcceptResult> {
-    return accept(this, options);
-  }
-
-  /** Draws random checks of the current suggestions (verify/design.ts). */
-  async drawChecks(options: DrawOptions): Promise<DrawResult> {
-    return drawChecks(this.store, options);
-  }
-
-  /** Draws checks and writes them as a checklist CSV to fill in and import. */
-  async writeChecklist(options: DrawOptions & { readonly out: string }): Promise<DrawResult> {
-    const draw = await this.drawChecks(options);
-    await writeFileAtomic(resolve(options.out), checklistChunks(draw.checks));
-    return draw;
-  }
-
-  /** The next check for one verifier (a browser tab, by a client id); undefined when nothing is left. */
-  async nextCheck(client: string, targetPrecision?: number): Promise<CheckRecord | undefined> {
-    return nextCheck(this.store, client, targetPrecision);
-  }
-
-  /** Answers a check with the image's true class (an existing class): a label that also trains. */
-  async answerCheck(id: number, label: string): Promise<CheckRecord> {
-    const check = (await this.store.listChecks()).find((c) => c.id === id);
-    if (!check) throw new AutolabelError('IMAGE_NOT_FOUND', `no check with id ${id}`);
-    const name = normalizeLabel(label, 'label');
-    if (!(await this.store.listClasses()).some((c) => c.name === name)) {
-      throw new AutolabelError('CLASS_NOT_FOUND', `class "${name}" does not exist`);
-    }
-    await this.store.setLabels([{ imageId: check.imageId, label: name, source: 'manual' }]);
-    return (await checkOf(this.store, check.imageId))!;
-  }
-
-  async skipCheck(id: number): Promise<void> {
-    await skipCheck(this.store, id);
-  }
-
-  /** Checks drawn and answered, and the latest fit's certificate with its next step. */
-  async verifyStatus(): Promise<VerifyStatus> {
-    const fit = await this.store.latestFit();
-    const certificate = summaryOf(fit)?.certificate ?? null;
-    return {
-      counts: countChecks(await this.store.listChecks()),
-      targetPrecision: certificate?.targetPrecision ?? DEFAULT_TARGET_PRECISION,
-      certificate,
-      fitId: fit?.id ?? null,
-    };
+    return next(this.#ctx, options);
   }
 
   /** Writes the latest fit as one ONNX classifier, backbone included. */
   async exportModel(out: string): Promise<{ fitId: number; classes: readonly string[] }> {
-    return exportModel(this, resolve(out));
+    return exportModel(this.#ctx, resolve(out));
   }
 
   /** Writes `outDir/index.html`, a self-contained page of figures and plots; returns its path. */
   async report(outDir: string): Promise<string> {
-    return writeReport(this.store, resolve(outDir), `Autolabel report: ${this.imagesRoot}`);
+    return writeReport(this.#store, resolve(outDir), `Autolabel report: ${this.imagesRoot}`);
   }
 
   /** The id embeddings of the workspace's model are stored under (known once something was embedded with it). */
   async modelId(): Promise<string> {
     const spec = resolveSpecPath(this.modelSpec);
-    const stats = await this.store.stats();
+    const stats = await this.#store.stats();
     const model = stats.embeddedPerModel.find((m) => m.spec === spec && m.embedded > 0);
-    if (!model) throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${spec} yet: run autolabel embed`);
+    if (!model) {
+      throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${spec} yet`, { hint: { action: 'embed' } });
+    }
     return model.modelId;
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    await this.#store.close();
   }
 
   async #labelOrigins(): Promise<Record<LabelOrigin, number>> {
     const counts = Object.fromEntries(LABEL_ORIGINS.map((o) => [o, 0])) as Record<LabelOrigin, number>;
-    for (const label of await this.store.listLabels()) if (label.origin) counts[label.origin]++;
+    for (const label of await this.#store.listLabels()) if (label.origin) counts[label.origin]++;
     return counts;
   }
 

@@ -8,12 +8,13 @@ import {
   type ServerEvent,
   type StatsResponse,
   type VerifyStatus,
+  storeOf,
   type Workspace,
 } from '@autolabel/core';
 import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
-import { LiveModel } from '../live.js';
+import { LiveModel } from '../live-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-verify-'));
 const COLORS: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210] };
@@ -74,7 +75,7 @@ beforeAll(async () => {
   });
   await workspace.scan();
   await workspace.embed();
-  for (const image of await workspace.store.listImages()) ids.set(image.path, image.id);
+  for (const image of await storeOf(workspace).listImages()) ids.set(image.path, image.id);
   live = new LiveModel(workspace, { debounceMs: 20, targetPrecision: TARGET });
   live.subscribe((event) => events.push(event));
   app = createApp({ workspace, live });
@@ -198,7 +199,7 @@ describe('verify loop', () => {
     const frozen = createApp({ workspace, live: still });
     const send = (path: string, method: string, body: unknown) =>
       frozen.request(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const used = (await workspace.store.listChecks()).find((c) => c.answer !== null)!;
+    const used = (await storeOf(workspace).listChecks()).find((c) => c.answer !== null)!;
     const relabel = await send(`/api/images/${used.imageId}/label`, 'PUT', { label: otherThan(used.answer!) });
     expect(relabel.status).toBe(200);
     const refused = await send('/api/accept', 'POST', { auto: true });

@@ -8,44 +8,36 @@ import {
   type VerifyCheckResponse,
   VerifyNextBodySchema,
   type VerifyResponse,
-  type Workspace,
 } from '@autolabel/core';
 import { Hono } from 'hono';
-import type { LiveModel } from '../live.js';
 import { body, IdSchema, parse } from '../request.js';
+import { labelsChanged, type RouteContext } from './context.js';
 
-export interface VerifyRoutesOptions {
-  readonly workspace: Workspace;
-  readonly live: LiveModel;
-}
-
-export function verifyRoutes(options: VerifyRoutesOptions): Hono {
-  const { workspace: ws, live } = options;
+export function verifyRoutes({ workspace: ws, live }: RouteContext): Hono {
   const routes = new Hono();
 
-  routes.get('/', async (c) => c.json({ status: await ws.verifyStatus() } satisfies VerifyResponse));
+  routes.get('/', async (c) => c.json({ status: await ws.checks.status() } satisfies VerifyResponse));
 
   routes.post('/next', async (c) => {
     const { client } = await body(c, VerifyNextBodySchema);
-    const check = await ws.nextCheck(client, live.state.targetPrecision ?? undefined);
-    return c.json({ check: check ?? null, status: await ws.verifyStatus() } satisfies VerifyCheckResponse);
+    const check = await ws.checks.next(client, live.state.targetPrecision ?? undefined);
+    return c.json({ check: check ?? null, status: await ws.checks.status() } satisfies VerifyCheckResponse);
   });
 
   routes.post('/:id/answer', async (c) => {
     const { id } = parse(IdSchema, c.req.param(), 'path');
     const { label } = await body(c, VerifyAnswerBodySchema);
-    const check = await ws.answerCheck(id, label);
-    live.emit({ type: 'labels', imageIds: [check.imageId] });
-    live.labelsChanged();
-    return c.json({ check, status: await ws.verifyStatus() } satisfies VerifyCheckResponse);
+    const check = await ws.checks.answer(id, label);
+    labelsChanged(live, [check.imageId]);
+    return c.json({ check, status: await ws.checks.status() } satisfies VerifyCheckResponse);
   });
 
   routes.post('/:id/skip', async (c) => {
     const { id } = parse(IdSchema, c.req.param(), 'path');
-    await ws.skipCheck(id);
+    await ws.checks.skip(id);
     // A skip is evidence too (it counts as an error): refit, so the certificate shown includes it.
     live.labelsChanged();
-    return c.json({ status: await ws.verifyStatus() } satisfies VerifyResponse);
+    return c.json({ status: await ws.checks.status() } satisfies VerifyResponse);
   });
 
   return routes;

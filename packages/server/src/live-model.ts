@@ -7,13 +7,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
-  accuracyOf,
   DEFAULT_TARGET_PRECISION,
   type Learner,
   messageOf,
   type ModelState,
   type ServerEvent,
-  summaryOf,
   type Workspace,
 } from '@autolabel/core';
 import type { RefitReply, RefitWorkerData } from './refit-worker.js';
@@ -83,17 +81,8 @@ export class LiveModel {
 
   /** Loads the latest stored fit as the current state (at start-up). */
   async load(): Promise<void> {
-    const fit = await this.#ws.store.latestFit();
-    if (!fit) return;
-    const certificate = summaryOf(fit)?.certificate ?? null;
-    this.#state = {
-      ...this.#state,
-      fitId: fit.id,
-      accuracy: accuracyOf(fit) ?? null,
-      threshold: certificate?.threshold ?? null,
-      certified: certificate?.certified ?? 0,
-      next: certificate?.next ?? null,
-    };
+    const figures = await this.#ws.suggestions.figures();
+    if (figures) this.#state = { ...this.#state, ...figures };
   }
 
   /**

@@ -3,19 +3,19 @@
  * web app (which imports the types, type-only). Paths are under /api.
  */
 import { z } from 'zod';
-import type { CheckRecord, ClassInfo, ImageId, ImageItem, ImageStatus } from '../store/store.js';
-import type { VerifyStatus } from '../workspace/checks.js';
-import type { ChecksNeeded } from '../verify/certify.js';
-import type { AccuracyFigure } from '../workspace/learning.js';
+import { IMAGE_STATUSES, type ImageId } from '../domain/index.js';
+import type { ErrorCode, ErrorHint } from '../errors.js';
 import { NEXT_STRATEGIES } from '../select/next.js';
+import type { CheckRecord, ClassInfo } from '../store/store.js';
+import type { ChecksNeeded } from '../verify/certify.js';
+import type { VerifyStatus } from '../workspace/checks.js';
+import type { AccuracyFigure } from '../workspace/fit-summary.js';
+import type { ImagesPage } from '../workspace/images.js';
+import type { LabelChangeResult } from '../workspace/labels.js';
+import type { AcceptResult, NextPick } from '../workspace/learning.js';
+import type { WorkspaceStats } from '../workspace/workspace.js';
 
-export const IMAGE_STATUSES = [
-  'labeled',
-  'accepted',
-  'auto',
-  'suggested',
-  'unlabeled',
-] as const satisfies readonly ImageStatus[];
+export type { ImagesPage };
 
 const confidence = z.coerce.number().min(0).max(1);
 
@@ -39,13 +39,7 @@ export const ImagesQuerySchema = z.object({
 });
 export type ImagesQuery = z.infer<typeof ImagesQuerySchema>;
 
-export interface ImagesPage {
-  readonly total: number;
-  readonly offset: number;
-  readonly items: readonly ImageItem[];
-}
-
-/** PUT /api/images/:id/label */
+/** PUT /api/images/:id/label; answers LabelResult (DELETE answers it too, with label null). */
 export const LabelBodySchema = z.object({ label: z.string() });
 
 /** POST /api/labels: many labels (or clears, label null) in one transaction. */
@@ -56,6 +50,8 @@ export const BulkLabelsBodySchema = z.object({
     .max(10_000),
 });
 export type BulkLabelsBody = z.infer<typeof BulkLabelsBodySchema>;
+/** Answer to POST /api/labels. */
+export type BulkLabelsResponse = Pick<LabelChangeResult, 'labeled' | 'cleared' | 'warnings'>;
 
 /**
  * POST /api/accept: the suggestions of these images (a person's selection), or every certified one
@@ -70,6 +66,8 @@ export const AcceptBodySchema = z
     path: ['imageIds'],
     message: 'give one of imageIds (a list of images) and auto: true (the certified suggestions)',
   });
+/** Answer to POST /api/accept. */
+export type AcceptResponse = AcceptResult;
 
 /** POST /api/verify/next: who is asking (a browser tab's own random id; two ids never share a check). */
 export const VerifyNextBodySchema = z.object({ client: z.string().trim().min(1).max(200) });
@@ -95,21 +93,38 @@ export const ClassChangeBodySchema = z.union([
 ]);
 /** DELETE /api/classes/:name?labels=keep|clear: a class with labels is only deleted with labels=clear. */
 export const ClassDeleteQuerySchema = z.object({ labels: z.enum(['keep', 'clear']).default('keep') });
+/** Answer to DELETE /api/classes/:name. */
+export interface ClassDeleteResponse extends ClassesResponse {
+  readonly removedLabels: number;
+}
 
 /** GET /api/next */
 export const NextQuerySchema = z.object({
   count: z.coerce.number().int().min(1).max(500).default(20),
   strategy: z.enum(NEXT_STRATEGIES).default('auto'),
 });
+/** Answer to GET /api/next: the picks in order, each with its reason. */
+export interface NextResponse {
+  readonly picks: readonly NextPick[];
+}
 
-/** GET /api/export */
+/** GET /api/map: the 2-D map of the embeddings (202 while it is computed, in the background). */
+export type MapState =
+  | { readonly state: 'ready'; readonly ids: readonly number[]; readonly xy: readonly number[] }
+  | { readonly state: 'computing'; readonly done: number; readonly total: number }
+  | { readonly state: 'failed'; readonly message: string };
+
+/** GET /api/export: the file (CSV or JSON) as an attachment. */
 export const ExportQuerySchema = z.object({ format: z.enum(['csv', 'json']).default('csv') });
 
 export interface LabelResult {
   readonly imageId: number;
   readonly label: string | null;
+  /** A new class name that looks like an existing one (a typo?). */
+  readonly warnings: readonly string[];
 }
 
+/** Answer to GET /api/classes, and to adding, renaming and merging one. */
 export interface ClassesResponse {
   readonly classes: readonly ClassInfo[];
 }
@@ -129,15 +144,9 @@ export interface ModelState {
   readonly next: ChecksNeeded | null;
 }
 
-export interface StatsResponse {
-  readonly images: number;
-  readonly byStatus: Readonly<Record<ImageStatus, number>>;
-  readonly classes: readonly ClassInfo[];
+/** GET /api/stats: the workspace's figures and the live model's state. */
+export interface StatsResponse extends WorkspaceStats {
   readonly model: ModelState;
-  /** Each fit's accuracy estimate (random checks, else cross-validated) by number of labels: the learning curve. */
-  readonly curve: readonly { readonly labels: number; readonly accuracy: number }[];
-  /** Confidence histogram of current suggestions, 20 bins over [0, 1]. */
-  readonly confidence: readonly number[];
 }
 
 /** Server-sent events on GET /api/events. */
@@ -145,6 +154,13 @@ export type ServerEvent =
   | { readonly type: 'labels'; readonly imageIds: readonly number[] }
   | { readonly type: 'model'; readonly model: ModelState };
 
+/** Every error answer: a stable code, a message naming the field, and what a person can do about it. */
 export interface ApiError {
-  readonly error: { readonly code: string; readonly message: string; readonly field?: string };
+  readonly error: {
+    readonly code: ErrorCode | 'INTERNAL';
+    readonly message: string;
+    /** The request field that failed its schema (`items.3.label`). */
+    readonly field?: string;
+    readonly hint?: ErrorHint;
+  };
 }
