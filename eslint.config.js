@@ -62,4 +62,23 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The domain floor (ids, image status, labels, skip reasons, model specs) imports nothing but its own
+    // files and ../errors.js, so every layer can use its words without importing another layer. It
+    // replaces core's no-restricted-imports for these files, and is stricter.
+    files: ['packages/core/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\.\\./errors\\.js$|\\./[\\w-]+\\.js$)',
+              message: 'core/src/domain is the floor: it imports nothing but its own files and ../errors.js',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,13 +1,13 @@
 /** @module @autolabel/core: the engine behind the CLI and the server. */
 export * from './errors.js';
-export type { Embedder, ImageInputSpec } from './embed/embedder.js';
+export type { Embedder } from './embed/embedder.js';
 export { loadEmbedder, type LoadEmbedderOptions } from './embed/load.js';
 export { embedPending, type EmbedOptions, type EmbedResult } from './embed/pipeline.js';
-export { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec, type ModelSpec } from './embed/spec.js';
+export { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from './embed/spec.js';
 export { EXPORT_FORMATS, type ExportFormat, type ExportedImage } from './formats/export.js';
 export { decodeRgb, readImageInfo, type ImageInfo } from './image/decode.js';
 export { IMAGE_EXTENSIONS, isImageName, scanImages, type ScanResult } from './image/scan.js';
-export { SKIP_REASONS, type SkipReason } from './image/skip.js';
+export * from './domain/index.js';
 export type { ImportResult } from './labels/import.js';
 export * from './store/index.js';
 export type { Progress, ProgressListener } from './util/progress.js';

@@ -1,15 +1,5 @@
 /** @module The Embedder port: turns batches of decoded RGB images into feature vectors. */
-
-/** How images are prepared for a model: decoded to RGB, resized, then normalised by the embedder. */
-export interface ImageInputSpec {
-  /** Model input width and height in pixels. */
-  readonly width: number;
-  readonly height: number;
-  /** How the decoded image is fit into width x height (sharp semantics). */
-  readonly fit: 'fill' | 'cover' | 'contain';
-  /** sharp resize kernel. */
-  readonly kernel: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
-}
+import type { ImageInputSpec } from '../domain/index.js';
 
 /**
  * A loaded model. `embed` takes `count` images packed as uint8 RGB, row-major HWC,

@@ -1,8 +1,6 @@
 /** @module Model specs: the strings that name a model (`onnx:PATH`, `builtin:NAME`). */
+import type { ModelSpec } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
-
-export type ModelSpec =
-  { readonly kind: 'onnx'; readonly path: string } | { readonly kind: 'builtin'; readonly name: string };
 
 export const DEFAULT_MODEL_SPEC = 'builtin:centernet';
 

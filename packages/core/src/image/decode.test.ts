@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeImage, type ImageKind, writeImage } from '@autolabel/test-utils';
-import type { ImageInputSpec } from '../embed/embedder.js';
+import type { ImageInputSpec } from '../domain/index.js';
 import { decodeRgb, readImageInfo } from './decode.js';
 import { ImageSkipError } from './skip.js';
 

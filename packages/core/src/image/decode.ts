@@ -1,9 +1,9 @@
 /** @module Decoding image files into what models and stores need: header facts and resized RGB pixels. */
 import sharp, { type Metadata } from 'sharp';
-import type { ImageInputSpec } from '../embed/embedder.js';
+import type { ImageInputSpec, SkipReason } from '../domain/index.js';
 import { messageOf } from '../errors.js';
 import { resizeBilinearRgb } from './resize.js';
-import { ImageSkipError, type SkipReason } from './skip.js';
+import { ImageSkipError } from './skip.js';
 
 export interface ImageInfo {
   /** Width and height as displayed, after EXIF orientation. */

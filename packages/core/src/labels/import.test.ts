@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeImage } from '@autolabel/test-utils';
 import { scanImages } from '../image/scan.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/store.js';
 import { csvChunks, jsonChunks } from '../formats/export.js';
 import { importImageFolder, importLabelsCsv, importLabelsJson } from './import.js';

@@ -6,11 +6,11 @@ import { z } from 'zod';
 import { AutolabelError, isAutolabelError, messageOf } from '../errors.js';
 import { type CsvRecord, csvRecords, unescapeFormula } from '../formats/csv.js';
 import { isImageName } from '../image/scan.js';
-import type { ImageId, Store } from '../store/store.js';
+import { IMAGE_STATUSES, type ImageId } from '../domain/index.js';
+import type { Store } from '../store/store.js';
 import { sha256 } from '../util/hash.js';
 import { findImageByWrittenPath } from './find.js';
 import { lookalikeClassWarnings, normalizeLabel } from './label.js';
-import { LABEL_STATUSES } from '../formats/export.js';
 
 export interface ImportResult {
   /** Labels written (new or changed). */
@@ -163,10 +163,10 @@ async function importWritten(
     const { where } = row;
     const status = row.status.trim().toLowerCase();
     if (row.image === '') throw new AutolabelError('CSV_INVALID', `${where}: the image cell is empty`);
-    if (status !== '' && !(LABEL_STATUSES as readonly string[]).includes(status)) {
+    if (status !== '' && !(IMAGE_STATUSES as readonly string[]).includes(status)) {
       throw new AutolabelError(
         'CSV_INVALID',
-        `${where}: unknown status "${status}" (expected ${LABEL_STATUSES.join(', ')})`,
+        `${where}: unknown status "${status}" (expected ${IMAGE_STATUSES.join(', ')})`,
       );
     }
     const confidence = row.confidence.trim();

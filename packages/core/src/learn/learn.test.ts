@@ -7,7 +7,8 @@ import { headLogits, softmaxRows, trainLogistic } from './logistic.js';
 import { matrix, type Matrix, normalizeRows } from './matrix.js';
 import { OrtMath } from './ort-math.js';
 import { propagateLabels, seedMatrix } from './propagate.js';
-import type { ImageId, LabelRecord } from '../store/store.js';
+import type { ImageId } from '../domain/index.js';
+import type { LabelRecord } from '../store/store.js';
 
 /** Gaussian-ish blobs: `perClass` points around each of `classes` random centres, non-negative like pooled ReLU features. */
 function blobs(

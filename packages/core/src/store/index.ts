@@ -1,4 +1,3 @@
 /** @module Persistence: the Store port and its adapters. */
 export type * from './store.js';
-export { openSqliteStore, SqliteStore } from './sqlite.js';
-export { HUMAN_LABEL_SOURCES, LABEL_ORIGINS } from './store.js';
+export { openSqliteStore, SqliteStore } from './sqlite/index.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from './sqlite.js';
+import { openSqliteStore } from './sqlite/index.js';
 import { storeContract } from './store.contract.js';
 import type { NewImage, Store } from './store.js';
 

@@ -1,6 +1,7 @@
 /** @module The contract every Store adapter must keep; each adapter's test file runs it. */
 import { describe, expect, it } from 'vitest';
-import type { ImageId, NewImage, Store } from './store.js';
+import type { ImageId } from '../domain/index.js';
+import type { NewImage, Store } from './store.js';
 
 function image(path: string, contentHash: string, extra: Partial<NewImage> = {}): NewImage {
   return {

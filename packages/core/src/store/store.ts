@@ -1,25 +1,7 @@
 /** @module The Store port: everything Autolabel persists, behind one async interface (SQLite now, PostgreSQL later). */
-import type { SkipReason } from '../image/skip.js';
-
-export type ImageId = number & { readonly __brand: 'ImageId' };
+import type { ImageId, ImageStatus, LabelOrigin, LabelSource, SkipReason, SuggestionStatus } from '../domain/index.js';
 
 export type EmbeddingDtype = 'float32' | 'float16';
-
-/** Who gave a label: a person (`manual`, `import`) or a person accepting a suggestion (`accepted`). Fits learn from people only. */
-export type LabelSource = 'manual' | 'import' | 'accepted';
-
-export const HUMAN_LABEL_SOURCES: readonly LabelSource[] = ['manual', 'import'];
-
-/**
- * How the image of a person's label came to be labelled, which decides what the label can prove:
- * `verify` (drawn at random for a check, verify/design.ts: an unbiased test point), `next` (picked
- * by `next`: informative, not random), `chosen` (the person's own pick) or `import`.
- */
-export type LabelOrigin = 'next' | 'verify' | 'chosen' | 'import';
-export const LABEL_ORIGINS: readonly LabelOrigin[] = ['next', 'verify', 'chosen', 'import'];
-
-/** `auto`: confident enough to meet the precision target of the fit that made it; `suggested`: the rest. */
-export type SuggestionStatus = 'auto' | 'suggested';
 
 export interface ImageRecord {
   readonly id: ImageId;
@@ -187,9 +169,6 @@ export interface FitRecord extends NewFit {
   readonly id: number;
   readonly createdAt: string;
 }
-
-/** Where an image stands: a person's label, an accepted suggestion, a suggestion (auto or not), or nothing. */
-export type ImageStatus = 'labeled' | 'accepted' | 'auto' | 'suggested' | 'unlabeled';
 
 export interface ImageQuery {
   /** Only these images. */

@@ -9,7 +9,8 @@
  * estimates of overall accuracy cover every suggestion and a frame set too small shows up. Each check's weight is its
  * stratum's population over its stratum's responses (answered or skipped), normalised within the draw.
  */
-import type { CheckStratum, ImageId } from '../store/store.js';
+import type { ImageId } from '../domain/index.js';
+import type { CheckStratum } from '../store/store.js';
 import { seededRandom } from '../util/random.js';
 import { binomialCdf } from './bounds.js';
 

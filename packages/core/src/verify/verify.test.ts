@@ -14,7 +14,7 @@ import {
   rateUpperBound,
   type DrawCandidate,
 } from './index.js';
-import type { ImageId } from '../store/store.js';
+import type { ImageId } from '../domain/index.js';
 
 /**
  * A pool of n suggestions with calibrated confidences: each is right with probability equal to its

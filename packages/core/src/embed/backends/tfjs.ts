@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { AutolabelError, messageOf } from '../../errors.js';
-import type { Embedder, ImageInputSpec } from '../embedder.js';
+import type { ImageInputSpec } from '../../domain/index.js';
+import type { Embedder } from '../embedder.js';
 import type { GraphFeatureSpec, TfjsWorkerData } from './tfjs-worker.js';
 import { WorkerSlot, workerUrl } from './worker-slot.js';
 

@@ -1,0 +1,225 @@
+/**
+ * @module The crash-safe fit swap: a fit and its suggestions replace the previous ones all at once, or
+ * not at all, under a lock that lets one process save at a time and survives a saver that died.
+ */
+import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AutolabelError } from '../../errors.js';
+import type { NewFit, NewSuggestion } from '../store.js';
+import { bestEffort, write, type WriteTarget } from './transaction.js';
+
+/** Suggestions written per transaction while a fit is saved. */
+const SAVE_CHUNK = 2000;
+
+/** The name of the lock a save holds; one row of `locks`. */
+const FIT_LOCK = 'fit-save';
+
+interface LockRow {
+  owner: string;
+  pid: number;
+  host: string;
+  pid_namespace: string;
+  taken_at: number;
+  heartbeat_at: number;
+}
+
+/** Which process table a pid belongs to: the host and, on Linux, the pid namespace (containers). */
+function processSpace(): { host: string; pidNamespace: string } {
+  let pidNamespace = '';
+  try {
+    pidNamespace = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    // Not Linux: the host alone says which processes a pid can name.
+  }
+  return { host: hostname(), pidNamespace };
+}
+
+/** Whether a process of this machine is running: signal 0 checks without sending anything. */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
+export interface FitSaveSettings extends WriteTarget {
+  /** How long a save waits for another process's save to finish before it gives up. */
+  readonly lockWaitMs: number;
+  /** A lock whose holder has not shown a sign of life for this long is taken over. */
+  readonly lockStaleMs: number;
+}
+
+/** Saves fits for one connection (`Store.saveFit` and `Store.waitForFitLock`). */
+export class FitSaves {
+  readonly #target: FitSaveSettings;
+  readonly #stmt;
+
+  constructor(target: FitSaveSettings) {
+    this.#target = target;
+    const { db } = target;
+    this.#stmt = {
+      // Incomplete until its suggestions are in place (the column defaults to complete, for old rows).
+      insertFit: db.prepare<[string, string, number, string, Buffer]>(
+        'INSERT INTO fits (model_id, classes, labels, summary, head, complete) VALUES (?, ?, ?, ?, ?, 0)',
+      ),
+      dropIncompleteFits: db.prepare('DELETE FROM fits WHERE complete = 0'),
+      completeFit: db.prepare<[number]>('UPDATE fits SET complete = 1 WHERE id = ?'),
+      suggestionsTable: db.prepare<[], { sql: string }>(
+        `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'suggestions'`,
+      ),
+      lock: db.prepare<[string], LockRow>('SELECT * FROM locks WHERE name = ?'),
+      takeLock: db.prepare<[string, string, number, string, string, number, number]>(
+        `INSERT OR REPLACE INTO locks (name, owner, pid, host, pid_namespace, taken_at, heartbeat_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      refreshLock: db.prepare<[number, string, string]>(
+        'UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner = ?',
+      ),
+      releaseLock: db.prepare<[string, string]>('DELETE FROM locks WHERE name = ? AND owner = ?'),
+    };
+  }
+
+  /**
+   * Suggestions are written into a fresh table in small transactions, so label writes from other
+   * connections wait milliseconds, not the whole save; one short transaction then swaps the tables
+   * and marks the fit complete. The fit row stays incomplete until then, so a crash before the swap
+   * leaves the previous fit and its suggestions in place. One process saves at a time, under the
+   * fit-save lock (`#takeLock`), refreshed with every transaction of the save.
+   */
+  async save(fit: NewFit, suggestions: readonly NewSuggestion[]): Promise<number> {
+    const { db } = this.#target;
+    const owner = await this.#takeLock();
+    let started = false;
+    try {
+      const fitId = write(this.#target, 'start saving a fit', () => {
+        this.#refreshLock(owner);
+        // Leftovers of a save that never finished: the lock says nobody is still on it.
+        db.exec('DROP TABLE IF EXISTS suggestions_next; DROP TABLE IF EXISTS suggestions_old;');
+        this.#stmt.dropIncompleteFits.run();
+        const id = Number(
+          this.#stmt.insertFit.run(
+            fit.modelId,
+            JSON.stringify(fit.classes),
+            fit.labels,
+            JSON.stringify(fit.summary),
+            Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
+          ).lastInsertRowid,
+        );
+        // The same table as the current one (constraints included), from its own definition.
+        const { sql } = this.#stmt.suggestionsTable.get()!;
+        db.exec(sql.replace(/^CREATE TABLE\s+"?suggestions"?/i, 'CREATE TABLE suggestions_next'));
+        return id;
+      });
+      started = true;
+      // Prepared only now: the table it writes did not exist before.
+      const insert = db.prepare(
+        `INSERT INTO suggestions_next (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
+         VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)`,
+      );
+      for (let start = 0; start < suggestions.length; start += SAVE_CHUNK) {
+        write(this.#target, 'save suggestions', () => {
+          this.#refreshLock(owner);
+          for (const suggestion of suggestions.slice(start, start + SAVE_CHUNK)) insert.run({ ...suggestion, fitId });
+        });
+      }
+      write(this.#target, 'finish saving a fit', () => {
+        this.#refreshLock(owner);
+        db.exec(`
+          CREATE INDEX suggestions_confidence_${fitId} ON suggestions_next(confidence);
+          CREATE INDEX suggestions_label_${fitId} ON suggestions_next(label);
+          ALTER TABLE suggestions RENAME TO suggestions_old;
+          ALTER TABLE suggestions_next RENAME TO suggestions;`);
+        this.#stmt.completeFit.run(fitId);
+      });
+      started = false;
+      // Saved: the old table is only space now, and the next save drops it if this fails.
+      bestEffort(db, () => db.exec('DROP TABLE IF EXISTS suggestions_old'));
+      return fitId;
+    } catch (error) {
+      if (started) {
+        // Leave no half table behind when we can (on a full disk this may fail too; the next save cleans up).
+        bestEffort(db, () => {
+          this.#refreshLock(owner);
+          db.exec('DROP TABLE IF EXISTS suggestions_next');
+          this.#stmt.dropIncompleteFits.run();
+        });
+      }
+      throw error;
+    } finally {
+      this.#releaseLock(owner);
+    }
+  }
+
+  async waitForLock(): Promise<void> {
+    this.#releaseLock(await this.#takeLock());
+  }
+
+  /**
+   * Takes the fit-save lock: a row of `locks` with the owner's pid, host and a heartbeat, taken in an
+   * immediate transaction. A lock whose owner is gone (same host and pid namespace, and the pid is no
+   * longer running) or whose heartbeat is older than `lockStaleMs` is taken over; a live one is waited
+   * for, polling, for up to `lockWaitMs`. Returns the owner token to refresh and release it with.
+   */
+  async #takeLock(): Promise<string> {
+    const { file, lockWaitMs } = this.#target;
+    const owner = randomBytes(8).toString('hex');
+    const deadline = Date.now() + lockWaitMs;
+    for (let pause = 20; ; pause = Math.min(2 * pause, 500)) {
+      const holder = write(this.#target, 'take the lock for saving a fit', () => this.#tryTakeLock(owner), true);
+      if (!holder) return owner;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new AutolabelError(
+          'STORE_FAILED',
+          `cannot save a fit in ${file}: another process (pid ${holder.pid} on ${holder.host}) has been saving one ` +
+            `since ${new Date(holder.taken_at).toISOString()}, and still was after waiting ${seconds(lockWaitMs)}; ` +
+            'try again once it is done',
+        );
+      }
+      await sleep(Math.min(pause, left));
+    }
+  }
+
+  /** In an immediate transaction: takes the lock, or returns its live holder. */
+  #tryTakeLock(owner: string): LockRow | undefined {
+    const now = Date.now();
+    const row = this.#stmt.lock.get(FIT_LOCK);
+    if (row && !this.#abandoned(row, now)) return row;
+    const here = processSpace();
+    this.#stmt.takeLock.run(FIT_LOCK, owner, process.pid, here.host, here.pidNamespace, now, now);
+    return undefined;
+  }
+
+  #abandoned(row: LockRow, now: number): boolean {
+    if (now - row.heartbeat_at > this.#target.lockStaleMs) return true;
+    const here = processSpace();
+    return row.host === here.host && row.pid_namespace === here.pidNamespace && !processAlive(row.pid);
+  }
+
+  /** Inside a save's transaction: shows the lock is alive, and stops the save if it was taken over. */
+  #refreshLock(owner: string): void {
+    const changed = this.#stmt.refreshLock.run(Date.now(), FIT_LOCK, owner).changes;
+    if (changed === 0) {
+      throw new AutolabelError(
+        'STORE_FAILED',
+        `cannot save a fit in ${this.#target.file}: the save stalled for more than ` +
+          `${seconds(this.#target.lockStaleMs)} and another process took over its lock; this fit was not saved`,
+      );
+    }
+  }
+
+  /** Never throws: a lock left behind is taken over once this process is gone or its heartbeat ages. */
+  #releaseLock(owner: string): void {
+    bestEffort(this.#target.db, () => this.#stmt.releaseLock.run(FIT_LOCK, owner));
+  }
+}

@@ -1,0 +1,133 @@
+/** @module The SQLite schema: its migrations, in order (SQLite's `user_version` counts those applied), and the migrator. */
+import type Database from 'better-sqlite3';
+
+/** Schema migrations, applied in order; `user_version` records how many ran. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    format TEXT,
+    skip_reason TEXT,
+    skip_detail TEXT,
+    added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE INDEX images_hash ON images(content_hash);
+  CREATE TABLE models (
+    id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE embeddings (
+    content_hash TEXT NOT NULL,
+    model_id TEXT NOT NULL REFERENCES models(id),
+    dtype TEXT NOT NULL CHECK (dtype IN ('float32','float16')),
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (content_hash, model_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE labels (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE INDEX labels_label ON labels(label);
+  `,
+  `
+  CREATE TABLE fits (
+    id INTEGER PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    classes TEXT NOT NULL,
+    labels INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    head BLOB NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE suggestions (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    fit_id INTEGER NOT NULL REFERENCES fits(id),
+    label TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    runner_up TEXT,
+    runner_up_confidence REAL,
+    status TEXT NOT NULL CHECK (status IN ('auto','suggested'))
+  );
+  CREATE INDEX suggestions_confidence ON suggestions(confidence);
+  ALTER TABLE labels ADD COLUMN confidence REAL;
+  `,
+  `
+  CREATE TABLE classes (
+    name TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  INSERT OR IGNORE INTO classes (name) SELECT DISTINCT label FROM labels;
+  CREATE INDEX suggestions_label ON suggestions(label);
+  `,
+  `
+  ALTER TABLE fits ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+  `,
+  `
+  ALTER TABLE labels ADD COLUMN origin TEXT;
+  ALTER TABLE labels ADD COLUMN origin_detail TEXT;
+  UPDATE labels SET origin = CASE source WHEN 'import' THEN 'import' WHEN 'manual' THEN 'chosen' END;
+  CREATE TABLE picks (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    strategy TEXT NOT NULL,
+    picked_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE check_draws (
+    id INTEGER PRIMARY KEY,
+    fit_id INTEGER NOT NULL,
+    target_precision REAL NOT NULL,
+    seed INTEGER NOT NULL,
+    strata TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE checks (
+    id INTEGER PRIMARY KEY,
+    draw_id INTEGER NOT NULL REFERENCES check_draws(id),
+    image_id INTEGER NOT NULL UNIQUE REFERENCES images(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    stratum INTEGER NOT NULL,
+    suggested TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    claimed_by TEXT,
+    claimed_at REAL,
+    skipped_at TEXT,
+    retired_fit INTEGER,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE INDEX checks_draw ON checks(draw_id, position);
+  `,
+  `
+  CREATE TABLE locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    pid_namespace TEXT NOT NULL,
+    taken_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL
+  );
+  `,
+];
+
+/** The schema version this Autolabel writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings a database at schema `version` up to `SCHEMA_VERSION`, in one transaction. */
+export function migrate(db: Database.Database, version: number): void {
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}
