@@ -16,36 +16,37 @@ import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  buildKnnGraph,
-  expectedCalibrationError,
   initWorkspace,
   isImageName,
   Learner,
   type LabelRecord,
+  openWorkspace,
+  seededRandom,
+  sha256,
+  type ImageId,
+  NEXT_STRATEGIES,
+  type NextStrategy,
+} from '@autolabel/core';
+import { lineChart, reliabilityDiagram } from '@autolabel/core/charts';
+import {
+  buildKnnGraph,
+  expectedCalibrationError,
   matrix,
   normalizedAffinity,
   normalizeRows,
-  openWorkspace,
   type OrtMath,
   pickNext,
   propagateLabels,
   type ScoredPrediction,
   seedMatrix,
-  seededRandom,
   selectRows,
-  sha256,
   softmaxRows,
   headLogits,
   trainLogistic,
-  type ImageId,
   type Matrix,
-  lineChart,
-  NEXT_STRATEGIES,
   precisionCoverage,
-  type NextStrategy,
   reliabilityBins,
-  reliabilityDiagram,
-} from '@autolabel/core';
+} from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
 
 async function plot(name: string, svg: string): Promise<void> {

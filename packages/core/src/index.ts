@@ -12,14 +12,16 @@ export type { ImportResult } from './labels/import.js';
 export * from './store/index.js';
 export type { Progress, ProgressListener } from './util/progress.js';
 export * from './workspace/index.js';
-export * from './learn/index.js';
+// What the CLI and the server use of learning: the learner a server keeps between fits, the map, the pick
+// strategies, what certification still needs. The rest of learn/, select/ and verify/ is '@autolabel/core/learn'.
+export { Learner, type LearnerFit, type LearnerOptions } from './learn/learner.js';
+export { projectGraph, type ProjectionOptions } from './learn/projection.js';
+export { NEXT_STRATEGIES, type NextStrategy } from './select/next.js';
+export type { Certificate, ChecksNeeded } from './verify/certify.js';
 // ONNX graph-writing helpers, for tools that write small models (the test fixtures in @autolabel/test-utils).
 export * as onnxGraph from './learn/onnx-graph.js';
-export * from './select/index.js';
 export { seededRandom } from './util/random.js';
 export { sha256 } from './util/hash.js';
-export * from './report/index.js';
 export * from './api/contract.js';
 export { writeFileAtomic } from './util/fs.js';
 export { normalizeImagePath, normalizeLabel } from './labels/label.js';
-export * from './verify/index.js';

@@ -6,7 +6,7 @@
 import type { StatsResponse } from '@autolabel/core';
 // Core's dependency-free chart functions, bundled from source: core's package entry pulls in Node
 // modules, and it has no browser-safe export for them yet.
-import { barChart, histogram, lineChart } from '@autolabel/core/report';
+import { barChart, histogram, lineChart } from '@autolabel/core/charts';
 import { h, percent } from './dom.js';
 import { accuracyParts, count as n } from './figures.js';
 import type { View, ViewContext } from './view.js';

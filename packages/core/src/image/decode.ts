@@ -1,9 +1,14 @@
 /** @module Decoding image files into what models and stores need: header facts and resized RGB pixels. */
-import sharp, { type Metadata } from 'sharp';
+import type { default as Sharp, Metadata } from 'sharp';
 import type { ImageInputSpec, SkipReason } from '../domain/index.js';
 import { messageOf } from '../errors.js';
 import { resizeBilinearRgb } from './resize.js';
 import { ImageSkipError } from './skip.js';
+
+/** sharp (libvips, a native add-on) loads with the first image read, not when core is imported. */
+async function loadSharp(): Promise<typeof Sharp> {
+  return (await import('sharp')).default;
+}
 
 export interface ImageInfo {
   /** Width and height as displayed, after EXIF orientation. */
@@ -21,6 +26,7 @@ export interface DecodeOptions {
 /** Reads the header of an image in memory; throws ImageSkipError for anything that is not a usable image. */
 export async function readImageInfo(data: Buffer, options: DecodeOptions): Promise<ImageInfo> {
   if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
+  const sharp = await loadSharp();
   let meta: Metadata;
   try {
     meta = await sharp(data, { limitInputPixels: false }).metadata();
@@ -67,6 +73,7 @@ export async function decodeRgb(
     size.height != null &&
     size.width <= input.width &&
     size.height <= input.height;
+  const sharp = await loadSharp();
   try {
     let image = sharp(data, { limitInputPixels: options.maxPixels, failOn: 'truncated', pages: 1, autoOrient: true })
       .flatten({ background: '#ffffff' })

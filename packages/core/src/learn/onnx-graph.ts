@@ -1,31 +1,42 @@
 /** @module Small helpers for writing ONNX graphs with onnx-proto: attributes, typed value infos, float initializers, model bytes. */
-// CommonJS (module.exports = { onnx }), so only a default import works from ESM.
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
+import type { onnx as OnnxSchema } from 'onnx-proto';
 
-const { onnx } = onnxProto;
+export type NodeProto = OnnxSchema.INodeProto;
+export type ValueInfoProto = OnnxSchema.IValueInfoProto;
+export type TensorProto = OnnxSchema.ITensorProto;
+export type AttributeProto = OnnxSchema.IAttributeProto;
 
-export type NodeProto = onnxProto.onnx.INodeProto;
-export type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
-export type TensorProto = onnxProto.onnx.ITensorProto;
-export type AttributeProto = onnxProto.onnx.IAttributeProto;
+let schema: typeof OnnxSchema | undefined;
 
-export const FLOAT = onnx.TensorProto.DataType.FLOAT;
-export const INT64 = onnx.TensorProto.DataType.INT64;
+/**
+ * The ONNX schema (onnx-proto over protobufjs), loaded on first use rather than when core is imported:
+ * most commands never write a graph. Required synchronously, so the helpers here stay plain functions;
+ * the package is CommonJS (module.exports = { onnx }).
+ */
+export function onnxSchema(): typeof OnnxSchema {
+  schema ??= (createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxSchema }).onnx;
+  return schema;
+}
+
+// TensorProto.DataType values, fixed by onnx.proto; named here so that naming one loads nothing.
+export const FLOAT = 1;
+export const INT64 = 7;
 
 /** Default opset and IR version of graphs built here (ONNX 1.8: every op the project uses, ReduceX axes as attributes). */
 export const DEFAULT_OPSET = 13;
 export const DEFAULT_IR_VERSION = 7;
 
 export function intAttr(name: string, value: number): AttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
+  return { name, type: onnxSchema().AttributeProto.AttributeType.INT, i: value };
 }
 
 export function intsAttr(name: string, values: readonly number[]): AttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...values] };
+  return { name, type: onnxSchema().AttributeProto.AttributeType.INTS, ints: [...values] };
 }
 
 export function floatAttr(name: string, value: number): AttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value };
+  return { name, type: onnxSchema().AttributeProto.AttributeType.FLOAT, f: value };
 }
 
 /** A tensor value info; string dims are symbolic (dynamic), numbers fixed. */
@@ -79,6 +90,7 @@ export interface ModelSpec {
 
 /** The serialised ModelProto of a single graph in the default domain. */
 export function encodeModel(spec: ModelSpec): Uint8Array {
+  const onnx = onnxSchema();
   const model = onnx.ModelProto.create({
     irVersion: spec.irVersion ?? DEFAULT_IR_VERSION,
     opsetImport: [{ domain: '', version: spec.opset ?? DEFAULT_OPSET }],

@@ -1,9 +1,10 @@
 /**
  * @module The heavy matrix kernels (products, k-nearest-neighbour search) run as tiny ONNX graphs in
  * onnxruntime, whose MLAS GEMM is an order of magnitude faster than JS loops. Graphs are built in
- * memory with onnx-proto and cached per shape of operation.
+ * memory with onnx-proto and cached per shape of operation. onnxruntime (a native add-on) loads with the
+ * first kernel, not when core is imported.
  */
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { matrix, type Matrix } from './matrix.js';
 import { encodeModel, FLOAT, INT64, intAttr, valueInfo } from './onnx-graph.js';
 
@@ -22,7 +23,7 @@ export interface OrtMathOptions {
 
 export class OrtMath {
   readonly #threads: number | undefined;
-  readonly #sessions = new Map<string, Promise<ort.InferenceSession>>();
+  readonly #sessions = new Map<string, Promise<Ort.InferenceSession>>();
 
   constructor(options: OrtMathOptions = {}) {
     this.#threads = options.threads;
@@ -31,7 +32,8 @@ export class OrtMath {
   /** op(A) * op(B) where op transposes when asked. */
   async gemm(a: Matrix, b: Matrix, transposeA = false, transposeB = false): Promise<Matrix> {
     const session = await this.#session(`gemm:${+transposeA}${+transposeB}`, () => gemmGraph(transposeA, transposeB));
-    const result = await session.run({ A: tensor(a), B: tensor(b) });
+    const ort = await loadOrt();
+    const result = await session.run({ A: tensor(ort, a), B: tensor(ort, b) });
     const c = result.C!;
     const [rows, cols] = c.dims as [number, number];
     return matrix(rows, cols, c.data as Float32Array);
@@ -44,9 +46,10 @@ export class OrtMath {
   async topK(queries: Matrix, base: Matrix, k: number, chunkRows = 1024): Promise<Neighbours> {
     const kk = Math.min(k, base.rows);
     const session = await this.#session('knn', knnGraph);
+    const ort = await loadOrt();
     const indices = new Int32Array(queries.rows * kk);
     const scores = new Float32Array(queries.rows * kk);
-    const baseTensor = tensor(base);
+    const baseTensor = tensor(ort, base);
     const kTensor = new ort.Tensor('int64', BigInt64Array.from([BigInt(kk)]), [1]);
     for (let start = 0; start < queries.rows; start += chunkRows) {
       const rows = Math.min(chunkRows, queries.rows - start);
@@ -69,23 +72,29 @@ export class OrtMath {
     for (const session of sessions) await (await session).release();
   }
 
-  #session(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
+  #session(key: string, build: () => Uint8Array): Promise<Ort.InferenceSession> {
     let session = this.#sessions.get(key);
     if (!session) {
-      session = ort.InferenceSession.create(build(), {
-        intraOpNumThreads: this.#threads ?? 0,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      session = loadOrt().then((ort) =>
+        ort.InferenceSession.create(build(), {
+          intraOpNumThreads: this.#threads ?? 0,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
+        }),
+      );
       this.#sessions.set(key, session);
     }
     return session;
   }
 }
 
-function tensor(m: Matrix): ort.Tensor {
+function loadOrt(): Promise<typeof Ort> {
+  return import('onnxruntime-node');
+}
+
+function tensor(ort: typeof Ort, m: Matrix): Ort.Tensor {
   return new ort.Tensor('float32', m.data, [m.rows, m.cols]);
 }
 

@@ -2,7 +2,6 @@
  * @module A 2-D map of every image for people to look at: UMAP (McInnes et al. 2018, umap-js) laid out
  * from the k-NN graph already built for learning, so no distances are computed again.
  */
-import { UMAP } from 'umap-js';
 import { seededRandom } from '../util/random.js';
 import type { KnnGraph } from './graph.js';
 
@@ -28,6 +27,8 @@ export async function projectGraph(graph: KnnGraph, options: ProjectionOptions =
       [0, ...[...graph.scores.subarray(i * graph.k, i * graph.k + k)].map((s) => Math.max(0, 1 - s))].slice(0, k),
     );
   }
+  // umap-js loads with the first map, not when core is imported.
+  const { UMAP } = await import('umap-js');
   const umap = new UMAP({ nComponents: 2, nNeighbors: k, minDist: 0.1, random: seededRandom(options.seed ?? 1) });
   umap.setPrecomputedKNN(indices, distances);
   // The layout needs only the neighbours; the points themselves are never read again.

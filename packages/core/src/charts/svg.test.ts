@@ -1,4 +1,4 @@
-/** @module Tests of the report charts and page, read back through a small XML parser as a viewer would. */
+/** @module Tests of the charts and the page, read back through a small XML parser as a viewer would. */
 import { describe, expect, it } from 'vitest';
 import type { ReliabilityBin } from '../learn/calibration.js';
 import { reportHtml } from './html.js';

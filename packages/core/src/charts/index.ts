@@ -1,4 +1,7 @@
-/** @module Report: dependency-free SVG charts and a self-contained HTML page to put them in. */
+/**
+ * @module @autolabel/core/charts: dependency-free SVG charts and a self-contained HTML page to put them in.
+ * Browser-safe (strings in, strings out), so the web app bundles them; the workspace's HTML report uses them too.
+ */
 export {
   barChart,
   histogram,
