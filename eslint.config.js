@@ -1,7 +1,13 @@
 // @ts-check
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+const root = dirname(fileURLToPath(import.meta.url));
 
 export default tseslint.config(
   { ignores: ['**/dist/**', 'node_modules/**', 'example/**', 'artifacts/**', '.scratch/**'] },
@@ -13,6 +19,33 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // Type-aware rules on package sources, tests included: an un-awaited `expect(...).rejects` or
+    // server.close() is a test that cannot fail, or one that ends before its work does. Sources get
+    // types from their package's tsconfig.json, tests from the root tsconfig.json (tsconfig.tests.json).
+    files: ['packages/*/src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: root } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    // File-level import cycles (type-only imports excluded: they vanish at run time). Folder-level
+    // cycles inside core are scripts/lint/check-folder-cycles.ts, run by `npm run lint`.
+    files: ['packages/*/src/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: root })],
+      // Other packages are reached through their built output; their own lint covers their cycles.
+      'import-x/ignore': ['/dist/', 'node_modules'],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
   },
   {

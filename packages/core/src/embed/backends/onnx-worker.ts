@@ -69,4 +69,5 @@ async function main(port: NonNullable<typeof parentPort>, data: OnnxWorkerData):
   });
 }
 
+// Not awaited: a failed start is an unhandled rejection, which ends the worker with an 'error' event (worker-slot.ts).
 if (parentPort) void main(parentPort, workerData as OnnxWorkerData);

@@ -192,4 +192,5 @@ async function outputDims(model: tf.GraphModel, spec: GraphFeatureSpec): Promise
   return dims;
 }
 
+// Not awaited: a failed start is an unhandled rejection, which ends the worker with an 'error' event (worker-slot.ts).
 if (parentPort) void main(parentPort, workerData as TfjsWorkerData);
