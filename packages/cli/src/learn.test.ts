@@ -35,6 +35,8 @@ describe('the learning loop', () => {
     const result = cli(['suggest']);
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/label a few images of at least two classes/);
+    // Core says what is wrong; the CLI words what to do as its own commands.
+    expect(result.stderr).toMatch(/^hint: label images with autolabel label or autolabel import/m);
   });
 
   it('recommends typical images of different clusters first, each with a reason', () => {

@@ -4,13 +4,7 @@
  * Started by live.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  type AccuracyFigure,
-  type ChecksNeeded,
-  type Learner,
-  messageOf,
-  openWorkspace,
-} from '@autolabel/core';
+import { type AccuracyFigure, type ChecksNeeded, type Learner, messageOf, openWorkspace } from '@autolabel/core';
 
 export interface RefitWorkerData {
   readonly workspace: string;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { IMAGE_STATUSES, type ImageId } from '../domain/index.js';
 import type { ErrorCode, ErrorHint } from '../errors.js';
 import { NEXT_STRATEGIES } from '../select/next.js';
+import { HTTP_LIMITS } from './limits.js';
 import type { CheckRecord, ClassInfo } from '../store/store.js';
 import type { ChecksNeeded } from '../verify/certify.js';
 import type { VerifyStatus } from '../workspace/checks.js';
@@ -16,6 +17,7 @@ import type { AcceptResult, NextPick } from '../workspace/learning.js';
 import type { WorkspaceStats } from '../workspace/workspace.js';
 
 export type { ImagesPage };
+export { HTTP_LIMITS };
 
 const confidence = z.coerce.number().min(0).max(1);
 
@@ -26,7 +28,7 @@ export const ImagesQuerySchema = z.object({
     .string()
     .regex(/^\d+(,\d+)*$/, 'a comma-separated list of image ids')
     .transform((value) => value.split(',').map(Number) as ImageId[])
-    .refine((ids) => ids.length <= 1000, 'at most 1000 ids')
+    .refine((ids) => ids.length <= HTTP_LIMITS.imageIds, `at most ${HTTP_LIMITS.imageIds} ids`)
     .optional(),
   status: z.enum(IMAGE_STATUSES).optional(),
   label: z.string().min(1).optional(),
@@ -35,7 +37,7 @@ export const ImagesQuerySchema = z.object({
   /** `rank`: the order `next` recommends (unlabelled images only; other filters do not apply). */
   sort: z.enum(['path', 'confidence', '-confidence', 'rank']).default('path'),
   offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(HTTP_LIMITS.pageSize).default(100),
 });
 export type ImagesQuery = z.infer<typeof ImagesQuerySchema>;
 
@@ -47,7 +49,7 @@ export const BulkLabelsBodySchema = z.object({
   items: z
     .array(z.object({ imageId: z.number().int().positive(), label: z.string().nullable() }))
     .min(1)
-    .max(10_000),
+    .max(HTTP_LIMITS.bulkLabels),
 });
 export type BulkLabelsBody = z.infer<typeof BulkLabelsBodySchema>;
 /** Answer to POST /api/labels. */
@@ -59,7 +61,7 @@ export type BulkLabelsResponse = Pick<LabelChangeResult, 'labeled' | 'cleared' |
  */
 export const AcceptBodySchema = z
   .object({
-    imageIds: z.array(z.number().int().positive()).min(1).max(100_000).optional(),
+    imageIds: z.array(z.number().int().positive()).min(1).max(HTTP_LIMITS.acceptIds).optional(),
     auto: z.literal(true).optional(),
   })
   .refine((b) => (b.imageIds === undefined) !== (b.auto === undefined), {
@@ -100,7 +102,7 @@ export interface ClassDeleteResponse extends ClassesResponse {
 
 /** GET /api/next */
 export const NextQuerySchema = z.object({
-  count: z.coerce.number().int().min(1).max(500).default(20),
+  count: z.coerce.number().int().min(1).max(HTTP_LIMITS.nextPicks).default(20),
   strategy: z.enum(NEXT_STRATEGIES).default('auto'),
 });
 /** Answer to GET /api/next: the picks in order, each with its reason. */

@@ -63,10 +63,16 @@ export function lookalikeClassWarnings(existing: readonly string[], given: reado
   const known = new Set(existing);
   const byKey = new Map(existing.map((name) => [classKey(name), name]));
   const warnings: string[] = [];
+  // A new name is compared with the existing classes and with the new names before it (one batch).
   for (const name of new Set(given)) {
     if (known.has(name)) continue;
     const twin = byKey.get(classKey(name));
-    if (twin !== undefined) warnings.push(`new class "${name}" looks like the existing class "${twin}"; is it a typo?`);
+    if (twin !== undefined) {
+      const which = existing.includes(twin) ? 'the existing class' : 'the new class';
+      warnings.push(`new class "${name}" looks like ${which} "${twin}"; is it a typo?`);
+    }
+    known.add(name);
+    byKey.set(classKey(name), twin ?? name);
   }
   return warnings;
 }

@@ -34,7 +34,10 @@ export class WorkspaceClasses {
   }
 
   /** Removes a class; one with labels only with `clearLabels`, which removes its labels too. */
-  async remove(name: string, options: { readonly clearLabels?: boolean } = {}): Promise<{
+  async remove(
+    name: string,
+    options: { readonly clearLabels?: boolean } = {},
+  ): Promise<{
     removedLabels: number;
     classes: ClassInfo[];
   }> {

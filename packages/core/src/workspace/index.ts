@@ -6,14 +6,7 @@ export type { WorkspaceLabels, LabelChange, LabelChangeResult } from './labels.j
 export type { WorkspaceClasses } from './classes.js';
 export type { WorkspaceSuggestions, FitFigures } from './suggestions.js';
 export type { AccuracyFigure } from './fit-summary.js';
-export type {
-  AcceptOptions,
-  AcceptResult,
-  NextOptions,
-  NextPick,
-  SuggestOptions,
-  SuggestResult,
-} from './learning.js';
+export type { AcceptOptions, AcceptResult, NextOptions, NextPick, SuggestOptions, SuggestResult } from './learning.js';
 export {
   checkEvidence,
   DEFAULT_TARGET_PRECISION,

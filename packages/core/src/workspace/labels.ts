@@ -4,7 +4,7 @@ import { lookalikeClassWarnings, normalizeLabel } from '../labels/label.js';
 import { HUMAN_LABEL_SOURCES, type ImageId } from '../domain/index.js';
 import type { LabelRecord } from '../store/store.js';
 import type { WorkspaceContext } from './context.js';
-import { WorkspaceImages } from './images.js';
+import { type WorkspaceImages } from './images.js';
 
 export interface LabelChange {
   /** The image: its id, or a path as written (relative to the images folder, or absolute inside it). */

@@ -46,8 +46,12 @@ describe('workspace', () => {
     await expect(ws.labels.set([{ image: 'nope.jpg', label: 'x' }])).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
     await expect(ws.labels.set([{ image: 'red/r1.jpg', label: '' }])).rejects.toMatchObject({ code: 'LABEL_INVALID' });
     // Invisible and direction-changing characters would make two classes look alike.
-    await expect(ws.labels.set([{ image: 'red/r1.jpg', label: 're\u200bd' }])).rejects.toThrow(/invisible or text-direction characters/);
-    await expect(ws.labels.set([{ image: 'red/r1.jpg', label: '\u202eder' }])).rejects.toMatchObject({ code: 'LABEL_INVALID' });
+    await expect(ws.labels.set([{ image: 'red/r1.jpg', label: 're\u200bd' }])).rejects.toThrow(
+      /invisible or text-direction characters/,
+    );
+    await expect(ws.labels.set([{ image: 'red/r1.jpg', label: '\u202eder' }])).rejects.toMatchObject({
+      code: 'LABEL_INVALID',
+    });
     // An absolute path inside the images folder (what tab completion gives) names the same image.
     expect(await ws.labels.set([{ image: join(ws.imagesRoot, 'red', 'r0.jpg'), label: 'red' }])).toMatchObject({
       items: [{ path: 'red/r0.jpg', label: 'red' }],
@@ -189,5 +193,42 @@ describe('workspace', () => {
     await expect(initWorkspace({ images, workspace: join(dir, 'ws') })).rejects.toMatchObject({
       code: 'WORKSPACE_EXISTS',
     });
+  });
+  it('sets, clears and manages labels and classes through its use cases, all or nothing', async () => {
+    const ws = await initWorkspace({ images, workspace: join(dir, 'ws'), model: `onnx:${model}` });
+    await ws.scan();
+    const { items } = await ws.images.query({ offset: 0, limit: 100 });
+    const id = (path: string) => items.find((item) => item.path === path)!.id;
+    // One bad change among many: nothing is written, and the error names the item and its image.
+    await expect(
+      ws.labels.set([
+        { image: id('red/r0.jpg'), label: 'red' },
+        { image: 'blue/b0.png', label: 'bl/ue' },
+      ]),
+    ).rejects.toThrow(/items\.1\.label \(blue\/b0\.png\).*slash/);
+    await expect(ws.labels.set([{ image: 9999 as never, label: 'red' }])).rejects.toMatchObject({
+      code: 'IMAGE_NOT_FOUND',
+    });
+    expect(await ws.labels.list()).toEqual([]);
+    const set = await ws.labels.set([
+      { image: id('red/r0.jpg'), label: 'red' },
+      { image: 'red/r1.jpg', label: 'red' },
+      { image: 'blue/b0.png', label: 'Red ' },
+    ]);
+    expect(set).toMatchObject({ labeled: 3, cleared: 0 });
+    expect(set.warnings).toEqual(['new class "Red" looks like the new class "red"; is it a typo?']);
+    expect((await ws.labels.set([{ image: 'blue/b0.png', label: null }])).cleared).toBe(1);
+    expect(await ws.labels.countHuman()).toBe(2);
+    // Classes: merge the typo away, add one before its first label, rename, and remove only with its labels.
+    expect((await ws.classes.merge('Red', 'red')).classes.map((c) => [c.name, c.labeled])).toEqual([['red', 2]]);
+    expect((await ws.classes.add('green')).map((c) => c.name)).toEqual(['green', 'red']);
+    await expect(ws.classes.rename('green', 'red')).rejects.toMatchObject({ code: 'CLASS_EXISTS' });
+    await ws.classes.rename('red', 'crimson');
+    expect((await ws.classes.merge('green', 'crimson')).classes.map((c) => c.name)).toEqual(['crimson']);
+    await expect(ws.classes.remove('crimson')).rejects.toMatchObject({ code: 'CLASS_IN_USE' });
+    expect(await ws.classes.remove('crimson', { clearLabels: true })).toEqual({ removedLabels: 2, classes: [] });
+    const stats = await ws.stats();
+    expect(stats).toMatchObject({ images: 20, byStatus: { unlabeled: 20, labeled: 0 }, classes: [], curve: [] });
+    await ws.close();
   });
 });

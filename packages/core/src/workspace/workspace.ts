@@ -222,16 +222,7 @@ export class Workspace {
   ) {
     this.#store = store;
     stores.set(this, store);
-    const ws = this;
-    this.#ctx = {
-      store,
-      dir,
-      imagesRoot,
-      get modelSpec() {
-        return ws.modelSpec;
-      },
-      modelId: () => this.modelId(),
-    };
+    this.#ctx = { store, dir, imagesRoot, modelSpec: this.modelSpec, modelId: () => this.modelId() };
     this.images = new WorkspaceImages(this.#ctx);
     this.labels = new WorkspaceLabels(this.#ctx, this.images);
     this.classes = new WorkspaceClasses(this.#ctx);
