@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 
 /** The TypeScript packages whose dist tests load; `tsc -b` does nothing for those already up to date. */
 const TS_PROJECTS = ['packages/core', 'packages/test-utils', 'packages/server', 'packages/cli'];
-/** What the review app's build is made from; core's dist holds the charts it bundles. */
+/** What the review app's build is made from; core's dist holds the charts it bundles (its .js: types and maps do not count). */
 const WEB_INPUTS = ['packages/web/app', 'packages/web/index.html', 'packages/web/vite.config.ts', 'packages/core/dist'];
 const WEB_BUILT = 'packages/web/dist/index.html';
 
@@ -39,7 +39,7 @@ function buildPackages(): void {
   );
 }
 
-/** The newest file under the given paths, with its modification time. */
+/** The newest file under the given paths (declarations and source maps aside), with its modification time. */
 function newest(paths: readonly string[]): { path: string; mtimeMs: number } | undefined {
   let found: { path: string; mtimeMs: number } | undefined;
   const visit = (path: string): void => {
@@ -47,7 +47,7 @@ function newest(paths: readonly string[]): { path: string; mtimeMs: number } | u
     if (!info) return;
     if (info.isDirectory()) {
       for (const name of readdirSync(path)) visit(join(path, name));
-    } else if (!found || info.mtimeMs > found.mtimeMs) {
+    } else if (!/\.(d\.ts|map)$/.test(path) && (!found || info.mtimeMs > found.mtimeMs)) {
       found = { path, mtimeMs: info.mtimeMs };
     }
   };
