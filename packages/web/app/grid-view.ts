@@ -6,7 +6,10 @@
  */
 import type { ImageItem, ImageStatus, LabelOrigin, StatsResponse } from '@autolabel/core';
 import { h, isForControl, percent } from './dom.js';
+import { type GridLayout, layoutGrid, rowTop, visibleRows } from './grid-layout.js';
+import { GridSelection } from './grid-selection.js';
 import type { Change } from './live.js';
+import { PageCache } from './page-cache.js';
 import type { View, ViewContext } from './view.js';
 
 /** How a person's label came about, as the tile's tooltip says it. */
@@ -22,37 +25,19 @@ export type Filter = (typeof FILTERS)[number];
 type Sort = '-confidence' | 'confidence';
 
 /** One group of the grid: a class (its labels and suggestions under the filter), or the images with neither. */
-interface Section {
+interface Group {
   /** Identifies the query, so cached pages are never shown under another filter or order. */
   readonly key: string;
   readonly label: string | null;
   readonly status: ImageStatus | undefined;
   readonly count: number;
   readonly breakdown: string;
-  /** Layout, in pixels from the top of the canvas. */
-  readonly top: number;
-  readonly rowsTop: number;
-  readonly rows: number;
-  readonly bottom: number;
-  /** Ordinal of its first image across all groups: Shift-click ranges may span groups. */
-  readonly start: number;
 }
 
-interface Page {
-  items: readonly ImageItem[] | null;
-  /** Labels or suggestions changed since it was fetched: shown until its replacement arrives. */
-  stale: boolean;
-  request: Promise<void> | null;
-}
+/** A group placed on the canvas. */
+type Section = GridLayout<Group>['sections'][number];
 
 const PAGE = 200;
-const THUMB = 152;
-const GAP = 10;
-const CELL_W = THUMB + GAP;
-const ROW_H = THUMB + 34 + GAP;
-const HEADER_H = 44;
-const SECTION_GAP = 14;
-const PAD = 16;
 /** Rows rendered beyond the visible ones, in pixels each way, so a short scroll shows no blanks. */
 const OVERSCAN = 600;
 /** Pages are fetched once a scroll pauses this long, not for every group flown past. */
@@ -74,15 +59,13 @@ export class GridView implements View {
   readonly #ctx: ViewContext;
   #filter: Filter = 'all';
   #sort: Sort = '-confidence';
-  #sections: Section[] = [];
-  #cols = 1;
+  #layout: GridLayout<Group> = { columns: 1, sections: [], height: 0 };
   #shown = false;
-  readonly #pages = new Map<string, Map<number, Page>>();
+  readonly #pages: PageCache<Group, ImageItem>;
   /** Group sizes as the latest page answers gave them, newer than the stats when `at` is later. */
   readonly #totals = new Map<string, { total: number; at: number }>();
   #statsAt = 0;
-  readonly #selected = new Set<number>();
-  #anchor: number | null = null;
+  readonly #selection = new GridSelection();
   readonly #rendered = new Map<string, HTMLElement>();
   #fetchTimer: ReturnType<typeof setTimeout> | undefined;
   #frame = 0;
@@ -100,6 +83,13 @@ export class GridView implements View {
 
   constructor(ctx: ViewContext) {
     this.#ctx = ctx;
+    this.#pages = new PageCache({
+      pageSize: PAGE,
+      fetch: (group, offset, limit) =>
+        ctx.api.images({ label: group.label ?? undefined, status: group.status, sort: this.#sort, offset, limit }),
+      onPage: (group, total) => this.#pageArrived(group, total),
+      onError: (error) => ctx.notify(`could not load images: ${(error as Error).message}`, 'error'),
+    });
     this.#tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Show' });
     this.#tabs.addEventListener('click', (event) => {
       const button = (event.target as HTMLElement).closest<HTMLElement>('[data-filter]');
@@ -177,7 +167,7 @@ export class GridView implements View {
   setFilter(filter: Filter): void {
     if (filter === this.#filter) return;
     this.#filter = filter;
-    this.#anchor = null;
+    this.#selection.forgetAnchor();
     this.#scroller.scrollTop = 0;
     this.#renderToolbar();
     this.#relayout(true);
@@ -186,7 +176,7 @@ export class GridView implements View {
   onKey(event: KeyboardEvent): void {
     if (isForControl(event) || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === 'Escape') this.#clearSelection();
-    else if (event.key === 'Enter' && this.#selected.size > 0) void this.#acceptSelection();
+    else if (event.key === 'Enter' && this.#selection.size > 0) void this.#acceptSelection();
     else return;
     event.preventDefault();
   }
@@ -201,17 +191,17 @@ export class GridView implements View {
       case 'labels':
       case 'suggestions':
       case 'resync':
-        for (const pages of this.#pages.values()) for (const page of pages.values()) page.stale = true;
+        this.#pages.invalidate();
         this.#schedule();
         break;
     }
   }
 
   /** The groups under the current filter, from the stats' per-class counts. */
-  #sectionsOf(stats: StatsResponse): Omit<Section, 'top' | 'rowsTop' | 'rows' | 'bottom' | 'start'>[] {
+  #groupsOf(stats: StatsResponse): Group[] {
     const filter = this.#filter;
     const status = filter === 'all' ? undefined : filter;
-    const sections: Omit<Section, 'top' | 'rowsTop' | 'rows' | 'bottom' | 'start'>[] = [];
+    const groups: Group[] = [];
     const keyOf = (label: string | null) => JSON.stringify([label, status ?? null, this.#sort]);
     if (filter !== 'unlabeled') {
       for (const c of stats.classes) {
@@ -219,12 +209,12 @@ export class GridView implements View {
         const parts = (['labeled', 'accepted', 'auto', 'suggested'] as const)
           .filter((s) => c[s] > 0 && (filter === 'all' || filter === s))
           .map((s) => `${c[s].toLocaleString('en-US')} ${s}`);
-        sections.push({ key: keyOf(c.name), label: c.name, status, count, breakdown: parts.join(' · ') });
+        groups.push({ key: keyOf(c.name), label: c.name, status, count, breakdown: parts.join(' · ') });
       }
     }
     if (filter === 'all' || filter === 'unlabeled') {
       const count = stats.byStatus.unlabeled;
-      sections.push({
+      groups.push({
         key: keyOf(null),
         label: null,
         status: 'unlabeled',
@@ -232,7 +222,7 @@ export class GridView implements View {
         breakdown: 'no label and no suggestion yet',
       });
     }
-    return sections
+    return groups
       .map((s) => {
         const total = this.#totals.get(s.key);
         return total && total.at > this.#statsAt ? { ...s, count: total.total } : s;
@@ -243,27 +233,10 @@ export class GridView implements View {
   #relayout(resetScroll: boolean): void {
     const stats = this.#ctx.live.stats;
     if (!this.#shown || !stats) return;
-    const width = this.#scroller.clientWidth || 800;
-    this.#cols = Math.max(1, Math.floor((width - 2 * PAD + GAP) / CELL_W));
-    let y = PAD;
-    let start = 0;
-    this.#sections = this.#sectionsOf(stats).map((s) => {
-      const rows = Math.ceil(s.count / this.#cols);
-      const section: Section = {
-        ...s,
-        top: y,
-        rowsTop: y + HEADER_H,
-        rows,
-        bottom: y + HEADER_H + rows * ROW_H + SECTION_GAP,
-        start,
-      };
-      y = section.bottom;
-      start += s.count;
-      return section;
-    });
-    this.#canvas.style.height = `${y + PAD}px`;
+    this.#layout = layoutGrid(this.#groupsOf(stats), this.#scroller.clientWidth || 800);
+    this.#canvas.style.height = `${this.#layout.height}px`;
     if (resetScroll) this.#scroller.scrollTop = 0;
-    this.#empty.hidden = this.#sections.length > 0;
+    this.#empty.hidden = this.#layout.sections.length > 0;
     this.#empty.textContent =
       this.#filter === 'all' ? 'No images yet.' : `No ${FILTER_TITLES[this.#filter].toLowerCase()} images.`;
     this.#render();
@@ -283,20 +256,16 @@ export class GridView implements View {
     const from = this.#scroller.scrollTop - OVERSCAN;
     const to = this.#scroller.scrollTop + this.#scroller.clientHeight + OVERSCAN;
     const wanted = new Set<string>();
-    for (const section of this.#sections) {
-      if (section.bottom < from) continue;
-      if (section.top > to) break;
+    for (const { section, first, last } of visibleRows(this.#layout.sections, from, to)) {
       const headerKey = `h${section.key}`;
       wanted.add(headerKey);
       this.#place(headerKey, section.top, () => this.#header(section), this.#headerSignature(section));
-      const first = Math.max(0, Math.floor((from - section.rowsTop) / ROW_H));
-      const last = Math.min(section.rows - 1, Math.floor((to - section.rowsTop) / ROW_H));
       for (let row = first; row <= last; row++) {
         const key = `r${section.key}#${row}`;
         wanted.add(key);
         const items = this.#rowItems(section, row);
-        const signature = `${section.start}|${this.#cols}|${this.#rowSignature(items)}`;
-        this.#place(key, section.rowsTop + row * ROW_H, () => this.#row(section, row, items), signature);
+        const signature = `${section.start}|${this.#layout.columns}|${this.#rowSignature(items)}`;
+        this.#place(key, rowTop(section, row), () => this.#row(section, row, items), signature);
       }
     }
     for (const [key, element] of this.#rendered) {
@@ -324,27 +293,23 @@ export class GridView implements View {
 
   /** The images of one row, undefined where their page has not arrived. */
   #rowItems(section: Section, row: number): (ImageItem | undefined)[] {
-    const first = row * this.#cols;
-    const count = Math.min(this.#cols, section.count - first);
-    const pages = this.#pages.get(section.key);
-    return Array.from({ length: count }, (_, k) => {
-      const index = first + k;
-      return pages?.get(Math.floor(index / PAGE))?.items?.[index % PAGE];
-    });
+    const first = row * this.#layout.columns;
+    const count = Math.min(this.#layout.columns, section.count - first);
+    return Array.from({ length: count }, (_, k) => this.#pages.item(section.key, first + k));
   }
 
   #rowSignature(items: readonly (ImageItem | undefined)[]): string {
     return items
       .map((item) =>
         item
-          ? `${item.id}:${item.status}:${item.label}:${item.confidence}:${this.#selected.has(item.id) ? 1 : 0}`
+          ? `${item.id}:${item.status}:${item.label}:${item.confidence}:${this.#selection.has(item.id) ? 1 : 0}`
           : '-',
       )
       .join(',');
   }
 
   #headerSignature(section: Section): string {
-    return `${section.count}|${section.breakdown}|${this.#cols}`;
+    return `${section.count}|${section.breakdown}|${this.#layout.columns}`;
   }
 
   #header(section: Section): HTMLElement {
@@ -363,14 +328,14 @@ export class GridView implements View {
   }
 
   #row(section: Section, row: number, items: readonly (ImageItem | undefined)[]): HTMLElement {
-    const first = row * this.#cols;
+    const first = row * this.#layout.columns;
     return h(
       'div',
       { class: 'grid-row' },
       ...items.map((item, k) => {
         const ordinal = section.start + first + k;
         if (!item) return h('div', { class: 'cell placeholder', 'data-ordinal': ordinal });
-        const selected = this.#selected.has(item.id);
+        const selected = this.#selection.has(item.id);
         const hasConfidence = item.confidence !== null;
         const title = [
           item.path,
@@ -412,78 +377,34 @@ export class GridView implements View {
   #fetchVisible(): void {
     const from = this.#scroller.scrollTop;
     const to = from + this.#scroller.clientHeight;
-    for (const section of this.#sections) {
-      if (section.bottom < from) continue;
-      if (section.top > to) break;
-      const firstRow = Math.max(0, Math.floor((from - section.rowsTop) / ROW_H));
-      const lastRow = Math.min(section.rows - 1, Math.floor((to - section.rowsTop) / ROW_H));
-      if (lastRow < firstRow) continue;
-      const firstPage = Math.floor((firstRow * this.#cols) / PAGE);
-      const lastPage = Math.floor(Math.min(section.count - 1, (lastRow + 1) * this.#cols - 1) / PAGE);
-      for (let p = firstPage; p <= lastPage; p++) void this.#loadPage(section, p);
+    const cols = this.#layout.columns;
+    for (const { section, first, last } of visibleRows(this.#layout.sections, from, to)) {
+      if (last < first) continue;
+      this.#pages.loadRange(section, first * cols, Math.min(section.count - 1, (last + 1) * cols - 1));
     }
   }
 
-  async #loadPage(section: Section, index: number): Promise<readonly ImageItem[]> {
-    let pages = this.#pages.get(section.key);
-    if (!pages) this.#pages.set(section.key, (pages = new Map()));
-    let page = pages.get(index);
-    if (!page) pages.set(index, (page = { items: null, stale: true, request: null }));
-    if (page.stale) page.request ??= this.#fetchPage(section, index, page);
-    await page.request;
-    return page.items ?? [];
-  }
-
-  async #fetchPage(section: Section, index: number, page: Page): Promise<void> {
-    try {
-      page.stale = false; // a change while this request runs marks it stale again
-      const answer = await this.#ctx.api.images({
-        label: section.label ?? undefined,
-        status: section.status,
-        sort: this.#sort,
-        offset: index * PAGE,
-        limit: PAGE,
-      });
-      page.items = answer.items;
-      const known = this.#totals.get(section.key);
-      this.#totals.set(section.key, { total: answer.total, at: performance.now() });
-      if (answer.total !== section.count && known?.total !== answer.total) this.#relayout(false);
-      else this.#schedule();
-    } catch (error) {
-      page.stale = true;
-      this.#ctx.notify(`could not load images: ${(error as Error).message}`, 'error');
-    } finally {
-      page.request = null;
-    }
+  /** A page's answer: the group's size as it says it, and the grid laid out again when that moved. */
+  #pageArrived(group: Group, total: number): void {
+    const known = this.#totals.get(group.key);
+    this.#totals.set(group.key, { total, at: performance.now() });
+    if (total !== group.count && known?.total !== total) this.#relayout(false);
+    else this.#schedule();
   }
 
   /** The images at ordinals [from, to] across groups, fetching the pages not loaded yet. */
-  async #itemsBetween(from: number, to: number): Promise<ImageItem[]> {
-    const items: ImageItem[] = [];
-    for (const section of this.#sections) {
-      const lo = Math.max(from, section.start) - section.start;
-      const hi = Math.min(to, section.start + section.count - 1) - section.start;
-      if (hi < lo) continue;
-      for (let p = Math.floor(lo / PAGE); p <= Math.floor(hi / PAGE); p++) {
-        const page = await this.#loadPage(section, p);
-        page.forEach((item, k) => {
-          const index = p * PAGE + k;
-          if (index >= lo && index <= hi) items.push(item);
-        });
-      }
-    }
-    return items;
+  #itemsBetween(from: number, to: number): Promise<ImageItem[]> {
+    return this.#pages.itemsBetween(this.#layout.sections, from, to);
   }
 
   async #onClick(event: MouseEvent): Promise<void> {
     const target = event.target as HTMLElement;
     const sectionButton = target.closest<HTMLElement>('[data-select-section]');
     if (sectionButton) {
-      const section = this.#sections.find((s) => s.key === sectionButton.dataset.selectSection);
+      const section = this.#layout.sections.find((s) => s.key === sectionButton.dataset.selectSection);
       if (!section) return;
       if (section.count > PAGE) this.#ctx.notify(`selecting ${section.count.toLocaleString('en-US')} images…`);
-      const items = await this.#itemsBetween(section.start, section.start + section.count - 1);
-      for (const item of items) this.#selected.add(item.id);
+      this.#selection.add(await this.#itemsBetween(section.start, section.start + section.count - 1));
       this.#changedSelection();
       return;
     }
@@ -491,19 +412,13 @@ export class GridView implements View {
     if (!cell) return;
     const id = Number(cell.dataset.id);
     const ordinal = Number(cell.dataset.ordinal);
-    if (event.shiftKey && this.#anchor !== null) {
-      event.preventDefault();
-      const items = await this.#itemsBetween(Math.min(this.#anchor, ordinal), Math.max(this.#anchor, ordinal));
-      for (const item of items) this.#selected.add(item.id);
-    } else if (this.#selected.has(id)) this.#selected.delete(id);
-    else this.#selected.add(id);
-    this.#anchor = ordinal;
+    if (this.#selection.rangeTo(ordinal, event.shiftKey)) event.preventDefault();
+    await this.#selection.click(id, ordinal, event.shiftKey, (from, to) => this.#itemsBetween(from, to));
     this.#changedSelection();
   }
 
   #clearSelection(): void {
-    this.#selected.clear();
-    this.#anchor = null;
+    this.#selection.clear();
     this.#changedSelection();
   }
 
@@ -513,7 +428,7 @@ export class GridView implements View {
   }
 
   async #acceptSelection(): Promise<void> {
-    const ids = [...this.#selected];
+    const ids = this.#selection.ids();
     if (ids.length === 0) return;
     try {
       const accepted = await this.#ctx.api.accept(ids);
@@ -531,7 +446,7 @@ export class GridView implements View {
   }
 
   async #relabelSelection(): Promise<void> {
-    const ids = [...this.#selected];
+    const ids = this.#selection.ids();
     const choice = this.#relabelSelect.value;
     if (ids.length === 0 || !choice) return;
     const label = choice === CLEAR_LABEL ? null : choice;
@@ -560,7 +475,7 @@ export class GridView implements View {
         );
       }),
     );
-    const n = this.#selected.size;
+    const n = this.#selection.size;
     this.#count.textContent = n === 0 ? 'Nothing selected' : `${n.toLocaleString('en-US')} selected`;
     for (const button of [this.#acceptButton, this.#relabelButton, this.#clearButton]) button.disabled = n === 0;
     this.#relabelSelect.disabled = n === 0;

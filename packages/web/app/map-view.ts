@@ -7,60 +7,22 @@
  */
 import type { ImageItem } from '@autolabel/core';
 import type { MapState } from './api.js';
+import { classColor, ClassColors, UNLABELED } from './class-colors.js';
 import { frameThrottle, h, percent } from './dom.js';
 import type { Change } from './live.js';
+import { MapCamera } from './map-camera.js';
+import { HitIndex } from './map-hit-index.js';
+import { colorRuns, type Run } from './map-runs.js';
 import type { View, ViewContext } from './view.js';
 
-/** Okabe & Ito first (as the charts), then more distinct hues; grey is kept for "no label". */
-const PALETTE = [
-  '#0072b2',
-  '#e69f00',
-  '#009e73',
-  '#cc79a7',
-  '#d55e00',
-  '#56b4e9',
-  '#f0e442',
-  '#1f2328',
-  '#8c564b',
-  '#9467bd',
-  '#17becf',
-  '#bcbd22',
-  '#e377c2',
-  '#2ca02c',
-];
-const UNLABELED = '#b4bcc5';
 const POLL_MS = 500;
 const PAGE = 1000;
-/** Buckets per side of the hover index over [-1, 1]². */
-const BUCKETS = 128;
 /** Hover picks the nearest point within this many CSS pixels of the cursor. */
 const HIT_PX = 10;
 /** Colour refreshes after label or model events wait this long, so bursts cause one. */
 const REFRESH_MS = 400;
-const MIN_ZOOM = 0.5;
-const MAX_ZOOM = 400;
 /** A press that moves less than this is a click, not a drag. */
 const CLICK_SLOP_PX = 4;
-
-interface Points {
-  readonly count: number;
-  readonly ids: Int32Array;
-  readonly x: Float32Array;
-  readonly y: Float32Array;
-  /** Image id -> point. */
-  readonly index: Map<number, number>;
-  /** Points of bucket b are cellPoints[cellStart[b] .. cellStart[b + 1]). */
-  readonly cellStart: Int32Array;
-  readonly cellPoints: Int32Array;
-}
-
-/** Points of one colour and size, drawn in one run. */
-interface Run {
-  readonly color: string;
-  /** Side in CSS pixels. */
-  readonly size: number;
-  readonly points: Int32Array;
-}
 
 /** The test hook: where an image's point is on screen, in client (viewport) pixels. */
 export interface MapHook {
@@ -80,43 +42,18 @@ function rgba(hex: string): number {
   return ((0xff << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
 }
 
-const bucketOf = (v: number): number => Math.min(BUCKETS - 1, Math.max(0, Math.floor(((v + 1) / 2) * BUCKETS)));
-
-function buildPoints(ids: readonly number[], xy: readonly number[]): Points {
-  const count = ids.length;
-  const x = new Float32Array(count);
-  const y = new Float32Array(count);
-  const index = new Map<number, number>();
-  const cells = new Int32Array(count);
-  const cellStart = new Int32Array(BUCKETS * BUCKETS + 1);
-  for (let i = 0; i < count; i++) {
-    x[i] = xy[2 * i]!;
-    y[i] = xy[2 * i + 1]!;
-    index.set(ids[i]!, i);
-    const cell = bucketOf(y[i]!) * BUCKETS + bucketOf(x[i]!);
-    cells[i] = cell;
-    cellStart[cell + 1]!++;
-  }
-  for (let b = 0; b < BUCKETS * BUCKETS; b++) cellStart[b + 1]! += cellStart[b]!;
-  const fill = cellStart.slice(0, BUCKETS * BUCKETS);
-  const cellPoints = new Int32Array(count);
-  for (let i = 0; i < count; i++) cellPoints[fill[cells[i]!]!++] = i;
-  return { count, ids: Int32Array.from(ids), x, y, index, cellStart, cellPoints };
-}
-
 export class MapView implements View {
   readonly element: HTMLElement;
   readonly #ctx: ViewContext;
   #shown = false;
-  #points: Points | null = null;
+  #points: HitIndex | null = null;
   #polling = false;
   /** The current row of each image whose row has arrived. */
   readonly #items = new Map<number, ImageItem>();
-  /** Classes in the order they got their colour: a class keeps its colour while the page lives. */
-  readonly #classes: string[] = [];
-  #runs: Run[] = [];
+  readonly #colors: ClassColors;
+  #runs: readonly Run[] = [];
   #image: ImageData | null = null;
-  #view = { zoom: 1, panX: 0, panY: 0 };
+  readonly #camera = new MapCamera();
   #size = { width: 0, height: 0, dpr: 1 };
   #hover = -1;
   #drag: { x: number; y: number; panX: number; panY: number; moved: boolean } | null = null;
@@ -137,6 +74,8 @@ export class MapView implements View {
 
   constructor(ctx: ViewContext) {
     this.#ctx = ctx;
+    // Seeded with the server's class order, so colours follow the dashboard's order on a fresh page.
+    this.#colors = new ClassColors(() => ctx.live.classNames);
     this.#redraw = frameThrottle(() => this.#draw());
     this.#status = h('span', { class: 'map-status', 'data-testid': 'map-status' }, 'Loading…');
     this.#progress = h('progress', { class: 'map-progress', max: 1, value: 0, hidden: true });
@@ -168,10 +107,10 @@ export class MapView implements View {
     window.__autolabelMap = {
       ids: () => (this.#points ? [...this.#points.ids] : []),
       point: (id) => {
-        const i = this.#points?.index.get(id);
+        const i = this.#points?.pointOf(id);
         if (i === undefined) return null;
         const rect = this.#canvas.getBoundingClientRect();
-        const [sx, sy] = this.#toScreen(this.#points!.x[i]!, this.#points!.y[i]!);
+        const [sx, sy] = this.#camera.toScreen(this.#points!.x[i]!, this.#points!.y[i]!);
         return { x: rect.left + sx, y: rect.top + sy };
       },
     };
@@ -213,7 +152,7 @@ export class MapView implements View {
         }
         if (state.state === 'ready') {
           this.#progress.hidden = true;
-          this.#points = buildPoints(state.ids, state.xy);
+          this.#points = new HitIndex(state.ids, state.xy);
           this.#status.textContent = `${state.ids.length.toLocaleString('en-US')} images`;
           this.#recolor();
           this.#redraw();
@@ -300,7 +239,7 @@ export class MapView implements View {
 
   #take(items: readonly ImageItem[]): void {
     const points = this.#points!;
-    for (const item of items) if (points.index.has(item.id)) this.#items.set(item.id, item);
+    for (const item of items) if (points.pointOf(item.id) !== undefined) this.#items.set(item.id, item);
     this.#canvas.dataset.colored = String(this.#items.size);
     this.#recolor();
     if (this.#hover >= 0) this.#renderTooltip();
@@ -309,55 +248,16 @@ export class MapView implements View {
 
   // ---- colours ----
 
-  #classIndex(name: string): number {
-    let index = this.#classes.indexOf(name);
-    if (index < 0) {
-      // Seed with the server's class order so colours follow the dashboard's order on a fresh page.
-      for (const known of this.#ctx.live.classNames) if (!this.#classes.includes(known)) this.#classes.push(known);
-      index = this.#classes.indexOf(name);
-      if (index < 0) index = this.#classes.push(name) - 1;
-    }
-    return index;
-  }
-
-  #colorOf(name: string): string {
-    return PALETTE[this.#classIndex(name) % PALETTE.length]!;
-  }
-
   /** Groups the points into runs of one colour and size: grey first, then suggestions, then labels on top. */
   #recolor(): void {
     const points = this.#points;
     if (!points) return;
-    const grey: number[] = [];
-    const suggested = new Map<number, number[]>();
-    const labeled = new Map<number, number[]>();
-    const counts = new Map<number, number>();
-    for (let i = 0; i < points.count; i++) {
-      const item = this.#items.get(points.ids[i]!);
-      if (!item?.label) {
-        grey.push(i);
-        continue;
-      }
-      const cls = this.#classIndex(item.label);
-      counts.set(cls, (counts.get(cls) ?? 0) + 1);
-      const byPerson = item.status === 'labeled' || item.status === 'accepted';
-      const group = byPerson ? labeled : suggested;
-      let list = group.get(cls);
-      if (!list) group.set(cls, (list = []));
-      list.push(i);
-    }
-    // Dots shrink as their number grows: big enough to see a few dozen, small enough not to hide 50,000.
-    const dot = points.count > 20_000 ? 3 : points.count > 2_000 ? 4 : 6;
-    const runs: Run[] = [{ color: UNLABELED, size: dot, points: Int32Array.from(grey) }];
-    for (const [cls, list] of suggested)
-      runs.push({ color: this.#colorOf(this.#classes[cls]!), size: dot, points: Int32Array.from(list) });
-    for (const [cls, list] of labeled)
-      runs.push({ color: this.#colorOf(this.#classes[cls]!), size: dot + 3, points: Int32Array.from(list) });
-    this.#runs = runs;
-    this.#renderLegend(counts, grey.length);
+    const coloring = colorRuns(points.ids, (id) => this.#items.get(id), this.#colors);
+    this.#runs = coloring.runs;
+    this.#renderLegend(coloring.counts, coloring.unlabeled);
   }
 
-  #renderLegend(counts: Map<number, number>, unlabeled: number): void {
+  #renderLegend(counts: ReadonlyMap<number, number>, unlabeled: number): void {
     const entry = (color: string, name: string, count: number, cls?: string) =>
       h(
         'span',
@@ -366,31 +266,15 @@ export class MapView implements View {
         name,
         h('span', { class: 'muted' }, ` ${count.toLocaleString('en-US')}`),
       );
-    const classes = [...counts.keys()].sort((a, b) => this.#classes[a]!.localeCompare(this.#classes[b]!));
+    const name = (cls: number) => this.#colors.nameAt(cls);
+    const classes = [...counts.keys()].sort((a, b) => name(a).localeCompare(name(b)));
     this.#legend.replaceChildren(
-      ...classes.map((cls) =>
-        entry(this.#colorOf(this.#classes[cls]!), this.#classes[cls]!, counts.get(cls)!, this.#classes[cls]),
-      ),
+      ...classes.map((cls) => entry(classColor(cls), name(cls), counts.get(cls)!, name(cls))),
       entry(UNLABELED, 'no label or suggestion', unlabeled),
     );
   }
 
   // ---- geometry and drawing ----
-
-  #scale(): number {
-    return (Math.min(this.#size.width, this.#size.height) / 2) * 0.92 * this.#view.zoom;
-  }
-
-  /** Data -> CSS pixels in the canvas; y points up in data space. */
-  #toScreen(x: number, y: number): [number, number] {
-    const s = this.#scale();
-    return [this.#size.width / 2 + this.#view.panX + x * s, this.#size.height / 2 + this.#view.panY - y * s];
-  }
-
-  #toData(sx: number, sy: number): [number, number] {
-    const s = this.#scale();
-    return [(sx - this.#size.width / 2 - this.#view.panX) / s, -(sy - this.#size.height / 2 - this.#view.panY) / s];
-  }
 
   #resize(): void {
     if (!this.#shown) return;
@@ -403,6 +287,7 @@ export class MapView implements View {
       return;
     }
     this.#size = { width, height, dpr };
+    this.#camera.resize(width, height);
     this.#canvas.width = Math.round(width * dpr);
     this.#canvas.height = Math.round(height * dpr);
     this.#canvas.style.width = `${width}px`;
@@ -430,9 +315,10 @@ export class MapView implements View {
     const pixels = new Uint32Array(this.#image.data.buffer);
     pixels.fill(0);
     // Device pixels throughout, rounded, so every dot is crisp and no transform runs per point.
-    const s = this.#scale() * dpr;
-    const cx = (this.#size.width / 2 + this.#view.panX) * dpr;
-    const cy = (this.#size.height / 2 + this.#view.panY) * dpr;
+    const view = this.#camera.transform();
+    const s = view.scale * dpr;
+    const cx = view.originX * dpr;
+    const cy = view.originY * dpr;
     const { x, y } = points;
     for (const run of this.#runs) {
       const size = Math.max(1, Math.round(run.size * dpr));
@@ -465,35 +351,11 @@ export class MapView implements View {
     this.#canvas.dataset.points = String(points.count);
   }
 
-  /** The nearest point within HIT_PX of a canvas position, or -1: only the buckets the radius touches are read. */
+  /** The nearest point within HIT_PX of a canvas position, or -1. */
   #hit(sx: number, sy: number): number {
-    const points = this.#points;
-    if (!points) return -1;
-    const [dx, dy] = this.#toData(sx, sy);
-    const r = HIT_PX / this.#scale();
-    if (dx < -1 - r || dx > 1 + r || dy < -1 - r || dy > 1 + r) return -1;
-    const x0 = bucketOf(dx - r);
-    const x1 = bucketOf(dx + r);
-    const y0 = bucketOf(dy - r);
-    const y1 = bucketOf(dy + r);
-    let best = -1;
-    let bestD = r * r;
-    for (let by = y0; by <= y1; by++) {
-      for (let bx = x0; bx <= x1; bx++) {
-        const b = by * BUCKETS + bx;
-        for (let k = points.cellStart[b]!; k < points.cellStart[b + 1]!; k++) {
-          const i = points.cellPoints[k]!;
-          const ex = points.x[i]! - dx;
-          const ey = points.y[i]! - dy;
-          const d = ex * ex + ey * ey;
-          if (d <= bestD) {
-            bestD = d;
-            best = i;
-          }
-        }
-      }
-    }
-    return best;
+    if (!this.#points) return -1;
+    const [dx, dy] = this.#camera.toData(sx, sy);
+    return this.#points.nearest(dx, dy, HIT_PX / this.#camera.scale());
   }
 
   // ---- interaction ----
@@ -507,14 +369,7 @@ export class MapView implements View {
     if (!this.#points) return;
     event.preventDefault();
     const [sx, sy] = this.#local(event);
-    const [dx, dy] = this.#toData(sx, sy);
-    const delta = event.deltaMode === 1 ? event.deltaY * 16 : event.deltaY;
-    const zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, this.#view.zoom * Math.exp(-delta * 0.0015)));
-    this.#view.zoom = zoom;
-    // Keep the data point under the cursor where it is.
-    const s = this.#scale();
-    this.#view.panX = sx - this.#size.width / 2 - dx * s;
-    this.#view.panY = sy - this.#size.height / 2 + dy * s;
+    this.#camera.wheel(sx, sy, event.deltaY, event.deltaMode);
     this.#setHover(this.#hit(sx, sy), sx, sy);
     this.#redraw();
   }
@@ -522,7 +377,8 @@ export class MapView implements View {
   #onPointerDown(event: PointerEvent): void {
     if (event.button !== 0) return;
     this.#canvas.setPointerCapture(event.pointerId);
-    this.#drag = { x: event.clientX, y: event.clientY, panX: this.#view.panX, panY: this.#view.panY, moved: false };
+    const { x: panX, y: panY } = this.#camera.pan;
+    this.#drag = { x: event.clientX, y: event.clientY, panX, panY, moved: false };
   }
 
   #onPointerMove(event: PointerEvent): void {
@@ -534,8 +390,7 @@ export class MapView implements View {
       if (!drag.moved && Math.hypot(mx, my) < CLICK_SLOP_PX) return;
       drag.moved = true;
       this.#canvas.classList.add('dragging');
-      this.#view.panX = drag.panX + mx;
-      this.#view.panY = drag.panY + my;
+      this.#camera.panTo(drag.panX + mx, drag.panY + my);
       this.#setHover(-1, sx, sy);
       this.#redraw();
       return;
@@ -596,7 +451,7 @@ export class MapView implements View {
           ? h(
               'span',
               { class: 'map-key' },
-              h('span', { class: 'map-swatch', style: `background:${this.#colorOf(label)}` }),
+              h('span', { class: 'map-swatch', style: `background:${this.#colors.colorOf(label)}` }),
               label,
             )
           : h('span', { class: 'muted' }, item ? 'No label or suggestion' : 'Loading…'),

@@ -3,8 +3,8 @@
  * and saved at once; the next images are preloaded, and the queue ahead is re-picked after each fit.
  */
 import type { ImageItem, NextPick } from '@autolabel/core';
-import { browserKeyStorage, ClassKeys, keyOrder, storedKeys } from './class-keys.js';
-import { h, isForControl, percent } from './dom.js';
+import { ClassPicker, keyHints } from './class-picker.js';
+import { h, percent } from './dom.js';
 import type { Change } from './live.js';
 import type { View, ViewContext } from './view.js';
 
@@ -28,6 +28,13 @@ const BATCH = 20;
 const REFILL_AT = 5;
 /** Images loaded ahead of the one shown. */
 const PRELOAD = 2;
+/** The keys, as the panel lists them. */
+const KEY_HINTS = [
+  ['1–9 or a, b, …', 'label with that class'],
+  ['Enter', 'accept the suggestion'],
+  ['Backspace', 'undo the last label'],
+  ['← →', 'previous / next image'],
+] as const;
 
 const hasSuggestion = (item: ImageItem | null): item is ImageItem & { label: string } =>
   item !== null && item.label !== null && (item.status === 'auto' || item.status === 'suggested');
@@ -53,7 +60,7 @@ function blankItem(pick: NextPick): ImageItem {
 export class QueueView implements View {
   readonly element: HTMLElement;
   readonly #ctx: ViewContext;
-  readonly #keys: ClassKeys;
+  readonly #picker: ClassPicker;
   #entries: Entry[] = [];
   #cursor = 0;
   #undo: UndoStep[] = [];
@@ -63,8 +70,6 @@ export class QueueView implements View {
   #generation = 0;
   #shown = false;
   #stale = false;
-  #typed = '';
-  #note: string | null = null;
   readonly #preloaded = new Map<number, HTMLImageElement>();
 
   readonly #photo: HTMLImageElement;
@@ -74,19 +79,14 @@ export class QueueView implements View {
   readonly #reason: HTMLElement;
   readonly #suggestion: HTMLElement;
   readonly #current: HTMLElement;
-  readonly #classes: HTMLElement;
-  readonly #typeahead: HTMLElement;
   readonly #newClass: HTMLInputElement;
 
   constructor(ctx: ViewContext) {
     this.#ctx = ctx;
-    this.#keys = new ClassKeys({
+    this.#picker = new ClassPicker({
+      testId: 'queue-classes',
+      classNames: () => ctx.live.classNames,
       onPick: (name) => void this.#label(name),
-      onPending: (typed, note) => {
-        this.#typed = typed;
-        this.#note = note;
-        this.#renderTypeahead();
-      },
     });
     this.#photo = h('img', { class: 'photo', alt: '', 'data-testid': 'queue-image' });
     this.#empty = h('p', { class: 'empty' }, 'Loading…');
@@ -95,8 +95,6 @@ export class QueueView implements View {
     this.#reason = h('p', { class: 'reason', 'data-testid': 'queue-reason' });
     this.#suggestion = h('div', { class: 'suggestion', 'data-testid': 'queue-suggestion' });
     this.#current = h('div', { class: 'current', 'data-testid': 'queue-current' });
-    this.#classes = h('div', { class: 'class-buttons', 'data-testid': 'queue-classes' });
-    this.#typeahead = h('p', { class: 'typeahead', 'aria-live': 'polite' });
     this.#newClass = h('input', {
       type: 'text',
       name: 'class',
@@ -113,24 +111,6 @@ export class QueueView implements View {
     this.#newClass.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') this.#newClass.blur();
     });
-    this.#classes.addEventListener('click', (event) => {
-      const button = (event.target as HTMLElement).closest<HTMLElement>('[data-class]');
-      if (!button?.dataset.class) return;
-      button.blur(); // so the keys go on labelling rather than pressing this button again
-      void this.#label(button.dataset.class);
-    });
-    const hints = h(
-      'dl',
-      { class: 'keys' },
-      ...(
-        [
-          ['1–9 or a, b, …', 'label with that class'],
-          ['Enter', 'accept the suggestion'],
-          ['Backspace', 'undo the last label'],
-          ['← →', 'previous / next image'],
-        ] as const
-      ).flatMap(([key, what]) => [h('dt', {}, h('kbd', {}, key)), h('dd', {}, what)]),
-    );
     this.element = h(
       'section',
       { class: 'view queue', 'data-view': 'queue' },
@@ -144,10 +124,10 @@ export class QueueView implements View {
         this.#suggestion,
         this.#current,
         h('h3', {}, 'Classes'),
-        this.#classes,
-        this.#typeahead,
+        this.#picker.buttons,
+        this.#picker.typeahead,
         form,
-        hints,
+        keyHints(KEY_HINTS),
       ),
     );
     ctx.live.subscribe((change) => this.#onChange(change));
@@ -162,36 +142,18 @@ export class QueueView implements View {
 
   hide(): void {
     this.#shown = false;
-    this.#keys.cancel();
+    this.#picker.cancel();
   }
 
   onKey(event: KeyboardEvent): void {
-    if (isForControl(event) || event.ctrlKey || event.metaKey || event.altKey) return;
-    let used = true;
-    switch (event.key) {
-      case 'ArrowLeft':
-        this.#move(-1);
-        break;
-      case 'ArrowRight':
-        this.#move(1);
-        break;
-      case 'Enter':
-        void this.#accept();
-        break;
-      case 'Backspace':
-        void this.#undoLast();
-        break;
-      case 'Escape':
-        this.#keys.cancel();
-        break;
-      default:
-        used = this.#keys.press(
-          event.key,
-          this.#ctx.live.classNames,
-          storedKeys(browserKeyStorage(), this.#ctx.live.classNames),
-        );
-    }
-    if (used) event.preventDefault();
+    this.#picker.onKey(event, ({ key }) => {
+      if (key === 'ArrowLeft') this.#move(-1);
+      else if (key === 'ArrowRight') this.#move(1);
+      else if (key === 'Enter') void this.#accept();
+      else if (key === 'Backspace') void this.#undoLast();
+      else return false;
+      return true;
+    });
   }
 
   #onChange(change: Change): void {
@@ -294,7 +256,7 @@ export class QueueView implements View {
   }
 
   #move(delta: number): void {
-    this.#keys.cancel();
+    this.#picker.cancel();
     // One step past the last entry is allowed: it shows "loading" or "done" until more picks arrive.
     this.#cursor = Math.max(0, Math.min(this.#entries.length, this.#cursor + delta));
     if (this.#entries.length - this.#cursor <= REFILL_AT && !this.#exhausted) void this.#loadMore();
@@ -384,7 +346,7 @@ export class QueueView implements View {
     if (!this.#shown) return;
     const entry = this.#entries[this.#cursor];
     this.#renderClasses();
-    this.#renderTypeahead();
+    this.#picker.renderTypeahead();
     if (!entry) {
       this.#photo.hidden = true;
       this.#photo.removeAttribute('src');
@@ -447,44 +409,16 @@ export class QueueView implements View {
   }
 
   #renderClasses(): void {
-    const keys = storedKeys(browserKeyStorage(), this.#ctx.live.classNames);
-    const names = keyOrder(this.#ctx.live.classNames, keys);
     const current = labelOf(this.#entries[this.#cursor]?.item ?? null);
     const suggested = this.#entries[this.#cursor]?.item;
-    const signature = JSON.stringify([
-      names,
-      [...keys],
-      current,
-      hasSuggestion(suggested ?? null) ? suggested?.label : null,
-    ]);
-    if (this.#classes.dataset.signature === signature) return;
-    this.#classes.dataset.signature = signature;
-    if (names.length === 0) {
-      this.#classes.replaceChildren(h('p', { class: 'muted' }, 'No classes yet: add the first one below.'));
-      return;
-    }
-    this.#classes.replaceChildren(
-      ...names.map((name) =>
-        h(
-          'button',
-          {
-            type: 'button',
-            class: `class-button${name === current ? ' current' : ''}${suggested?.label === name && current === null ? ' suggested' : ''}`,
-            'data-class': name,
-            title: `label as ${name}`,
-          },
-          keys.has(name) ? h('kbd', {}, String(keys.get(name))) : null,
-          name,
-        ),
-      ),
+    this.#picker.render(
+      [current, hasSuggestion(suggested ?? null) ? suggested?.label : null],
+      (name) => ({
+        mark: name === current ? 'current' : suggested?.label === name && current === null ? 'suggested' : undefined,
+        title: `label as ${name}`,
+      }),
+      'No classes yet: add the first one below.',
     );
-  }
-
-  #renderTypeahead(): void {
-    if (this.#typed)
-      this.#typeahead.textContent = `typed “${this.#typed}”: keep typing, or pause to pick an exact match`;
-    else this.#typeahead.textContent = this.#note ?? '';
-    this.#typeahead.classList.toggle('warn', !this.#typed && this.#note !== null);
   }
 
   /** Loads the next images in the background so moving on shows them at once. */

@@ -4,8 +4,8 @@
  * suggestions for auto-accept and a button that accepts what is certified.
  */
 import type { CheckRecord, VerifyStatus } from '@autolabel/core';
-import { browserKeyStorage, ClassKeys, keyOrder, storedKeys } from './class-keys.js';
-import { h, isForControl, percent } from './dom.js';
+import { ClassPicker, keyHints } from './class-picker.js';
+import { h, percent } from './dom.js';
 import { acceptCertifiedLabel, count, verifyProgress } from './figures.js';
 import type { Change } from './live.js';
 import type { View, ViewContext } from './view.js';
@@ -15,6 +15,12 @@ const CLIENT_KEY = 'autolabel.verify.client';
 /** Keys that are commands here rather than the start of a class name. */
 const CONFIRM_KEYS = new Set(['y', 'Enter']);
 const SKIP_KEY = 's';
+/** The keys, as the panel lists them. */
+const KEY_HINTS = [
+  ['y or Enter', 'confirm the suggestion'],
+  ['1–9 or a, b, …', 'correct it to that class'],
+  ['s', 'skip (counts as not confirmed)'],
+] as const;
 
 function randomId(): string {
   // randomUUID needs a secure context, which a server reached over plain http on the network is not.
@@ -38,7 +44,7 @@ function clientId(): string {
 export class VerifyView implements View {
   readonly element: HTMLElement;
   readonly #ctx: ViewContext;
-  readonly #keys: ClassKeys;
+  readonly #picker: ClassPicker;
   readonly #client: string;
   #check: CheckRecord | null = null;
   #status: VerifyStatus | null = null;
@@ -47,8 +53,6 @@ export class VerifyView implements View {
   #busy = false;
   #error: string | null = null;
   #shown = false;
-  #typed = '';
-  #note: string | null = null;
   readonly #session = { confirmed: 0, corrected: 0, skipped: 0 };
 
   readonly #stage: HTMLElement;
@@ -62,11 +66,9 @@ export class VerifyView implements View {
   readonly #actions: HTMLElement;
   readonly #confirmButton: HTMLButtonElement;
   readonly #skipButton: HTMLButtonElement;
-  readonly #classes: HTMLElement;
   /** Correcting: the class buttons and what the keys do, shown only with a check. */
   readonly #correct: HTMLElement;
   readonly #reserved: HTMLElement;
-  readonly #typeahead: HTMLElement;
   readonly #next: HTMLElement;
   readonly #certified: HTMLElement;
   readonly #counts: HTMLElement;
@@ -77,13 +79,10 @@ export class VerifyView implements View {
   constructor(ctx: ViewContext) {
     this.#ctx = ctx;
     this.#client = clientId();
-    this.#keys = new ClassKeys({
+    this.#picker = new ClassPicker({
+      testId: 'verify-classes',
+      classNames: () => ctx.live.classNames,
       onPick: (name) => void this.#answer(name),
-      onPending: (typed, note) => {
-        this.#typed = typed;
-        this.#note = note;
-        this.#renderTypeahead();
-      },
     });
     this.#photo = h('img', { class: 'photo', alt: '', 'data-testid': 'verify-image' });
     this.#empty = h('p', { 'data-testid': 'verify-empty' }, 'Loading…');
@@ -112,22 +111,14 @@ export class VerifyView implements View {
       void this.#skip();
     });
     this.#actions = h('div', { class: 'verify-actions' }, this.#confirmButton, this.#skipButton);
-    this.#classes = h('div', { class: 'class-buttons', 'data-testid': 'verify-classes' });
-    this.#classes.addEventListener('click', (event) => {
-      const button = (event.target as HTMLElement).closest<HTMLElement>('[data-class]');
-      if (!button?.dataset.class) return;
-      button.blur(); // so the keys go on answering rather than pressing this button again
-      void this.#answer(button.dataset.class);
-    });
     this.#reserved = h('p', { class: 'muted small' });
-    this.#typeahead = h('p', { class: 'typeahead', 'aria-live': 'polite' });
     this.#correct = h(
       'div',
       { class: 'verify-correct' },
       h('h3', {}, 'Correct to'),
-      this.#classes,
+      this.#picker.buttons,
       this.#reserved,
-      this.#typeahead,
+      this.#picker.typeahead,
     );
     this.#next = h('p', { class: 'verify-next', 'data-testid': 'verify-next' });
     this.#certified = h('p', { 'data-testid': 'verify-certified' });
@@ -139,17 +130,6 @@ export class VerifyView implements View {
       this.#acceptButton.blur();
       void this.#acceptCertified();
     });
-    const hints = h(
-      'dl',
-      { class: 'keys' },
-      ...(
-        [
-          ['y or Enter', 'confirm the suggestion'],
-          ['1–9 or a, b, …', 'correct it to that class'],
-          ['s', 'skip (counts as not confirmed)'],
-        ] as const
-      ).flatMap(([key, what]) => [h('dt', {}, h('kbd', {}, key)), h('dd', {}, what)]),
-    );
     this.element = h(
       'section',
       { class: 'view verify', 'data-view': 'verify' },
@@ -177,7 +157,7 @@ export class VerifyView implements View {
           this.#updating,
           this.#acceptButton,
         ),
-        hints,
+        keyHints(KEY_HINTS),
       ),
     );
     ctx.live.subscribe((change) => this.#onChange(change));
@@ -192,25 +172,19 @@ export class VerifyView implements View {
 
   hide(): void {
     this.#shown = false;
-    this.#keys.cancel();
+    this.#picker.cancel();
   }
 
   onKey(event: KeyboardEvent): void {
-    if (isForControl(event) || event.ctrlKey || event.metaKey || event.altKey) return;
-    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    // Mid-way through typing a class name, letters go on spelling it.
-    const command = this.#typed === '';
-    let used = true;
-    if (command && CONFIRM_KEYS.has(key)) void this.#confirm();
-    else if (command && key === SKIP_KEY) void this.#skip();
-    else if (key === 'Escape') this.#keys.cancel();
-    else
-      used = this.#keys.press(
-        event.key,
-        this.#ctx.live.classNames,
-        storedKeys(browserKeyStorage(), this.#ctx.live.classNames),
-      );
-    if (used) event.preventDefault();
+    this.#picker.onKey(event, (pressed) => {
+      // Mid-way through typing a class name, letters go on spelling it.
+      if (this.#picker.typing) return false;
+      const key = pressed.key.length === 1 ? pressed.key.toLowerCase() : pressed.key;
+      if (CONFIRM_KEYS.has(key)) void this.#confirm();
+      else if (key === SKIP_KEY) void this.#skip();
+      else return false;
+      return true;
+    });
   }
 
   #onChange(change: Change): void {
@@ -255,7 +229,7 @@ export class VerifyView implements View {
     const check = this.#check;
     if (!check || this.#busy) return;
     this.#busy = true;
-    this.#keys.cancel();
+    this.#picker.cancel();
     this.#render();
     try {
       await work(check);
@@ -324,7 +298,7 @@ export class VerifyView implements View {
     this.#confirmButton.disabled = !check || this.#busy;
     this.#skipButton.disabled = !check || this.#busy;
     this.#renderClasses();
-    this.#renderTypeahead();
+    this.#picker.renderTypeahead();
     this.#renderProgress();
     if (!check) {
       this.#photo.hidden = true;
@@ -394,40 +368,15 @@ export class VerifyView implements View {
   }
 
   #renderClasses(): void {
-    const keys = storedKeys(browserKeyStorage(), this.#ctx.live.classNames);
-    const names = keyOrder(this.#ctx.live.classNames, keys);
     const suggested = this.#check?.suggested ?? null;
-    const signature = JSON.stringify([names, [...keys], suggested]);
-    if (this.#classes.dataset.signature !== signature) {
-      this.#classes.dataset.signature = signature;
-      this.#classes.replaceChildren(
-        ...names.map((name) =>
-          h(
-            'button',
-            {
-              type: 'button',
-              class: `class-button${name === suggested ? ' suggested' : ''}`,
-              'data-class': name,
-              title: name === suggested ? `confirm ${name}` : `correct to ${name}`,
-            },
-            keys.has(name) ? h('kbd', {}, String(keys.get(name))) : null,
-            name,
-          ),
-        ),
-      );
-    }
+    const { names, keys } = this.#picker.render([suggested], (name) =>
+      name === suggested ? { mark: 'suggested', title: `confirm ${name}` } : { title: `correct to ${name}` },
+    );
     // Type-ahead cannot start with the command letters: say how to reach classes that do.
     const taken = names.flatMap((name) =>
       /^[ys]/i.test(name) ? [`${name} with ${keys.has(name) ? `key ${keys.get(name)}` : 'its button'}`] : [],
     );
     this.#reserved.textContent = taken.length === 0 ? '' : `y and s confirm and skip here: pick ${taken.join(', ')}.`;
     this.#reserved.hidden = taken.length === 0;
-  }
-
-  #renderTypeahead(): void {
-    if (this.#typed)
-      this.#typeahead.textContent = `typed “${this.#typed}”: keep typing, or pause to pick an exact match`;
-    else this.#typeahead.textContent = this.#note ?? '';
-    this.#typeahead.classList.toggle('warn', !this.#typed && this.#note !== null);
   }
 }
