@@ -30,7 +30,11 @@ function buildPackages(): void {
   if (run.status === 0) return;
   if (run.status === TSC_EMITTED_WITH_ERRORS) {
     // dist matches src (tsc emits despite type errors); the type errors are typecheck's to fail on.
-    console.warn(`test setup: \`tsc ${args.join(' ')}\` built dist with type errors:\n${output}`);
+    const lines = output.split('\n');
+    const more = lines.length > 30 ? `\n... ${lines.length - 30} more lines: npm run typecheck` : '';
+    console.warn(
+      `test setup: \`tsc ${args.join(' ')}\` built dist with type errors:\n${lines.slice(0, 30).join('\n')}${more}`,
+    );
     return;
   }
   throw new Error(
