@@ -4,42 +4,53 @@
  * one, rides in its HttpOnly cookie (set on the first page load), never in a URL or in this code.
  */
 import type {
-  AcceptResult,
+  AcceptResponse,
   ApiError as ApiErrorBody,
+  BulkLabelsResponse,
   ClassesResponse,
+  ErrorAction,
+  ErrorHint,
   ImageItem,
   ImagesPage,
   ImagesQuery,
+  LabelResult,
+  MapState,
   NextPick,
+  NextResponse,
   StatsResponse,
   VerifyCheckResponse,
   VerifyResponse,
   VerifyStatus,
 } from '@autolabel/core';
+import { HTTP_LIMITS } from '@autolabel/core/http-limits';
 
 /** The query as sent: ids go comma-separated. */
 export type ImagesParams = Partial<Omit<ImagesQuery, 'ids'>> & { readonly ids?: string };
 export type ExportFormat = 'csv' | 'json';
 
-/** GET /api/map: the 2-D layout of the embeddings, computed in the background on first ask. */
-export type MapState =
-  | { readonly state: 'computing'; readonly done: number; readonly total: number }
-  /** `xy` is flat [x0, y0, x1, y1, …] in [-1, 1], one point per id. */
-  | { readonly state: 'ready'; readonly ids: readonly number[]; readonly xy: readonly number[] }
-  | { readonly state: 'failed'; readonly message: string };
+/** Core's hints (what a person can do about an error), worded for someone in the review app. */
+const HINTS: Readonly<Record<ErrorAction, string>> = {
+  init: 'start the server from a workspace (autolabel init creates one)',
+  scan: 'rescan the images folder (autolabel scan), then reload',
+  embed: 'embed the images first (autolabel embed), then reload',
+  label: 'label a few images of at least two classes in Label next or Grid',
+  suggest: 'suggestions come once a few images of two classes are labelled',
+  verify: 'verify a few random suggestions in Verify',
+};
 
-/** Most ids one POST /api/labels takes (BulkLabelsBodySchema). */
-const MAX_BULK_LABELS = 10_000;
-/** Most ids one POST /api/accept takes (AcceptBodySchema). */
-const MAX_ACCEPT = 100_000;
+/** An error's message with its hint worded for the app, as the views show it. */
+export function describeApiError(message: string, hint: ErrorHint | undefined): string {
+  return hint ? `${message}: ${HINTS[hint.action]}` : message;
+}
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly hint?: ErrorHint,
   ) {
-    super(message);
+    super(describeApiError(message, hint));
     this.name = 'ApiError';
   }
 }
@@ -84,38 +95,39 @@ export class Api {
     return this.#request('GET', '/api/map');
   }
 
-  async next(count: number): Promise<NextPick[]> {
-    return (await this.#request<{ picks: NextPick[] }>('GET', '/api/next', { count })).picks;
+  async next(count: number): Promise<readonly NextPick[]> {
+    return (await this.#request<NextResponse>('GET', '/api/next', { count })).picks;
   }
 
-  async setLabel(imageId: number, label: string): Promise<void> {
-    await this.#request('PUT', `/api/images/${imageId}/label`, {}, { label });
+  setLabel(imageId: number, label: string): Promise<LabelResult> {
+    return this.#request('PUT', `/api/images/${imageId}/label`, {}, { label });
   }
 
-  async clearLabel(imageId: number): Promise<void> {
-    await this.#request('DELETE', `/api/images/${imageId}/label`);
+  clearLabel(imageId: number): Promise<LabelResult> {
+    return this.#request('DELETE', `/api/images/${imageId}/label`);
   }
 
-  /** Labels (or, with null, clears) many images, in requests of at most 10,000. */
+  /** Labels (or, with null, clears) many images, in requests as big as the server takes. */
   async setLabels(imageIds: readonly number[], label: string | null): Promise<void> {
-    for (let i = 0; i < imageIds.length; i += MAX_BULK_LABELS) {
-      const items = imageIds.slice(i, i + MAX_BULK_LABELS).map((imageId) => ({ imageId, label }));
-      await this.#request('POST', '/api/labels', {}, { items });
+    const step = HTTP_LIMITS.bulkLabels;
+    for (let i = 0; i < imageIds.length; i += step) {
+      const items = imageIds.slice(i, i + step).map((imageId) => ({ imageId, label }));
+      await this.#request<BulkLabelsResponse>('POST', '/api/labels', {}, { items });
     }
   }
 
   /** Turns suggestions into labels; images without a suggestion, or with a label, are left alone. */
   async accept(imageIds: readonly number[]): Promise<number> {
     let accepted = 0;
-    for (let i = 0; i < imageIds.length; i += MAX_ACCEPT) {
-      const body = { imageIds: imageIds.slice(i, i + MAX_ACCEPT) };
-      accepted += (await this.#request<AcceptResult>('POST', '/api/accept', {}, body)).accepted;
+    for (let i = 0; i < imageIds.length; i += HTTP_LIMITS.acceptIds) {
+      const body = { imageIds: imageIds.slice(i, i + HTTP_LIMITS.acceptIds) };
+      accepted += (await this.#request<AcceptResponse>('POST', '/api/accept', {}, body)).accepted;
     }
     return accepted;
   }
 
   /** Accepts every suggestion that random checks certify (status auto). */
-  acceptCertified(): Promise<AcceptResult> {
+  acceptCertified(): Promise<AcceptResponse> {
     return this.#request('POST', '/api/accept', {}, { auto: true });
   }
 
@@ -144,8 +156,8 @@ export class Api {
   /** The current rows of some images, by id (ids that are gone are missing from the result). */
   async findItems(imageIds: readonly number[]): Promise<Map<number, ImageItem>> {
     const found = new Map<number, ImageItem>();
-    for (let i = 0; i < imageIds.length; i += 1000) {
-      const ids = imageIds.slice(i, i + 1000);
+    for (let i = 0; i < imageIds.length; i += HTTP_LIMITS.imageIds) {
+      const ids = imageIds.slice(i, i + HTTP_LIMITS.imageIds);
       const page = await this.images({ ids: ids.join(','), offset: 0, limit: ids.length });
       for (const item of page.items) found.set(item.id, item);
     }
@@ -169,6 +181,7 @@ export class Api {
         response.status,
         payload?.error.code ?? 'HTTP_ERROR',
         payload?.error.message ?? `${method} ${path} answered ${response.status}`,
+        payload?.error.hint,
       );
     }
     return (await response.json()) as T;

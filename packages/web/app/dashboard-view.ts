@@ -4,14 +4,12 @@
  * confidence histogram.
  */
 import type { StatsResponse } from '@autolabel/core';
-// Core's dependency-free chart functions, bundled from source: core's package entry pulls in Node
-// modules, and it has no browser-safe export for them yet.
+// Core's browser-safe entries: its dependency-free charts, and the domain's words (image statuses).
 import { barChart, histogram, lineChart } from '@autolabel/core/charts';
+import { CLASS_STATUSES } from '@autolabel/core/domain';
 import { h, percent } from './dom.js';
 import { accuracyParts, count as n } from './figures.js';
 import type { View, ViewContext } from './view.js';
-
-const STATUSES = ['labeled', 'accepted', 'auto', 'suggested'] as const;
 
 export class DashboardView implements View {
   readonly element: HTMLElement;
@@ -110,7 +108,7 @@ export class DashboardView implements View {
       'tr',
       {},
       h('th', {}, 'Class'),
-      ...STATUSES.map((s) => h('th', { class: 'num' }, s)),
+      ...CLASS_STATUSES.map((s) => h('th', { class: 'num' }, s)),
       h('th', { class: 'num' }, 'total'),
     );
     const rows = stats.classes.map((c) =>
@@ -118,15 +116,15 @@ export class DashboardView implements View {
         'tr',
         { 'data-class': c.name },
         h('td', {}, c.name),
-        ...STATUSES.map((s) => h('td', { class: 'num', 'data-status': s }, c[s].toLocaleString('en-US'))),
-        h('td', { class: 'num' }, STATUSES.reduce((sum, s) => sum + c[s], 0).toLocaleString('en-US')),
+        ...CLASS_STATUSES.map((s) => h('td', { class: 'num', 'data-status': s }, c[s].toLocaleString('en-US'))),
+        h('td', { class: 'num' }, CLASS_STATUSES.reduce((sum, s) => sum + c[s], 0).toLocaleString('en-US')),
       ),
     );
     const unlabeled = h(
       'tr',
       { class: 'muted' },
       h('td', {}, 'no label or suggestion'),
-      ...STATUSES.map(() => h('td', { class: 'num' }, '')),
+      ...CLASS_STATUSES.map(() => h('td', { class: 'num' }, '')),
       h('td', { class: 'num' }, stats.byStatus.unlabeled.toLocaleString('en-US')),
     );
     this.#table.replaceChildren(
@@ -142,8 +140,8 @@ export class DashboardView implements View {
       height: 300,
       bars: stats.classes.map((c) => ({
         label: c.name,
-        value: STATUSES.reduce((sum, s) => sum + c[s], 0),
-        stack: STATUSES.map((s) => ({ name: s, value: c[s] })),
+        value: CLASS_STATUSES.reduce((sum, s) => sum + c[s], 0),
+        stack: CLASS_STATUSES.map((s) => ({ name: s, value: c[s] })),
       })),
     });
     const curve = lineChart({

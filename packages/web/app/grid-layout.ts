@@ -1,5 +1,5 @@
 /**
- * @module The review grid's layout: how many thumbnails fit across, where each group's header and rows
+ * @module The grid's layout: how many thumbnails fit across, where each group's header and rows
  * sit on the scrolling canvas, and which rows a scroll position shows. Pure: the grid view renders
  * what it says and fetches the pages behind it.
  */

@@ -1,5 +1,5 @@
 /**
- * @module The review grid's selection: a click toggles an image, a Shift-click adds every image
+ * @module The grid's selection: a click toggles an image, a Shift-click adds every image
  * between it and the previous click (across groups, including images never on screen), a group's
  * "Select all" adds the group. Images are known by id; their place in the grid by ordinal, so the
  * images of a range are asked for rather than assumed loaded. Pure; the grid view wires it to clicks.

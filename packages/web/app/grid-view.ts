@@ -1,10 +1,11 @@
 /**
- * @module The review grid: thumbnails grouped by (suggested) class, most or least confident first,
+ * @module The grid: thumbnails grouped by (suggested) class, most or least confident first,
  * with click / Shift-click selection and bulk accept or relabel. Only the rows in view are in the DOM,
  * and rows come from pages of /api/images fetched as they scroll into view, so the first screen needs
  * only the first page of each group in it, however many images there are.
  */
 import type { ImageItem, ImageStatus, LabelOrigin, StatsResponse } from '@autolabel/core';
+import { CLASS_STATUSES } from '@autolabel/core/domain';
 import { h, isForControl, percent } from './dom.js';
 import { type GridLayout, layoutGrid, rowTop, visibleRows } from './grid-layout.js';
 import { GridSelection } from './grid-selection.js';
@@ -20,7 +21,9 @@ const ORIGIN_WORDS: Readonly<Record<LabelOrigin, string>> = {
   import: 'imported label',
 };
 
-export const FILTERS = ['all', 'auto', 'suggested', 'labeled', 'accepted', 'unlabeled'] as const;
+export const FILTERS = ['all', 'auto', 'suggested', 'labeled', 'accepted', 'unlabeled'] as const satisfies readonly (
+  'all' | ImageStatus
+)[];
 export type Filter = (typeof FILTERS)[number];
 type Sort = '-confidence' | 'confidence';
 
@@ -206,9 +209,9 @@ export class GridView implements View {
     if (filter !== 'unlabeled') {
       for (const c of stats.classes) {
         const count = filter === 'all' ? c.labeled + c.accepted + c.auto + c.suggested : c[filter];
-        const parts = (['labeled', 'accepted', 'auto', 'suggested'] as const)
-          .filter((s) => c[s] > 0 && (filter === 'all' || filter === s))
-          .map((s) => `${c[s].toLocaleString('en-US')} ${s}`);
+        const parts = CLASS_STATUSES.filter((s) => c[s] > 0 && (filter === 'all' || filter === s)).map(
+          (s) => `${c[s].toLocaleString('en-US')} ${s}`,
+        );
         groups.push({ key: keyOf(c.name), label: c.name, status, count, breakdown: parts.join(' · ') });
       }
     }

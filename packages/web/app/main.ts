@@ -16,7 +16,7 @@ import type { View, ViewContext } from './view.js';
 const ROUTES = [
   { path: 'queue', title: 'Label next' },
   { path: 'verify', title: 'Verify' },
-  { path: 'review', title: 'Review' },
+  { path: 'grid', title: 'Grid' },
   { path: 'dashboard', title: 'Dashboard' },
   { path: 'map', title: 'Map' },
 ] as const;
@@ -30,7 +30,7 @@ function start(root: HTMLElement): void {
   const views: Record<Route, View> = {
     queue: new QueueView(ctx),
     verify: new VerifyView(ctx),
-    review: new GridView(ctx),
+    grid: new GridView(ctx),
     dashboard: new DashboardView(ctx),
     map: new MapView(ctx),
   };
@@ -48,8 +48,10 @@ function start(root: HTMLElement): void {
 
   let current: View | undefined;
   const route = () => {
-    const path = location.hash.replace(/^#\/?/, '').split('?')[0] as Route;
-    const name: Route = path in views ? path : 'queue';
+    const path = location.hash.replace(/^#\/?/, '').split('?')[0]!;
+    // `#/review`: the grid's address before it had one name everywhere; old bookmarks still land there.
+    const named = path === 'review' ? 'grid' : path;
+    const name: Route = named in views ? (named as Route) : 'queue';
     const next = views[name];
     for (const link of nav.querySelectorAll<HTMLElement>('a')) {
       if (link.dataset.route === name) link.setAttribute('aria-current', 'page');

@@ -4,6 +4,7 @@
  * labels people gave (or accepted), larger and on top. Pure; the map view draws the runs and the legend.
  */
 import type { ImageItem } from '@autolabel/core';
+import { hasLabel } from '@autolabel/core/domain';
 import { classColor, type ClassColors, UNLABELED } from './class-colors.js';
 
 /** Points of one colour and size, drawn in one run. */
@@ -46,7 +47,7 @@ export function colorRuns(
     }
     const cls = colors.indexOf(item.label);
     counts.set(cls, (counts.get(cls) ?? 0) + 1);
-    const byPerson = item.status === 'labeled' || item.status === 'accepted';
+    const byPerson = hasLabel(item.status);
     const group = byPerson ? labeled : suggested;
     let list = group.get(cls);
     if (!list) group.set(cls, (list = []));

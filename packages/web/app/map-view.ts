@@ -6,7 +6,7 @@
  * buckets in data space instead of a scan of every point.
  */
 import type { ImageItem } from '@autolabel/core';
-import type { MapState } from './api.js';
+import type { MapState } from '@autolabel/core';
 import { classColor, ClassColors, UNLABELED } from './class-colors.js';
 import { frameThrottle, h, percent } from './dom.js';
 import type { Change } from './live.js';

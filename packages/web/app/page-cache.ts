@@ -1,5 +1,5 @@
 /**
- * @module The review grid's pages of images: each query (a group under one filter and order, named by
+ * @module The grid's pages of images: each query (a group under one filter and order, named by
  * its key) is fetched by pages of /api/images as its rows come into view, each page once, and all of
  * them again after a change, the old images shown until their replacement arrives. Pages are kept for
  * the page's life (a few hundred bytes an image), so going back to a filter shows it at once. DOM-free;

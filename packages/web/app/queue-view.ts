@@ -3,6 +3,8 @@
  * and saved at once; the next images are preloaded, and the queue ahead is re-picked after each fit.
  */
 import type { ImageItem, NextPick } from '@autolabel/core';
+import { hasLabel, hasSuggestion } from '@autolabel/core/domain';
+import { HTTP_LIMITS } from '@autolabel/core/http-limits';
 import { ClassPicker, keyHints } from './class-picker.js';
 import { h, percent } from './dom.js';
 import type { Change } from './live.js';
@@ -36,11 +38,10 @@ const KEY_HINTS = [
   ['← →', 'previous / next image'],
 ] as const;
 
-const hasSuggestion = (item: ImageItem | null): item is ImageItem & { label: string } =>
-  item !== null && item.label !== null && (item.status === 'auto' || item.status === 'suggested');
+const withSuggestion = (item: ImageItem | null): item is ImageItem & { label: string } =>
+  item !== null && item.label !== null && hasSuggestion(item.status);
 
-const labelOf = (item: ImageItem | null): string | null =>
-  item !== null && (item.status === 'labeled' || item.status === 'accepted') ? item.label : null;
+const labelOf = (item: ImageItem | null): string | null => (item !== null && hasLabel(item.status) ? item.label : null);
 
 function blankItem(pick: NextPick): ImageItem {
   return {
@@ -199,7 +200,7 @@ export class QueueView implements View {
     const entry = this.#entries[this.#cursor];
     if (!entry) return;
     const before = entry.item;
-    if (!hasSuggestion(before)) {
+    if (!withSuggestion(before)) {
       this.#ctx.notify('this image has no suggestion to accept yet');
       return;
     }
@@ -271,7 +272,7 @@ export class QueueView implements View {
   #loadMore(): Promise<void> {
     this.#loading ??= (async () => {
       try {
-        const picks = await this.#ctx.api.next(Math.min(500, BATCH + this.#skipped()));
+        const picks = await this.#ctx.api.next(Math.min(HTTP_LIMITS.nextPicks, BATCH + this.#skipped()));
         const known = new Set(this.#entries.map((e) => e.pick.imageId));
         const fresh = picks.filter((p) => !known.has(p.imageId)).map((pick) => this.#entry(pick));
         this.#entries.push(...fresh);
@@ -293,7 +294,7 @@ export class QueueView implements View {
     this.#stale = false;
     const generation = ++this.#generation;
     try {
-      const picks = await this.#ctx.api.next(Math.min(500, BATCH + this.#skipped()));
+      const picks = await this.#ctx.api.next(Math.min(HTTP_LIMITS.nextPicks, BATCH + this.#skipped()));
       if (generation !== this.#generation) return;
       // Keep what was seen or labelled (people go back with ←); replace only what lies ahead.
       let until = this.#cursor;
@@ -391,7 +392,7 @@ export class QueueView implements View {
   }
 
   #renderSuggestion(item: ImageItem | null): void {
-    if (!hasSuggestion(item)) {
+    if (!withSuggestion(item)) {
       const why = this.#ctx.live.model?.fitId == null ? 'no suggestions before the first fit' : 'no suggestion';
       this.#suggestion.replaceChildren(...(labelOf(item) === null ? [h('span', { class: 'muted' }, why)] : []));
       return;
@@ -412,7 +413,7 @@ export class QueueView implements View {
     const current = labelOf(this.#entries[this.#cursor]?.item ?? null);
     const suggested = this.#entries[this.#cursor]?.item;
     this.#picker.render(
-      [current, hasSuggestion(suggested ?? null) ? suggested?.label : null],
+      [current, withSuggestion(suggested ?? null) ? suggested?.label : null],
       (name) => ({
         mark: name === current ? 'current' : suggested?.label === name && current === null ? 'suggested' : undefined,
         title: `label as ${name}`,

@@ -1,4 +1,4 @@
-// The review grid's layout (app/grid-layout.ts), here because tests are collected from packages/*/src.
+// The grid's layout (app/grid-layout.ts), here because tests are collected from packages/*/src.
 import { describe, expect, it } from 'vitest';
 import { columnsFor, layoutGrid, ROW_H, rowTop, visibleRows } from '../app/grid-layout.js';
 

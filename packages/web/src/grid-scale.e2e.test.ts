@@ -1,5 +1,5 @@
 /**
- * @module The review grid at 100,000 images, in headless Chromium against a stub of the API that
+ * @module The grid at 100,000 images, in headless Chromium against a stub of the API that
  * makes rows up on demand: the first screen comes from one page, only the rows in view are in the
  * DOM, scrolling far fetches only the pages scrolled to, and a Shift-click range spans pages never
  * shown. Needs the built app (packages/web/dist).
@@ -144,9 +144,9 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
 });
 
-describe('review grid with 100,000 images', () => {
+describe('grid with 100,000 images', () => {
   it('renders the first screen from the first page alone, with only the visible rows in the DOM', async () => {
-    await page.goto(`${url}#/review`);
+    await page.goto(`${url}#/grid`);
     await expect.poll(() => cells().count()).toBeGreaterThan(20);
     expect(requests).toEqual([{ label: 'cat', offset: 0, limit: 200 }]);
     expect(await cells().count()).toBeLessThan(150);

@@ -1,4 +1,4 @@
-// The review grid's selection (app/grid-selection.ts), here because tests are collected from packages/*/src.
+// The grid's selection (app/grid-selection.ts), here because tests are collected from packages/*/src.
 import { describe, expect, it } from 'vitest';
 import { GridSelection, type ItemsBetween } from '../app/grid-selection.js';
 

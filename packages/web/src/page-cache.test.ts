@@ -1,4 +1,4 @@
-// The review grid's pages of images (app/page-cache.ts), here because tests are collected from packages/*/src.
+// The grid's pages of images (app/page-cache.ts), here because tests are collected from packages/*/src.
 import { describe, expect, it } from 'vitest';
 import { type PageAnswer, PageCache } from '../app/page-cache.js';
 

@@ -132,7 +132,7 @@ describe('review app', () => {
   });
 
   it('shows the suggestions for the rest in the grid as soon as the model has refit, without a reload', async () => {
-    await open('review');
+    await open('grid');
     await settled();
     const counts = (await stats()).byStatus;
     expect(counts.auto + counts.suggested).toBe(IMAGES - 5);

@@ -11,6 +11,8 @@ export type SuggestionStatus = 'auto' | 'suggested';
  */
 export const IMAGE_STATUSES = ['labeled', 'accepted', 'auto', 'suggested', 'unlabeled'] as const;
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+/** The statuses of an image that has a class (a label or a suggestion): every one but `unlabeled`. */
+export const CLASS_STATUSES = ['labeled', 'accepted', 'auto', 'suggested'] as const satisfies readonly ImageStatus[];
 
 /** What the status of an image is derived from: its label's source and its current suggestion's status. */
 export interface StatusInputs {
@@ -28,4 +30,14 @@ export function imageStatus({ source, suggestionStatus }: StatusInputs): ImageSt
   if (source === 'accepted') return 'accepted';
   if (source !== null) return 'labeled';
   return suggestionStatus ?? 'unlabeled';
+}
+
+/** Statuses whose image carries a label: a person's, or a suggestion a person accepted. */
+export function hasLabel(status: ImageStatus): status is 'labeled' | 'accepted' {
+  return status === 'labeled' || status === 'accepted';
+}
+
+/** Statuses whose image carries only a suggestion (certified or not). */
+export function hasSuggestion(status: ImageStatus): status is 'auto' | 'suggested' {
+  return status === 'auto' || status === 'suggested';
 }

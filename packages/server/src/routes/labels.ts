@@ -1,4 +1,4 @@
-/** @module Many labels at once (mounted at /api/labels): a selection labelled or cleared in the review grid. */
+/** @module Many labels at once (mounted at /api/labels): a selection labelled or cleared in the grid. */
 import { BulkLabelsBodySchema, type BulkLabelsResponse, type ImageId } from '@autolabel/core';
 import { Hono } from 'hono';
 import { body } from '../request.js';
