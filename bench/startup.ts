@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -30,7 +30,7 @@ const args = benchArgs(USAGE, {
 });
 const repeats = intArg(args.repeats, 'repeats', 15);
 const outDir = resolve(typeof args.out === 'string' ? args.out : 'docs/bench/startup');
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** Packages whose loading is the start-up cost worth naming (the issue's list, plus the server's). */
 const HEAVY = [
@@ -191,6 +191,8 @@ try {
   const checkouts = [checkoutAt('this', REPO, tmp)];
   if (typeof args.baseline === 'string') checkouts.push(checkoutAt('baseline', resolve(args.baseline), tmp));
 
+  // Other work on the machine moves wall time most; the 1-minute load average before and after says how much there was.
+  const loadBefore = loadavg()[0]!;
   const samples = new Map<string, Sample[]>();
   const key = (command: Command, checkout: Checkout): string =>
     command.perCheckout ? `${command.name}\0${checkout.name}` : command.name;
@@ -209,6 +211,7 @@ try {
     if (round > 0) process.stderr.write(`\rround ${round}/${repeats}`);
   }
   process.stderr.write('\n');
+  const load = `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`;
 
   const rows = COMMANDS.map((command) => ({
     command: command.name,
@@ -255,7 +258,7 @@ try {
   const line = (cells: readonly string[]): string =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   const lines = [
-    `bench:startup: medians of ${repeats} interleaved runs each; ${machine}`,
+    `bench:startup: medians of ${repeats} interleaved runs each; ${machine}; ${load}`,
     ...checkouts.map((c) => `  ${c.name}: ${c.root} (${c.revision})`),
     '',
     line(header),
@@ -274,6 +277,7 @@ try {
       {
         date,
         machine,
+        load,
         repeats,
         checkouts: checkouts.map(({ name, root, revision }) => ({ name, root, revision })),
         rows,
@@ -289,7 +293,7 @@ try {
       '# CLI start-up',
       '',
       `\`npm run bench:startup -- --repeats ${repeats}${checkouts.length > 1 ? ' --baseline <checkout>' : ''}\`, ${date.slice(0, 10)}.`,
-      `Medians of ${repeats} interleaved runs; CPU is user + sys of the command's process. Machine: ${machine}.`,
+      `Medians of ${repeats} interleaved runs; CPU is user + sys of the command's process. Machine: ${machine}; ${load}.`,
       '',
       ...checkouts.map((c) => `- ${c.name}: ${c.revision}`),
       '',
