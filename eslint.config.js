@@ -48,6 +48,18 @@ export default tseslint.config(
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
   },
+  // A package's code imports only what its package.json depends on: core never reaches for the test
+  // fixtures in @autolabel/test-utils (which depend on core), nor anything else it does not declare.
+  ...['core', 'test-utils', 'server', 'cli'].map((name) => ({
+    files: [`packages/${name}/src/**/*.ts`],
+    ignores: ['**/*.test.ts', '**/*.contract.ts', '**/testing/**'],
+    rules: {
+      'import-x/no-extraneous-dependencies': [
+        'error',
+        { packageDir: [`packages/${name}`], devDependencies: false, includeTypes: true },
+      ],
+    },
+  })),
   {
     // The web app talks to the server over HTTP only: core's types, core's browser-safe report charts.
     files: ['packages/web/app/**/*.ts'],
