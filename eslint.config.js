@@ -61,7 +61,7 @@ export default tseslint.config(
     },
   })),
   {
-    // The web app talks to the server over HTTP only: core's types, core's browser-safe report charts.
+    // The web app talks to the server over HTTP only: core's types, and core's browser-safe entries.
     files: ['packages/web/app/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
@@ -71,6 +71,15 @@ export default tseslint.config(
           paths: [{ name: '@autolabel/core', allowTypeImports: true, message: 'import core types only (type-only)' }],
           patterns: [
             { group: ['@autolabel/server', '@autolabel/cli'], message: 'the web app reaches the server over HTTP' },
+            {
+              group: [
+                '@autolabel/core/*',
+                '!@autolabel/core/charts',
+                '!@autolabel/core/domain',
+                '!@autolabel/core/http-limits',
+              ],
+              message: "of core's values, the browser gets its browser-safe entries only: charts, domain, http-limits",
+            },
           ],
         },
       ],
@@ -122,6 +131,34 @@ export default tseslint.config(
               message: 'core/src/domain is the floor: it imports nothing but its own files and ../errors.js',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // One engine API: the CLI and the server call the Workspace's use cases, never the store behind
+    // it (core's own), and never the internals that only benchmarks and tests reach for.
+    files: ['packages/server/src/**/*.ts', 'packages/cli/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@autolabel/core',
+              importNames: ['storeOf', 'openSqliteStore', 'Store'],
+              message: 'the store is private to core: call a Workspace use case',
+            },
+            { name: '@autolabel/core/learn', message: 'benchmark and test internals: call a Workspace use case' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[property.name='store']",
+          message: 'the store is private to core: call a Workspace use case',
         },
       ],
     },

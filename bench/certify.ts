@@ -27,12 +27,11 @@ import {
   type Learner,
   openWorkspace,
   sha256,
-  storeOf,
   type SuggestResult,
   type Workspace,
 } from '@autolabel/core';
 import { lineChart } from '@autolabel/core/charts';
-import { expectedCalibrationError } from '@autolabel/core/learn';
+import { expectedCalibrationError, storeOf } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
 
 const args = benchArgs('bench:certify --images DIR[,DIR] --model SPEC [options]', {

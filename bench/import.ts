@@ -12,7 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initWorkspace, type NewImage, openWorkspace, storeOf } from '@autolabel/core';
+import { initWorkspace, type NewImage, openWorkspace } from '@autolabel/core';
+import { storeOf } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
 import { syntheticImage } from './synthetic.js';
 

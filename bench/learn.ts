@@ -16,36 +16,37 @@ import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
+  type ImageId,
   initWorkspace,
   isImageName,
-  Learner,
   type LabelRecord,
+  Learner,
+  NEXT_STRATEGIES,
+  type NextStrategy,
   openWorkspace,
   seededRandom,
   sha256,
-  type ImageId,
-  NEXT_STRATEGIES,
-  type NextStrategy,
 } from '@autolabel/core';
 import { lineChart, reliabilityDiagram } from '@autolabel/core/charts';
 import {
   buildKnnGraph,
   expectedCalibrationError,
+  headLogits,
   matrix,
+  type Matrix,
   normalizedAffinity,
   normalizeRows,
   type OrtMath,
   pickNext,
+  precisionCoverage,
   propagateLabels,
+  reliabilityBins,
   type ScoredPrediction,
   seedMatrix,
   selectRows,
   softmaxRows,
-  headLogits,
+  storeOf,
   trainLogistic,
-  type Matrix,
-  precisionCoverage,
-  reliabilityBins,
 } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
 
@@ -133,8 +134,8 @@ async function preparePool(): Promise<Pool> {
     });
     if (result.embedded > 0)
       log(`\nembedded ${result.embedded} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    const embeddings = await ws.store.loadEmbeddings(await ws.modelId());
-    const paths = new Map((await ws.store.listImages()).map((image) => [image.id as number, image.path]));
+    const embeddings = await storeOf(ws).loadEmbeddings(await ws.modelId());
+    const paths = new Map((await storeOf(ws).listImages()).map((image) => [image.id as number, image.path]));
     const truth = Int32Array.from(embeddings.imageIds, (id) => classes.indexOf(paths.get(id)!.split('/')[0]!));
     const t0 = performance.now();
     const learner = await Learner.create(embeddings, { cacheDir: join(wsDir, 'cache') });

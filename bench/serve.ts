@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore, seededRandom } from '@autolabel/core';
+import { seededRandom } from '@autolabel/core';
+import { openSqliteStore } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
 import { serveInChild } from './serve-child.js';
 import { writeSyntheticWorkspace } from './synthetic.js';

@@ -5,7 +5,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ImageId, initWorkspace, type NewImage, seededRandom, storeOf } from '@autolabel/core';
+import { type ImageId, initWorkspace, type NewImage, seededRandom } from '@autolabel/core';
+import { storeOf } from '@autolabel/core/learn';
 
 /** An image row with no file behind it (scan never sees it; imports and the server only look it up). */
 export function syntheticImage(path: string, index: number): NewImage {

@@ -145,7 +145,9 @@ describe('autolabel CLI', () => {
     const nowhere = cli(['status'], tmpdir());
     expect(nowhere.code).toBe(3);
     expect(nowhere.stderr).toMatch(/no Autolabel workspace/);
-    expect(nowhere.stderr).toMatch(/^hint: run autolabel init --images DIR to create a workspace, or pass --workspace$/m);
+    expect(nowhere.stderr).toMatch(
+      /^hint: run autolabel init --images DIR to create a workspace, or pass --workspace$/m,
+    );
 
     const flag = cli(['embed', '--batch-size', 'lots']);
     expect(flag.code).toBe(2);

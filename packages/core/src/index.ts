@@ -9,7 +9,8 @@ export { decodeRgb, readImageInfo, type ImageInfo } from './image/decode.js';
 export { IMAGE_EXTENSIONS, isImageName, scanImages, type ScanResult } from './image/scan.js';
 export * from './domain/index.js';
 export type { ImportResult } from './labels/import.js';
-export * from './store/index.js';
+// The Store port's record types (what the contract's answers carry); the store itself is core's own.
+export type * from './store/store.js';
 export type { Progress, ProgressListener } from './util/progress.js';
 export * from './workspace/index.js';
 // What the CLI and the server use of learning: the learner a server keeps between fits, the map, the pick
@@ -22,6 +23,6 @@ export type { Certificate, ChecksNeeded } from './verify/certify.js';
 export * as onnxGraph from './learn/onnx-graph.js';
 export { seededRandom } from './util/random.js';
 export { sha256 } from './util/hash.js';
-export * from './api/contract.js';
+export * from './http/api.js';
 export { writeFileAtomic } from './util/fs.js';
 export { normalizeImagePath, normalizeLabel } from './labels/label.js';

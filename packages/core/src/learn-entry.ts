@@ -6,3 +6,6 @@
 export * from './learn/index.js';
 export * from './select/index.js';
 export * from './verify/index.js';
+// Benchmarks and tests that set up what no front end could (synthetic embeddings, fits) reach the store.
+export { openSqliteStore, SqliteStore } from './store/index.js';
+export { storeOf } from './workspace/workspace.js';

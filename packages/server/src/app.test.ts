@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ImagesPage, initWorkspace, type StatsResponse, storeOf, type Workspace } from '@autolabel/core';
+import { type ImagesPage, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
+import { storeOf } from '@autolabel/core/learn';
 import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

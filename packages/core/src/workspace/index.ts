@@ -1,6 +1,17 @@
 /** @module Workspaces: config, discovery, and the one API of use cases the CLI, the server and the benchmarks call. */
 export * from './config.js';
-export * from './workspace.js';
+export {
+  DEFAULT_WORKSPACE_DIR,
+  findWorkspace,
+  initWorkspace,
+  openWorkspace,
+  Workspace,
+  type EmbedJobOptions,
+  type InitOptions,
+  type JobOptions,
+  type WorkspaceStats,
+  type WorkspaceStatus,
+} from './workspace.js';
 export type { WorkspaceImages, ImagesPage, ImagesQueryOptions } from './images.js';
 export type { WorkspaceLabels, LabelChange, LabelChangeResult } from './labels.js';
 export type { WorkspaceClasses } from './classes.js';

@@ -8,9 +8,9 @@ import {
   type ServerEvent,
   type StatsResponse,
   type VerifyStatus,
-  storeOf,
   type Workspace,
 } from '@autolabel/core';
+import { storeOf } from '@autolabel/core/learn';
 import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
