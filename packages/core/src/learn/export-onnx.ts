@@ -7,7 +7,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { onnx as OnnxSchema } from 'onnx-proto';
 import type * as Ort from 'onnxruntime-node';
-import { inputSpecOf, normalisationOf, type PreprocessorConfig, preprocessorConfigSchema } from '../embed/preprocessor.js';
+import {
+  inputSpecOf,
+  normalisationOf,
+  type PreprocessorConfig,
+  preprocessorConfigSchema,
+} from '../embed/preprocessor.js';
 import type { ImageInputSpec } from '../domain/index.js';
 import { AutolabelError, messageOf } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';

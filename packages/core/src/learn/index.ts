@@ -15,7 +15,13 @@ export { AFFINITY_K, GRAPH_K, Learner, type LearnerFit, type LearnerOptions } fr
 export { headLogits, softmaxRows, trainLogistic, type LinearHead } from './logistic.js';
 export { matrix, normalizeRows, rowOf, selectRows, type Matrix } from './matrix.js';
 export { OrtMath, type Neighbours } from './ort-math.js';
-export { PIPELINE_CONFIGS, predictHead, runPipeline, type LearnContext, type PipelineConfig } from './pipeline.js';
+export {
+  PIPELINE_CONFIGS,
+  predictHead,
+  runPipeline,
+  type LearnContext,
+  type PipelineConfig,
+} from './semi-supervised.js';
 export { propagateLabels, seedMatrix } from './propagate.js';
 export { decodeHead, encodeHead, type StoredHead } from './head-file.js';
 export * from './export-onnx.js';
