@@ -124,6 +124,9 @@ describe('autolabel CLI', () => {
       const help = cli([...command, '--help']);
       expect(help.code, command.join(' ')).toBe(0);
       expect(help.stdout).toContain(`Usage: autolabel ${command.join(' ')}`);
+      // Every command's help lists the global options; every top-level one shows examples.
+      expect(help.stdout, command.join(' ')).toMatch(/^Global Options:\n(.*\n)*  --json /m);
+      if (command.length === 1) expect(help.stdout, command[0]).toMatch(/^Examples:\n  autolabel /m);
     }
     const overview = cli(['--help']).stdout;
     for (const [name] of commands.filter((c) => c.length === 1))
@@ -155,6 +158,53 @@ describe('autolabel CLI', () => {
 
     const unknown = cli(['frobnicate']);
     expect(unknown.code).toBe(2);
+
+    // A file that is not there is "not found" (3), naming it.
+    const missing = cli(['import', 'no-such.csv']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain(`no such file: ${join(dir, 'no-such.csv')}`);
+
+    // With --json, errors are JSON on stderr too, with the same exit status; stdout stays empty.
+    const asJson = cli(['import', 'no-such.csv', '--json']);
+    expect(asJson.code).toBe(3);
+    expect(asJson.stdout).toBe('');
+    expect(JSON.parse(asJson.stderr)).toEqual({
+      error: { code: 'FILE_NOT_FOUND', message: `no such file: ${join(dir, 'no-such.csv')}`, exitStatus: 3 },
+    });
+    const hinted = JSON.parse(cli(['status', '--json'], tmpdir()).stderr);
+    expect(hinted.error).toMatchObject({ code: 'WORKSPACE_NOT_FOUND', hint: { action: 'init' }, exitStatus: 3 });
+    expect(hinted.error.hint.text).toMatch(/^run autolabel init/);
+    const usage = cli(['embed', '--frobnicate', '--json']);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stderr)).toEqual({
+      error: { code: 'INVALID_ARGUMENT', message: "unknown option '--frobnicate'", exitStatus: 2 },
+    });
+
+    // A builtin (tfjs) workspace cannot export an ONNX classifier: bad input (4), not a usage error.
+    expect(cli(['init', '--images', 'photos', '--workspace', 'builtin-ws']).code).toBe(0);
+    const exportModel = cli(['export-model', '--out', 'x.onnx', '--workspace', 'builtin-ws']);
+    expect(exportModel.code).toBe(4);
+    expect(exportModel.stderr).toMatch(/needs an onnx: backbone/);
+  });
+
+  it('manages classes: list, add, rename, merge, remove', () => {
+    const list = cli(['classes']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^class\s+labeled\s+accepted\s+auto\s+suggested$/m);
+    expect(list.stdout).toMatch(/^cat\s+2\s+0\s+0\s+0$/m);
+    expect(cli(['classes', 'add', ' bird ']).stdout).toMatch(/^bird\s+0\s+0\s+0\s+0$/m);
+    const taken = cli(['classes', 'rename', 'bird', 'cat']);
+    expect(taken.code).toBe(4);
+    expect(taken.stderr).toMatch(/cat/);
+    expect(cli(['classes', 'rename', 'bird', 'Cat']).code).toBe(0);
+    const merged = JSON.parse(cli(['classes', 'merge', 'Cat', 'cat', '--json']).stdout);
+    expect(merged.classes.map((c: { name: string }) => c.name)).toEqual(['cat', 'dog']);
+    const inUse = cli(['classes', 'remove', 'dog']);
+    expect(inUse.code).toBe(4);
+    expect(inUse.stderr).toMatch(/--clear-labels|labels/);
+    const removed = JSON.parse(cli(['classes', 'remove', 'dog', '--clear-labels', '--json']).stdout);
+    expect(removed).toMatchObject({ removedLabels: 2, classes: [{ name: 'cat' }] });
+    expect(cli(['classes', 'list']).stdout).not.toMatch(/^dog/m);
   });
 
   it('loses at most the batch in flight when killed, and the next run embeds only what is missing', async () => {

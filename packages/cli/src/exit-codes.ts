@@ -1,5 +1,6 @@
 /** @module The one place where errors become messages and exit statuses. */
-import { AutolabelError, type ErrorAction, type ErrorCode } from '@autolabel/core';
+import { AutolabelError, type ErrorAction, type ErrorCode, messageOf } from '@autolabel/core';
+import { CommanderError } from 'commander';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, badInput: 4, model: 5, interrupted: 130 } as const;
 
@@ -18,6 +19,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   IMAGE_NOT_FOUND: EXIT.notFound,
   LABEL_INVALID: EXIT.badInput,
   IO_FAILED: EXIT.failure,
+  FILE_NOT_FOUND: EXIT.notFound,
+  MODEL_UNSUPPORTED: EXIT.badInput,
   ABORTED: EXIT.interrupted,
   STORE_FAILED: EXIT.failure,
   INVALID_ARGUMENT: EXIT.usage,
@@ -27,6 +30,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   CLASS_NOT_FOUND: EXIT.notFound,
   CLASS_EXISTS: EXIT.badInput,
   CLASS_IN_USE: EXIT.badInput,
+  CHANGE_NOT_FOUND: EXIT.notFound,
+  UNDO_CONFLICT: EXIT.badInput,
   UNAUTHORIZED: EXIT.usage,
   MISDIRECTED: EXIT.usage,
   CROSS_SITE: EXIT.usage,
@@ -50,6 +55,24 @@ const HINTS: Record<ErrorAction, string> = {
   suggest: 'run autolabel suggest',
   verify: 'run autolabel verify',
 };
+
+/**
+ * An error as one line of JSON for `--json` runs: `{"error": {code, message, hint?, exitStatus}}`,
+ * the hint worded as the command to run, as in the text form.
+ */
+export function jsonError(error: unknown): string {
+  if (error instanceof CommanderError) {
+    const message = error.message.replace(/^error: /, '');
+    return JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message, exitStatus: EXIT.usage } });
+  }
+  if (error instanceof AutolabelError) {
+    const hint = error.hint ? { ...error.hint, text: HINTS[error.hint.action] } : undefined;
+    return JSON.stringify({
+      error: { code: error.code, message: error.message, hint, exitStatus: BY_CODE[error.code] },
+    });
+  }
+  return JSON.stringify({ error: { code: 'INTERNAL', message: messageOf(error), exitStatus: EXIT.failure } });
+}
 
 export function describeError(error: unknown): string {
   if (error instanceof AutolabelError) {

@@ -40,7 +40,7 @@ describe('the learning loop', () => {
   });
 
   it('recommends typical images of different clusters first, each with a reason', () => {
-    const picks = json<{ path: string; strategy: string; reason: string }[]>(['next', '--count', '6']);
+    const { picks } = json<{ picks: { path: string; strategy: string; reason: string }[] }>(['next', '--count', '6']);
     expect(picks).toHaveLength(6);
     expect(new Set(picks.map((p) => p.path)).size).toBe(6);
     for (const pick of picks) expect(pick.reason).toMatch(/^typical of an unlabelled cluster of \d+ images$/);
@@ -98,7 +98,7 @@ describe('the learning loop', () => {
   });
 
   it('then recommends the images the model is least sure about', () => {
-    const picks = json<{ strategy: string; reason: string }[]>(['next', '--count', '3']);
+    const { picks } = json<{ picks: { strategy: string; reason: string }[] }>(['next', '--count', '3']);
     expect(picks.length).toBeGreaterThan(0);
     for (const pick of picks) {
       expect(pick.strategy).toBe('uncertain');

@@ -9,31 +9,27 @@ import {
   NEXT_STRATEGIES,
   openWorkspace,
   type AccuracyFigure,
+  type NextResponse,
   type SuggestResult,
   type Workspace,
   type WorkspaceStatus,
 } from '@autolabel/core';
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
+import { classesCommand } from './commands/classes.js';
+import { type CliIo, type CommandContext, examples, type GlobalFlags } from './commands/context.js';
 import { progressPrinter } from './progress.js';
 
-export interface CliIo {
-  readonly stdout: NodeJS.WriteStream;
-  readonly stderr: NodeJS.WriteStream;
-  readonly cwd: string;
-  /** Aborted on Ctrl-C; long jobs stop after the batch in flight. */
-  readonly signal: AbortSignal;
-}
+export type { CliIo } from './commands/context.js';
 
-interface GlobalFlags {
-  workspace?: string;
-  json?: boolean;
-  quiet?: boolean;
-}
+/** This install's version, from the CLI's package.json. */
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> {
   const parsed = schema.safeParse(flags);
@@ -56,11 +52,16 @@ export function buildProgram(io: CliIo): Command {
     .option('-w, --workspace <dir>', 'workspace folder (default: found from the current folder, like git)')
     .option('--json', 'machine-readable output on stdout')
     .option('-q, --quiet', 'no progress output')
-    .showHelpAfterError()
+    .version(VERSION, '-V, --version', 'print the version')
+    .showHelpAfterError(!io.jsonErrors)
     .exitOverride()
+    // Copied to every command added below: each command's help lists the global options too.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // With --json, errors are JSON on stderr (main.ts); commander's own usage text would be noise.
+      outputError: (text, write) => (io.jsonErrors ? undefined : write(text)),
     });
 
   const globals = (): GlobalFlags => program.opts<GlobalFlags>();
@@ -78,6 +79,7 @@ export function buildProgram(io: CliIo): Command {
     }
   };
   const progress = (unit: string) => progressPrinter(io.stderr, unit, !globals().quiet);
+  const context: CommandContext = { io, print, withWorkspace };
 
   program
     .command('init')
@@ -230,6 +232,8 @@ export function buildProgram(io: CliIo): Command {
       });
     });
 
+  classesCommand(program, context);
+
   program
     .command('status')
     .description('images, embeddings, labels per class, and skipped files with reasons')
@@ -296,7 +300,7 @@ export function buildProgram(io: CliIo): Command {
           picks.length === 0
             ? 'Nothing left to label.'
             : picks.map((p) => `${p.path.padEnd(width)}  ${p.reason}`).join('\n'),
-          picks,
+          { picks } satisfies NextResponse,
         );
       });
     });
@@ -316,8 +320,7 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('--out <file>', 'the checklist CSV to write: fill its label column, then autolabel import it')
     .addHelpText(
       'after',
-      '\nFill "label" with the suggested class to confirm it, or with the right class; leave it empty to skip.\n' +
-        'Example:\n  autolabel verify --count 100 --out checklist.csv\n  autolabel import checklist.csv\n  autolabel suggest --target-precision 0.95',
+      '\nFill "label" with the suggested class to confirm it, or with the right class; leave it empty to skip.',
     )
     .action(async (raw: unknown) => {
       const flags = parseFlags(
@@ -455,8 +458,68 @@ export function buildProgram(io: CliIo): Command {
       await server.close();
     });
 
+  for (const command of program.commands) {
+    const lines = EXAMPLES[command.name()];
+    if (lines) command.addHelpText('after', examples(lines));
+  }
   return program;
 }
+
+/** Each command's examples, shown after its options in `--help`. */
+const EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  init: [
+    ['autolabel init --images ~/photos', 'a workspace in ./.autolabel for the photos'],
+    ['autolabel init --images ~/photos --model onnx:./mobilenet', 'with an ONNX model folder'],
+  ],
+  scan: [
+    ['autolabel scan', 'pick up what changed since the last scan'],
+    ['autolabel scan --full', 're-hash every file'],
+  ],
+  embed: [
+    ['autolabel embed', 'embed what is missing (Ctrl-C stops; run again to resume)'],
+    ['autolabel embed --retry-skipped', 'try again the images that failed to decode'],
+  ],
+  import: [
+    ['autolabel import labels.csv', 'image,label rows (a filled-in verify checklist too)'],
+    ['autolabel import ./by-class --format imagefolder', '<root>/<class>/<image>'],
+    ['autolabel import labels.json', "Autolabel's own JSON export"],
+  ],
+  label: [
+    ['autolabel label cats/001.jpg cat', 'one label by hand'],
+    ['autolabel label cats/001.jpg --clear', 'remove it'],
+  ],
+  status: [
+    ['autolabel status', 'images, labels per class, the latest fit, skipped files'],
+    ['autolabel status --json', 'the same, for scripts'],
+  ],
+  export: [
+    ['autolabel export --out labels.csv', 'image,label,status,confidence,origin'],
+    ['autolabel export --format json > labels.json', 'to stdout'],
+  ],
+  suggest: [
+    ['autolabel suggest', 'a suggestion with a confidence for every unlabelled image'],
+    ['autolabel suggest --target-precision 0.95', 'and mark as auto what random checks certify'],
+  ],
+  next: [
+    ['autolabel next', 'the 20 images that would teach the model most'],
+    ['autolabel next --count 50 --strategy uncertain', 'the ones it is least sure about'],
+  ],
+  verify: [
+    ['autolabel verify --count 100 --out checklist.csv', 'random suggestions to check'],
+    ['autolabel import checklist.csv', 'the answers, once filled in'],
+    ['autolabel suggest --target-precision 0.95', 'certify what the answers support'],
+  ],
+  accept: [
+    ['autolabel accept --auto', 'the certified suggestions become labels'],
+    ['autolabel accept --min-confidence 0.99', 'those at or above a confidence'],
+  ],
+  'export-model': [['autolabel export-model --out classifier.onnx', 'pixels in, class probabilities out']],
+  report: [['autolabel report --out report', 'report/index.html: figures and plots']],
+  serve: [
+    ['autolabel serve --open', 'the review app at http://127.0.0.1:4800'],
+    ['autolabel serve --host 0.0.0.0 --allowed-host labels.lan', 'on the network, with an access token'],
+  ],
+};
 
 /** The built web app, if this install has one (packages/web/dist next to packages/cli). */
 function webRoot(): string | undefined {

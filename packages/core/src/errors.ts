@@ -15,6 +15,10 @@ export const ERROR_CODES = [
   'IMAGE_NOT_FOUND',
   'LABEL_INVALID',
   'IO_FAILED',
+  /** A file or folder named as input does not exist. */
+  'FILE_NOT_FOUND',
+  /** The workspace's model cannot do what was asked (export a tfjs backbone, say). */
+  'MODEL_UNSUPPORTED',
   'ABORTED',
   'STORE_FAILED',
   'INVALID_ARGUMENT',
@@ -24,6 +28,10 @@ export const ERROR_CODES = [
   'CLASS_NOT_FOUND',
   'CLASS_EXISTS',
   'CLASS_IN_USE',
+  /** An undo names a change of labels that is not kept (unknown, or too old). */
+  'CHANGE_NOT_FOUND',
+  /** An undo is refused: the images were changed again since, or the change was undone already. */
+  'UNDO_CONFLICT',
   'UNAUTHORIZED',
   /** The HTTP layer's own refusals: a Host it does not serve, a cross-site request, a body that is not JSON or too big, no such route, an image that cannot be shown. */
   'MISDIRECTED',

@@ -19,8 +19,6 @@ export { Learner, type LearnerFit, type LearnerOptions } from './learn/learner.j
 export { projectGraph, type ProjectionOptions } from './learn/projection.js';
 export { NEXT_STRATEGIES, type NextStrategy } from './select/next.js';
 export type { Certificate, ChecksNeeded } from './verify/certify.js';
-// ONNX graph-writing helpers, for tools that write small models (the test fixtures in @autolabel/test-utils).
-export * as onnxGraph from './learn/onnx-graph.js';
 export { seededRandom } from './util/random.js';
 export { sha256 } from './util/hash.js';
 export * from './http/api.js';

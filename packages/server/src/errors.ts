@@ -5,6 +5,8 @@ import { type z } from 'zod';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   IMAGE_NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  MODEL_UNSUPPORTED: 409,
   CLASS_NOT_FOUND: 404,
   LABEL_INVALID: 400,
   INVALID_ARGUMENT: 400,
@@ -14,6 +16,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   FIT_STALE: 409,
   CLASS_EXISTS: 409,
   CLASS_IN_USE: 409,
+  CHANGE_NOT_FOUND: 404,
+  UNDO_CONFLICT: 409,
   UNAUTHORIZED: 401,
   IMAGES_ROOT_NOT_FOUND: 404,
   MISDIRECTED: 403,

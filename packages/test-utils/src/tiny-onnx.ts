@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { seededRandom } from './images.js';
-import { onnxGraph } from '@autolabel/core';
+import { onnxGraph } from '@autolabel/core/learn';
 
 const { encodeModel, FLOAT, floatInitializer, intAttr, intsAttr, valueInfo } = onnxGraph;
 type NodeProto = onnxGraph.NodeProto;

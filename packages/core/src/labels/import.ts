@@ -8,6 +8,7 @@ import { type CsvRecord, csvRecords, unescapeFormula } from '../formats/csv.js';
 import { isImageName } from '../image/scan.js';
 import { IMAGE_STATUSES, type ImageId } from '../domain/index.js';
 import type { Store } from '../store/store.js';
+import { readError } from '../util/fs.js';
 import { sha256 } from '../util/hash.js';
 import { findImageByWrittenPath } from './find.js';
 import { lookalikeClassWarnings, normalizeLabel } from './label.js';
@@ -201,7 +202,7 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new AutolabelError('IO_FAILED', `cannot read ${file}: ${messageOf(error)}`, { cause: error });
+    throw readError(file, error);
   }
 }
 
@@ -214,7 +215,7 @@ export async function importImageFolder(store: Store, root: string, imagesRoot: 
   try {
     classDirs = (await readdir(root, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
   } catch (error) {
-    throw new AutolabelError('IO_FAILED', `cannot read folder ${root}: ${messageOf(error)}`, { cause: error });
+    throw readError(root, error, 'folder');
   }
   const realImages = await realpath(imagesRoot);
   const plan = new Plan();

@@ -85,3 +85,11 @@ function writeError(file: string, error: unknown): AutolabelError {
             : messageOf(error);
   return new AutolabelError('IO_FAILED', `cannot write ${file}: ${why}`, { cause: error });
 }
+
+/** A failed read of an input file or folder: FILE_NOT_FOUND when it is not there, else IO_FAILED; names it. */
+export function readError(path: string, error: unknown, what = 'file'): AutolabelError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return new AutolabelError('FILE_NOT_FOUND', `no such ${what}: ${path}`, { cause: error });
+  const why = code === 'EACCES' || code === 'EPERM' ? `permission denied (${code})` : messageOf(error);
+  return new AutolabelError('IO_FAILED', `cannot read ${what} ${path}: ${why}`, { cause: error });
+}

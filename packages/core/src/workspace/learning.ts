@@ -87,6 +87,11 @@ export interface AcceptResult {
   readonly fitId: number;
   /** Labels given since the fit: they do not touch its certificate, but the fit does not know them. */
   readonly newerLabels: number;
+  /**
+   * What `labels.undo` takes to make the accepted suggestions suggestions again (checks retired by
+   * accepting a certified region stay retired); null when nothing was accepted.
+   */
+  readonly changeId: number | null;
 }
 
 /** A learner over every embedding of the workspace's model, its graph cached in the workspace. */
@@ -388,7 +393,7 @@ export async function accept(ws: WorkspaceContext, options: AcceptOptions): Prom
       .filter((s) => (auto ? s.status === 'auto' : s.confidence >= options.minConfidence!))
       .map((s) => s.imageId);
   }
-  const accepted = await ws.store.acceptSuggestions(chosen);
+  const { accepted, id: changeId } = await ws.store.changeLabels({ accept: chosen });
   if (region !== null && accepted > 0) {
     const retired = (summary?.checks ?? []).filter(([, confidence]) => confidence >= region).map(([id]) => id);
     await ws.store.retireChecks(retired, fit.id);
@@ -396,7 +401,7 @@ export async function accept(ws: WorkspaceContext, options: AcceptOptions): Prom
   const newerLabels = (await ws.store.listLabels()).filter(
     (l) => HUMAN_LABEL_SOURCES.includes(l.source) && l.updatedAt > fit.createdAt,
   ).length;
-  return { accepted, fitId: fit.id, newerLabels };
+  return { accepted, fitId: fit.id, newerLabels, changeId };
 }
 
 /**
@@ -427,8 +432,8 @@ export async function exportModel(
   const spec = parseModelSpec(ws.modelSpec);
   if (spec.kind !== 'onnx') {
     throw new AutolabelError(
-      'INVALID_ARGUMENT',
-      `export-model needs an onnx: backbone, and this workspace uses ${ws.modelSpec} (a tfjs model); re-init with --model onnx:PATH to export`,
+      'MODEL_UNSUPPORTED',
+      `exporting a classifier needs an onnx: backbone, and this workspace uses ${ws.modelSpec} (a tfjs model); make a workspace with an onnx: model to export`,
     );
   }
   const fit = await currentFit(ws.store, await ws.modelId());
