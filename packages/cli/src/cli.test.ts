@@ -125,8 +125,8 @@ describe('autolabel CLI', () => {
       expect(help.code, command.join(' ')).toBe(0);
       expect(help.stdout).toContain(`Usage: autolabel ${command.join(' ')}`);
       // Every command's help lists the global options; every top-level one shows examples.
-      expect(help.stdout, command.join(' ')).toMatch(/^Global Options:\n(.*\n)*  --json /m);
-      if (command.length === 1) expect(help.stdout, command[0]).toMatch(/^Examples:\n  autolabel /m);
+      expect(help.stdout, command.join(' ')).toMatch(/^Global Options:\n(.*\n)* {2}--json /m);
+      if (command.length === 1) expect(help.stdout, command[0]).toMatch(/^Examples:\n {2}autolabel /m);
     }
     const overview = cli(['--help']).stdout;
     for (const [name] of commands.filter((c) => c.length === 1))
