@@ -11,6 +11,18 @@ import { h, percent } from './dom.js';
 import { accuracyParts, count as n } from './figures.js';
 import type { View, ViewContext } from './view.js';
 
+/** Charts are drawn this wide, or as wide as a narrow screen leaves (a phone), never narrower than the smallest. */
+const CHART_WIDTH = 380;
+const MIN_CHART_WIDTH = 240;
+/** The chart card's padding and border, both sides. */
+const CHART_FRAME = 18;
+
+/** The width to draw charts at in a container `available` pixels wide (0: not laid out yet). */
+function chartWidthFor(available: number): number {
+  if (available <= 0) return CHART_WIDTH;
+  return Math.max(MIN_CHART_WIDTH, Math.min(CHART_WIDTH, Math.floor(available - CHART_FRAME)));
+}
+
 export class DashboardView implements View {
   readonly element: HTMLElement;
   readonly #ctx: ViewContext;
@@ -19,6 +31,8 @@ export class DashboardView implements View {
   readonly #table: HTMLElement;
   readonly #charts: HTMLElement;
   readonly #exports: HTMLElement;
+  /** The width the charts were last drawn at: drawn again, in their own size, when a resize changes it. */
+  #chartWidth = CHART_WIDTH;
 
   constructor(ctx: ViewContext) {
     this.#ctx = ctx;
@@ -38,6 +52,10 @@ export class DashboardView implements View {
     ctx.live.subscribe((change) => {
       if (change.kind === 'stats' || change.kind === 'model') this.#render();
     });
+    // Drawn at the size shown, so text stays its size on a phone instead of being scaled down.
+    new ResizeObserver(() => {
+      if (this.#shown && chartWidthFor(this.#charts.clientWidth) !== this.#chartWidth) this.#render();
+    }).observe(this.#charts);
   }
 
   show(): void {
@@ -133,10 +151,12 @@ export class DashboardView implements View {
   }
 
   #renderCharts(stats: StatsResponse): void {
+    const width = chartWidthFor(this.#charts.clientWidth);
+    this.#chartWidth = width;
     const bars = barChart({
       title: 'Images per class',
       yLabel: 'Images',
-      width: 380,
+      width,
       height: 300,
       bars: stats.classes.map((c) => ({
         label: c.name,
@@ -148,7 +168,7 @@ export class DashboardView implements View {
       title: 'Learning curve',
       xLabel: 'Labels',
       yLabel: 'Estimated accuracy',
-      width: 380,
+      width,
       height: 300,
       yDomain: [0, 1],
       series: [{ name: 'accuracy', points: stats.curve.map((p) => ({ x: p.labels, y: p.accuracy })) }],
@@ -159,7 +179,7 @@ export class DashboardView implements View {
       xLabel: 'Confidence',
       yLabel: 'Suggestions',
       name: 'suggestions with confidence',
-      width: 380,
+      width,
       height: 300,
       bins,
     });

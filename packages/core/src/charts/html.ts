@@ -8,6 +8,20 @@ export interface ReportTable {
   readonly rows: readonly (readonly Cell[])[];
 }
 
+/** One image of a gallery: an inline image (data: URI), or null when it could not be made. */
+export interface GalleryItem {
+  /** A `data:image/...;base64,` URI; anything else is shown as a missing image, so the page fetches nothing. */
+  readonly src: string | null;
+  readonly alt: string;
+  readonly caption: string;
+}
+
+/** A titled row of images, e.g. the examples of one class. */
+export interface GalleryGroup {
+  readonly title: string;
+  readonly items: readonly GalleryItem[];
+}
+
 export interface ReportSection {
   readonly title: string;
   /** Plain text; a blank line starts a new paragraph. */
@@ -15,6 +29,7 @@ export interface ReportSection {
   /** Trusted SVG markup, as the chart functions of this module return it; inserted as is. */
   readonly svg?: string;
   readonly table?: ReportTable;
+  readonly gallery?: readonly GalleryGroup[];
 }
 
 export interface ReportOptions {
@@ -27,27 +42,40 @@ export interface ReportOptions {
 
 /*
  * No "<" or "&" in here: the page stays well-formed XML, which is how the tests check its escaping.
- * Charts carry their own white background, so the page has no dark theme to clash with them.
+ * Charts draw in currentColor on no background, so they follow the page into its dark theme; the
+ * white edges that part bars and markers take the page's background.
  */
 const STYLE = `
-body { margin: 0 auto; max-width: 960px; padding: 24px; color: #222; background: #fff; }
+:root { color-scheme: light dark; --ink: #222; --muted: #666; --line: #ddd; --faint: #eee; --paper: #fff; --link: #0b5c99; }
+@media (prefers-color-scheme: dark) {
+  :root { --ink: #e6edf3; --muted: #9198a1; --line: #3d444d; --faint: #262c36; --paper: #161b22; --link: #8fd3ff; }
+}
+body { margin: 0 auto; max-width: 960px; padding: 24px; color: var(--ink); background: var(--paper); }
 body { font: 15px/1.5 system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; }
 h1 { margin: 0; font-size: 26px; }
-h2 { margin: 40px 0 8px; font-size: 20px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-.generated { margin: 4px 0 20px; color: #666; }
+h2 { margin: 40px 0 8px; font-size: 20px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { margin: 16px 0 6px; font-size: 16px; }
+a { color: var(--link); }
+.generated { margin: 4px 0 20px; color: var(--muted); }
 .summary { display: flex; flex-wrap: wrap; gap: 12px; margin: 0; }
-.summary div { border: 1px solid #ddd; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
-.summary dt { color: #666; font-size: 13px; }
-.summary dd { margin: 0; font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.summary div { border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 120px; max-width: 100%; }
+.summary dt { color: var(--muted); font-size: 13px; }
+.summary dd { margin: 0; font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 nav ol { margin: 16px 0 0; padding-left: 20px; }
 figure { margin: 12px 0; }
 figure svg { max-width: 100%; height: auto; }
+svg .bar, svg .marker { stroke: var(--paper); }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; margin: 12px 0; font-size: 14px; }
-th, td { padding: 4px 12px; border-bottom: 1px solid #eee; text-align: left; }
-th { border-bottom: 2px solid #ccc; }
+th, td { padding: 4px 12px; border-bottom: 1px solid var(--faint); text-align: left; }
+th { border-bottom: 2px solid var(--line); }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
-.missing { color: #999; }
+.missing { color: var(--muted); }
+.gallery ul { display: flex; flex-wrap: wrap; gap: 10px; margin: 0; padding: 0; list-style: none; }
+.gallery figure { margin: 0; width: 96px; }
+.gallery img, .gallery .no-image { display: block; width: 96px; height: 96px; object-fit: contain; }
+.gallery .no-image { border: 1px dashed var(--line); }
+.gallery figcaption { font-size: 12px; color: var(--muted); overflow-wrap: anywhere; }
 @media print { h2 { break-after: avoid; } figure, tr { break-inside: avoid; } }
 `;
 
@@ -112,8 +140,24 @@ function sectionHtml(section: ReportSection, index: number): string {
     .map((paragraph) => `<p>${escapeXml(paragraph)}</p>`);
   const figure = section.svg ? `<figure>${section.svg}</figure>` : '';
   const table = section.table ? tableHtml(section.table) : '';
+  const gallery = section.gallery ? section.gallery.map(galleryHtml).join('') : '';
   const heading = `<h2>${escapeXml(section.title)}</h2>`;
-  return `<section id="${sectionId(index)}">${heading}${paragraphs.join('')}${figure}${table}</section>`;
+  return `<section id="${sectionId(index)}">${heading}${paragraphs.join('')}${figure}${gallery}${table}</section>`;
+}
+
+const INLINE_IMAGE = /^data:image\/(jpeg|png|webp|gif);base64,[A-Za-z0-9+/]+=*$/;
+
+function galleryHtml(group: GalleryGroup): string {
+  const items = group.items.map((item) => {
+    const alt = escapeXml(item.alt);
+    const image =
+      item.src !== null && INLINE_IMAGE.test(item.src)
+        ? `<img src="${item.src}" alt="${alt}" title="${alt}" width="96" height="96" />`
+        : `<div class="no-image missing" title="${alt}">image not readable</div>`;
+    return `<li><figure>${image}<figcaption>${escapeXml(item.caption)}</figcaption></figure></li>`;
+  });
+  const list = items.length > 0 ? `<ul>${items.join('')}</ul>` : '<p class="missing">no images</p>';
+  return `<div class="gallery"><h3>${escapeXml(group.title)}</h3>${list}</div>`;
 }
 
 function tableHtml(table: ReportTable): string {

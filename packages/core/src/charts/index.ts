@@ -4,6 +4,7 @@
  */
 export {
   barChart,
+  categoryLabelLayout,
   histogram,
   lineChart,
   niceTicks,
@@ -12,6 +13,7 @@ export {
   type Bar,
   type BarChartOptions,
   type BarSegment,
+  type CategoryLabelLayout,
   type ChartSize,
   type HistogramBin,
   type HistogramOptions,
@@ -20,6 +22,16 @@ export {
   type Point,
   type ReliabilityDiagramOptions,
   type Ticks,
+  wrapText,
 } from './svg.js';
-export { reportHtml, type Cell, type ReportOptions, type ReportSection, type ReportTable } from './html.js';
+export { timeUnitFor, type TimeUnit } from './time.js';
+export {
+  reportHtml,
+  type Cell,
+  type GalleryGroup,
+  type GalleryItem,
+  type ReportOptions,
+  type ReportSection,
+  type ReportTable,
+} from './html.js';
 export { escapeXml, formatNumber } from './text.js';

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ReliabilityBin } from '../learn/calibration.js';
 import { reportHtml } from './html.js';
-import { barChart, histogram, lineChart, niceTicks, reliabilityDiagram } from './svg.js';
+import { barChart, histogram, lineChart, niceTicks, PALETTE, reliabilityDiagram, wrapText } from './svg.js';
 import { formatNumber } from './text.js';
+import { timeUnitFor } from './time.js';
 
 interface XmlElement {
   readonly name: string;
@@ -123,6 +124,23 @@ const attr = (element: XmlElement, name: string): number => Number(element.attri
 /** Tick values as a reader sees them, with the thousands separators taken out. */
 const tickValues = (root: XmlElement, axis: 'x' | 'y'): number[] =>
   byClass(root, `${axis}-tick`).map((tick) => Number(tick.text.replaceAll(',', '')));
+
+/** What a text element reads, its lines (tspans) joined by spaces. */
+const textOf = (element: XmlElement): string =>
+  [element.text, ...element.children.map(textOf)].filter((part) => part !== '').join(' ');
+
+/** WCAG 2 contrast ratio of two #rrggbb colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (hex: string): number => {
+    const [r, g, bl] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
 
 const NASTY = '<cat & "dog">';
 
@@ -303,6 +321,140 @@ describe('barChart', () => {
   });
 });
 
+describe('legends', () => {
+  const names = ['precision (held-out labels)', 'coverage (unlabelled images)', 'target precision'];
+  const chart = (width: number, series = names) =>
+    parseXml(
+      lineChart({
+        title: 'Precision and coverage vs threshold',
+        xLabel: 'confidence threshold',
+        yLabel: 'share',
+        width,
+        height: 300,
+        series: series.map((name, i) => ({ name, points: [{ x: i, y: i }] })),
+      }),
+    );
+
+  it('show every name in full, inside the chart, even a chart a phone shrinks to 340 px', () => {
+    for (const width of [640, 340]) {
+      const svg = chart(width);
+      const rows = byClass(svg, 'legend')[0]!.children;
+      expect(rows.map((row) => textOf(row.children[1]!))).toEqual(names);
+      expect(
+        findAll(svg, (e) => e.name === 'text')
+          .map(textOf)
+          .join(' '),
+      ).not.toContain('…');
+      for (const row of rows) {
+        const text = row.children[1]!;
+        const longest = Math.max(...[text, ...text.children].map((t) => t.text.length));
+        // 0.6 em per character is the chart's own (generous) estimate of a glyph.
+        expect(attr(text, 'x') + longest * 12 * 0.6, textOf(text)).toBeLessThanOrEqual(attr(svg, 'width'));
+      }
+    }
+  });
+
+  it('wrap a name wider than the chart into lines rather than cutting it', () => {
+    const long = 'precision of the suggestions on held-out labelled images chosen by people';
+    const svg = chart(300, [long, 'coverage']);
+    const text = byClass(svg, 'legend')[0]!.children[0]!.children[1]!;
+    expect(text.children.length).toBeGreaterThan(1);
+    expect(textOf(text)).toBe(long);
+  });
+
+  it('wrapText breaks at spaces within the width and keeps every word', () => {
+    const lines = wrapText('one two three four five six', 60, 10);
+    expect(lines.every((line) => line.length <= 10)).toBe(true);
+    expect(lines.join(' ')).toBe('one two three four five six');
+    expect(wrapText('supercalifragilistic', 60, 10)).toEqual(['supercalif', 'ragilistic']);
+  });
+});
+
+describe('category names on the x axis', () => {
+  // Stacked by status, with its legend, as the dashboard draws them.
+  const classes = (count: number, name = (i: number) => `class ${String(i).padStart(2, '0')}`) =>
+    Array.from({ length: count }, (_, i) => ({
+      label: name(i),
+      value: i + 2,
+      stack: [
+        { name: 'labeled', value: 2 },
+        { name: 'suggested', value: i },
+      ],
+    }));
+  const ticks = (bars: ReturnType<typeof classes>, width: number) =>
+    parseXml(barChart({ title: 'Images per class', yLabel: 'images', width, height: 300, bars }));
+
+  it('are all there, none skipped, for a dozen classes in a dashboard-sized chart', () => {
+    for (const width of [380, 320]) {
+      const bars = classes(12, (i) => ['cat', 'dog', 'a rather long name', 'eel'][i % 4]! + ` ${i}`);
+      const svg = ticks(bars, width);
+      expect(byClass(svg, 'x-tick').map((t) => t.text)).toEqual(bars.map((b) => b.label));
+      // Turned names hang left of their bands but stay inside the chart.
+      const first = byClass(svg, 'x-tick')[0]!;
+      expect(attr(first, 'x') - first.text.length * 12 * 0.6 * Math.SQRT1_2).toBeGreaterThanOrEqual(-1);
+    }
+  });
+
+  it('stand upright, then smaller, before any is left out; when some are, the axis says so', () => {
+    const upright = byClass(ticks(classes(20), 380), 'x-tick');
+    expect(upright).toHaveLength(20);
+    expect(upright[0]!.attributes.get('transform')).toMatch(/^rotate\(-90 /);
+    const many = ticks(classes(60), 380);
+    const shown = byClass(many, 'x-tick');
+    expect(shown.length).toBeLessThan(60);
+    expect(shown.length).toBeGreaterThanOrEqual(20);
+    expect(attr(shown[0]!, 'font-size')).toBeLessThan(12);
+    const note = byClass(many, 'axis-title')
+      .map((t) => t.text)
+      .join(' ');
+    expect(note).toMatch(/every (2nd|3rd|\d+th) of 60 names shown/);
+    expect(byClass(many, 'x-ticks')[0]!.children[0]).toMatchObject({ name: 'title' });
+    // Every bar still names its class in its tooltip.
+    expect(byClass(many, 'bar-stack').map((stack) => stack.children[0]!.text)).toEqual(
+      classes(60).map((bar) => `${bar.label}: ${bar.value}`),
+    );
+  });
+});
+
+describe('theme', () => {
+  const svg = lineChart({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      { name: 'a', points: [{ x: 0, y: 0 }] },
+      { name: 'b', points: [{ x: 1, y: 1 }] },
+    ],
+  });
+
+  it('draws text, axes and grid in the page’s text colour on no background of its own', () => {
+    const root = parseXml(svg);
+    for (const text of findAll(root, (e) => e.name === 'text'))
+      expect(text.attributes.get('fill')).toBe('currentColor');
+    for (const line of findAll(root, (e) => e.name === 'line' && !e.attributes.has('stroke-width'))) {
+      expect(line.attributes.get('stroke')).toBe('currentColor');
+    }
+    expect(findAll(root, (e) => e.name === 'rect' && e.attributes.get('fill') === '#ffffff')).toHaveLength(0);
+  });
+
+  it('has a palette that reads on the dark theme’s background (#161b22), and no black', () => {
+    for (const color of PALETTE) expect(contrast(color, '#161b22'), color).toBeGreaterThanOrEqual(3);
+    expect(PALETTE.map((c) => c.toLowerCase())).not.toContain('#000000');
+    // The grey that stands in for black still reads on white.
+    expect(contrast(PALETTE[6], '#ffffff')).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('timeUnitFor', () => {
+  it('counts a 40-minute span in minutes, and picks seconds, hours and days for their spans', () => {
+    expect(timeUnitFor(40 * 60_000)).toEqual({ name: 'minutes', ms: 60_000 });
+    expect(timeUnitFor(90_000).name).toBe('seconds');
+    expect(timeUnitFor(0).name).toBe('seconds');
+    expect(timeUnitFor(5 * 3_600_000).name).toBe('hours');
+    expect(timeUnitFor(3 * 86_400_000).name).toBe('days');
+  });
+});
+
 describe('histogram', () => {
   it('draws one bar per non-empty bin over an axis that covers the bins', () => {
     const bins = [
@@ -411,6 +563,46 @@ describe('reportHtml', () => {
     const headers = findAll(page, (e) => e.name === 'th');
     expect(headers.map((th) => th.attributes.get('class'))).toEqual([undefined, 'num', 'num']);
     expect(findAll(page, (e) => e.name === 'dd').map((dd) => dd.text)).toEqual(['1,500', 'clip-vit-b32']);
+  });
+});
+
+describe('reportHtml galleries', () => {
+  const pixel = 'data:image/jpeg;base64,/9j/4AAQSkZJRg==';
+  const html = reportHtml({
+    title: 'Examples',
+    generatedAt: 'now',
+    summary: [],
+    sections: [
+      {
+        title: 'Examples per class',
+        gallery: [
+          {
+            title: NASTY,
+            items: [
+              { src: pixel, alt: `a/${NASTY}.jpg`, caption: 'labelled' },
+              { src: 'https://example.com/x.jpg', alt: 'remote.jpg', caption: 'suggested 90%' },
+              { src: null, alt: 'gone.jpg', caption: 'suggested 80%' },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  const page = parseXml(html);
+
+  it('shows inline images with their captions, and never an image from outside the page', () => {
+    expect(findAll(page, (e) => e.name === 'h3')[0]!.text).toBe(NASTY);
+    const images = findAll(page, (e) => e.name === 'img');
+    expect(images.map((img) => img.attributes.get('src'))).toEqual([pixel]);
+    expect(images[0]!.attributes.get('alt')).toBe(`a/${NASTY}.jpg`);
+    expect(findAll(page, (e) => e.name === 'figcaption').map((c) => c.text)).toEqual([
+      'labelled',
+      'suggested 90%',
+      'suggested 80%',
+    ]);
+    expect(byClass(page, 'no-image').map((e) => e.attributes.get('title'))).toEqual(['remote.jpg', 'gone.jpg']);
+    expect(html).not.toContain('example.com');
+    expect(html).toContain('img-src data:');
   });
 });
 

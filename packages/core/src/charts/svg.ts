@@ -1,10 +1,16 @@
-/** @module Dependency-free SVG charts (line, bar, histogram, reliability diagram) as standalone strings. */
+/**
+ * @module Dependency-free SVG charts (line, bar, histogram, reliability diagram) as standalone strings.
+ * Text, axes and grid are drawn in `currentColor` on a transparent background, so a chart takes the
+ * colours of the page around it (light or dark theme); on its own it is black on the viewer's white.
+ */
 import type { ReliabilityBin } from '../learn/calibration.js';
 import { escapeXml, formatNumber } from './text.js';
 
 /**
  * Okabe & Ito (2008) colour-blind-safe palette, reordered so the colours that contrast best on white
- * come first; yellow is last because thin lines in it are hard to see.
+ * come first; yellow is last because thin lines in it are hard to see. Its black is a mid grey here
+ * (as in the R Cookbook's variant of the palette): black vanishes on a dark theme, and this grey keeps
+ * at least 3:1 against white and against the dark theme's background alike.
  */
 export const PALETTE = [
   '#0072B2',
@@ -13,7 +19,7 @@ export const PALETTE = [
   '#D55E00',
   '#CC79A7',
   '#56B4E9',
-  '#000000',
+  '#888888',
   '#F0E442',
 ] as const;
 
@@ -100,13 +106,22 @@ const MIN_PLOT = 80;
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
 const FONT_SIZE = 12;
 const TITLE_SIZE = 15;
-const TITLE_BAND = 36;
+/** Baseline of the title's first line, and the distance between its lines. */
+const TITLE_TOP = 22;
+const TITLE_LINE = 19;
+/** Baseline-to-baseline distance of wrapped legend text. */
+const LINE = 15;
+/** Smallest font category names shrink to before some are left out. */
+const MIN_TICK_FONT = 8;
+/** Text height in em that two neighbouring turned labels must leave between their baselines. */
+const LINE_EM = 1.15;
 /** Average glyph width in em, on the wide side so estimated label widths leave room rather than overlap. */
 const CHAR_WIDTH = 0.6;
 const TICK = 5;
-const INK = '#222222';
-const MUTED = '#555555';
-const GRID = '#e6e6e6';
+// The page's text colour: dark on a light theme, light on a dark one. Axes and grid are it, fainter.
+const INK = 'currentColor';
+const AXIS_OPACITY = 0.6;
+const GRID_OPACITY = 0.15;
 const MAX_LABEL_CHARS = 24;
 const MARKER_RADIUS = 3.5;
 const DASH = '6 4';
@@ -139,6 +154,14 @@ interface LegendEntry {
   readonly name: string;
   readonly color: string;
   readonly mark: 'line' | 'dashed' | 'box';
+}
+
+/** A legend entry placed: its swatch at (x, y), its text in lines. */
+interface PlacedEntry {
+  readonly entry: LegendEntry;
+  readonly x: number;
+  readonly y: number;
+  readonly lines: readonly string[];
 }
 
 interface ChartSpec {
@@ -228,7 +251,8 @@ export function histogram(options: HistogramOptions): string {
 export function reliabilityDiagram(options: ReliabilityDiagramOptions): string {
   const unit = niceTicks(0, 1, { extend: false });
   const accuracy = PALETTE[0];
-  const perfect = PALETTE[6];
+  // The reference line is ink, not a class colour: it reads on either theme.
+  const perfect = INK;
   return renderChart({
     title: options.title,
     size: options,
@@ -325,36 +349,56 @@ function zeroBasedTicks(values: readonly number[]): Ticks {
 }
 
 function renderChart(spec: ChartSpec): string {
+  const requestedWidth = spec.size.width ?? DEFAULT_WIDTH;
   const yLabels = tickLabels(spec.y.ticks);
-  const left = FONT_SIZE + 14 + TICK + Math.max(0, ...yLabels.map((text) => textWidth(text)));
-  const legendSpace = legendWidth(spec.legend);
-  // Room for the legend, or for the half of the last x tick label that hangs past the plot.
+  let left = FONT_SIZE + 14 + TICK + Math.max(0, ...yLabels.map((text) => textWidth(text)));
+  // Room for the half of the last x tick label that hangs past the plot.
   const overhang = spec.x.kind === 'linear' ? textWidth(tickLabels(spec.x.ticks).at(-1) ?? '') / 2 : 0;
-  const right = legendSpace > 0 ? legendSpace + 24 : Math.max(20, overhang + 6);
-  const plotWidth = Math.max(MIN_PLOT, (spec.size.width ?? DEFAULT_WIDTH) - left - right);
-  const xAxis = spec.x.kind === 'linear' ? linearXAxis(spec.x) : categoryXAxis(spec.x, plotWidth);
-  const bottom = TICK + 6 + xAxis.labelHeight + (spec.x.label ? 8 + FONT_SIZE + 8 : 8);
-  const plotHeight = Math.max(MIN_PLOT, (spec.size.height ?? DEFAULT_HEIGHT) - TITLE_BAND - bottom);
+  const right = Math.max(20, overhang + 6);
+  const layoutX = (): XAxis => {
+    const plotWidth = Math.max(MIN_PLOT, requestedWidth - left - right);
+    return spec.x.kind === 'linear' ? linearXAxis(spec.x, plotWidth) : categoryXAxis(spec.x, plotWidth);
+  };
+  let xAxis = layoutX();
+  // Turned category names hang to the left of their bands: the first one must not leave the chart.
+  if (xAxis.leftOverhang > left) {
+    left = Math.ceil(xAxis.leftOverhang);
+    xAxis = layoutX();
+  }
+  const plotWidth = xAxis.plotWidth;
   const width = left + plotWidth + right;
-  const height = TITLE_BAND + plotHeight + bottom;
-  const plot: Box = { x: left, y: TITLE_BAND, width: plotWidth, height: plotHeight };
+  const titleLines = wrapText(spec.title, width - 16, TITLE_SIZE);
+  const titleBottom = TITLE_TOP + (titleLines.length - 1) * TITLE_LINE + 14;
+  // The legend sits under the title, as wide as the chart, entries side by side and wrapped into rows.
+  const legendBox = layoutLegend(spec.legend, left, width - 8);
+  const top = titleBottom + (legendBox.height > 0 ? legendBox.height + 8 : 0);
+  const axisTitle = [spec.x.label, xAxis.note].filter((text) => text !== '').join(' ');
+  const bottom = TICK + 6 + xAxis.labelHeight + (axisTitle ? 8 + FONT_SIZE + 8 : 8);
+  const plotHeight = Math.max(MIN_PLOT, (spec.size.height ?? DEFAULT_HEIGHT) - top - bottom);
+  const height = top + plotHeight + bottom;
+  const plot: Box = { x: left, y: top, width: plotWidth, height: plotHeight };
   const x = linearScale(xAxis.domain, [plot.x, plot.x + plot.width]);
   const y = linearScale(spec.y.ticks.domain, [plot.y + plot.height, plot.y]);
 
   const body = [
-    el('rect', { width, height, fill: '#ffffff' }),
-    label(width / 2, 22, spec.title, { 'font-size': TITLE_SIZE, 'font-weight': 600, 'text-anchor': 'middle' }),
+    multiline(width / 2, TITLE_TOP, titleLines, TITLE_LINE, {
+      class: 'chart-title',
+      'font-size': TITLE_SIZE,
+      'font-weight': 600,
+      'text-anchor': 'middle',
+    }),
+    legend(legendBox.entries, titleBottom),
     yAxis(plot, spec.y, yLabels, y),
     xAxis.render(plot, x),
-    label(plot.x + plot.width / 2, height - 10, spec.x.label, { 'text-anchor': 'middle', class: 'axis-title' }),
+    label(plot.x + plot.width / 2, height - 10, axisTitle, { 'text-anchor': 'middle', class: 'axis-title' }),
     clipped(plot, spec.draw(x, y)),
     // The frame goes over the data so bars never hide the baseline.
     el('path', {
       d: `M${n(plot.x)},${n(plot.y)}V${n(plot.y + plot.height)}H${n(plot.x + plot.width)}`,
       fill: 'none',
-      stroke: MUTED,
+      stroke: INK,
+      'stroke-opacity': AXIS_OPACITY,
     }),
-    legend(spec.legend, plot.x + plot.width + 16, plot.y),
   ];
   const root = {
     xmlns: 'http://www.w3.org/2000/svg',
@@ -372,8 +416,8 @@ function renderChart(spec: ChartSpec): string {
 function yAxis(plot: Box, axis: LinearAxis, labels: readonly string[], y: Scale): string {
   const ticks = axis.ticks.values.map((value, i) => {
     const at = y(value);
-    const grid = el('line', { x1: plot.x, x2: plot.x + plot.width, y1: at, y2: at, stroke: GRID });
-    const mark = el('line', { x1: plot.x - TICK, x2: plot.x, y1: at, y2: at, stroke: MUTED });
+    const grid = el('line', { x1: plot.x, x2: plot.x + plot.width, y1: at, y2: at, ...GRID_STROKE });
+    const mark = el('line', { x1: plot.x - TICK, x2: plot.x, y1: at, y2: at, ...AXIS_STROKE });
     const text = label(plot.x - TICK - 3, at, labels[i]!, { class: 'y-tick', 'text-anchor': 'end', dy: '0.32em' });
     return grid + mark + text;
   });
@@ -385,25 +429,36 @@ function yAxis(plot: Box, axis: LinearAxis, labels: readonly string[], y: Scale)
   return ticks.join('') + title;
 }
 
+const GRID_STROKE = { stroke: INK, 'stroke-opacity': GRID_OPACITY } as const;
+const AXIS_STROKE = { stroke: INK, 'stroke-opacity': AXIS_OPACITY } as const;
+
 interface XAxis {
   readonly domain: readonly [number, number];
+  readonly plotWidth: number;
   /** Height the tick labels take below the tick marks. */
   readonly labelHeight: number;
+  /** How far left of the plot's left edge the labels reach (turned category names), in pixels. */
+  readonly leftOverhang: number;
+  /** Said after the axis title, e.g. that some names were left out; '' when there is nothing to say. */
+  readonly note: string;
   readonly render: (plot: Box, x: Scale) => string;
 }
 
-function linearXAxis(axis: LinearAxis): XAxis {
+function linearXAxis(axis: LinearAxis, plotWidth: number): XAxis {
   const labels = tickLabels(axis.ticks);
   return {
     domain: axis.ticks.domain,
+    plotWidth,
     labelHeight: FONT_SIZE,
+    leftOverhang: 0,
+    note: '',
     render: (plot, x) =>
       axis.ticks.values
         .map((value, i) => {
           const at = x(value);
           const bottom = plot.y + plot.height;
-          const grid = el('line', { x1: at, x2: at, y1: plot.y, y2: bottom, stroke: GRID });
-          const mark = el('line', { x1: at, x2: at, y1: bottom, y2: bottom + TICK, stroke: MUTED });
+          const grid = el('line', { x1: at, x2: at, y1: plot.y, y2: bottom, ...GRID_STROKE });
+          const mark = el('line', { x1: at, x2: at, y1: bottom, y2: bottom + TICK, ...AXIS_STROKE });
           const text = label(at, bottom + TICK + 3, labels[i]!, {
             class: 'x-tick',
             'text-anchor': 'middle',
@@ -415,45 +470,113 @@ function linearXAxis(axis: LinearAxis): XAxis {
   };
 }
 
+/** How category names are set under their bands. */
+export interface CategoryLabelLayout {
+  /** 0: level; 45 or 90: turned that many degrees anticlockwise. */
+  readonly angle: 0 | 45 | 90;
+  readonly fontSize: number;
+  /** Every k-th name is shown; 1 unless even the smallest font cannot fit them all. */
+  readonly every: number;
+}
+
 /**
- * Category names under their bands, turned 45° when the widest would not fit its band; when even
- * turned labels would overlap, only every k-th is shown. Long names are cut short, in full in the tooltip.
+ * Every category name under its band: level when the widest fits its band, else turned 45°, else
+ * upright (90°), else upright in a smaller font; only when even that overlaps is every k-th name
+ * shown, and the axis says so. Long names are cut short, in full in their tooltip.
  */
+export function categoryLabelLayout(names: readonly string[], band: number): CategoryLabelLayout {
+  const widest = Math.max(0, ...names.map((name) => textWidth(shorten(name))));
+  if (widest <= band - 4) return { angle: 0, fontSize: FONT_SIZE, every: 1 };
+  // Turned labels are parallel: the distance between neighbouring baselines is band·sin(angle).
+  if (band * SIN_45 >= FONT_SIZE * LINE_EM) return { angle: 45, fontSize: FONT_SIZE, every: 1 };
+  if (band >= FONT_SIZE * LINE_EM) return { angle: 90, fontSize: FONT_SIZE, every: 1 };
+  const fontSize = Math.max(MIN_TICK_FONT, Math.floor((band / LINE_EM) * 10) / 10);
+  return { angle: 90, fontSize, every: Math.max(1, Math.ceil((fontSize * LINE_EM) / band - 1e-9)) };
+}
+
 function categoryXAxis(axis: CategoryAxis, plotWidth: number): XAxis {
   const count = Math.max(1, axis.categories.length);
   const band = plotWidth / count;
-  const widest = Math.max(0, ...axis.categories.map((category) => textWidth(shorten(category))));
-  const rotate = widest > band - 4;
-  const every = rotate ? Math.ceil((FONT_SIZE * 1.2) / SIN_45 / band) : 1;
+  const { angle, fontSize, every } = categoryLabelLayout(axis.categories, band);
+  const scale = fontSize / FONT_SIZE;
+  const widthOf = (category: string): number => textWidth(shorten(category), fontSize);
+  const widest = Math.max(0, ...axis.categories.map(widthOf));
+  const first = axis.categories[0] === undefined ? 0 : widthOf(axis.categories[0]);
+  const shown = Math.ceil(axis.categories.length / every);
+  const note =
+    shown < axis.categories.length ? `(every ${ordinal(every)} of ${axis.categories.length} names shown)` : '';
   return {
     domain: [0, count],
-    labelHeight: rotate ? (widest + FONT_SIZE) * SIN_45 : FONT_SIZE,
+    plotWidth,
+    labelHeight: angle === 0 ? FONT_SIZE : angle === 45 ? (widest + fontSize) * SIN_45 : widest + 2 * scale,
+    leftOverhang: angle === 45 ? first * SIN_45 - band / 2 + 4 : 0,
+    note,
     render: (plot, x) => {
       const top = plot.y + plot.height + TICK + 3;
-      return axis.categories
-        .map((category, i) => {
-          if (i % every !== 0) return '';
-          const at = x(i + 0.5);
-          const attributes = rotate
-            ? { class: 'x-tick', 'text-anchor': 'end', dy: '0.8em', transform: `rotate(-45 ${n(at)} ${n(top)})` }
-            : { class: 'x-tick', 'text-anchor': 'middle', dy: '0.8em' };
-          return shortLabel(at, top, category, attributes);
-        })
-        .join('');
+      const size = fontSize === FONT_SIZE ? undefined : fontSize;
+      const ticks = axis.categories.map((category, i) => {
+        if (i % every !== 0) return '';
+        const at = x(i + 0.5);
+        const turn = (dy: string) => ({
+          class: 'x-tick',
+          'text-anchor': 'end',
+          'font-size': size,
+          dy,
+          transform: `rotate(-${angle} ${n(at)} ${n(top)})`,
+        });
+        const attributes =
+          angle === 0
+            ? { class: 'x-tick', 'text-anchor': 'middle', dy: '0.8em' }
+            : turn(angle === 45 ? '0.8em' : '0.32em');
+        return shortLabel(at, top, category, attributes);
+      });
+      const why = note
+        ? tip(`Too many classes to name each one: ${note.slice(1, -1)}; each bar's tooltip names its class.`)
+        : '';
+      return el('g', { class: 'x-ticks' }, why + ticks.join(''));
     },
   };
 }
 
-function legendWidth(entries: readonly LegendEntry[]): number {
-  if (entries.length < 2) return 0;
-  return 28 + Math.max(...entries.map((entry) => textWidth(shorten(entry.name))));
+/**
+ * Legend entries left to right from `left`, wrapped into a new row when the next would pass `right`;
+ * a name wider than the whole row is wrapped into lines itself. Nothing is cut short.
+ */
+function layoutLegend(
+  entries: readonly LegendEntry[],
+  left: number,
+  right: number,
+): { entries: PlacedEntry[]; height: number } {
+  if (entries.length < 2) return { entries: [], height: 0 };
+  const placed: PlacedEntry[] = [];
+  const available = Math.max(60, right - left);
+  let x = left;
+  let y = 0;
+  let rowHeight = 0;
+  for (const entry of entries) {
+    const lines = wrapText(entry.name, available - legendTextOffset(entry), FONT_SIZE);
+    const width = legendTextOffset(entry) + Math.max(...lines.map((line) => textWidth(line)));
+    if (x > left && x + width > left + available) {
+      x = left;
+      y += rowHeight;
+      rowHeight = 0;
+    }
+    placed.push({ entry, x, y, lines });
+    rowHeight = Math.max(rowHeight, lines.length * LINE + 5);
+    x += width + 16;
+  }
+  return { entries: placed, height: y + rowHeight };
+}
+
+function legendTextOffset(entry: LegendEntry): number {
+  return entry.mark === 'box' ? 20 : 26;
 }
 
 /** A key to the colours, drawn only when there is more than one series to tell apart. */
-function legend(entries: readonly LegendEntry[], left: number, top: number): string {
-  if (entries.length < 2) return '';
-  const rows = entries.map((entry, i) => {
-    const middle = top + 9 + i * 20;
+function legend(entries: readonly PlacedEntry[], top: number): string {
+  if (entries.length === 0) return '';
+  const rows = entries.map(({ entry, x: left, y, lines }) => {
+    const middle = top + y + 8;
     const swatch =
       entry.mark === 'box'
         ? el('rect', { x: left, y: middle - 6, width: 14, height: 12, fill: entry.color })
@@ -466,7 +589,8 @@ function legend(entries: readonly LegendEntry[], left: number, top: number): str
             'stroke-width': 2,
             'stroke-dasharray': entry.mark === 'dashed' ? DASH : undefined,
           });
-    return el('g', {}, swatch + shortLabel(left + 28, middle, entry.name, { dy: '0.32em' }));
+    const text = multiline(left + legendTextOffset(entry), middle, lines, LINE, { dy: '0.32em' });
+    return el('g', {}, swatch + text);
   });
   return el('g', { class: 'legend' }, rows.join(''));
 }
@@ -486,13 +610,17 @@ function lineSeries(series: LineSeries, color: string, x: Scale, y: Scale): stri
   const line = d ? el('path', { d, fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-dasharray': dash }) : '';
   const markers = series.points.filter(isDrawable).map((p) => {
     const tooltip = `${series.name}: ${formatNumber(p.x)}, ${formatNumber(p.y)}`;
+    // The white ring parts a marker from its line; pages recolour it to their background (class marker).
     const attributes = { class: 'marker', cx: x(p.x), cy: y(p.y), r: MARKER_RADIUS, fill: color, stroke: '#ffffff' };
     return el('circle', attributes, tip(tooltip));
   });
   return el('g', { class: 'series', 'data-series': series.name }, line + markers.join(''));
 }
 
-/** A bar between two x and two y pixel positions, in either order, with a tooltip. */
+/**
+ * A bar between two x and two y pixel positions, in either order, with a tooltip. Its white edge parts
+ * neighbouring bars; pages recolour it to their background (class bar).
+ */
 function rect(x0: number, x1: number, y0: number, y1: number, fill: string, tooltip: string): string {
   if (![x0, x1, y0, y1].every(Number.isFinite)) return '';
   const attributes = {
@@ -539,6 +667,46 @@ function el(name: string, attributes: Attributes, content = ''): string {
 
 function label(x: number, y: number, text: string, attributes: Attributes): string {
   return text === '' ? '' : el('text', { x, y, fill: INK, ...attributes }, escapeXml(text));
+}
+
+/** Text of one line as is; of several, one <tspan> per line, each `step` pixels under the last. */
+function multiline(x: number, y: number, lines: readonly string[], step: number, attributes: Attributes): string {
+  if (lines.length <= 1) return label(x, y, lines[0] ?? '', attributes);
+  const spans = lines.map((line, i) => el('tspan', { x, dy: i === 0 ? undefined : step }, escapeXml(line)));
+  return el('text', { x, y, fill: INK, ...attributes }, spans.join(''));
+}
+
+/**
+ * Text broken at spaces into lines no wider than `maxWidth` (by the estimated glyph width); a word
+ * wider than a line on its own is broken inside. Always at least one line.
+ */
+export function wrapText(text: string, maxWidth: number, size = FONT_SIZE): string[] {
+  const perLine = Math.max(4, Math.floor(maxWidth / (size * CHAR_WIDTH)));
+  const lines: string[] = [];
+  let line = '';
+  for (let word of text.split(/\s+/).filter((w) => w !== '')) {
+    while (word.length > perLine) {
+      if (line) lines.push(line);
+      lines.push(word.slice(0, perLine));
+      word = word.slice(perLine);
+      line = '';
+    }
+    if (line === '') line = word;
+    else if (line.length + 1 + word.length <= perLine) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line || lines.length === 0) lines.push(line);
+  return lines;
+}
+
+/** 2nd, 3rd, 4th, 11th, 21st. */
+function ordinal(k: number): string {
+  const teen = k % 100 >= 11 && k % 100 <= 13;
+  const suffix = teen ? 'th' : (['th', 'st', 'nd', 'rd'][k % 10] ?? 'th');
+  return `${k}${suffix}`;
 }
 
 /** A label cut short when long, with the whole text in its tooltip. */

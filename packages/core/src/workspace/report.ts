@@ -1,5 +1,9 @@
-/** @module The workspace report: one self-contained HTML page of figures and plots about labels, suggestions and the fit. */
-import { mkdir } from 'node:fs/promises';
+/**
+ * @module The workspace report: one self-contained HTML page of figures and plots about labels,
+ * suggestions and the fit, the model that made them, example images of every class (small inline
+ * JPEGs) and the confusion matrix of the random checks.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   expectedCalibrationError,
@@ -9,16 +13,31 @@ import {
 } from '../learn/calibration.js';
 import { MIN_CHECKS_FOR_ESTIMATE } from '../verify/estimate.js';
 import { barChart, histogram, lineChart, reliabilityDiagram } from '../charts/svg.js';
-import { reportHtml, type ReportSection } from '../charts/html.js';
+import { type GalleryGroup, reportHtml, type ReportSection, type ReportTable } from '../charts/html.js';
+import { timeUnitFor } from '../charts/time.js';
 import { HUMAN_LABEL_SOURCES, imageStatus, type ImageStatus } from '../domain/index.js';
-import type { Store } from '../store/store.js';
+import type { CheckRecord, LabelRecord, Store, SuggestionRecord } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { accuracyOf, summaryOf } from './fit-summary.js';
 
 /** The statuses of images with a label or a suggestion, in the order the report shows them. */
 const STATUS_ORDER = ['labeled', 'accepted', 'auto', 'suggested'] as const satisfies readonly ImageStatus[];
+/** Example images per class, and the longer side of their thumbnails in pixels. */
+const EXAMPLES_PER_CLASS = 4;
+const THUMBNAIL_SIZE = 96;
 
-export async function writeReport(store: Store, outDir: string, title: string): Promise<string> {
+export interface WriteReportOptions {
+  readonly title: string;
+  /** The workspace's model spec, named on the page: the embeddings every figure rests on. */
+  readonly modelSpec: string;
+  /** Where the images are, for the example thumbnails. */
+  readonly imagesRoot: string;
+  /** Largest width * height read for a thumbnail (the workspace's limit). */
+  readonly maxPixels: number;
+}
+
+export async function writeReport(store: Store, outDir: string, options: WriteReportOptions): Promise<string> {
+  const { title } = options;
   const rows = await store.exportRows();
   const labels = await store.listLabels();
   const fits = await store.listFits();
@@ -54,10 +73,19 @@ export async function writeReport(store: Store, outDir: string, title: string): 
     .filter((l) => HUMAN_LABEL_SOURCES.includes(l.source))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   const start = human.length > 0 ? Date.parse(human[0]!.createdAt) : 0;
+  // Counted in the unit that suits the span: a 40-minute session in minutes, a month in days.
+  const unit = timeUnitFor(human.length > 0 ? Date.parse(human.at(-1)!.createdAt) - start : 0);
   const thresholds = Array.from({ length: 51 }, (_, i) => i / 50);
   // Coverage counts suggestions only; their correctness is unknown.
   const unlabelled = suggestions.map((s) => ({ confidence: s.confidence, correct: false }));
   const sections: ReportSection[] = [
+    {
+      title: 'Examples per class',
+      text:
+        `Up to ${EXAMPLES_PER_CLASS} images of each class: first images people labelled, then the ` +
+        'suggestions of that class the model is most confident about.',
+      gallery: await examples(classes, human, suggestions, options),
+    },
     {
       title: 'Images per class',
       svg: barChart({
@@ -82,10 +110,13 @@ export async function writeReport(store: Store, outDir: string, title: string): 
       text: 'Labels given by people (typed or imported), counted from the first one.',
       svg: lineChart({
         title: 'Labels over time',
-        xLabel: 'hours since the first label',
+        xLabel: `${unit.name} since the first label`,
         yLabel: 'labels',
         series: [
-          { name: 'labels', points: human.map((l, i) => ({ x: (Date.parse(l.createdAt) - start) / 3.6e6, y: i + 1 })) },
+          {
+            name: 'labels',
+            points: human.map((l, i) => ({ x: (Date.parse(l.createdAt) - start) / unit.ms, y: i + 1 })),
+          },
         ],
       }),
     },
@@ -158,12 +189,14 @@ export async function writeReport(store: Store, outDir: string, title: string): 
       text: `The ${evidence}, by confidence: a calibrated model is right as often as it says.`,
       svg: reliabilityDiagram({ title: 'Calibration of the latest fit', bins: reliabilityBins(predictions, 10) }),
     },
+    confusionSection(await store.listChecks()),
   ];
   const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
   const html = reportHtml({
     title,
     generatedAt: new Date(),
     summary: [
+      { label: 'model', value: options.modelSpec },
       { label: 'images', value: rows.length },
       { label: 'labelled by people', value: human.length },
       { label: 'accepted suggestions', value: labels.length - human.length },
@@ -195,4 +228,98 @@ export async function writeReport(store: Store, outDir: string, title: string): 
   const file = join(outDir, 'index.html');
   await writeFileAtomic(file, [html]);
   return file;
+}
+
+/**
+ * Suggested class against the person's answer over every answered random check (all draws; skipped
+ * checks are left out). Raw counts, not design weights: a reader can count them back in the checklist.
+ */
+export function confusionSection(checks: readonly CheckRecord[]): ReportSection {
+  const title = 'Random checks: suggested vs answered';
+  const answered = checks.filter((c): c is CheckRecord & { answer: string } => c.answer !== null && !c.skipped);
+  if (answered.length === 0) {
+    return {
+      title,
+      text:
+        'No random checks yet: verify a random sample of the suggestions (autolabel verify, or the Verify view) ' +
+        'and their answers appear here as a confusion matrix.',
+    };
+  }
+  const skipped = checks.filter((c) => c.skipped).length;
+  const draws = new Set(answered.map((c) => c.drawId)).size;
+  const table = confusionTable(answered);
+  const agreed = answered.filter((c) => c.answer === c.suggested).length;
+  return {
+    title,
+    text:
+      `Raw counts (not weighted by the draws' design weights) of the ${answered.length} answered random checks ` +
+      `from ${draws} ${draws === 1 ? 'draw' : 'draws'}; ${skipped} skipped ${skipped === 1 ? 'check is' : 'checks are'} ` +
+      `not counted. Rows: the class suggested; columns: the person's answer. They agreed on ${agreed} ` +
+      `(the diagonal). Checks are stratified by confidence, so raw shares over-represent some confidences; ` +
+      'the estimated accuracy above uses the weights.',
+    table,
+  };
+}
+
+/** A confusion matrix with a row per suggested class, a column per answer, and row totals. */
+function confusionTable(answered: readonly (CheckRecord & { answer: string })[]): ReportTable {
+  const classes = [...new Set(answered.flatMap((c) => [c.suggested, c.answer]))].sort();
+  const at = new Map(classes.map((name, i) => [name, i]));
+  const counts = classes.map(() => classes.map(() => 0));
+  for (const check of answered) counts[at.get(check.suggested)!]![at.get(check.answer)!]!++;
+  const used = classes.filter((_, i) => counts[i]!.some((count) => count > 0));
+  return {
+    columns: ['suggested ↓ / answered →', ...classes, 'total'],
+    rows: used.map((name) => {
+      const row = counts[at.get(name)!]!;
+      return [name, ...row, row.reduce((a, b) => a + b, 0)];
+    }),
+  };
+}
+
+/** Up to EXAMPLES_PER_CLASS images per class: people's labels first (oldest first), then the most confident suggestions. */
+async function examples(
+  classes: readonly string[],
+  human: readonly LabelRecord[],
+  suggestions: readonly SuggestionRecord[],
+  options: WriteReportOptions,
+): Promise<GalleryGroup[]> {
+  const byConfidence = [...suggestions].sort((a, b) => b.confidence - a.confidence);
+  const groups: GalleryGroup[] = [];
+  for (const name of classes) {
+    const labelled = human.filter((l) => l.label === name).map((l) => ({ path: l.path, caption: 'labelled' }));
+    const suggested = byConfidence
+      .filter((s) => s.label === name)
+      .map((s) => ({ path: s.path, caption: `suggested ${(100 * s.confidence).toFixed(0)}%` }));
+    const picked = [...labelled, ...suggested].slice(0, EXAMPLES_PER_CLASS);
+    const items = await Promise.all(
+      picked.map(async (pick) => ({
+        src: await thumbnail(join(options.imagesRoot, pick.path), options.maxPixels),
+        alt: pick.path,
+        caption: pick.caption,
+      })),
+    );
+    groups.push({ title: name, items });
+  }
+  return groups;
+}
+
+/**
+ * A small JPEG of an image as a data: URI (the page fetches nothing), or null when the file cannot be
+ * read any more. sharp (a native add-on) loads here, with the first thumbnail, not with core.
+ */
+async function thumbnail(file: string, maxPixels: number): Promise<string | null> {
+  const sharp = (await import('sharp')).default;
+  try {
+    const data = await readFile(file);
+    const jpeg = await sharp(data, { limitInputPixels: maxPixels, pages: 1, autoOrient: true })
+      .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside' })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .jpeg({ quality: 70 })
+      .toBuffer();
+    return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+  } catch {
+    return null;
+  }
 }

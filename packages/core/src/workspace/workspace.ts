@@ -368,7 +368,12 @@ export class Workspace {
 
   /** Writes `outDir/index.html`, a self-contained page of figures and plots; returns its path. */
   async report(outDir: string): Promise<string> {
-    return writeReport(this.#store, resolve(outDir), `Autolabel report: ${this.imagesRoot}`);
+    return writeReport(this.#store, resolve(outDir), {
+      title: `Autolabel report: ${this.imagesRoot}`,
+      modelSpec: this.modelSpec,
+      imagesRoot: this.imagesRoot,
+      maxPixels: this.config.maxPixels,
+    });
   }
 
   /** The id embeddings of the workspace's model are stored under (known once something was embedded with it). */
