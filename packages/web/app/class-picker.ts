@@ -1,9 +1,9 @@
 /**
- * @module Picking a class in the label-next queue and the verify view: the row of class buttons (each
- * with its number key), the keys themselves (numbers and type-ahead, from class-keys.ts) with the line
- * that says what was typed, and the panel's list of keys. Both views use it; each says what a pick does.
+ * @module Picking a class in the label-next queue, the verify view and the map's selection: the row of
+ * class buttons (each with its key), the keys themselves (1-9, 0, letters and type-ahead, from
+ * class-keys.ts) with the line that says what was typed. Each view says what a pick does.
  */
-import { browserKeyStorage, ClassKeys, keyOrder, storedKeys } from './class-keys.js';
+import { browserKeyStorage, type ClassKeyMap, ClassKeys, keyOrder, storedKeys } from './class-keys.js';
 import { h, isForControl } from './dom.js';
 
 export interface ClassPickerOptions {
@@ -13,6 +13,8 @@ export interface ClassPickerOptions {
   readonly classNames: () => readonly string[];
   /** A class was picked, by a key or by its button. */
   readonly onPick: (name: string) => void;
+  /** The keys views use as commands, which no class gets (ViewContext's). */
+  readonly commandKeys: () => ReadonlySet<string>;
 }
 
 /** How one class button looks: an extra CSS class (`current`, `suggested`) and its tooltip. */
@@ -24,8 +26,8 @@ export interface ClassButtonLook {
 export interface RenderedClasses {
   /** The classes in button order. */
   readonly names: readonly string[];
-  /** Their number keys, where they have one. */
-  readonly keys: ReadonlyMap<string, number>;
+  /** Their keys, where they have one. */
+  readonly keys: ClassKeyMap;
 }
 
 export class ClassPicker {
@@ -34,12 +36,14 @@ export class ClassPicker {
   /** What has been typed towards a class name, or why a key did nothing. */
   readonly typeahead: HTMLElement;
   readonly #classNames: () => readonly string[];
+  readonly #commandKeys: () => ReadonlySet<string>;
   readonly #keys: ClassKeys;
   #typed = '';
   #note: string | null = null;
 
   constructor(options: ClassPickerOptions) {
     this.#classNames = options.classNames;
+    this.#commandKeys = options.commandKeys;
     this.#keys = new ClassKeys({
       onPick: options.onPick,
       onPending: (typed, note) => {
@@ -77,10 +81,16 @@ export class ClassPicker {
     } else if (this.press(event.key)) event.preventDefault();
   }
 
-  /** Handles one key (a number or a letter of a class name); true when it was used. */
+  /** Handles one key (a class's key or a letter of a class name); true when it was used. */
   press(key: string): boolean {
-    const names = this.#classNames();
-    return this.#keys.press(key, names, storedKeys(browserKeyStorage(), names));
+    const { names, keys } = this.assigned();
+    return this.#keys.press(key, names, keys);
+  }
+
+  /** The classes in key order and their keys, as the buttons show them. */
+  assigned(): RenderedClasses {
+    const keys = storedKeys(browserKeyStorage(), this.#classNames(), this.#commandKeys());
+    return { names: keyOrder(this.#classNames(), keys), keys };
   }
 
   /** Forgets half-typed letters (on moving on, so they do not spill onto the next image). */
@@ -97,8 +107,7 @@ export class ClassPicker {
     look: (name: string) => ClassButtonLook,
     empty: string | null = null,
   ): RenderedClasses {
-    const keys = storedKeys(browserKeyStorage(), this.#classNames());
-    const names = keyOrder(this.#classNames(), keys);
+    const { names, keys } = this.assigned();
     const signature = JSON.stringify([names, [...keys], ...state]);
     if (this.buttons.dataset.signature === signature) return { names, keys };
     this.buttons.dataset.signature = signature;
@@ -112,7 +121,7 @@ export class ClassPicker {
         return h(
           'button',
           { type: 'button', class: `class-button${mark ? ` ${mark}` : ''}`, 'data-class': name, title },
-          keys.has(name) ? h('kbd', {}, String(keys.get(name))) : null,
+          keys.has(name) ? h('kbd', {}, keys.get(name)!) : null,
           name,
         );
       }),
@@ -126,13 +135,4 @@ export class ClassPicker {
     else this.typeahead.textContent = this.#note ?? '';
     this.typeahead.classList.toggle('warn', !this.#typed && this.#note !== null);
   }
-}
-
-/** The panel's list of keys and what each does. */
-export function keyHints(rows: readonly (readonly [key: string, what: string])[]): HTMLElement {
-  return h(
-    'dl',
-    { class: 'keys' },
-    ...rows.flatMap(([key, what]) => [h('dt', {}, h('kbd', {}, key)), h('dd', {}, what)]),
-  );
 }

@@ -1,11 +1,13 @@
 /**
- * @module The review app's entry: opens the server's event stream, and routes between the views by the URL's hash.
+ * @module The review app's entry: opens the server's event stream, routes between the views by the
+ * URL's hash, and hands keys to the help overlay (`?`) first and then to the view shown.
  */
 import './style.css';
 import { Api } from './api.js';
 import { DashboardView } from './dashboard-view.js';
 import { h } from './dom.js';
 import { GridView } from './grid-view.js';
+import { commandKeys, GLOBAL_KEYS, KeyHelp } from './key-help.js';
 import { Live } from './live.js';
 import { MapView } from './map-view.js';
 import { QueueView } from './queue-view.js';
@@ -26,7 +28,14 @@ function start(root: HTMLElement): void {
   const api = new Api();
   const live = new Live(api);
   const status = new StatusLine(live);
-  const ctx: ViewContext = { api, live, notify: (message, kind) => status.notify(message, kind) };
+  // Filled in once the views exist: they read it only when a class key is pressed or drawn.
+  let commands: ReadonlySet<string> = new Set();
+  const ctx: ViewContext = {
+    api,
+    live,
+    notify: (message, kind) => status.notify(message, kind),
+    commandKeys: () => commands,
+  };
   const views: Record<Route, View> = {
     queue: new QueueView(ctx),
     verify: new VerifyView(ctx),
@@ -34,6 +43,9 @@ function start(root: HTMLElement): void {
     dashboard: new DashboardView(ctx),
     map: new MapView(ctx),
   };
+  // One set for every view, since a class keeps its key across views.
+  commands = commandKeys([...GLOBAL_KEYS, ...Object.values(views).flatMap((view) => view.keys ?? [])]);
+  const help = new KeyHelp();
   const nav = h(
     'nav',
     {},
@@ -44,9 +56,11 @@ function start(root: HTMLElement): void {
     h('header', { class: 'top' }, h('span', { class: 'brand' }, 'Autolabel'), nav),
     main,
     status.element,
+    help.element,
   );
 
   let current: View | undefined;
+  let currentTitle = '';
   const route = () => {
     const path = location.hash.replace(/^#\/?/, '').split('?')[0]!;
     // `#/review`: the grid's address before it had one name everywhere; old bookmarks still land there.
@@ -61,14 +75,24 @@ function start(root: HTMLElement): void {
     current?.hide();
     for (const view of Object.values(views)) view.element.hidden = view !== next;
     current = next;
-    document.title = `${ROUTES.find((r) => r.path === name)!.title} · Autolabel`;
+    help.close();
+    currentTitle = ROUTES.find((r) => r.path === name)!.title;
+    document.title = `${currentTitle} · Autolabel`;
     next.show();
   };
   // Keys go to the view, not to the nav link just used (Enter would follow it again): drop its focus
   // as it is activated, before any key can reach it.
   nav.addEventListener('click', (event) => (event.target as HTMLElement).closest('a')?.blur());
   window.addEventListener('hashchange', route);
-  document.addEventListener('keydown', (event) => current?.onKey?.(event));
+  document.addEventListener('keydown', (event) => {
+    const content = () => ({
+      title: currentTitle,
+      keys: current?.keys ?? [],
+      classes: current?.classKeys?.(),
+      commands,
+    });
+    if (!help.onKey(event, content)) current?.onKey?.(event);
+  });
   live.start();
   route();
 }

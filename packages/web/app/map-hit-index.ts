@@ -1,7 +1,8 @@
 /**
- * @module The embedding map's points and its hover index: which point is nearest the cursor, found
- * through a uniform grid of buckets over the layout's data square [-1, 1]² instead of a scan of every
- * point, so hover stays instant with tens of thousands of them. Pure; the map view asks it in data units.
+ * @module The embedding map's points and its spatial index: which point is nearest the cursor, and which
+ * lie in a rectangle (a lasso's or a box's bounds), found through a uniform grid of buckets over the
+ * layout's data square [-1, 1]² instead of a scan of every point, so hover and selection stay instant
+ * with tens of thousands of them. Pure; the map view asks it in data units.
  */
 
 /** Buckets per side over [-1, 1]². */
@@ -78,5 +79,29 @@ export class HitIndex {
       }
     }
     return best;
+  }
+
+  /**
+   * The points with x0 <= x <= x1 and y0 <= y <= y1 (data units, corners in any order), in point
+   * order: only the buckets the rectangle touches are read.
+   */
+  inRect(ax: number, ay: number, bx: number, by: number): Int32Array {
+    const x0 = Math.min(ax, bx);
+    const x1 = Math.max(ax, bx);
+    const y0 = Math.min(ay, by);
+    const y1 = Math.max(ay, by);
+    const found: number[] = [];
+    for (let row = bucketOf(y0); row <= bucketOf(y1); row++) {
+      for (let col = bucketOf(x0); col <= bucketOf(x1); col++) {
+        const b = row * BUCKETS + col;
+        for (let k = this.#cellStart[b]!; k < this.#cellStart[b + 1]!; k++) {
+          const i = this.#cellPoints[k]!;
+          const x = this.x[i]!;
+          const y = this.y[i]!;
+          if (x >= x0 && x <= x1 && y >= y0 && y <= y1) found.push(i);
+        }
+      }
+    }
+    return Int32Array.from(found).sort();
   }
 }

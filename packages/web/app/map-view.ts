@@ -1,19 +1,25 @@
 /**
  * @module The embedding map: every embedded image as a point on one canvas, placed by the server's 2-D
  * layout (GET /api/map) and coloured by its label or suggestion. Wheel zooms around the cursor, drag
- * pans, hover shows the nearest image, click opens it. Built for tens of thousands of points: one
- * ImageData buffer per frame, a frame only when something changed, and hover found through a uniform grid of
- * buckets in data space instead of a scan of every point.
+ * pans, hover shows the nearest image, click opens it; Shift-drag draws a lasso and Alt-drag a box
+ * (or plain drags, in the Lasso and Box modes), and a bar accepts or labels what they select at once.
+ * Built for tens of thousands of points: one ImageData buffer per frame, a frame only when something
+ * changed, and hover and selection found through a uniform grid of buckets in data space instead of a
+ * scan of every point.
  */
 import type { ImageItem } from '@autolabel/core';
 import type { MapState } from '@autolabel/core';
+import { hasSuggestion } from '@autolabel/core/domain';
+import { ClassPicker } from './class-picker.js';
 import { classColor, ClassColors, UNLABELED } from './class-colors.js';
 import { frameThrottle, h, percent } from './dom.js';
+import { keyLine } from './key-help.js';
 import type { Change } from './live.js';
 import { MapCamera } from './map-camera.js';
 import { HitIndex } from './map-hit-index.js';
 import { colorRuns, type Run } from './map-runs.js';
-import type { View, ViewContext } from './view.js';
+import { extendPath, MapSelection, pointsInBox, pointsInPolygon } from './map-selection.js';
+import type { KeyBinding, View, ViewContext } from './view.js';
 
 const POLL_MS = 500;
 const PAGE = 1000;
@@ -23,6 +29,39 @@ const HIT_PX = 10;
 const REFRESH_MS = 400;
 /** A press that moves less than this is a click, not a drag. */
 const CLICK_SLOP_PX = 4;
+/** Unselected dots while there is a selection: this opaque (of 255), so the selection stands out. */
+const FADED_ALPHA = 0x66;
+/** What a plain drag does: pan, or draw a lasso or a box. */
+type DragMode = 'pan' | 'lasso' | 'box';
+const MODES: readonly (readonly [DragMode, string, string])[] = [
+  ['pan', 'Pan', 'drag pans (Shift-drag lassoes, Alt-drag draws a box)'],
+  ['lasso', 'Lasso', 'drag draws a lasso'],
+  ['box', 'Box', 'drag draws a box'],
+];
+
+/** The keys and gestures: the hint line and the `?` help list them. */
+const KEYS: readonly KeyBinding[] = [
+  { label: 'Wheel', what: 'zoom' },
+  { label: 'Drag', what: 'pan' },
+  { label: 'Shift-drag', what: 'lasso select' },
+  { label: 'Alt-drag', what: 'box select' },
+  { label: 'Ctrl or ⌘ as well', what: 'add to the selection' },
+  { label: 'Shift-click', what: 'add or remove a point' },
+  { label: 'Click', what: 'open the image' },
+  { keys: ['Enter'], what: 'accept the selection’s suggestions' },
+  { label: '1–9, 0, …', what: 'label the selection' },
+  { keys: ['Escape'], what: 'clear the selection' },
+];
+
+/** A lasso or box being drawn, in canvas CSS pixels. */
+interface Draft {
+  readonly shape: 'lasso' | 'box';
+  /** The lasso's vertices x, y, …; for a box, the corner pressed then the pointer. */
+  path: number[];
+  readonly add: boolean;
+  readonly toggle: boolean;
+  moved: boolean;
+}
 
 /** The test hook: where an image's point is on screen, in client (viewport) pixels. */
 export interface MapHook {
@@ -36,14 +75,17 @@ declare global {
   }
 }
 
-/** '#rrggbb' as one opaque pixel of a Uint32Array over ImageData (little-endian: ABGR). */
-function rgba(hex: string): number {
+/** '#rrggbb' as one pixel of a Uint32Array over ImageData (little-endian: ABGR), opaque unless `alpha` says. */
+function rgba(hex: string, alpha = 0xff): number {
   const v = parseInt(hex.slice(1), 16);
-  return ((0xff << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
+  return ((alpha << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
 }
+const RING_OUTER = rgba('#1f2328');
+const RING_INNER = rgba('#ffffff');
 
 export class MapView implements View {
   readonly element: HTMLElement;
+  readonly keys = KEYS;
   readonly #ctx: ViewContext;
   #shown = false;
   #points: HitIndex | null = null;
@@ -57,6 +99,13 @@ export class MapView implements View {
   #size = { width: 0, height: 0, dpr: 1 };
   #hover = -1;
   #drag: { x: number; y: number; panX: number; panY: number; moved: boolean } | null = null;
+  #draft: Draft | null = null;
+  #mode: DragMode = 'pan';
+  readonly #selection = new MapSelection();
+  /** Per point, 1 when selected; null while nothing is. */
+  #mask: Uint8Array | null = null;
+  #acting = false;
+  readonly #picker: ClassPicker;
   /** Ids whose colours are to be refreshed, or all of them. */
   #pending: Set<number> | 'all' | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -71,6 +120,16 @@ export class MapView implements View {
   readonly #canvas: HTMLCanvasElement;
   readonly #tooltip: HTMLElement;
   readonly #overlay: HTMLElement;
+  readonly #modes: HTMLElement;
+  readonly #bar: HTMLElement;
+  /** The bar's buttons, shown only with a selection. */
+  readonly #actions: HTMLElement;
+  readonly #count: HTMLElement;
+  readonly #breakdown: HTMLElement;
+  readonly #acceptButton: HTMLButtonElement;
+  readonly #labelButton: HTMLButtonElement;
+  readonly #labelSelect: HTMLSelectElement;
+  readonly #clearButton: HTMLButtonElement;
 
   constructor(ctx: ViewContext) {
     this.#ctx = ctx;
@@ -84,16 +143,61 @@ export class MapView implements View {
     this.#tooltip = h('div', { class: 'map-tooltip', 'data-testid': 'map-tooltip', hidden: true });
     this.#overlay = h('div', { class: 'map-overlay', 'data-testid': 'map-overlay', hidden: true });
     this.#overlay.addEventListener('click', () => this.#closeOverlay());
+    this.#picker = new ClassPicker({
+      testId: 'map-classes',
+      classNames: () => ctx.live.classNames,
+      onPick: (name) => void this.#labelSelection(name),
+      commandKeys: ctx.commandKeys,
+    });
+    this.#modes = h(
+      'div',
+      { class: 'map-modes', role: 'group', 'aria-label': 'What a drag does' },
+      ...MODES.map(([mode, title, tip]) =>
+        h('button', { type: 'button', 'data-mode': mode, title: tip, 'aria-pressed': String(mode === 'pan') }, title),
+      ),
+    );
+    this.#modes.addEventListener('click', (event) => {
+      const button = (event.target as HTMLElement).closest<HTMLElement>('[data-mode]');
+      if (!button) return;
+      button.blur();
+      this.#setMode(button.dataset.mode as DragMode);
+    });
+    this.#count = h('strong', { 'data-testid': 'map-selection-count' });
+    this.#breakdown = h('span', { class: 'muted', 'data-testid': 'map-selection-breakdown' });
+    this.#acceptButton = h('button', { type: 'button', 'data-testid': 'map-accept' }, 'Accept suggestions');
+    this.#acceptButton.addEventListener('click', () => void this.#acceptSelection());
+    this.#labelButton = h('button', { type: 'button', class: 'primary', 'data-testid': 'map-label' }, 'Label as');
+    this.#labelSelect = h('select', {
+      'aria-label': 'Class to label the selection as',
+      'data-testid': 'map-label-class',
+    });
+    this.#labelButton.addEventListener('click', () => {
+      if (this.#labelSelect.value) void this.#labelSelection(this.#labelSelect.value);
+    });
+    this.#clearButton = h('button', { type: 'button', class: 'quiet', 'data-testid': 'map-clear' }, 'Clear');
+    this.#clearButton.addEventListener('click', () => this.#clearSelection());
+    this.#actions = h(
+      'span',
+      { class: 'map-selection-actions', hidden: true },
+      this.#acceptButton,
+      h('span', { class: 'map-selection-label' }, this.#labelButton, this.#labelSelect),
+      this.#clearButton,
+    );
+    // A row of its own, always there and one line high: a selection never moves the map or covers its dots.
+    this.#bar = h(
+      'div',
+      { class: 'map-selection', 'data-testid': 'map-selection', role: 'region', 'aria-label': 'Selection' },
+      h('span', { class: 'map-selection-what' }, this.#count, this.#breakdown),
+      this.#actions,
+      this.#picker.typeahead,
+    );
     this.#stage = h('div', { class: 'map-stage' }, this.#canvas, this.#tooltip);
     this.element = h(
       'section',
       { class: 'view map', 'data-view': 'map' },
-      h('div', { class: 'toolbar' }, this.#status, this.#progress, this.#legend),
-      h(
-        'p',
-        { class: 'hint-line' },
-        'Wheel zooms · drag pans · hover shows an image · click opens it · larger dots are labeled by people',
-      ),
+      h('div', { class: 'toolbar' }, this.#status, this.#progress, this.#modes, this.#legend),
+      keyLine(KEYS),
+      this.#bar,
       this.#stage,
       this.#overlay,
     );
@@ -101,7 +205,9 @@ export class MapView implements View {
     this.#canvas.addEventListener('pointerdown', (event) => this.#onPointerDown(event));
     this.#canvas.addEventListener('pointermove', (event) => this.#onPointerMove(event));
     this.#canvas.addEventListener('pointerup', (event) => this.#onPointerUp(event));
-    this.#canvas.addEventListener('pointerleave', () => !this.#drag && this.#setHover(-1, 0, 0));
+    this.#canvas.addEventListener('pointercancel', () => this.#cancelGesture());
+    this.#renderBar();
+    this.#canvas.addEventListener('pointerleave', () => !this.#drag && !this.#draft && this.#setHover(-1, 0, 0));
     new ResizeObserver(() => this.#resize()).observe(this.#stage);
     ctx.live.subscribe((change) => this.#onChange(change));
     window.__autolabelMap = {
@@ -125,14 +231,31 @@ export class MapView implements View {
 
   hide(): void {
     this.#shown = false;
+    this.#cancelGesture();
+    this.#picker.cancel();
     this.#setHover(-1, 0, 0);
   }
 
+  classKeys() {
+    return this.#picker.assigned();
+  }
+
   onKey(event: KeyboardEvent): void {
-    if (event.key === 'Escape' && !this.#overlay.hidden) {
-      this.#closeOverlay();
-      event.preventDefault();
+    if (!this.#overlay.hidden) {
+      if (event.key === 'Escape') {
+        this.#closeOverlay();
+        event.preventDefault();
+      }
+      return;
     }
+    // Class keys label the selection: with nothing selected, letters are nobody's.
+    if (this.#selection.size === 0) return;
+    this.#picker.onKey(event, ({ key }) => {
+      if (key === 'Escape' && !this.#picker.typing) this.#clearSelection();
+      else if (key === 'Enter') void this.#acceptSelection();
+      else return false;
+      return true;
+    });
   }
 
   // ---- loading ----
@@ -186,6 +309,7 @@ export class MapView implements View {
   }
 
   #onChange(change: Change): void {
+    if (change.kind === 'stats') this.#renderBar();
     if (!this.#points) return;
     if (change.kind === 'labels') this.#queue(change.imageIds.length === 0 ? 'all' : change.imageIds);
     else if (change.kind === 'resync' || change.kind === 'suggestions') this.#queue('all');
@@ -243,6 +367,7 @@ export class MapView implements View {
     this.#canvas.dataset.colored = String(this.#items.size);
     this.#recolor();
     if (this.#hover >= 0) this.#renderTooltip();
+    if (this.#selection.size > 0) this.#renderBar();
     this.#redraw();
   }
 
@@ -320,22 +445,39 @@ export class MapView implements View {
     const cx = view.originX * dpr;
     const cy = view.originY * dpr;
     const { x, y } = points;
+    /** A square dot of `size` device pixels centred on point i, clipped to the canvas. */
+    const dot = (i: number, size: number, color: number) => {
+      const px = Math.round(cx + x[i]! * s - size / 2);
+      const py = Math.round(cy - y[i]! * s - size / 2);
+      const x0 = Math.max(0, px);
+      const x1 = Math.min(W, px + size);
+      const y0 = Math.max(0, py);
+      const y1 = Math.min(H, py + size);
+      for (let row = y0; row < y1; row++) {
+        const at = row * W;
+        for (let col = x0; col < x1; col++) pixels[at + col] = color;
+      }
+    };
+    // With a selection, the rest fades and the selected dots are drawn last, ringed, in full colour.
+    const mask = this.#mask;
     for (const run of this.#runs) {
       const size = Math.max(1, Math.round(run.size * dpr));
-      const half = size / 2;
-      const color = rgba(run.color);
+      const color = rgba(run.color, mask ? FADED_ALPHA : 0xff);
       const list = run.points;
-      for (let k = 0; k < list.length; k++) {
-        const i = list[k]!;
-        const px = Math.round(cx + x[i]! * s - half);
-        const py = Math.round(cy - y[i]! * s - half);
-        const x0 = Math.max(0, px);
-        const x1 = Math.min(W, px + size);
-        const y0 = Math.max(0, py);
-        const y1 = Math.min(H, py + size);
-        for (let row = y0; row < y1; row++) {
-          const at = row * W;
-          for (let col = x0; col < x1; col++) pixels[at + col] = color;
+      for (let k = 0; k < list.length; k++) if (!mask?.[list[k]!]) dot(list[k]!, size, color);
+    }
+    if (mask) {
+      const ring = Math.max(1, Math.round(dpr));
+      for (const run of this.#runs) {
+        const size = Math.max(1, Math.round(run.size * dpr));
+        const color = rgba(run.color);
+        const list = run.points;
+        for (let k = 0; k < list.length; k++) {
+          const i = list[k]!;
+          if (!mask[i]) continue;
+          dot(i, size + 4 * ring, RING_OUTER);
+          dot(i, size + 2 * ring, RING_INNER);
+          dot(i, size, color);
         }
       }
     }
@@ -348,6 +490,7 @@ export class MapView implements View {
       g.arc(cx + x[i]! * s, cy - y[i]! * s, 7 * dpr, 0, Math.PI * 2);
       g.stroke();
     }
+    this.#drawDraft(g, dpr);
     this.#canvas.dataset.points = String(points.count);
   }
 
@@ -377,12 +520,29 @@ export class MapView implements View {
   #onPointerDown(event: PointerEvent): void {
     if (event.button !== 0) return;
     this.#canvas.setPointerCapture(event.pointerId);
+    const shape = event.altKey ? 'box' : event.shiftKey ? 'lasso' : this.#mode === 'pan' ? null : this.#mode;
+    if (shape) {
+      const [sx, sy] = this.#local(event);
+      const add = event.ctrlKey || event.metaKey;
+      this.#draft = { shape, path: [sx, sy], add, toggle: event.shiftKey, moved: false };
+      return;
+    }
     const { x: panX, y: panY } = this.#camera.pan;
     this.#drag = { x: event.clientX, y: event.clientY, panX, panY, moved: false };
   }
 
   #onPointerMove(event: PointerEvent): void {
     const [sx, sy] = this.#local(event);
+    const draft = this.#draft;
+    if (draft) {
+      if (!draft.moved && Math.hypot(sx - draft.path[0]!, sy - draft.path[1]!) < CLICK_SLOP_PX) return;
+      if (!draft.moved) this.#setHover(-1, sx, sy);
+      draft.moved = true;
+      if (draft.shape === 'box') draft.path = [draft.path[0]!, draft.path[1]!, sx, sy];
+      else if (!extendPath(draft.path, sx, sy)) return;
+      this.#redraw();
+      return;
+    }
     const drag = this.#drag;
     if (drag) {
       const mx = event.clientX - drag.x;
@@ -399,17 +559,195 @@ export class MapView implements View {
   }
 
   #onPointerUp(event: PointerEvent): void {
+    const [sx, sy] = this.#local(event);
+    const draft = this.#draft;
+    this.#draft = null;
+    if (draft) {
+      if (draft.moved) this.#select(draft);
+      else this.#clickAt(sx, sy, draft.toggle);
+      this.#redraw();
+      return;
+    }
     const drag = this.#drag;
     this.#drag = null;
     this.#canvas.classList.remove('dragging');
     if (!drag) return;
-    const [sx, sy] = this.#local(event);
     if (drag.moved) {
       this.#setHover(this.#hit(sx, sy), sx, sy);
       return;
     }
+    this.#clickAt(sx, sy, false);
+  }
+
+  /** A click: Shift-click adds or removes the point under it, a plain one opens its image. */
+  #clickAt(sx: number, sy: number, toggle: boolean): void {
     const i = this.#hit(sx, sy);
-    if (i >= 0) this.#openOverlay(this.#points!.ids[i]!);
+    if (i < 0) return;
+    const id = this.#points!.ids[i]!;
+    if (!toggle) {
+      this.#openOverlay(id);
+      return;
+    }
+    this.#selection.toggle(id);
+    this.#selectionChanged();
+  }
+
+  /** Selects what a finished lasso or box holds, converted from canvas pixels to data units. */
+  #select(draft: Draft): void {
+    const points = this.#points;
+    if (!points) return;
+    const data = new Float64Array(draft.path.length);
+    for (let k = 0; k + 1 < draft.path.length; k += 2) {
+      const [dx, dy] = this.#camera.toData(draft.path[k]!, draft.path[k + 1]!);
+      data[k] = dx;
+      data[k + 1] = dy;
+    }
+    const found =
+      draft.shape === 'box'
+        ? pointsInBox(points, data[0]!, data[1]!, data[2]!, data[3]!)
+        : pointsInPolygon(points, data);
+    this.#selection.choose(points, found, draft.add);
+    this.#selectionChanged();
+  }
+
+  #cancelGesture(): void {
+    if (this.#draft) {
+      this.#draft = null;
+      this.#redraw();
+    }
+    this.#drag = null;
+    this.#canvas.classList.remove('dragging');
+  }
+
+  /** The lasso or box being drawn, over the dots. */
+  #drawDraft(g: CanvasRenderingContext2D, dpr: number): void {
+    const draft = this.#draft;
+    if (!draft?.moved) return;
+    const path = draft.path;
+    g.save();
+    g.scale(dpr, dpr);
+    g.beginPath();
+    if (draft.shape === 'box') {
+      g.rect(path[0]!, path[1]!, path[2]! - path[0]!, path[3]! - path[1]!);
+    } else {
+      g.moveTo(path[0]!, path[1]!);
+      for (let k = 2; k + 1 < path.length; k += 2) g.lineTo(path[k]!, path[k + 1]!);
+      g.closePath();
+    }
+    g.fillStyle = 'rgb(0 114 178 / 10%)';
+    g.fill();
+    g.strokeStyle = '#0072b2';
+    g.lineWidth = 1.5;
+    g.setLineDash([5, 4]);
+    g.stroke();
+    g.restore();
+  }
+
+  #setMode(mode: DragMode): void {
+    this.#mode = mode;
+    for (const button of this.#modes.querySelectorAll<HTMLElement>('[data-mode]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.mode === mode));
+    }
+    this.#canvas.dataset.mode = mode;
+  }
+
+  // ---- the selection ----
+
+  /** Redraws after the selection changed; `chooseClass` puts its most common label in "Label as". */
+  #selectionChanged(chooseClass = true): void {
+    const points = this.#points;
+    this.#mask = points && this.#selection.size > 0 ? this.#selection.mask(points) : null;
+    this.#canvas.dataset.selected = String(this.#selection.size);
+    this.#picker.cancel();
+    this.#renderBar(chooseClass);
+    this.#redraw();
+  }
+
+  #clearSelection(): void {
+    this.#selection.clear();
+    this.#selectionChanged();
+  }
+
+  /** The bar above the map: how many are selected and of what, and what can be done with them. */
+  #renderBar(chooseClass = false): void {
+    const n = this.#selection.size;
+    this.#bar.dataset.selected = String(n);
+    this.#actions.hidden = n === 0;
+    if (n === 0) {
+      this.#count.textContent = 'Nothing selected';
+      this.#breakdown.textContent = 'Shift-drag a lasso or Alt-drag a box around dots to label or accept them at once';
+      return;
+    }
+    const byLabel = new Map<string, number>();
+    let suggestions = 0;
+    let unknown = 0;
+    for (const id of this.#selection.ids()) {
+      const item = this.#items.get(id);
+      if (!item?.label) unknown++;
+      else byLabel.set(item.label, (byLabel.get(item.label) ?? 0) + 1);
+      if (item && hasSuggestion(item.status)) suggestions++;
+    }
+    const common = [...byLabel].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    this.#count.textContent = `${n.toLocaleString('en-US')} selected`;
+    this.#breakdown.textContent = [
+      ...common.slice(0, 3).map(([label, count]) => `${label} ${count.toLocaleString('en-US')}`),
+      ...(common.length > 3 ? ['…'] : []),
+      ...(unknown > 0 ? [`no label ${unknown.toLocaleString('en-US')}`] : []),
+    ].join(' · ');
+    this.#acceptButton.textContent =
+      suggestions === 0
+        ? 'No suggestions to accept'
+        : `Accept ${suggestions.toLocaleString('en-US')} suggestion${suggestions === 1 ? '' : 's'}`;
+    this.#acceptButton.disabled = this.#acting || suggestions === 0;
+    // By name, as a list to scan; the class keys label without it.
+    const names = this.#ctx.live.classNames;
+    const chosen = chooseClass ? (common[0]?.[0] ?? this.#labelSelect.value) : this.#labelSelect.value;
+    const signature = JSON.stringify(names);
+    if (this.#labelSelect.dataset.signature !== signature) {
+      this.#labelSelect.dataset.signature = signature;
+      this.#labelSelect.replaceChildren(...names.map((name) => h('option', { value: name }, name)));
+    }
+    if (names.includes(chosen)) this.#labelSelect.value = chosen;
+    this.#labelSelect.disabled = this.#acting || names.length === 0;
+    this.#labelButton.disabled = this.#acting || names.length === 0;
+    this.#clearButton.disabled = this.#acting;
+  }
+
+  async #acceptSelection(): Promise<void> {
+    await this.#act(async (ids) => {
+      const accepted = await this.#ctx.api.accept(ids);
+      const left = ids.length - accepted;
+      this.#ctx.notify(
+        `accepted ${accepted.toLocaleString('en-US')} suggestion${accepted === 1 ? '' : 's'}` +
+          (left > 0 ? ` (${left.toLocaleString('en-US')} had a label or no suggestion)` : ''),
+      );
+    }, 'accept');
+  }
+
+  async #labelSelection(label: string): Promise<void> {
+    await this.#act(async (ids) => {
+      await this.#ctx.api.setLabels(ids, label);
+      this.#ctx.notify(`labeled ${ids.length.toLocaleString('en-US')} as ${label}`);
+    }, 'label');
+  }
+
+  /** One action on the whole selection: then the selection is cleared and its dots recoloured. */
+  async #act(work: (ids: number[]) => Promise<void>, verb: string): Promise<void> {
+    const ids = this.#selection.ids();
+    if (ids.length === 0 || this.#acting) return;
+    this.#acting = true;
+    this.#renderBar();
+    try {
+      await work(ids);
+      this.#selection.clear();
+      this.#queue(ids);
+      this.#ctx.live.refreshStats(0);
+    } catch (error) {
+      this.#ctx.notify(`could not ${verb} the selection: ${(error as Error).message}`, 'error');
+    } finally {
+      this.#acting = false;
+      this.#selectionChanged(false);
+    }
   }
 
   #setHover(i: number, sx: number, sy: number): void {

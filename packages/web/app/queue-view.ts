@@ -5,10 +5,11 @@
 import type { ImageItem, NextPick } from '@autolabel/core';
 import { hasLabel, hasSuggestion } from '@autolabel/core/domain';
 import { HTTP_LIMITS } from '@autolabel/core/http-limits';
-import { ClassPicker, keyHints } from './class-picker.js';
+import { ClassPicker } from './class-picker.js';
 import { h, percent } from './dom.js';
+import { keyHints } from './key-help.js';
 import type { Change } from './live.js';
-import type { View, ViewContext } from './view.js';
+import type { KeyBinding, View, ViewContext } from './view.js';
 
 interface Entry {
   readonly pick: NextPick;
@@ -30,13 +31,13 @@ const BATCH = 20;
 const REFILL_AT = 5;
 /** Images loaded ahead of the one shown. */
 const PRELOAD = 2;
-/** The keys, as the panel lists them. */
-const KEY_HINTS = [
-  ['1–9 or a, b, …', 'label with that class'],
-  ['Enter', 'accept the suggestion'],
-  ['Backspace', 'undo the last label'],
-  ['← →', 'previous / next image'],
-] as const;
+/** The keys, as the panel and the `?` help list them. */
+const KEYS: readonly KeyBinding[] = [
+  { label: '1–9, 0, …', what: 'label with that class (its key is on its button), or type its first letters' },
+  { keys: ['Enter'], what: 'accept the suggestion' },
+  { keys: ['Backspace'], what: 'undo the last label' },
+  { keys: ['ArrowLeft', 'ArrowRight'], label: '← →', what: 'previous / next image' },
+];
 
 const withSuggestion = (item: ImageItem | null): item is ImageItem & { label: string } =>
   item !== null && item.label !== null && hasSuggestion(item.status);
@@ -60,6 +61,7 @@ function blankItem(pick: NextPick): ImageItem {
 
 export class QueueView implements View {
   readonly element: HTMLElement;
+  readonly keys = KEYS;
   readonly #ctx: ViewContext;
   readonly #picker: ClassPicker;
   #entries: Entry[] = [];
@@ -88,6 +90,7 @@ export class QueueView implements View {
       testId: 'queue-classes',
       classNames: () => ctx.live.classNames,
       onPick: (name) => void this.#label(name),
+      commandKeys: ctx.commandKeys,
     });
     this.#photo = h('img', { class: 'photo', alt: '', 'data-testid': 'queue-image' });
     this.#empty = h('p', { class: 'empty' }, 'Loading…');
@@ -128,7 +131,7 @@ export class QueueView implements View {
         this.#picker.buttons,
         this.#picker.typeahead,
         form,
-        keyHints(KEY_HINTS),
+        keyHints(KEYS),
       ),
     );
     ctx.live.subscribe((change) => this.#onChange(change));
@@ -144,6 +147,10 @@ export class QueueView implements View {
   hide(): void {
     this.#shown = false;
     this.#picker.cancel();
+  }
+
+  classKeys() {
+    return this.#picker.assigned();
   }
 
   onKey(event: KeyboardEvent): void {

@@ -4,23 +4,26 @@
  * suggestions for auto-accept and a button that accepts what is certified.
  */
 import type { CheckRecord, VerifyStatus } from '@autolabel/core';
-import { ClassPicker, keyHints } from './class-picker.js';
+import { ClassPicker } from './class-picker.js';
 import { h, percent } from './dom.js';
 import { acceptCertifiedLabel, count, verifyProgress } from './figures.js';
+import { keyHints } from './key-help.js';
 import type { Change } from './live.js';
-import type { View, ViewContext } from './view.js';
+import type { KeyBinding, View, ViewContext } from './view.js';
 
 /** Where a tab keeps its verifier id: sessionStorage is per tab and survives a reload of it. */
 const CLIENT_KEY = 'autolabel.verify.client';
 /** Keys that are commands here rather than the start of a class name. */
-const CONFIRM_KEYS = new Set(['y', 'Enter']);
-const SKIP_KEY = 's';
-/** The keys, as the panel lists them. */
-const KEY_HINTS = [
-  ['y or Enter', 'confirm the suggestion'],
-  ['1–9 or a, b, …', 'correct it to that class'],
-  ['s', 'skip (counts as not confirmed)'],
-] as const;
+const CONFIRM = { keys: ['y', 'Enter'], what: 'confirm the suggestion' } as const satisfies KeyBinding;
+const SKIP = { keys: ['s'], what: 'skip (counts as not confirmed)' } as const satisfies KeyBinding;
+const CONFIRM_KEYS = new Set<string>(CONFIRM.keys);
+const SKIP_KEY = SKIP.keys[0];
+/** The keys, as the panel and the `?` help list them. */
+const KEYS: readonly KeyBinding[] = [
+  CONFIRM,
+  { label: '1–9, 0, …', what: 'correct it to that class (its key is on its button), or type its first letters' },
+  SKIP,
+];
 
 function randomId(): string {
   // randomUUID needs a secure context, which a server reached over plain http on the network is not.
@@ -43,6 +46,7 @@ function clientId(): string {
 
 export class VerifyView implements View {
   readonly element: HTMLElement;
+  readonly keys = KEYS;
   readonly #ctx: ViewContext;
   readonly #picker: ClassPicker;
   readonly #client: string;
@@ -83,6 +87,7 @@ export class VerifyView implements View {
       testId: 'verify-classes',
       classNames: () => ctx.live.classNames,
       onPick: (name) => void this.#answer(name),
+      commandKeys: ctx.commandKeys,
     });
     this.#photo = h('img', { class: 'photo', alt: '', 'data-testid': 'verify-image' });
     this.#empty = h('p', { 'data-testid': 'verify-empty' }, 'Loading…');
@@ -157,7 +162,7 @@ export class VerifyView implements View {
           this.#updating,
           this.#acceptButton,
         ),
-        keyHints(KEY_HINTS),
+        keyHints(KEYS),
       ),
     );
     ctx.live.subscribe((change) => this.#onChange(change));
@@ -173,6 +178,10 @@ export class VerifyView implements View {
   hide(): void {
     this.#shown = false;
     this.#picker.cancel();
+  }
+
+  classKeys() {
+    return this.#picker.assigned();
   }
 
   onKey(event: KeyboardEvent): void {
