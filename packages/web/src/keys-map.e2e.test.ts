@@ -72,18 +72,22 @@ async function open(route: string): Promise<void> {
 /** Waits until the model has refit on every label so far: idle, and still idle on the same fit a moment later. */
 async function settled(): Promise<void> {
   let last: StatsResponse | null = null;
-  await expect
-    .poll(
-      async () => {
-        const now = await api<StatsResponse>('stats');
-        const stable =
-          now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
-        last = now;
-        return stable && now.model.fitId !== null;
-      },
-      { timeout: 20_000, interval: 250 },
-    )
-    .toBe(true);
+  try {
+    await expect
+      .poll(
+        async () => {
+          const now = await api<StatsResponse>('stats');
+          const stable =
+            now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
+          last = now;
+          return stable && now.model.fitId !== null;
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toBe(true);
+  } catch (error) {
+    throw new Error(`the model did not settle: ${JSON.stringify(last?.model)}`, { cause: error });
+  }
 }
 
 type Hook = { ids(): number[]; point(id: number): { x: number; y: number } | null };
