@@ -86,7 +86,9 @@ async function settled(): Promise<void> {
       )
       .toBe(true);
   } catch (error) {
-    throw new Error(`the model did not settle: ${JSON.stringify(last?.model)}`, { cause: error });
+    // Set inside the poll's callback, which narrowing does not follow.
+    const seen = last as StatsResponse | null;
+    throw new Error(`the model did not settle: ${JSON.stringify(seen?.model)}`, { cause: error });
   }
 }
 
