@@ -163,7 +163,7 @@ describe('labels, suggestions and events', () => {
     const bulk = await send('/api/labels', 'POST', {
       items: ['azure-0.png', 'azure-1.png', 'azure-2.png'].map((name) => ({ imageId: ids.get(name), label: 'azure' })),
     });
-    expect(await json(bulk)).toEqual({ labeled: 3, cleared: 0, warnings: [] });
+    expect(await json(bulk)).toEqual({ labeled: 3, cleared: 0, warnings: [], changeId: expect.any(Number) });
     await reading;
     await reader.cancel();
     expect(events.map((e) => e.type)).toContain('labels');
@@ -189,7 +189,12 @@ describe('labels, suggestions and events', () => {
     const page = await json<ImagesPage>(await app.request('/api/images?status=suggested&label=azure'));
     const { fitId } = await json<StatsResponse>(await app.request('/api/stats')).then((stats) => stats.model);
     const accepted = await send('/api/accept', 'POST', { imageIds: page.items.map((i) => i.id) });
-    expect(await json(accepted)).toEqual({ accepted: page.items.length, fitId, newerLabels: 0 });
+    expect(await json(accepted)).toEqual({
+      accepted: page.items.length,
+      fitId,
+      newerLabels: 0,
+      changeId: expect.any(Number),
+    });
     const csv = await (await app.request('/api/export?format=csv')).text();
     expect(csv.split('\n')[0]).toBe('image,label,status,confidence,origin');
     // Labelled before anything was recommended: the person chose these images.

@@ -18,6 +18,7 @@ import type {
   NextPick,
   NextResponse,
   StatsResponse,
+  UndoLabelsResponse,
   VerifyCheckResponse,
   VerifyResponse,
   VerifyStatus,
@@ -107,23 +108,41 @@ export class Api {
     return this.#request('DELETE', `/api/images/${imageId}/label`);
   }
 
-  /** Labels (or, with null, clears) many images, in requests as big as the server takes. */
-  async setLabels(imageIds: readonly number[], label: string | null): Promise<void> {
+  /**
+   * Labels (or, with null, clears) many images, in requests as big as the server takes. Returns the
+   * changes made (one per request; null where nothing changed), for `undoLabels`.
+   */
+  async setLabels(imageIds: readonly number[], label: string | null): Promise<(number | null)[]> {
     const step = HTTP_LIMITS.bulkLabels;
+    const changeIds: (number | null)[] = [];
     for (let i = 0; i < imageIds.length; i += step) {
       const items = imageIds.slice(i, i + step).map((imageId) => ({ imageId, label }));
-      await this.#request<BulkLabelsResponse>('POST', '/api/labels', {}, { items });
+      changeIds.push((await this.#request<BulkLabelsResponse>('POST', '/api/labels', {}, { items })).changeId);
     }
+    return changeIds;
   }
 
   /** Turns suggestions into labels; images without a suggestion, or with a label, are left alone. */
   async accept(imageIds: readonly number[]): Promise<number> {
+    return (await this.acceptUndoable(imageIds)).accepted;
+  }
+
+  /** As `accept`, with the changes made (one per request; null where nothing was accepted), for `undoLabels`. */
+  async acceptUndoable(imageIds: readonly number[]): Promise<{ accepted: number; changeIds: (number | null)[] }> {
     let accepted = 0;
+    const changeIds: (number | null)[] = [];
     for (let i = 0; i < imageIds.length; i += HTTP_LIMITS.acceptIds) {
       const body = { imageIds: imageIds.slice(i, i + HTTP_LIMITS.acceptIds) };
-      accepted += (await this.#request<AcceptResponse>('POST', '/api/accept', {}, body)).accepted;
+      const answer = await this.#request<AcceptResponse>('POST', '/api/accept', {}, body);
+      accepted += answer.accepted;
+      changeIds.push(answer.changeId);
     }
-    return accepted;
+    return { accepted, changeIds };
+  }
+
+  /** Undoes changes of labels (all or none): 409 when an image was changed again since. */
+  undoLabels(changeIds: readonly number[]): Promise<UndoLabelsResponse> {
+    return this.#request('POST', '/api/labels/undo', {}, { changeIds });
   }
 
   /** Accepts every suggestion that random checks certify (status auto). */

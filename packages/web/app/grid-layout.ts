@@ -9,7 +9,8 @@ const GAP = 10;
 const CELL_W = THUMB + GAP;
 /** A row of thumbnails with their captions, in pixels. */
 export const ROW_H = THUMB + 34 + GAP;
-const HEADER_H = 44;
+/** A group's header, in pixels: it stays at the top of the viewport while its group scrolls under it. */
+export const HEADER_H = 44;
 const SECTION_GAP = 14;
 const PAD = 16;
 
@@ -84,4 +85,36 @@ export function visibleRows<S extends Placement>(sections: readonly S[], from: n
     visible.push({ section, first, last });
   }
   return visible;
+}
+
+/**
+ * The stretch of the canvas a group's header may stick in: from the group's top to the end of its last
+ * row, so the next group's header pushes it away rather than covering it.
+ */
+export function headerBand(section: Placement): { readonly top: number; readonly height: number } {
+  return { top: section.top, height: section.bottom - SECTION_GAP - section.top };
+}
+
+/** Where the image at `ordinal` sits: its group, its row and column, and the top of its row; undefined past the end. */
+export function placeOf<G>(
+  layout: GridLayout<G>,
+  ordinal: number,
+):
+  { readonly section: G & Placement; readonly row: number; readonly column: number; readonly top: number } | undefined {
+  const section = layout.sections.find((s) => ordinal >= s.start && ordinal < s.start + s.count);
+  if (!section) return undefined;
+  const index = ordinal - section.start;
+  const row = Math.floor(index / layout.columns);
+  return { section, row, column: index % layout.columns, top: rowTop(section, row) };
+}
+
+/**
+ * The scroll position that shows a row starting at `top` whole, below the sticky header, moving as
+ * little as it can: `scrollTop` itself when the row is in view already.
+ */
+export function scrollToReveal(scrollTop: number, viewport: number, top: number): number {
+  const visibleFrom = scrollTop + HEADER_H;
+  if (top < visibleFrom) return Math.max(0, top - HEADER_H);
+  if (top + ROW_H > scrollTop + viewport) return top + ROW_H - viewport;
+  return scrollTop;
 }

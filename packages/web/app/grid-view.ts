@@ -1,17 +1,29 @@
 /**
  * @module The grid: thumbnails grouped by (suggested) class, most or least confident first,
- * with click / Shift-click selection and bulk accept or relabel. Only the rows in view are in the DOM,
- * and rows come from pages of /api/images fetched as they scroll into view, so the first screen needs
- * only the first page of each group in it, however many images there are.
+ * with click / Shift-click selection and bulk accept or relabel, each undoable from a toast (or
+ * Ctrl/Cmd-Z), Space for a full-size preview, and each group's header kept at the top while its rows
+ * scroll. Only the rows in view are in the DOM, and rows come from pages of /api/images fetched as
+ * they scroll into view, so the first screen needs only the first page of each group in it, however
+ * many images there are.
  */
 import type { ImageItem, ImageStatus, LabelOrigin, StatsResponse } from '@autolabel/core';
 import { CLASS_STATUSES } from '@autolabel/core/domain';
 import { h, isForControl, percent } from './dom.js';
-import { type GridLayout, layoutGrid, rowTop, visibleRows } from './grid-layout.js';
+import {
+  type GridLayout,
+  headerBand,
+  layoutGrid,
+  placeOf,
+  rowTop,
+  scrollToReveal,
+  visibleRows,
+} from './grid-layout.js';
 import { GridSelection } from './grid-selection.js';
+import { type BulkChange, bulkChangeWords, LastBulkChange, undoShortcut } from './grid-undo.js';
 import type { Change } from './live.js';
 import { PageCache } from './page-cache.js';
-import type { View, ViewContext } from './view.js';
+import { Preview } from './preview.js';
+import type { KeyBinding, View, ViewContext } from './view.js';
 
 /** How a person's label came about, as the tile's tooltip says it. */
 const ORIGIN_WORDS: Readonly<Record<LabelOrigin, string>> = {
@@ -57,8 +69,22 @@ const FILTER_TITLES: Readonly<Record<Filter, string>> = {
 
 const CLEAR_LABEL = '\u0000clear';
 
+/** Suggestions (not yet anyone's label) look tentative; labels, given or accepted, look settled. */
+function cellState(status: ImageStatus): 'suggestion' | 'decided' | 'open' {
+  if (status === 'suggested' || status === 'auto') return 'suggestion';
+  return status === 'unlabeled' ? 'open' : 'decided';
+}
+
 export class GridView implements View {
   readonly element: HTMLElement;
+  /** Its keys, for the `?` help. */
+  readonly keys: readonly KeyBinding[] = [
+    { label: 'Click, Shift-click', what: 'select, or select a range' },
+    { keys: ['Enter'], what: 'accept the selection' },
+    { keys: ['Escape'], what: 'clear the selection' },
+    { keys: [' '], what: 'preview the image under the pointer or last clicked' },
+    { label: 'Ctrl+Z or ⌘Z', what: 'undo the last bulk change' },
+  ];
   readonly #ctx: ViewContext;
   #filter: Filter = 'all';
   #sort: Sort = '-confidence';
@@ -72,6 +98,15 @@ export class GridView implements View {
   readonly #rendered = new Map<string, HTMLElement>();
   #fetchTimer: ReturnType<typeof setTimeout> | undefined;
   #frame = 0;
+  /** The image under the pointer, and the one last clicked or previewed: what Space previews. */
+  #hover: { id: number; ordinal: number } | null = null;
+  #current: { id: number; ordinal: number } | null = null;
+  readonly #preview: Preview;
+  /** Counts preview steps, so a slow page for an earlier step cannot overwrite a later one. */
+  #previewStep = 0;
+  readonly #lastChange = new LastBulkChange();
+  readonly #undoToast: HTMLElement;
+  readonly #undoText: HTMLElement;
 
   readonly #tabs: HTMLElement;
   readonly #sortSelect: HTMLSelectElement;
@@ -121,6 +156,33 @@ export class GridView implements View {
     this.#scroller = h('div', { class: 'grid-scroller' }, this.#empty, this.#canvas);
     this.#scroller.addEventListener('scroll', () => this.#schedule(), { passive: true });
     this.#canvas.addEventListener('click', (event) => void this.#onClick(event));
+    this.#canvas.addEventListener('pointerover', (event) => {
+      const cell = (event.target as HTMLElement).closest<HTMLElement>('.cell[data-id]');
+      this.#hover = cell ? { id: Number(cell.dataset.id), ordinal: Number(cell.dataset.ordinal) } : null;
+    });
+    this.#canvas.addEventListener('pointerleave', () => (this.#hover = null));
+    this.#preview = new Preview({
+      fileUrl: (id) => ctx.api.fileUrl(id),
+      onStep: (delta) => void this.#stepPreview(delta),
+    });
+    this.#undoText = h('span', { 'data-testid': 'undo-text' });
+    const undoButton = h('button', { type: 'button', class: 'primary small', 'data-testid': 'grid-undo' }, 'Undo');
+    undoButton.addEventListener('click', () => void this.#undo());
+    const dismiss = h('button', { type: 'button', class: 'quiet small', 'aria-label': 'Dismiss' }, '×');
+    dismiss.addEventListener('click', () => {
+      this.#lastChange.dismiss();
+      this.#renderUndo();
+    });
+    this.#undoToast = h(
+      'div',
+      { class: 'undo-toast', role: 'status', 'data-testid': 'undo-toast' },
+      this.#undoText,
+      ' · ',
+      undoButton,
+      h('kbd', {}, undoShortcut(navigator.platform)),
+      dismiss,
+    );
+    this.#undoToast.hidden = true;
     new ResizeObserver(() => this.#shown && this.#relayout(false)).observe(this.#scroller);
     this.element = h(
       'section',
@@ -149,9 +211,13 @@ export class GridView implements View {
         h('kbd', {}, 'Enter'),
         ' accepts the selection · ',
         h('kbd', {}, 'Esc'),
-        ' clears it',
+        ' clears it · ',
+        h('kbd', {}, 'Space'),
+        ' previews the image under the pointer or last clicked',
       ),
       this.#scroller,
+      this.#undoToast,
+      this.#preview.element,
     );
     ctx.live.subscribe((change) => this.#onChange(change));
     this.#renderToolbar();
@@ -165,6 +231,7 @@ export class GridView implements View {
 
   hide(): void {
     this.#shown = false;
+    this.#preview.close();
   }
 
   setFilter(filter: Filter): void {
@@ -177,9 +244,18 @@ export class GridView implements View {
   }
 
   onKey(event: KeyboardEvent): void {
-    if (isForControl(event) || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (this.#preview.onKey(event) || isForControl(event)) return;
+    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && !event.altKey && event.key.toLowerCase() === 'z') {
+      if (this.#lastChange.current) {
+        event.preventDefault();
+        void this.#undo();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === 'Escape') this.#clearSelection();
     else if (event.key === 'Enter' && this.#selection.size > 0) void this.#acceptSelection();
+    else if (event.key === ' ') void this.#openPreview();
     else return;
     event.preventDefault();
   }
@@ -262,7 +338,7 @@ export class GridView implements View {
     for (const { section, first, last } of visibleRows(this.#layout.sections, from, to)) {
       const headerKey = `h${section.key}`;
       wanted.add(headerKey);
-      this.#place(headerKey, section.top, () => this.#header(section), this.#headerSignature(section));
+      this.#placeBand(headerKey, section, this.#headerSignature(section));
       for (let row = first; row <= last; row++) {
         const key = `r${section.key}#${row}`;
         wanted.add(key);
@@ -294,6 +370,22 @@ export class GridView implements View {
     element.style.transform = `translateY(${top}px)`;
   }
 
+  /** A group's header in a band as tall as the group, so it sticks at the top while the group scrolls (CSS sticky). */
+  #placeBand(key: string, section: Section, signature: string): void {
+    const band = headerBand(section);
+    const fullSignature = `${signature}|${band.top}|${band.height}`;
+    const element = this.#rendered.get(key);
+    if (!element || element.dataset.signature !== fullSignature) {
+      const fresh = h('div', { class: 'group-band' }, this.#header(section));
+      fresh.dataset.signature = fullSignature;
+      fresh.style.top = `${band.top}px`;
+      fresh.style.height = `${band.height}px`;
+      if (element) element.replaceWith(fresh);
+      else this.#canvas.append(fresh);
+      this.#rendered.set(key, fresh);
+    }
+  }
+
   /** The images of one row, undefined where their page has not arrived. */
   #rowItems(section: Section, row: number): (ImageItem | undefined)[] {
     const first = row * this.#layout.columns;
@@ -305,7 +397,7 @@ export class GridView implements View {
     return items
       .map((item) =>
         item
-          ? `${item.id}:${item.status}:${item.label}:${item.confidence}:${this.#selection.has(item.id) ? 1 : 0}`
+          ? `${item.id}:${item.status}:${item.label}:${item.confidence}:${this.#selection.has(item.id) ? 1 : 0}:${this.#current?.id === item.id ? 1 : 0}`
           : '-',
       )
       .join(',');
@@ -339,6 +431,8 @@ export class GridView implements View {
         const ordinal = section.start + first + k;
         if (!item) return h('div', { class: 'cell placeholder', 'data-ordinal': ordinal });
         const selected = this.#selection.has(item.id);
+        const current = this.#current?.id === item.id;
+        const state = cellState(item.status);
         const hasConfidence = item.confidence !== null;
         const title = [
           item.path,
@@ -351,8 +445,9 @@ export class GridView implements View {
         return h(
           'div',
           {
-            class: `cell status-${item.status}${selected ? ' selected' : ''}`,
+            class: `cell status-${item.status} is-${state}${selected ? ' selected' : ''}${current ? ' current' : ''}`,
             'data-id': item.id,
+            'data-state': state,
             'data-ordinal': ordinal,
             'data-path': item.path,
             'data-status': item.status,
@@ -361,13 +456,27 @@ export class GridView implements View {
             title,
           },
           h('img', { src: this.#ctx.api.thumbnailUrl(item.id), alt: item.path, decoding: 'async', draggable: 'false' }),
+          state === 'decided'
+            ? h(
+                'span',
+                {
+                  class: 'cell-badge',
+                  'data-testid': 'cell-badge',
+                  'aria-label': item.status === 'accepted' ? 'accepted suggestion' : 'labelled',
+                },
+                '✓',
+              )
+            : null,
           h(
             'div',
             { class: 'caption' },
             h('span', { class: 'cell-label' }, item.label ?? '—'),
             h(
               'span',
-              { class: `conf ${item.status}`, 'data-testid': 'cell-confidence' },
+              {
+                class: `conf ${item.status}${state === 'suggestion' ? ' chip' : ''}`,
+                'data-testid': 'cell-confidence',
+              },
               hasConfidence ? percent(item.confidence) : item.status === 'labeled' ? '✓' : '',
             ),
           ),
@@ -406,6 +515,7 @@ export class GridView implements View {
     if (sectionButton) {
       const section = this.#layout.sections.find((s) => s.key === sectionButton.dataset.selectSection);
       if (!section) return;
+      sectionButton.blur(); // Space previews, not "Select all" again
       if (section.count > PAGE) this.#ctx.notify(`selecting ${section.count.toLocaleString('en-US')} images…`);
       this.#selection.add(await this.#itemsBetween(section.start, section.start + section.count - 1));
       this.#changedSelection();
@@ -415,6 +525,7 @@ export class GridView implements View {
     if (!cell) return;
     const id = Number(cell.dataset.id);
     const ordinal = Number(cell.dataset.ordinal);
+    this.#current = { id, ordinal };
     if (this.#selection.rangeTo(ordinal, event.shiftKey)) event.preventDefault();
     await this.#selection.click(id, ordinal, event.shiftKey, (from, to) => this.#itemsBetween(from, to));
     this.#changedSelection();
@@ -434,12 +545,13 @@ export class GridView implements View {
     const ids = this.#selection.ids();
     if (ids.length === 0) return;
     try {
-      const accepted = await this.#ctx.api.accept(ids);
+      const { accepted, changeIds } = await this.#ctx.api.acceptUndoable(ids);
       const left = ids.length - accepted;
       this.#ctx.notify(
         `accepted ${accepted.toLocaleString('en-US')} suggestion${accepted === 1 ? '' : 's'}` +
           (left > 0 ? ` (${left} had a label or no suggestion)` : ''),
       );
+      this.#recordChange({ kind: 'accept', count: accepted }, changeIds);
       this.#clearSelection();
       this.#onChange({ kind: 'labels', imageIds: ids });
       this.#ctx.live.refreshStats(0);
@@ -454,15 +566,100 @@ export class GridView implements View {
     if (ids.length === 0 || !choice) return;
     const label = choice === CLEAR_LABEL ? null : choice;
     try {
-      await this.#ctx.api.setLabels(ids, label);
+      const changeIds = await this.#ctx.api.setLabels(ids, label);
       const n = ids.length.toLocaleString('en-US');
       this.#ctx.notify(label === null ? `cleared ${n} labels` : `labeled ${n} as ${label}`);
+      this.#recordChange(
+        label === null ? { kind: 'clear', count: ids.length } : { kind: 'relabel', count: ids.length, label },
+        changeIds,
+      );
       this.#clearSelection();
       this.#onChange({ kind: 'labels', imageIds: ids });
       this.#ctx.live.refreshStats(0);
     } catch (error) {
       this.#ctx.notify(`could not relabel: ${(error as Error).message}`, 'error');
     }
+  }
+
+  #recordChange(change: BulkChange, changeIds: readonly (number | null)[]): void {
+    this.#lastChange.record(change, changeIds);
+    this.#renderUndo();
+  }
+
+  #renderUndo(): void {
+    const last = this.#lastChange.current;
+    this.#undoToast.hidden = last === null;
+    this.#undoText.textContent = last ? bulkChangeWords(last.change) : '';
+  }
+
+  /** Takes the last bulk change back on the server (one transaction), or says why it cannot. */
+  async #undo(): Promise<void> {
+    const last = this.#lastChange.take();
+    if (!last) return;
+    this.#renderUndo();
+    try {
+      const { imageIds } = await this.#ctx.api.undoLabels(last.changeIds);
+      const n = imageIds.length.toLocaleString('en-US');
+      this.#ctx.notify(
+        `undone: ${n} image${imageIds.length === 1 ? '' : 's'} as ${imageIds.length === 1 ? 'it was' : 'they were'} before`,
+      );
+      this.#onChange({ kind: 'labels', imageIds });
+      this.#ctx.live.refreshStats(0);
+    } catch (error) {
+      this.#ctx.notify(`could not undo: ${(error as Error).message}`, 'error');
+    } finally {
+      this.#lastChange.settled();
+    }
+  }
+
+  /** Space: the image under the pointer, else the one last clicked, else the first selected or in view. */
+  async #openPreview(): Promise<void> {
+    const target = this.#hover ?? this.#current ?? this.#firstShown();
+    if (!target) return;
+    // Where the image is now: counts may have moved since it was clicked.
+    const cell = this.#canvas.querySelector<HTMLElement>(`.cell[data-id="${target.id}"]`);
+    const ordinal = cell ? Number(cell.dataset.ordinal) : target.ordinal;
+    await this.#showPreviewAt(ordinal);
+  }
+
+  /** The first selected image on screen, else the first image in view. */
+  #firstShown(): { id: number; ordinal: number } | null {
+    const cells = [...this.#canvas.querySelectorAll<HTMLElement>('.cell[data-id]')];
+    const viewTop = this.#scroller.getBoundingClientRect().top;
+    const inView = cells.filter((c) => c.getBoundingClientRect().bottom > viewTop);
+    const cell = inView.find((c) => c.classList.contains('selected')) ?? inView[0];
+    return cell ? { id: Number(cell.dataset.id), ordinal: Number(cell.dataset.ordinal) } : null;
+  }
+
+  async #stepPreview(delta: 1 | -1): Promise<void> {
+    const shown = this.#current?.ordinal;
+    if (shown === undefined) return;
+    await this.#showPreviewAt(shown + delta);
+  }
+
+  /** Opens (or moves) the preview to the image at `ordinal`, and keeps its cell in view and marked current. */
+  async #showPreviewAt(ordinal: number): Promise<void> {
+    const total = this.#layout.sections.reduce((n, s) => n + s.count, 0);
+    if (ordinal < 0 || ordinal >= total) return;
+    const step = ++this.#previewStep;
+    const [item] = await this.#itemsBetween(ordinal, ordinal);
+    if (!item || step !== this.#previewStep) return;
+    this.#current = { id: item.id, ordinal };
+    this.#hover = null;
+    this.#preview.show(item, `${(ordinal + 1).toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`);
+    const place = placeOf(this.#layout, ordinal);
+    if (place) {
+      this.#scroller.scrollTop = scrollToReveal(this.#scroller.scrollTop, this.#scroller.clientHeight, place.top);
+    }
+    this.#preload(ordinal + 1);
+    this.#render();
+  }
+
+  /** Starts loading the file of the image at `ordinal`, where its page is here, so the next step shows at once. */
+  #preload(ordinal: number): void {
+    const place = placeOf(this.#layout, ordinal);
+    const item = place && this.#pages.item(place.section.key, ordinal - place.section.start);
+    if (item) new Image().src = this.#ctx.api.fileUrl(item.id);
   }
 
   #renderToolbar(): void {

@@ -12,7 +12,7 @@ import type { ChecksNeeded } from '../verify/certify.js';
 import type { VerifyStatus } from '../workspace/checks.js';
 import type { AccuracyFigure } from '../workspace/fit-summary.js';
 import type { ImagesPage } from '../workspace/images.js';
-import type { LabelChangeResult } from '../workspace/labels.js';
+import type { LabelChangeResult, LabelUndoResult } from '../workspace/labels.js';
 import type { AcceptResult, NextPick } from '../workspace/learning.js';
 import type { WorkspaceStats } from '../workspace/workspace.js';
 
@@ -52,8 +52,20 @@ export const BulkLabelsBodySchema = z.object({
     .max(HTTP_LIMITS.bulkLabels),
 });
 export type BulkLabelsBody = z.infer<typeof BulkLabelsBodySchema>;
-/** Answer to POST /api/labels. */
-export type BulkLabelsResponse = Pick<LabelChangeResult, 'labeled' | 'cleared' | 'warnings'>;
+/** Answer to POST /api/labels; `changeId` undoes it (POST /api/labels/undo). */
+export type BulkLabelsResponse = Pick<LabelChangeResult, 'labeled' | 'cleared' | 'warnings' | 'changeId'>;
+
+/**
+ * POST /api/labels/undo: the changes to undo (the `changeId`s of answers to POST /api/labels and
+ * POST /api/accept), all in one transaction. 409 when an image was changed again since, or a change
+ * was undone already; 404 for a change not kept (the latest 100 are).
+ */
+export const UndoLabelsBodySchema = z.object({
+  changeIds: z.array(z.number().int().positive()).min(1).max(100),
+});
+export type UndoLabelsBody = z.infer<typeof UndoLabelsBodySchema>;
+/** Answer to POST /api/labels/undo: the changes undone (newest first) and the images whose labels came back. */
+export type UndoLabelsResponse = LabelUndoResult;
 
 /**
  * POST /api/accept: the suggestions of these images (a person's selection), or every certified one
@@ -68,7 +80,7 @@ export const AcceptBodySchema = z
     path: ['imageIds'],
     message: 'give one of imageIds (a list of images) and auto: true (the certified suggestions)',
   });
-/** Answer to POST /api/accept. */
+/** Answer to POST /api/accept; `changeId` undoes it (POST /api/labels/undo). */
 export type AcceptResponse = AcceptResult;
 
 /** POST /api/verify/next: who is asking (a browser tab's own random id; two ids never share a check). */

@@ -205,10 +205,10 @@ describe('sqlite store', () => {
       const file = join(dir, 'old.db');
       await openSqliteStore(file).close();
       const raw = new Database(file);
-      raw.exec('DROP TABLE locks; PRAGMA user_version = 5;');
+      raw.exec('DROP TABLE locks; DROP TABLE label_change_rows; DROP TABLE label_changes; PRAGMA user_version = 5;');
       raw.close();
       expect(() => openSqliteStore(file, { readOnly: true })).toThrow(
-        /schema version 5, older than this Autolabel \(6\), and its folder .* is read-only: open the workspace once where it is writable to upgrade it/,
+        /schema version 5, older than this Autolabel \(7\), and its folder .* is read-only: open the workspace once where it is writable to upgrade it/,
       );
       const upgraded = openSqliteStore(file);
       await upgraded.waitForFitLock();

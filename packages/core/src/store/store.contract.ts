@@ -427,5 +427,156 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ]);
         await expect(store.skipCheck(999)).rejects.toThrow(/no check with id 999/);
       }));
+
+    describe('undo of label changes', () => {
+      /** Images a.jpg, b.jpg, c.jpg, each with a suggestion of a fit; b labelled by a person (a `next` pick), c imported. */
+      const seeded = async (store: Store): Promise<ImageId[]> => {
+        await store.applyScan({
+          upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2'), image('c.jpg', 'h3')],
+          moves: [],
+          removals: [],
+        });
+        const ids = await Promise.all(
+          ['a.jpg', 'b.jpg', 'c.jpg'].map(async (p) => (await store.findImageByPath(p))!.id),
+        );
+        const fit = { modelId: 'm1', classes: ['dress', 'pants'], labels: 2, summary: {}, head: Uint8Array.of(1) };
+        await store.saveFit(
+          fit,
+          ids.map((imageId, k) => ({
+            imageId,
+            label: 'dress',
+            confidence: 0.9 - k / 10,
+            runnerUp: 'pants',
+            runnerUpConfidence: 0.1,
+            status: 'suggested' as const,
+          })),
+        );
+        await store.recordPicks([{ imageId: ids[1]!, strategy: 'uncertainty' }]);
+        await store.setLabels([
+          { imageId: ids[1]!, label: 'pants', source: 'manual' },
+          { imageId: ids[2]!, label: 'skirt', source: 'import' },
+        ]);
+        return ids;
+      };
+      const rows = async (store: Store) =>
+        (await store.listLabels()).map(({ path, label, source, confidence, origin, originDetail, createdAt }) => ({
+          path,
+          label,
+          source,
+          confidence,
+          origin,
+          originDetail,
+          createdAt,
+        }));
+
+      it('puts back exactly the label rows a change replaced: suggestions again, and people’s labels with their origin', () =>
+        withStore(async (store) => {
+          const [a, b, c] = await seeded(store);
+          const before = await rows(store);
+          const accepted = await store.changeLabels({ accept: [a!, b!] });
+          // b has a person's label: accepting leaves it, so the change is a's alone.
+          expect(accepted).toMatchObject({ accepted: 1, imageIds: [a] });
+          const relabel = await store.changeLabels({
+            set: [{ imageId: b!, label: 'dress', source: 'manual' }],
+            clear: [c!],
+          });
+          expect(relabel.imageIds).toEqual([b, c]);
+          expect((await store.listLabels()).map((l) => [l.path, l.label, l.source])).toEqual([
+            ['a.jpg', 'dress', 'accepted'],
+            ['b.jpg', 'dress', 'manual'],
+          ]);
+          expect(await store.undoLabelChanges([relabel.id!])).toEqual({ changeIds: [relabel.id], imageIds: [b, c] });
+          expect(await store.undoLabelChanges([accepted.id!])).toEqual({ changeIds: [accepted.id], imageIds: [a] });
+          expect(await rows(store)).toEqual(before);
+          expect((await store.listLabels()).find((l) => l.imageId === b)).toMatchObject({
+            origin: 'next',
+            originDetail: 'uncertainty',
+          });
+          // a is a suggestion again: its suggestion was kept all along.
+          expect((await store.listSuggestions()).map((s) => s.path)).toEqual(['a.jpg']);
+          expect((await store.queryImages({ ids: [a!], offset: 0, limit: 1 })).items[0]).toMatchObject({
+            status: 'suggested',
+            label: 'dress',
+            runnerUp: 'pants',
+          });
+        }));
+
+      it('records nothing for a change that changes nothing', () =>
+        withStore(async (store) => {
+          const [, b] = await seeded(store);
+          expect(await store.changeLabels({ set: [{ imageId: b!, label: 'pants', source: 'manual' }] })).toEqual({
+            id: null,
+            imageIds: [],
+            accepted: 0,
+          });
+        }));
+
+      it('refuses, changing nothing, when an image was changed again since, and undoes a change only once', () =>
+        withStore(async (store) => {
+          const [a, b] = await seeded(store);
+          const change = await store.changeLabels({
+            accept: [a!],
+            set: [{ imageId: b!, label: 'dress', source: 'manual' }],
+          });
+          await store.setLabels([{ imageId: a!, label: 'pants', source: 'manual' }]);
+          const after = await rows(store);
+          await expect(store.undoLabelChanges([change.id!])).rejects.toMatchObject({
+            code: 'UNDO_CONFLICT',
+            message: expect.stringMatching(/1 of the 2 images .*a\.jpg is labelled "pants".*nothing was undone/),
+          });
+          expect(await rows(store)).toEqual(after);
+          // Changed back by hand (a new row, not the one the change wrote): still refused.
+          await store.clearLabels([a!]);
+          await store.changeLabels({ accept: [a!] });
+          await expect(store.undoLabelChanges([change.id!])).rejects.toMatchObject({ code: 'UNDO_CONFLICT' });
+
+          const clear = await store.changeLabels({ clear: [b!] });
+          await store.undoLabelChanges([clear.id!]);
+          await expect(store.undoLabelChanges([clear.id!])).rejects.toMatchObject({
+            code: 'UNDO_CONFLICT',
+            message: expect.stringMatching(/undone already/),
+          });
+          await expect(store.undoLabelChanges([9999])).rejects.toMatchObject({ code: 'CHANGE_NOT_FOUND' });
+        }));
+
+      it('undoes several changes of the same images newest first, in one go', () =>
+        withStore(async (store) => {
+          const [a, b] = await seeded(store);
+          const before = await rows(store);
+          const first = await store.changeLabels({ accept: [a!] });
+          const second = await store.changeLabels({ set: [{ imageId: a!, label: 'pants', source: 'manual' }] });
+          const third = await store.changeLabels({ clear: [b!] });
+          expect(await store.undoLabelChanges([first.id!, third.id!, second.id!])).toEqual({
+            changeIds: [third.id, second.id, first.id],
+            imageIds: [b, a],
+          });
+          expect(await rows(store)).toEqual(before);
+        }));
+
+      it('refuses an undo for an image removed since', () =>
+        withStore(async (store) => {
+          const [a] = await seeded(store);
+          const change = await store.changeLabels({ accept: [a!] });
+          await store.applyScan({ upserts: [], moves: [], removals: [a!] });
+          await expect(store.undoLabelChanges([change.id!])).rejects.toMatchObject({
+            code: 'UNDO_CONFLICT',
+            message: expect.stringMatching(/no longer in the workspace/),
+          });
+        }));
+
+      it('keeps the latest 100 changes', () =>
+        withStore(async (store) => {
+          const [a] = await seeded(store);
+          const ids: number[] = [];
+          for (let k = 0; k < 101; k++) {
+            const label = k % 2 === 0 ? 'dress' : 'pants';
+            ids.push((await store.changeLabels({ set: [{ imageId: a!, label, source: 'manual' }] })).id!);
+          }
+          await expect(store.undoLabelChanges([ids[0]!])).rejects.toMatchObject({ code: 'CHANGE_NOT_FOUND' });
+          // The latest set 'dress' over 'pants'.
+          await store.undoLabelChanges([ids[100]!]);
+          expect((await store.listLabels()).find((l) => l.imageId === a)?.label).toBe('pants');
+        }));
+    });
   });
 }

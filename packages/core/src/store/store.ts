@@ -72,6 +72,34 @@ export interface LabelRecord {
   readonly originDetail: string | null;
 }
 
+/** One change of labels (`Store.changeLabels`): written, and journaled so it can be undone, in one transaction. */
+export interface LabelEdit {
+  /** Labels to give or replace. */
+  readonly set?: readonly { readonly imageId: ImageId; readonly label: string; readonly source: LabelSource }[];
+  /** Images whose label is removed. */
+  readonly clear?: readonly ImageId[];
+  /** Images whose current suggestion becomes an `accepted` label; images with a label keep it. */
+  readonly accept?: readonly ImageId[];
+}
+
+/** What `changeLabels` did. */
+export interface LabelChangeRecord {
+  /** The change's id, for `undoLabelChanges`; null when no label row changed (nothing to undo). */
+  readonly id: number | null;
+  /** The images whose label row changed. */
+  readonly imageIds: readonly ImageId[];
+  /** Suggestions turned into labels. */
+  readonly accepted: number;
+}
+
+/** What `undoLabelChanges` did. */
+export interface LabelUndoRecord {
+  /** The changes undone, newest first. */
+  readonly changeIds: readonly number[];
+  /** The images whose label rows were put back as they were before the changes. */
+  readonly imageIds: readonly ImageId[];
+}
+
 /** A stratum of a draw of random checks (verify/design.ts). */
 export interface CheckStratum {
   readonly name: 'frame' | 'rest';
@@ -237,6 +265,20 @@ export interface Store {
   ): Promise<void>;
   clearLabels(imageIds: readonly ImageId[]): Promise<void>;
   listLabels(): Promise<LabelRecord[]>;
+  /**
+   * Sets, clears and accepts labels in one transaction (origins as `setLabels` gives them), and journals
+   * each label row it changed as it was before and after, so that `undoLabelChanges` can put it back.
+   * Only the latest 100 changes are kept.
+   */
+  changeLabels(edit: LabelEdit): Promise<LabelChangeRecord>;
+  /**
+   * Undoes changes made by `changeLabels`, newest first, in one transaction: each label row they changed
+   * is put back as it was (label, source, confidence, origin, creation time; its update time is the
+   * undo's), or removed where there was none, so an accepted suggestion is a suggestion again. All or
+   * nothing: refused with UNDO_CONFLICT when any of those images was labelled, cleared or removed since
+   * by anything else, or a change was undone already; CHANGE_NOT_FOUND for a change not kept.
+   */
+  undoLabelChanges(changeIds: readonly number[]): Promise<LabelUndoRecord>;
 
   /** Every image with an embedding of this model and no skip reason, ordered by image id. */
   loadEmbeddings(modelId: string): Promise<EmbeddingSet>;

@@ -13,7 +13,7 @@ export {
   type WorkspaceStatus,
 } from './workspace.js';
 export type { WorkspaceImages, ImagesPage, ImagesQueryOptions } from './images.js';
-export type { WorkspaceLabels, LabelChange, LabelChangeResult } from './labels.js';
+export type { WorkspaceLabels, LabelChange, LabelChangeResult, LabelUndoResult } from './labels.js';
 export type { WorkspaceClasses } from './classes.js';
 export type { WorkspaceSuggestions, FitFigures } from './suggestions.js';
 export type { AccuracyFigure } from './fit-summary.js';

@@ -1,8 +1,11 @@
-/** @module A workspace's labels given by people: set and clear them (by image id or written path), count them. */
+/**
+ * @module A workspace's labels given by people: set and clear them (by image id or written path), undo
+ * a change, count them.
+ */
 import { AutolabelError } from '../errors.js';
 import { lookalikeClassWarnings, normalizeLabel } from '../labels/label.js';
 import { HUMAN_LABEL_SOURCES, type ImageId } from '../domain/index.js';
-import type { LabelRecord } from '../store/store.js';
+import type { LabelRecord, LabelUndoRecord } from '../store/store.js';
 import type { WorkspaceContext } from './context.js';
 import { type WorkspaceImages } from './images.js';
 
@@ -20,7 +23,12 @@ export interface LabelChangeResult {
   readonly cleared: number;
   /** New class names that look like existing ones (a typo creates a class silently otherwise). */
   readonly warnings: readonly string[];
+  /** What `undo` takes to put the labels back as they were; null when no label changed. */
+  readonly changeId: number | null;
 }
+
+/** What an undo put back: the changes undone (newest first) and the images whose labels they restored. */
+export type LabelUndoResult = LabelUndoRecord;
 
 export class WorkspaceLabels {
   readonly #ctx: WorkspaceContext;
@@ -32,8 +40,9 @@ export class WorkspaceLabels {
   }
 
   /**
-   * Sets and clears labels by hand (source `manual`). Every change is checked first (the image exists,
-   * the name is a usable class name), so a bad one writes nothing.
+   * Sets and clears labels by hand (source `manual`), in one transaction that `undo(changeId)` can take
+   * back. Every change is checked first (the image exists, the name is a usable class name), so a bad
+   * one writes nothing.
    */
   async set(changes: readonly LabelChange[]): Promise<LabelChangeResult> {
     if (changes.length === 0) throw new AutolabelError('INVALID_ARGUMENT', 'no labels to set');
@@ -56,9 +65,19 @@ export class WorkspaceLabels {
       (await this.#ctx.store.listClasses()).map((c) => c.name),
       set.map((s) => s.label),
     );
-    if (set.length > 0) await this.#ctx.store.setLabels(set);
-    if (cleared.length > 0) await this.#ctx.store.clearLabels(cleared);
-    return { items, labeled: set.length, cleared: cleared.length, warnings };
+    const change = await this.#ctx.store.changeLabels({ set, clear: cleared });
+    return { items, labeled: set.length, cleared: cleared.length, warnings, changeId: change.id };
+  }
+
+  /**
+   * Undoes changes (of `set`, or of `suggestions.accept`), newest first, in one transaction: each image
+   * gets back its label as it was, with its source and origin, and an accepted suggestion is a
+   * suggestion again. All or nothing: refused (UNDO_CONFLICT) when any of the images was changed again
+   * since, or a change was undone already; CHANGE_NOT_FOUND for one too old to keep (the latest 100 are).
+   */
+  async undo(changeIds: readonly number[]): Promise<LabelUndoResult> {
+    if (changeIds.length === 0) throw new AutolabelError('INVALID_ARGUMENT', 'no changes to undo');
+    return this.#ctx.store.undoLabelChanges(changeIds);
   }
 
   /** Every label, people's and accepted suggestions'. */

@@ -213,7 +213,12 @@ describe('verify loop', () => {
     const accepted = await post('/api/accept', { auto: true });
     expect(accepted.status).toBe(200);
     // The answer put back counts as a label newer than the fit (it does not touch the certificate).
-    expect(await json(accepted)).toEqual({ accepted: auto, fitId: verified.fitId, newerLabels: 1 });
+    expect(await json(accepted)).toEqual({
+      accepted: auto,
+      fitId: verified.fitId,
+      newerLabels: 1,
+      changeId: expect.any(Number),
+    });
     const after = await json<StatsResponse>(await app.request('/api/stats'));
     expect(after.byStatus).toMatchObject({ auto: 0, accepted: auto });
     expect(events.at(-1)).toMatchObject({ type: 'model', model: { state: 'waiting' } });

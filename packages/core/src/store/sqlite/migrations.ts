@@ -119,6 +119,23 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat_at REAL NOT NULL
   );
   `,
+  `
+  -- The undo journal (label-changes.ts). AUTOINCREMENT: an id is never reused once old changes are pruned.
+  CREATE TABLE label_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    undone_at TEXT
+  );
+  CREATE TABLE label_change_rows (
+    change_id INTEGER NOT NULL REFERENCES label_changes(id) ON DELETE CASCADE,
+    -- No foreign key: an image removed since must make the undo refuse, not vanish from the change.
+    image_id INTEGER NOT NULL,
+    -- The label row as JSON before and after the change; NULL where the image had no label.
+    before TEXT,
+    after TEXT,
+    PRIMARY KEY (change_id, image_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this Autolabel writes and reads. */

@@ -14,7 +14,10 @@ import type {
   ImageItem,
   ImageQuery,
   ImageRecord,
+  LabelChangeRecord,
+  LabelEdit,
   LabelRecord,
+  LabelUndoRecord,
   ModelRecord,
   NewCheck,
   NewFit,
@@ -27,6 +30,7 @@ import type {
 } from '../store.js';
 import { canWriteDatabase, openReadOnly, openWritable } from './connection.js';
 import { FitSaves, type FitSaveSettings } from './fits.js';
+import { LabelChanges } from './label-changes.js';
 import {
   toCheck,
   toCheckDraw,
@@ -73,6 +77,7 @@ export class SqliteStore implements Store {
   readonly #stmt: Statements;
   readonly #target: WriteTarget;
   readonly #fits: FitSaves;
+  readonly #labelChanges: LabelChanges;
 
   constructor(db: Database.Database, settings: SqliteStoreSettings) {
     this.#db = db;
@@ -80,6 +85,7 @@ export class SqliteStore implements Store {
     this.#stmt = prepareStatements(db);
     this.#target = { db, file: settings.file, readOnly: settings.readOnly };
     this.#fits = new FitSaves({ db, ...settings });
+    this.#labelChanges = new LabelChanges(db);
   }
 
   async listImages(): Promise<ImageRecord[]> {
@@ -234,6 +240,32 @@ export class SqliteStore implements Store {
 
   async listLabels(): Promise<LabelRecord[]> {
     return this.#stmt.listLabels.all().map(toLabel);
+  }
+
+  /** See label-changes.ts: the writes of `setLabels`, `clearLabels` and `acceptSuggestions`, journaled. */
+  async changeLabels(edit: LabelEdit): Promise<LabelChangeRecord> {
+    const set = edit.set ?? [];
+    const clear = edit.clear ?? [];
+    const accept = edit.accept ?? [];
+    const touched = [...set.map((s) => s.imageId), ...clear, ...accept];
+    return this.#write('change labels', () => {
+      const { id, imageIds, result } = this.#labelChanges.record(touched, () => {
+        for (const { imageId, label, source } of set) {
+          const { origin, detail } = this.#originOf(imageId, source);
+          this.#stmt.setLabel.run(imageId, label, source, origin, detail);
+          this.#stmt.addClass.run(label);
+        }
+        for (const imageId of clear) this.#stmt.dropLabel.run(imageId);
+        let accepted = 0;
+        for (const imageId of accept) accepted += this.#stmt.acceptSuggestion.run(imageId).changes;
+        return accepted;
+      });
+      return { id, imageIds, accepted: result };
+    });
+  }
+
+  async undoLabelChanges(changeIds: readonly number[]): Promise<LabelUndoRecord> {
+    return this.#write('undo label changes', () => this.#labelChanges.undo(changeIds));
   }
 
   async loadEmbeddings(modelId: string): Promise<EmbeddingSet> {
