@@ -244,7 +244,8 @@ export class GridView implements View {
   }
 
   onKey(event: KeyboardEvent): void {
-    if (this.#preview.onKey(event) || isForControl(event)) return;
+    // The preview is modal, as Quick Look is: while it is open, keys are its own.
+    if (this.#preview.onKey(event) || this.#preview.isOpen || isForControl(event)) return;
     if ((event.ctrlKey || event.metaKey) && !event.shiftKey && !event.altKey && event.key.toLowerCase() === 'z') {
       if (this.#lastChange.current) {
         event.preventDefault();
@@ -272,6 +273,7 @@ export class GridView implements View {
       case 'resync':
         this.#pages.invalidate();
         this.#schedule();
+        void this.#refreshPreview();
         break;
     }
   }
@@ -653,6 +655,14 @@ export class GridView implements View {
     }
     this.#preload(ordinal + 1);
     this.#render();
+  }
+
+  /** The image previewed changed (a label here or in another tab, a refit): shows what it is now. */
+  async #refreshPreview(): Promise<void> {
+    const shown = this.#preview.item;
+    if (!shown) return;
+    const now = (await this.#ctx.api.findItems([shown.id])).get(shown.id);
+    if (now && this.#preview.item?.id === shown.id) this.#preview.show(now, this.#preview.position);
   }
 
   /** Starts loading the file of the image at `ordinal`, where its page is here, so the next step shows at once. */

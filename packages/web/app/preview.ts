@@ -71,6 +71,7 @@ export class Preview {
   readonly #image: HTMLImageElement;
   readonly #caption: HTMLElement;
   #item: ImageItem | null = null;
+  #position: string | undefined;
 
   constructor(options: PreviewOptions) {
     this.#options = options;
@@ -97,9 +98,15 @@ export class Preview {
     return this.isOpen ? this.#item : null;
   }
 
+  /** Where the image shown is among its host's, as `show` was given it ("12 of 37"). */
+  get position(): string | undefined {
+    return this.#position;
+  }
+
   /** Shows an image (opening the preview, or moving it to another); `position` is e.g. "12 of 37". */
   show(item: ImageItem, position?: string): void {
     this.#item = item;
+    this.#position = position;
     this.element.dataset.imageId = String(item.id);
     this.element.dataset.status = item.status;
     if (this.#image.dataset.imageId !== String(item.id)) {

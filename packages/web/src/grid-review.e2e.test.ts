@@ -128,6 +128,18 @@ describe('review grid', () => {
     await page.keyboard.press('ArrowLeft');
     await page.keyboard.press('ArrowLeft');
     await expect.poll(() => preview.getAttribute('data-image-id')).toBe(await idAt(ordinal - 1));
+    // Labelled meanwhile in another tab: the preview says so without being reopened.
+    const shown = await preview.getAttribute('data-image-id');
+    const label = (method: string, body?: unknown) =>
+      fetch(`${server.url}api/images/${shown}/label`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    await label('PUT', { label: 'green' });
+    await expect.poll(() => preview.locator('[data-testid=preview-status]').textContent()).toBe('Labeled');
+    expect(await preview.locator('[data-testid=preview-label]').textContent()).toBe('green');
+    await label('DELETE');
     await page.keyboard.press(' ');
     await expect.poll(() => preview.isHidden()).toBe(true);
 
