@@ -1,61 +1,35 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ImagesPage, initWorkspace, type StatsResponse, type Workspace } from '@autolabel/core';
+import type { ImagesPage, StatsResponse, Workspace } from '@autolabel/core';
 import { storeOf } from '@autolabel/core/learn';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
+import { type Rgb, writeImage } from '@autolabel/test-utils';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
-import { LiveModel } from './live-model.js';
+import type { LiveModel } from './live-model.js';
+import { type Served, served, writeColourPhotos } from './testing/served.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'autolabel-server-'));
 const COLORS: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210] };
-const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
+let server: Served;
+let dir: string;
 let workspace: Workspace;
 let live: LiveModel;
-let app: ReturnType<typeof createApp>;
-const ids = new Map<string, number>();
-
-const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
-const send = (path: string, method: string, body: unknown): Promise<Response> =>
-  Promise.resolve(
-    app.request(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  );
+let app: Served['app'];
+let ids: ReadonlyMap<string, number>;
+const json = <T>(response: Response): Promise<T> => server.json<T>(response);
+const send = (path: string, method: string, body: unknown): Promise<Response> => server.send(path, method, body);
 
 beforeAll(async () => {
-  let seed = 0;
-  for (const [name, color] of Object.entries(COLORS)) {
-    for (let i = 0; i < 10; i++) {
-      await writeImage(join(dir, 'photos', `${name}-${i}.png`), 'png', {
-        color,
-        pattern: PATTERNS[i % 3]!,
-        noise: 60,
-        seed: seed++,
-        width: 300,
-        height: 200,
-      });
-    }
-  }
-  await writeImage(join(dir, 'photos', 'scan.tiff'), 'tiff', { color: [90, 90, 90] });
-  const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 24 });
-  workspace = await initWorkspace({
-    images: join(dir, 'photos'),
-    workspace: join(dir, 'ws'),
-    model: `onnx:${model.dir}`,
+  server = await served('server', {
+    photos: async (photos) => {
+      await writeColourPhotos(photos, COLORS, 10, { width: 300, height: 200 });
+      await writeImage(join(photos, 'scan.tiff'), 'tiff', { color: [90, 90, 90] });
+    },
   });
-  await workspace.scan();
-  await workspace.embed();
-  for (const image of await storeOf(workspace).listImages()) ids.set(image.path, image.id);
-  live = new LiveModel(workspace, { debounceMs: 20 });
-  app = createApp({ workspace, live });
+  ({ dir, workspace, live, app, ids } = server);
 }, 60_000);
 
-afterAll(async () => {
-  await live.close();
-  await workspace.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 describe('images', () => {
   it('pages and filters images', async () => {
@@ -87,6 +61,10 @@ describe('images', () => {
     ['/api/images/1/thumbnail?size=5000', 'size'],
     ['/api/next?strategy=best', 'strategy'],
     ['/api/export?format=xml', 'format'],
+    ['/api/export?where=status%3Dmaybe', 'where'],
+    ['/api/export?status=maybe', 'status'],
+    ['/api/export?format=csv&split=0.8,0.2', 'split'],
+    ['/api/export?format=yolo-cls&split=2', 'split'],
   ])('answers %s with 400 naming the field', async (path, field) => {
     const response = await app.request(path);
     expect(response.status).toBe(400);
@@ -196,10 +174,42 @@ describe('labels, suggestions and events', () => {
       changeId: expect.any(Number),
     });
     const csv = await (await app.request('/api/export?format=csv')).text();
-    expect(csv.split('\n')[0]).toBe('image,label,status,confidence,origin');
+    expect(csv.split('\n')[0]).toBe(
+      'image,label,status,confidence,origin,origin_detail,runner_up,runner_up_confidence,fit',
+    );
     // Labelled before anything was recommended: the person chose these images.
-    expect(csv).toMatch(/^amber-0\.png,amber,labeled,,chosen$/m);
-    expect(csv.match(/,azure,accepted,[\d.]+,$/gm)).toHaveLength(page.items.length);
+    expect(csv).toMatch(/^amber-0\.png,amber,labeled,,chosen,,,,$/m);
+    expect(csv.match(/,azure,accepted,[\d.]+,,,,,$/gm)).toHaveLength(page.items.length);
+  });
+
+  it('exports every format, filtered as /api/images is, folder formats as a tar archive', async () => {
+    const jsonl = await app.request('/api/export?format=jsonl&where=status%3Daccepted&label=azure');
+    expect(jsonl.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(jsonl.headers.get('content-disposition')).toBe('attachment; filename="labels.jsonl"');
+    const rows = (await jsonl.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { status: string; label: string });
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row).toMatchObject({ status: 'accepted', label: 'azure' });
+    const tar = await app.request('/api/export?format=yolo-cls&split=0.5,0.5&seed=3');
+    expect(tar.status).toBe(200);
+    expect(tar.headers.get('content-type')).toBe('application/x-tar');
+    expect(tar.headers.get('content-disposition')).toBe('attachment; filename="labels-yolo-cls.tar"');
+    const bytes = Buffer.from(await tar.arrayBuffer());
+    // ustar headers name the folders: train/<class>/ and val/<class>/, every class in both.
+    const names = new Set<string>();
+    for (let at = 0; at + 512 <= bytes.length; at += 512) {
+      if (bytes.subarray(at + 257, at + 262).toString() !== 'ustar') continue;
+      names.add(
+        bytes
+          .subarray(at, at + 100)
+          .toString()
+          .replace(/\0.*$/s, ''),
+      );
+    }
+    for (const split of ['train', 'val'])
+      for (const cls of ['amber', 'azure']) expect(names).toContain(`${split}/${cls}/`);
   });
 
   it('recommends what to label next', async () => {

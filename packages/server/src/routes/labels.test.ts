@@ -1,63 +1,40 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type AcceptResponse,
   type ApiError,
   type BulkLabelsResponse,
   type ImageItem,
   type ImagesPage,
-  initWorkspace,
   type UndoLabelsResponse,
   type Workspace,
 } from '@autolabel/core';
-import { writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../app.js';
-import { LiveModel } from '../live-model.js';
+import { type Served, served, writeColourPhotos } from '../testing/served.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'autolabel-undo-route-'));
+let server: Served;
 let workspace: Workspace;
-let live: LiveModel;
-let app: ReturnType<typeof createApp>;
+let app: Served['app'];
 
-const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
-const post = (path: string, body: unknown): Promise<Response> =>
-  Promise.resolve(
-    app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  );
+const json = <T>(response: Response): Promise<T> => server.json<T>(response);
+const post = (path: string, body: unknown): Promise<Response> => server.post(path, body);
 const rows = async (query: string): Promise<readonly ImageItem[]> =>
   (await json<ImagesPage>(await app.request(`/api/images?${query}`))).items;
 const view = (items: readonly ImageItem[]) => items.map((i) => [i.path, i.status, i.label, i.confidence, i.origin]);
 
 beforeAll(async () => {
-  for (let i = 0; i < 6; i++) {
-    await writeImage(join(dir, 'photos', `dress-${i}.png`), 'png', { color: [200, 40, 40], noise: 40, seed: i });
-    await writeImage(join(dir, 'photos', `pants-${i}.png`), 'png', { color: [40, 60, 200], noise: 40, seed: 50 + i });
-  }
-  const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 24 });
-  workspace = await initWorkspace({
-    images: join(dir, 'photos'),
-    workspace: join(dir, 'ws'),
-    model: `onnx:${model.dir}`,
+  server = await served('undo-route', {
+    photos: (photos) => writeColourPhotos(photos, { dress: [200, 40, 40], pants: [40, 60, 200] }, 6, { noise: 40 }),
+    // A long debounce: no refit replaces the suggestions while the test runs.
+    live: { debounceMs: 60_000 },
   });
-  await workspace.scan();
-  await workspace.embed();
+  ({ workspace, app } = server);
   await workspace.labels.set([
     { image: 'dress-0.png', label: 'dress' },
     { image: 'pants-0.png', label: 'pants' },
   ]);
   await workspace.suggest();
-  // A long debounce: no refit replaces the suggestions while the test runs.
-  live = new LiveModel(workspace, { debounceMs: 60_000 });
-  app = createApp({ workspace, live });
 }, 60_000);
 
-afterAll(async () => {
-  await live.close();
-  await workspace.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 describe('POST /api/labels/undo', () => {
   it('returns a bulk accept to suggestions, and a relabel to the labels before it', async () => {

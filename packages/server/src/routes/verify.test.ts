@@ -1,31 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  type CheckRecord,
-  type ImagesPage,
-  initWorkspace,
-  type ServerEvent,
-  type StatsResponse,
-  type VerifyStatus,
-  type Workspace,
-} from '@autolabel/core';
+import type { CheckRecord, ImagesPage, ServerEvent, StatsResponse, VerifyStatus, Workspace } from '@autolabel/core';
 import { storeOf } from '@autolabel/core/learn';
-import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
+import type { Rgb } from '@autolabel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { LiveModel } from '../live-model.js';
+import { type Served, served, writeColourPhotos } from '../testing/served.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'autolabel-verify-'));
 const COLORS: Readonly<Record<string, Rgb>> = { amber: [210, 130, 30], azure: [40, 100, 210] };
-const PATTERNS: readonly ImagePattern[] = ['solid', 'stripes', 'checker'];
 const PER_CLASS = 50;
 /** Low enough that a few dozen right answers certify a region. */
 const TARGET = 0.8;
+let server: Served;
 let workspace: Workspace;
 let live: LiveModel;
-let app: ReturnType<typeof createApp>;
-const ids = new Map<string, number>();
+let app: Served['app'];
+let ids: ReadonlyMap<string, number>;
 const events: ServerEvent[] = [];
 
 interface NextResponse {
@@ -36,11 +25,8 @@ interface ErrorBody {
   readonly error: { readonly code: string; readonly field?: string; readonly message: string };
 }
 
-const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
-const post = (path: string, body: unknown): Promise<Response> =>
-  Promise.resolve(
-    app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  );
+const json = <T>(response: Response): Promise<T> => server.json<T>(response);
+const post = (path: string, body: unknown): Promise<Response> => server.post(path, body);
 const next = async (client: string): Promise<NextResponse> => {
   const response = await post('/api/verify/next', { client });
   expect(response.status).toBe(200);
@@ -54,38 +40,15 @@ const rowOf = async (imageId: number) =>
   (await json<ImagesPage>(await app.request(`/api/images?ids=${imageId}`))).items[0]!;
 
 beforeAll(async () => {
-  let seed = 0;
-  for (const [name, color] of Object.entries(COLORS)) {
-    for (let i = 0; i < PER_CLASS; i++) {
-      await writeImage(join(dir, 'photos', `${name}-${String(i).padStart(2, '0')}.png`), 'png', {
-        color,
-        pattern: PATTERNS[i % 3]!,
-        noise: 60,
-        seed: seed++,
-        width: 64,
-        height: 48,
-      });
-    }
-  }
-  const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 24 });
-  workspace = await initWorkspace({
-    images: join(dir, 'photos'),
-    workspace: join(dir, 'ws'),
-    model: `onnx:${model.dir}`,
+  server = await served('verify', {
+    photos: (photos) => writeColourPhotos(photos, COLORS, PER_CLASS, { width: 64, height: 48, pad: true }),
+    live: { debounceMs: 20, targetPrecision: TARGET },
   });
-  await workspace.scan();
-  await workspace.embed();
-  for (const image of await storeOf(workspace).listImages()) ids.set(image.path, image.id);
-  live = new LiveModel(workspace, { debounceMs: 20, targetPrecision: TARGET });
+  ({ workspace, live, app, ids } = server);
   live.subscribe((event) => events.push(event));
-  app = createApp({ workspace, live });
 }, 60_000);
 
-afterAll(async () => {
-  await live.close();
-  await workspace.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 describe('verify loop', () => {
   it('has nothing to hand out before the first fit', async () => {
@@ -130,7 +93,7 @@ describe('verify loop', () => {
     expect(answered.status.counts.answered).toBe(1);
     expect(await rowOf(check!.imageId)).toMatchObject({ status: 'labeled', label: truth });
     const csv = await (await app.request('/api/export?format=csv')).text();
-    expect(csv).toContain(`\n${check!.path},${truth},labeled,,verify\n`);
+    expect(csv).toContain(`\n${check!.path},${truth},labeled,,verify,draw ${check!.drawId},,,\n`);
     expect(events.slice(before)).toContainEqual({ type: 'labels', imageIds: [check!.imageId] });
     // The client moves on to another check.
     expect((await next('tab-a')).check!.id).not.toBe(check!.id);
