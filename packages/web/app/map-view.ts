@@ -80,8 +80,15 @@ function rgba(hex: string, alpha = 0xff): number {
   const v = parseInt(hex.slice(1), 16);
   return ((alpha << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
 }
-const RING_OUTER = rgba('#1f2328');
-const RING_INNER = rgba('#ffffff');
+/** The page's ink, paper and accent (style.css custom properties), so rings and shapes follow the theme. */
+function themeColors(element: Element): { ink: string; paper: string; accent: string } {
+  const css = getComputedStyle(element);
+  const hex = (name: string, fallback: string) => {
+    const value = css.getPropertyValue(name).trim();
+    return /^#[0-9a-f]{6}$/i.test(value) ? value : fallback;
+  };
+  return { ink: hex('--ink', '#1f2328'), paper: hex('--paper', '#ffffff'), accent: hex('--accent', '#0072b2') };
+}
 
 export class MapView implements View {
   readonly element: HTMLElement;
@@ -437,6 +444,9 @@ export class MapView implements View {
       return;
     }
     if (this.#image?.width !== W || this.#image.height !== H) this.#image = g.createImageData(W, H);
+    const theme = themeColors(this.#canvas);
+    const ringOuter = rgba(theme.ink);
+    const ringInner = rgba(theme.paper);
     const pixels = new Uint32Array(this.#image.data.buffer);
     pixels.fill(0);
     // Device pixels throughout, rounded, so every dot is crisp and no transform runs per point.
@@ -475,8 +485,8 @@ export class MapView implements View {
         for (let k = 0; k < list.length; k++) {
           const i = list[k]!;
           if (!mask[i]) continue;
-          dot(i, size + 4 * ring, RING_OUTER);
-          dot(i, size + 2 * ring, RING_INNER);
+          dot(i, size + 4 * ring, ringOuter);
+          dot(i, size + 2 * ring, ringInner);
           dot(i, size, color);
         }
       }
@@ -484,7 +494,7 @@ export class MapView implements View {
     g.putImageData(this.#image, 0, 0);
     if (this.#hover >= 0) {
       const i = this.#hover;
-      g.strokeStyle = '#1f2328';
+      g.strokeStyle = theme.ink;
       g.lineWidth = 2 * dpr;
       g.beginPath();
       g.arc(cx + x[i]! * s, cy - y[i]! * s, 7 * dpr, 0, Math.PI * 2);
@@ -634,9 +644,10 @@ export class MapView implements View {
       for (let k = 2; k + 1 < path.length; k += 2) g.lineTo(path[k]!, path[k + 1]!);
       g.closePath();
     }
-    g.fillStyle = 'rgb(0 114 178 / 10%)';
+    const { accent } = themeColors(this.#canvas);
+    g.fillStyle = `${accent}1a`; // 10% of the accent
     g.fill();
-    g.strokeStyle = '#0072b2';
+    g.strokeStyle = accent;
     g.lineWidth = 1.5;
     g.setLineDash([5, 4]);
     g.stroke();
