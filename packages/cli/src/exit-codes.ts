@@ -1,5 +1,5 @@
 /** @module The one place where errors become messages and exit statuses. */
-import { AutolabelError, type ErrorAction, type ErrorCode, messageOf } from '@autolabel/core';
+import { AutolabelError, type ErrorAction, type ErrorCode, type ErrorHint, messageOf } from '@autolabel/core';
 import { CommanderError } from 'commander';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, badInput: 4, model: 5, interrupted: 130 } as const;
@@ -14,6 +14,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   MODEL_NOT_FOUND: EXIT.notFound,
   MODEL_INVALID: EXIT.model,
   MODEL_RUN_FAILED: EXIT.model,
+  MODEL_DOWNLOAD_FAILED: EXIT.failure,
   CSV_INVALID: EXIT.badInput,
   IMPORT_INVALID: EXIT.badInput,
   IMAGE_NOT_FOUND: EXIT.notFound,
@@ -54,7 +55,15 @@ const HINTS: Record<ErrorAction, string> = {
   label: 'label images with autolabel label or autolabel import (autolabel next suggests which)',
   suggest: 'run autolabel suggest',
   verify: 'run autolabel verify',
+  'pull-model': 'run autolabel models pull SPEC where the model host can be reached (see --cache-dir and HF_ENDPOINT)',
 };
+
+/** A hint as the command to run, for the model it names (in place of SPEC, or as embed's --model). */
+function hintText(hint: ErrorHint): string {
+  const text = HINTS[hint.action];
+  if (hint.model === undefined) return text;
+  return hint.action === 'embed' ? `${text} --model ${hint.model}` : text.replace('SPEC', hint.model);
+}
 
 /**
  * An error as one line of JSON for `--json` runs: `{"error": {code, message, hint?, exitStatus}}`,
@@ -66,7 +75,7 @@ export function jsonError(error: unknown): string {
     return JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message, exitStatus: EXIT.usage } });
   }
   if (error instanceof AutolabelError) {
-    const hint = error.hint ? { ...error.hint, text: HINTS[error.hint.action] } : undefined;
+    const hint = error.hint ? { ...error.hint, text: hintText(error.hint) } : undefined;
     return JSON.stringify({
       error: { code: error.code, message: error.message, hint, exitStatus: BY_CODE[error.code] },
     });
@@ -76,7 +85,7 @@ export function jsonError(error: unknown): string {
 
 export function describeError(error: unknown): string {
   if (error instanceof AutolabelError) {
-    return `error: ${error.message}${error.hint ? `\nhint: ${HINTS[error.hint.action]}` : ''}`;
+    return `error: ${error.message}${error.hint ? `\nhint: ${hintText(error.hint)}` : ''}`;
   }
   if (error instanceof Error) return `error: ${error.message}\n${error.stack ?? ''}`;
   return `error: ${String(error)}`;

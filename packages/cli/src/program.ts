@@ -10,6 +10,7 @@ import {
   openWorkspace,
   type AccuracyFigure,
   type NextResponse,
+  type OpenWorkspaceOptions,
   type SuggestResult,
   type Workspace,
   type WorkspaceStatus,
@@ -21,7 +22,15 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { classesCommand } from './commands/classes.js';
-import { type CliIo, type CommandContext, examples, type GlobalFlags } from './commands/context.js';
+import { modelsCommand } from './commands/models.js';
+import {
+  type CliIo,
+  type CommandContext,
+  examples,
+  type GlobalFlags,
+  parseFlags,
+  resolveSpec,
+} from './commands/context.js';
 import { progressPrinter } from './progress.js';
 
 export type { CliIo } from './commands/context.js';
@@ -30,18 +39,6 @@ export type { CliIo } from './commands/context.js';
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
-
-function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> {
-  const parsed = schema.safeParse(flags);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const flag = issue?.path
-      .map((part) => `--${String(part).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)
-      .join(' ');
-    throw new AutolabelError('INVALID_ARGUMENT', `${flag || 'arguments'}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
 
 const positiveInt = z.coerce.number().int().positive();
 const IMPORT_FORMATS = ['csv', 'json', 'imagefolder'] as const;
@@ -68,10 +65,14 @@ export function buildProgram(io: CliIo): Command {
   const print = (human: string, data: unknown): void => {
     io.stdout.write(globals().json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
   };
-  const withWorkspace = async <T>(work: (workspace: Workspace) => Promise<T>): Promise<T> => {
+  const withWorkspace = async <T>(
+    work: (workspace: Workspace) => Promise<T>,
+    options: OpenWorkspaceOptions = {},
+  ): Promise<T> => {
     const flag = globals().workspace;
     const dir = flag === undefined ? findWorkspace(io.cwd) : resolveFrom(io.cwd, flag);
-    const workspace = await openWorkspace(dir);
+    const model = options.model === undefined ? undefined : resolveSpec(io.cwd, options.model);
+    const workspace = await openWorkspace(dir, { ...options, model });
     try {
       return await work(workspace);
     } finally {
@@ -79,13 +80,17 @@ export function buildProgram(io: CliIo): Command {
     }
   };
   const progress = (unit: string) => progressPrinter(io.stderr, unit, !globals().quiet);
-  const context: CommandContext = { io, print, withWorkspace };
+  const context: CommandContext = { io, print, withWorkspace, progress };
 
   program
     .command('init')
     .description('create a workspace for a folder of images')
     .requiredOption('--images <dir>', 'the folder of images (never copied; paths are kept relative to it)')
-    .option('--model <spec>', `embedding model: builtin:NAME or onnx:PATH`, DEFAULT_MODEL_SPEC)
+    .option(
+      '--model <spec>',
+      `embedding model: builtin:NAME, onnx:PATH or hf:OWNER/NAME[@REVISION][:DTYPE]`,
+      DEFAULT_MODEL_SPEC,
+    )
     .addOption(
       new Option('--dtype <dtype>', 'how embeddings are stored').choices(['float32', 'float16']).default('float32'),
     )
@@ -141,13 +146,18 @@ export function buildProgram(io: CliIo): Command {
     .option('--batch-size <n>', 'images per model call')
     .option('--threads <n>', 'threads or workers for the model (default: all cores)')
     .option('--retry-skipped', 'try again images that failed to decode before')
+    .option(
+      '--cache-dir <dir>',
+      'hf: models: the download cache (default: $AUTOLABEL_CACHE_DIR, else ~/.cache/autolabel)',
+    )
     .action(async (raw: unknown) => {
-      const flags = parseFlags(
+      const { cacheDir, ...flags } = parseFlags(
         z.object({
           model: z.string().min(1).optional(),
           batchSize: positiveInt.optional(),
           threads: positiveInt.optional(),
           retrySkipped: z.boolean().optional(),
+          cacheDir: z.string().min(1).optional(),
         }),
         raw,
       );
@@ -156,7 +166,8 @@ export function buildProgram(io: CliIo): Command {
         const model = flags.model?.startsWith('onnx:')
           ? `onnx:${resolveFrom(io.cwd, flags.model.slice(5))}`
           : flags.model;
-        const result = await workspace.embed({ ...flags, model, signal: io.signal, onProgress: bar.onProgress });
+        const hub = { cacheDir: cacheDir === undefined ? undefined : resolveFrom(io.cwd, cacheDir) };
+        const result = await workspace.embed({ ...flags, model, hub, signal: io.signal, onProgress: bar.onProgress });
         bar.done();
         const rate = result.seconds > 0 ? (result.embedded / result.seconds).toFixed(1) : '0';
         print(
@@ -233,6 +244,7 @@ export function buildProgram(io: CliIo): Command {
     });
 
   classesCommand(program, context);
+  modelsCommand(program, context);
 
   program
     .command('status')
@@ -268,14 +280,24 @@ export function buildProgram(io: CliIo): Command {
       '--target-precision <p>',
       'mark as auto the suggestions that random checks certify at this precision (e.g. 0.95), at 95% confidence',
     )
+    .option('--model <spec>', "learn from another model's embeddings than the workspace's (embed --model first)")
     .action(async (raw: unknown) => {
-      const flags = parseFlags(z.object({ targetPrecision: z.coerce.number().gt(0.5).lt(1).optional() }), raw);
-      await withWorkspace(async (workspace) => {
-        const bar = progress('runs');
-        const result = await workspace.suggest({ targetPrecision: flags.targetPrecision, onProgress: bar.onProgress });
-        bar.done();
-        print(formatSuggest(result), result);
-      });
+      const flags = parseFlags(
+        z.object({ targetPrecision: z.coerce.number().gt(0.5).lt(1).optional(), model: z.string().min(1).optional() }),
+        raw,
+      );
+      await withWorkspace(
+        async (workspace) => {
+          const bar = progress('runs');
+          const result = await workspace.suggest({
+            targetPrecision: flags.targetPrecision,
+            onProgress: bar.onProgress,
+          });
+          bar.done();
+          print(formatSuggest(result), result);
+        },
+        { model: flags.model },
+      );
     });
 
   program
@@ -288,21 +310,30 @@ export function buildProgram(io: CliIo): Command {
         .default('auto'),
     )
     .option('--seed <n>', 'random seed (clustering, random picks)', '1')
+    .option('--model <spec>', "pick with another model's embeddings than the workspace's (embed --model first)")
     .action(async (raw: unknown) => {
-      const flags = parseFlags(
-        z.object({ count: positiveInt, strategy: z.enum(NEXT_STRATEGIES), seed: z.coerce.number().int() }),
+      const { model, ...flags } = parseFlags(
+        z.object({
+          count: positiveInt,
+          strategy: z.enum(NEXT_STRATEGIES),
+          seed: z.coerce.number().int(),
+          model: z.string().min(1).optional(),
+        }),
         raw,
       );
-      await withWorkspace(async (workspace) => {
-        const picks = await workspace.next(flags);
-        const width = Math.max(0, ...picks.map((p) => p.path.length));
-        print(
-          picks.length === 0
-            ? 'Nothing left to label.'
-            : picks.map((p) => `${p.path.padEnd(width)}  ${p.reason}`).join('\n'),
-          { picks } satisfies NextResponse,
-        );
-      });
+      await withWorkspace(
+        async (workspace) => {
+          const picks = await workspace.next(flags);
+          const width = Math.max(0, ...picks.map((p) => p.path.length));
+          print(
+            picks.length === 0
+              ? 'Nothing left to label.'
+              : picks.map((p) => `${p.path.padEnd(width)}  ${p.reason}`).join('\n'),
+            { picks } satisfies NextResponse,
+          );
+        },
+        { model },
+      );
     });
 
   program
@@ -413,6 +444,7 @@ export function buildProgram(io: CliIo): Command {
     )
     .option('--open', 'open the app in the default browser')
     .option('--target-precision <p>', 'mark as auto the suggestions that reach this precision')
+    .option('--model <spec>', "suggest and pick with another model's embeddings than the workspace's")
     .action(async (raw: unknown) => {
       const flags = parseFlags(
         z.object({
@@ -423,17 +455,19 @@ export function buildProgram(io: CliIo): Command {
             .optional(),
           open: z.boolean().optional(),
           targetPrecision: z.coerce.number().gt(0.5).lt(1).optional(),
+          model: z.string().min(1).optional(),
         }),
         raw,
       );
       const flag = globals().workspace;
       const dir = flag === undefined ? findWorkspace(io.cwd) : resolveFrom(io.cwd, flag);
-      const { allowedHost, ...rest } = flags;
+      const { allowedHost, model, ...rest } = flags;
       // The server (Hono, and sharp for thumbnails) loads for serve only, not for every command.
       const { startServer } = await import('@autolabel/server');
       const server = await startServer({
         ...rest,
         allowedHosts: allowedHost,
+        model: model === undefined ? undefined : resolveSpec(io.cwd, model),
         workspace: dir,
         webRoot: webRoot(),
       }).catch((error: unknown) => {
@@ -470,6 +504,10 @@ const EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>>
   init: [
     ['autolabel init --images ~/photos', 'a workspace in ./.autolabel for the photos'],
     ['autolabel init --images ~/photos --model onnx:./mobilenet', 'with an ONNX model folder'],
+    [
+      'autolabel init --images ~/photos --model hf:Xenova/clip-vit-base-patch32',
+      'with a hub model (downloaded by embed)',
+    ],
   ],
   scan: [
     ['autolabel scan', 'pick up what changed since the last scan'],
@@ -588,11 +626,6 @@ function formatAccuracy(accuracy: AccuracyFigure): string {
 
 function resolveFrom(cwd: string, path: string): string {
   return resolve(cwd, path);
-}
-
-/** onnx specs carry a path: make it absolute from where the command was run. */
-function resolveSpec(cwd: string, spec: string): string {
-  return spec.startsWith('onnx:') ? `onnx:${resolve(cwd, spec.slice(5))}` : spec;
 }
 
 function formatStatus(status: WorkspaceStatus, maxSkipped: number): string {

@@ -9,7 +9,29 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** Bytes for people: 951 B, 12.3 MB, 1.20 GB (SI units, as download tools print them). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${Math.round(bytes)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let i = 0;
+  while (value >= 1000 && i < units.length - 1) {
+    value /= 1000;
+    i++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[i]}`;
+}
+
 export function formatProgress(progress: Progress, unit: string): string {
+  if (progress.unit === 'bytes') {
+    const done = formatBytes(progress.done);
+    const count =
+      progress.total === null
+        ? done
+        : `${done}/${formatBytes(progress.total)} (${progress.total === 0 ? 100 : ((100 * progress.done) / progress.total).toFixed(1)}%)`;
+    const eta = progress.etaSeconds === null ? '' : `, ETA ${formatDuration(progress.etaSeconds)}`;
+    return `${progress.phase}: ${count}, ${formatBytes(progress.rate)}/s${eta}`;
+  }
   const count =
     progress.total === null
       ? `${progress.done}`
@@ -38,6 +60,12 @@ export function progressPrinter(
   };
   return {
     onProgress(progress) {
+      // A new phase (download, then embed) starts on a line of its own; the last one keeps its final state.
+      if (enabled && tty && drawn && latest && latest.phase !== progress.phase) {
+        draw(latest);
+        stream.write('\n');
+        drawn = false;
+      }
       latest = progress;
       if (!enabled) return;
       const now = Date.now();

@@ -1,5 +1,5 @@
 // The commands run most often start without the heavy runtimes: `--help`, `label` and `status` load
-// no onnxruntime, sharp, umap, ONNX schema or server (bench:startup measures what that saves).
+// no onnxruntime, sharp, umap, ONNX schema, transformers.js or server (bench:startup measures what that saves).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,16 @@ import { runCli } from './testing/cli.js';
 
 const bin = fileURLToPath(new URL('../bin/autolabel.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-startup-'));
-const HEAVY = ['onnxruntime-node', 'onnx-proto', 'sharp', 'umap-js', '@tensorflow/tfjs', 'hono', '@autolabel/server'];
+const HEAVY = [
+  'onnxruntime-node',
+  'onnx-proto',
+  'sharp',
+  'umap-js',
+  '@tensorflow/tfjs',
+  '@huggingface/transformers',
+  'hono',
+  '@autolabel/server',
+];
 
 // Every module the ESM loader loads (CommonJS packages imported from ESM included), one path a line.
 const HOOKS = `

@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   'MODEL_NOT_FOUND',
   'MODEL_INVALID',
   'MODEL_RUN_FAILED',
+  /** A model download failed: the host refused or stalled, or a file arrived with the wrong size or hash. */
+  'MODEL_DOWNLOAD_FAILED',
   'CSV_INVALID',
   'IMPORT_INVALID',
   'IMAGE_NOT_FOUND',
@@ -49,10 +51,12 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * What a person can do next about an error, as data: core's messages say what is wrong, and each
  * front end words the way out in its own terms (a CLI command, a step in the web app).
  */
-export const ERROR_ACTIONS = ['init', 'scan', 'embed', 'label', 'suggest', 'verify'] as const;
+export const ERROR_ACTIONS = ['init', 'scan', 'embed', 'label', 'suggest', 'verify', 'pull-model'] as const;
 export type ErrorAction = (typeof ERROR_ACTIONS)[number];
 export interface ErrorHint {
   readonly action: ErrorAction;
+  /** The model spec the action is about (`pull-model`). */
+  readonly model?: string;
 }
 
 export class AutolabelError extends Error {

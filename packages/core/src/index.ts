@@ -1,7 +1,17 @@
 /** @module @autolabel/core: the engine behind the CLI and the server. */
 export * from './errors.js';
 export type { Embedder } from './embed/embedder.js';
-export { loadEmbedder, type LoadEmbedderOptions } from './embed/load.js';
+export { loadEmbedder, type LoadEmbedderOptions, pullModel, type PullOptions } from './embed/load.js';
+export {
+  type CachedModel,
+  defaultCacheDir,
+  type HfSnapshot,
+  hubSettings,
+  type HubOptions,
+  type HubSettings,
+  listCachedModels,
+  removeCachedModel,
+} from './models/index.js';
 export { embedPending, type EmbedOptions, type EmbedResult } from './embed/pipeline.js';
 export { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from './embed/spec.js';
 export { EXPORT_FORMATS, type ExportFormat, type ExportedImage } from './formats/export.js';

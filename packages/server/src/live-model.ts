@@ -170,6 +170,7 @@ export class LiveModel {
     if (!this.#worker) {
       const data: RefitWorkerData = {
         workspace: this.#ws.dir,
+        model: this.#ws.modelOverride,
         targetPrecision: this.#targetPrecision,
         fullFitGrowth: this.#fullFitGrowth,
       };

@@ -8,6 +8,8 @@ import { type AccuracyFigure, type ChecksNeeded, type Learner, messageOf, openWo
 
 export interface RefitWorkerData {
   readonly workspace: string;
+  /** The server's model, when not the workspace's default (serve --model). */
+  readonly model?: string;
   readonly targetPrecision?: number;
   /** A full cross-validated fit once labels grew by this share since the last one. */
   readonly fullFitGrowth: number;
@@ -25,7 +27,7 @@ export type RefitReply =
   | { readonly type: 'failed'; readonly message: string };
 
 async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData): Promise<void> {
-  const ws = await openWorkspace(data.workspace);
+  const ws = await openWorkspace(data.workspace, { model: data.model });
   let learner: Learner | undefined;
   let labelsAtFullFit = 0;
   port.on('message', (message: { type: 'refit' } | { type: 'close' }) => {

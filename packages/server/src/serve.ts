@@ -19,6 +19,8 @@ export interface ServeOptions {
   readonly webRoot?: string;
   readonly targetPrecision?: number;
   readonly debounceMs?: number;
+  /** A model spec other than the workspace's default, for this server's suggestions and picks. */
+  readonly model?: string;
 }
 
 export interface RunningServer {
@@ -57,7 +59,7 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const workspace = await openWorkspace(options.workspace);
+  const workspace = await openWorkspace(options.workspace, { model: options.model });
   const live = new LiveModel(workspace, { targetPrecision: options.targetPrecision, debounceMs: options.debounceMs });
   await live.load();
   let token: string | null = null;

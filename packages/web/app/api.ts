@@ -37,6 +37,8 @@ const HINTS: Readonly<Record<ErrorAction, string>> = {
   label: 'label a few images of at least two classes in Label next or Grid',
   suggest: 'suggestions come once a few images of two classes are labelled',
   verify: 'verify a few random suggestions in Verify',
+  'pull-model':
+    'download the model where the model host can be reached (autolabel models pull), then restart the server',
 };
 
 /** An error's message with its hint worded for the app, as the views show it. */

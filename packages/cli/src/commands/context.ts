@@ -1,5 +1,7 @@
 /** @module What every command is given: the process's streams and folder, and the helpers all commands share. */
-import type { Workspace } from '@autolabel/core';
+import { resolve } from 'node:path';
+import { AutolabelError, type OpenWorkspaceOptions, type Progress, type Workspace } from '@autolabel/core';
+import type { z } from 'zod';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -22,7 +24,27 @@ export interface CommandContext {
   /** Prints `human`, or with --json the data as JSON, on stdout. */
   print(human: string, data: unknown): void;
   /** Opens the workspace (--workspace, else found from the current folder), runs `work`, closes it. */
-  withWorkspace<T>(work: (workspace: Workspace) => Promise<T>): Promise<T>;
+  withWorkspace<T>(work: (workspace: Workspace) => Promise<T>, options?: OpenWorkspaceOptions): Promise<T>;
+  /** A progress line on stderr (none with -q); `done` finishes it. */
+  progress(unit: string): { onProgress: (progress: Progress) => void; done: () => void };
+}
+
+/** Flags checked by a zod schema; a failure names the flag as typed (`--batch-size`). */
+export function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> {
+  const parsed = schema.safeParse(flags);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const flag = issue?.path
+      .map((part) => `--${String(part).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)
+      .join(' ');
+    throw new AutolabelError('INVALID_ARGUMENT', `${flag || 'arguments'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** onnx specs carry a path: make it absolute from where the command was run. */
+export function resolveSpec(cwd: string, spec: string): string {
+  return spec.startsWith('onnx:') ? `onnx:${resolve(cwd, spec.slice(5))}` : spec;
 }
 
 /** "Examples:" after a command's help: each line a command and what it does. */

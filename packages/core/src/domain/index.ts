@@ -2,7 +2,15 @@
 export type { ImageId } from './ids.js';
 export type { ImageInputSpec } from './image-input.js';
 export { HUMAN_LABEL_SOURCES, LABEL_ORIGINS, type LabelOrigin, type LabelSource } from './labels.js';
-export type { ModelSpec } from './model-spec.js';
+export {
+  DEFAULT_MODEL_SPEC,
+  formatModelSpec,
+  HF_DTYPES,
+  type HfDtype,
+  type HfModelSpec,
+  type ModelSpec,
+  parseModelSpec,
+} from './model-spec.js';
 export { SKIP_REASONS, type SkipReason } from './skip.js';
 export {
   CLASS_STATUSES,

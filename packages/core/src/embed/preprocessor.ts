@@ -25,6 +25,8 @@ export const preprocessorConfigSchema = z.object({
   size: z.union([
     z.object({ height: z.number().int().positive(), width: z.number().int().positive() }),
     z.object({ shortest_edge: z.number().int().positive() }),
+    // Older configs (e.g. Xenova's CLIP exports): a number is the shortest edge.
+    z.number().int().positive(),
   ]),
   do_center_crop: z.boolean().optional(),
   crop_size: z
@@ -53,10 +55,13 @@ export function inputSpecOf(config: PreprocessorConfig, configPath: string): Ima
       `${configPath}: do_resize=false is not supported (batches need one size)`,
     );
   }
-  if ('height' in config.size) return { width: config.size.width, height: config.size.height, fit: 'fill', kernel };
+  const size = config.size;
+  if (typeof size !== 'number' && 'height' in size)
+    return { width: size.width, height: size.height, fit: 'fill', kernel };
   // shortest_edge + center crop: approximated by a cover resize straight to the crop size.
   const crop = config.crop_size;
-  const side = crop === undefined ? config.size.shortest_edge : typeof crop === 'number' ? crop : crop.width;
+  const shortest = typeof size === 'number' ? size : size.shortest_edge;
+  const side = crop === undefined ? shortest : typeof crop === 'number' ? crop : crop.width;
   const height = crop !== undefined && typeof crop !== 'number' ? crop.height : side;
   return { width: side, height, fit: 'cover', kernel };
 }

@@ -9,6 +9,8 @@ export interface Progress {
   readonly rate: number;
   /** Seconds left at the current rate; null when unknown. */
   readonly etaSeconds: number | null;
+  /** What `done` and `total` count: items (the default) or bytes (downloads). */
+  readonly unit?: 'bytes';
 }
 
 export type ProgressListener = (progress: Progress) => void;

@@ -9,6 +9,7 @@ export {
   type EmbedJobOptions,
   type InitOptions,
   type JobOptions,
+  type OpenWorkspaceOptions,
   type WorkspaceStats,
   type WorkspaceStatus,
 } from './workspace.js';

@@ -16,6 +16,7 @@ import type { Learner } from '../learn/learner.js';
 import type { ClassInfo, Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ProgressListener } from '../util/progress.js';
+import type { HubOptions } from '../models/index.js';
 import type { Certificate } from '../verify/certify.js';
 import { countChecks, type CheckCounts, WorkspaceChecks } from './checks.js';
 import { WorkspaceClasses } from './classes.js';
@@ -57,6 +58,14 @@ export interface InitOptions {
   readonly maxPixels?: number;
 }
 
+export interface OpenWorkspaceOptions {
+  /**
+   * A model spec to use instead of the workspace's default for this session: suggest, next,
+   * openLearner, modelId and status all use it (`suggest --model`, `serve --model`).
+   */
+  readonly model?: string;
+}
+
 export interface JobOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
@@ -73,6 +82,8 @@ export interface EmbedJobOptions extends JobOptions {
   readonly retrySkipped?: boolean;
   /** An embedder already loaded (benchmarks reuse one); the caller closes it. */
   readonly embedder?: Embedder;
+  /** hf: models: where the model cache is and how the hub is reached (defaults from the environment). */
+  readonly hub?: HubOptions;
 }
 
 export interface WorkspaceStatus {
@@ -120,20 +131,10 @@ export async function initWorkspace(options: InitOptions): Promise<Workspace> {
   if (existsSync(join(dir, CONFIG_FILE))) {
     throw new AutolabelError('WORKSPACE_EXISTS', `${dir} is already a workspace (${CONFIG_FILE} exists)`);
   }
-  const spec = parseModelSpec(options.model ?? DEFAULT_MODEL_SPEC);
-  let modelPath;
-  if (spec.kind === 'onnx') {
-    const path = resolve(spec.path);
-    if (!existsSync(join(path, 'model.onnx'))) {
-      throw new AutolabelError('MODEL_NOT_FOUND', `no model.onnx in ${path} (from model spec ${options.model})`);
-    }
-    modelPath = locate(dir, path);
-  }
   const config: WorkspaceConfig = {
     version: 1,
     images: locate(dir, images),
-    model: formatModelSpec(spec),
-    modelPath,
+    ...configuredModel(dir, options.model ?? DEFAULT_MODEL_SPEC),
     embeddings: { dtype: options.embeddingDtype ?? 'float32' },
     maxPixels: options.maxPixels ?? 100_000_000,
   };
@@ -161,7 +162,18 @@ export function findWorkspace(start: string): string {
   }
 }
 
-export async function openWorkspace(dir: string): Promise<Workspace> {
+/** The config's model fields for a spec: an onnx folder must hold model.onnx, and its path is kept both ways. */
+function configuredModel(dir: string, model: string): Pick<WorkspaceConfig, 'model' | 'modelPath'> {
+  const spec = parseModelSpec(model);
+  if (spec.kind !== 'onnx') return { model: formatModelSpec(spec), modelPath: undefined };
+  const path = resolve(spec.path);
+  if (!existsSync(join(path, 'model.onnx'))) {
+    throw new AutolabelError('MODEL_NOT_FOUND', `no model.onnx in ${path} (from model spec ${model})`);
+  }
+  return { model: formatModelSpec({ kind: 'onnx', path }), modelPath: locate(dir, path) };
+}
+
+export async function openWorkspace(dir: string, options: OpenWorkspaceOptions = {}): Promise<Workspace> {
   const root = resolve(dir);
   if (!existsSync(join(root, CONFIG_FILE))) {
     throw new AutolabelError('WORKSPACE_NOT_FOUND', `${root} is not an Autolabel workspace (no ${CONFIG_FILE})`);
@@ -175,8 +187,10 @@ export async function openWorkspace(dir: string): Promise<Workspace> {
     }
   };
   const imagesRoot = resolveLocation(root, config.images, isDir);
+  // A bad --model fails here, before anything else is opened.
+  if (options.model !== undefined) parseModelSpec(options.model);
   const store = openSqliteStore(join(root, DATABASE_FILE));
-  return new Workspace(root, config, imagesRoot, store);
+  return new Workspace(root, config, imagesRoot, store, options.model);
 }
 
 const stores = new WeakMap<Workspace, Store>();
@@ -213,16 +227,30 @@ export class Workspace {
   readonly checks: WorkspaceChecks;
   readonly #store: Store;
   readonly #ctx: WorkspaceContext;
+  #config: WorkspaceConfig;
 
   constructor(
     readonly dir: string,
-    readonly config: WorkspaceConfig,
+    config: WorkspaceConfig,
     readonly imagesRoot: string,
     store: Store,
+    /** The model this session uses instead of the config's (OpenWorkspaceOptions.model). */
+    readonly modelOverride?: string,
   ) {
+    this.#config = config;
     this.#store = store;
     stores.set(this, store);
-    this.#ctx = { store, dir, imagesRoot, modelSpec: this.modelSpec, modelId: () => this.modelId() };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context reads the model as it is now (setModel)
+    const ws = this;
+    this.#ctx = {
+      store,
+      dir,
+      imagesRoot,
+      get modelSpec() {
+        return ws.modelSpec;
+      },
+      modelId: () => this.modelId(),
+    };
     this.images = new WorkspaceImages(this.#ctx);
     this.labels = new WorkspaceLabels(this.#ctx, this.images);
     this.classes = new WorkspaceClasses(this.#ctx);
@@ -230,13 +258,28 @@ export class Workspace {
     this.checks = new WorkspaceChecks(this.#ctx);
   }
 
-  /** The workspace's model spec with any path resolved from where the workspace is now. */
+  get config(): WorkspaceConfig {
+    return this.#config;
+  }
+
+  /** The model in use: the session's override, else the workspace's, with any path resolved from where the workspace is now. */
   get modelSpec(): string {
+    if (this.modelOverride !== undefined) return resolveSpecPath(formatModelSpec(parseModelSpec(this.modelOverride)));
     const spec = parseModelSpec(this.config.model);
     if (spec.kind === 'onnx' && this.config.modelPath) {
       return formatModelSpec({ kind: 'onnx', path: resolveLocation(this.dir, this.config.modelPath, existsSync) });
     }
     return this.config.model;
+  }
+
+  /**
+   * Makes `model` the workspace's default model (written to the config). Embeddings of every model
+   * are kept: the old model's stay, and `embed` adds what the new one lacks. Returns the new spec.
+   */
+  async setModel(model: string): Promise<string> {
+    this.#config = { ...this.#config, ...configuredModel(this.dir, model) };
+    await writeConfig(this.dir, this.#config);
+    return this.modelSpec;
   }
 
   async scan(options: JobOptions & { full?: boolean } = {}): Promise<ScanResult> {
@@ -382,7 +425,9 @@ export class Workspace {
     const stats = await this.#store.stats();
     const model = stats.embeddedPerModel.find((m) => m.spec === spec && m.embedded > 0);
     if (!model) {
-      throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${spec} yet`, { hint: { action: 'embed' } });
+      const hint =
+        this.modelOverride === undefined ? { action: 'embed' as const } : { action: 'embed' as const, model: spec };
+      throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${spec} yet`, { hint });
     }
     return model.modelId;
   }

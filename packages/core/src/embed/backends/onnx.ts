@@ -39,6 +39,34 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
   };
   // onnxruntime-node's run() blocks its thread: in a worker, the main thread keeps decoding meanwhile.
   const slot = new WorkerSlot<OnnxWorkerInfo>(new Worker(workerUrl('onnx-worker.js'), { workerData }));
+  return startWorkerEmbedder(slot, {
+    modelId,
+    name: `onnx:${folder}`,
+    input,
+    normalisation: normalisationOf(config),
+    batchSize: options.batchSize ?? 32,
+    featureDim: config.feature_dim,
+    configPath,
+  });
+}
+
+/**
+ * An embedder over a model worker that answers like onnx-worker.ts (the hf backend's worker does
+ * too), once it is ready and one probe image has given the feature size.
+ */
+export async function startWorkerEmbedder(
+  slot: WorkerSlot<OnnxWorkerInfo>,
+  meta: {
+    readonly modelId: string;
+    readonly name: string;
+    readonly input: ImageInputSpec;
+    readonly normalisation: { scale: readonly number[]; offset: readonly number[] };
+    readonly batchSize: number;
+    /** The feature size the model's config declares, checked against the probe. */
+    readonly featureDim: number | undefined;
+    readonly configPath: string;
+  },
+): Promise<OnnxEmbedder> {
   let info: OnnxWorkerInfo;
   try {
     info = await slot.ready;
@@ -46,18 +74,11 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
     await slot.terminate();
     throw new AutolabelError('MODEL_INVALID', messageOf(error), { cause: error });
   }
-  const embedder = new OnnxEmbedder(slot, {
-    modelId,
-    name: `onnx:${folder}`,
-    input,
-    channelsLast: info.channelsLast,
-    normalisation: normalisationOf(config),
-    batchSize: options.batchSize ?? 32,
-  });
+  const embedder = new OnnxEmbedder(slot, { ...meta, channelsLast: info.channelsLast });
   try {
     // Learn the feature size by running one blank image, so a model whose config omits it still works.
-    const probe = await embedder.embed(new Uint8Array(input.width * input.height * 3), 1);
-    embedder.setDim(probe.length, config.feature_dim, configPath);
+    const probe = await embedder.embed(new Uint8Array(meta.input.width * meta.input.height * 3), 1);
+    embedder.setDim(probe.length, meta.featureDim, meta.configPath);
   } catch (error) {
     await embedder.close();
     throw error;
