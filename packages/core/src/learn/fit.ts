@@ -61,6 +61,11 @@ export interface CrossValidation {
   readonly calibrationError: number;
   /** Calibrated held-out predictions of the chosen variant. */
   readonly predictions: readonly ScoredPrediction[];
+  /**
+   * The same held-out predictions as class probabilities, by labelled row: what a blend made outside
+   * the learner (zero-shot/) is cross-validated on.
+   */
+  readonly heldOut?: HeldOutScores;
 }
 
 export interface LabelFit {
@@ -146,7 +151,8 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
           c,
         )
       : fitTemperature(logScores, truth, c);
-  const predictions = scored(calibrate(best.scores, c, temperature), truth, c);
+  const heldOutScores = calibrate(best.scores, c, temperature);
+  const predictions = scored(heldOutScores, truth, c);
 
   const final = await runAll(context, seeds, best.configs);
   options.onStep?.(++done, total);
@@ -189,6 +195,7 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
       accuracy: Math.max(...accuracies),
       calibrationError: expectedCalibrationError(predictions),
       predictions,
+      heldOut: { rows: Int32Array.from(labelled), scores: heldOutScores },
     },
   };
 }
