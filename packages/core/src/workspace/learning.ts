@@ -433,7 +433,7 @@ export async function exportModel(
   if (spec.kind !== 'onnx') {
     throw new AutolabelError(
       'MODEL_UNSUPPORTED',
-      `exporting a classifier needs an onnx: backbone, and this workspace uses ${ws.modelSpec} (a tfjs model); make a workspace with an onnx: model to export`,
+      `exporting a classifier needs an onnx: backbone, and this workspace uses ${ws.modelSpec}; make a workspace with an onnx: model to export`,
     );
   }
   const fit = await currentFit(ws.store, await ws.modelId());
