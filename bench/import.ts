@@ -34,7 +34,7 @@ if (typeof args['import-into'] === 'string') {
   const ws = await openWorkspace(join(dir, 'workspace'));
   const opened = peakMiB();
   const started = performance.now();
-  const result = await ws.importCsv(join(dir, 'labels.csv'));
+  const result = await ws.import(join(dir, 'labels.csv'));
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage();
   await ws.close();

@@ -364,8 +364,8 @@ describe('faults', () => {
         const exported = cli(['-w', workspace, 'export']);
         expect(exported.code, exported.stderr).toBe(0);
         expect(exported.stdout.trim().split('\n')).toHaveLength(IMAGES + 1);
-        expect(exported.stdout).toMatch(/^img0000\.png,amber,labeled,,import$/m);
-        expect(exported.stdout).toMatch(/^img0009\.png,\w+,suggested,[\d.]+,$/m);
+        expect(exported.stdout).toMatch(/^img0000\.png,amber,labeled,,import,,,,$/m);
+        expect(exported.stdout).toMatch(/^img0009\.png,\w+,suggested,[\d.]+,,,\w+,[\d.]+,\d+$/m);
         const out = join(dir, 'read-only-export.csv');
         expect(cli(['-w', workspace, 'export', '--out', out]).code).toBe(0);
         expect(readFileSync(out, 'utf8')).toBe(exported.stdout);

@@ -93,7 +93,7 @@ describe('after npm install -g ./packages/cli', () => {
     expect(classes).toMatch(/^amber\s+\d+/m);
     ok(photos, 'export', '--out', 'labels.csv');
     const csv = readFileSync(join(photos, 'labels.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('image,label,status,confidence,origin');
+    expect(csv[0]).toBe('image,label,status,confidence,origin,origin_detail,runner_up,runner_up_confidence,fit');
     expect(csv).toHaveLength(25);
   });
 });

@@ -3,7 +3,6 @@ import {
   AutolabelError,
   isAutolabelError,
   DEFAULT_MODEL_SPEC,
-  EXPORT_FORMATS,
   findWorkspace,
   initWorkspace,
   NEXT_STRATEGIES,
@@ -16,12 +15,13 @@ import {
   type WorkspaceStatus,
 } from '@autolabel/core';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { classesCommand } from './commands/classes.js';
+import { importExportCommands } from './commands/import-export.js';
 import { modelsCommand } from './commands/models.js';
 import {
   type CliIo,
@@ -41,7 +41,6 @@ export const VERSION = (
 ).version;
 
 const positiveInt = z.coerce.number().int().positive();
-const IMPORT_FORMATS = ['csv', 'json', 'imagefolder'] as const;
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('autolabel')
@@ -180,45 +179,7 @@ export function buildProgram(io: CliIo): Command {
       });
     });
 
-  program
-    .command('import')
-    .description(
-      'import labels from a CSV (image,label; also a verify checklist), an export (CSV or JSON) or an ImageFolder tree (<root>/<class>/<image>)',
-    )
-    .argument('<source>', 'a CSV or JSON file, or a folder')
-    .addOption(new Option('--format <format>', 'source format (default: from the file)').choices(IMPORT_FORMATS))
-    .action(async (source: string, raw: unknown) => {
-      const flags = parseFlags(z.object({ format: z.enum(IMPORT_FORMATS).optional() }), raw);
-      const path = resolveFrom(io.cwd, source);
-      const format =
-        flags.format ??
-        (statSync(path, { throwIfNoEntry: false })?.isDirectory()
-          ? 'imagefolder'
-          : path.toLowerCase().endsWith('.json')
-            ? 'json'
-            : 'csv');
-      await withWorkspace(async (workspace) => {
-        const result =
-          format === 'csv'
-            ? await workspace.importCsv(path)
-            : format === 'json'
-              ? await workspace.importJson(path)
-              : await workspace.importImageFolder(path);
-        const lines = [
-          `Imported ${result.imported} labels in ${result.classes.length} classes` +
-            (result.ignored > 0 ? ` (${result.ignored} rows without a label ignored)` : ''),
-        ];
-        if (result.checks > 0)
-          lines.push(`${result.checks} of them answer random checks: they can certify suggestions.`);
-        if (result.notDrawn > 0) {
-          lines.push(
-            `${result.notDrawn} rows named images not drawn for verification: imported as ordinary labels (they train, but certify nothing).`,
-          );
-        }
-        print(lines.join('\n'), result);
-        for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
-      });
-    });
+  importExportCommands(program, context);
 
   program
     .command('label')
@@ -259,21 +220,6 @@ export function buildProgram(io: CliIo): Command {
     });
 
   program
-    .command('export')
-    .description('export one row per image: image, label, status, confidence')
-    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).default('csv'))
-    .option('--out <file>', 'output file (written atomically); stdout when omitted')
-    .action(async (raw: unknown) => {
-      const flags = parseFlags(z.object({ format: z.enum(EXPORT_FORMATS), out: z.string().min(1).optional() }), raw);
-      await withWorkspace(async (workspace) => {
-        const out = flags.out === undefined ? undefined : resolveFrom(io.cwd, flags.out);
-        const text = await workspace.export(flags.format, out);
-        if (text !== undefined) io.stdout.write(text);
-        else io.stderr.write(`Wrote ${out}\n`);
-      });
-    });
-
-  program
     .command('suggest')
     .description('learn from the labels and suggest a label with a calibrated confidence for every other image')
     .option(
@@ -281,9 +227,21 @@ export function buildProgram(io: CliIo): Command {
       'mark as auto the suggestions that random checks certify at this precision (e.g. 0.95), at 95% confidence',
     )
     .option('--model <spec>', "learn from another model's embeddings than the workspace's (embed --model first)")
+    .option(
+      '--template <text>',
+      'zero-shot prompt, {} for the class name; repeat for several (default: zeroShot.templates in autolabel.json, else a small CLIP ensemble)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option('--no-zero-shot', 'leave out zero-shot from class names (models with a text tower: CLIP, SigLIP)')
     .action(async (raw: unknown) => {
       const flags = parseFlags(
-        z.object({ targetPrecision: z.coerce.number().gt(0.5).lt(1).optional(), model: z.string().min(1).optional() }),
+        z.object({
+          targetPrecision: z.coerce.number().gt(0.5).lt(1).optional(),
+          model: z.string().min(1).optional(),
+          template: z.array(z.string().min(1)),
+          zeroShot: z.boolean(),
+        }),
         raw,
       );
       await withWorkspace(
@@ -292,6 +250,7 @@ export function buildProgram(io: CliIo): Command {
           const result = await workspace.suggest({
             targetPrecision: flags.targetPrecision,
             onProgress: bar.onProgress,
+            zeroShot: !flags.zeroShot ? false : flags.template.length > 0 ? { templates: flags.template } : undefined,
           });
           bar.done();
           print(formatSuggest(result), result);
@@ -517,11 +476,6 @@ const EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>>
     ['autolabel embed', 'embed what is missing (Ctrl-C stops; run again to resume)'],
     ['autolabel embed --retry-skipped', 'try again the images that failed to decode'],
   ],
-  import: [
-    ['autolabel import labels.csv', 'image,label rows (a filled-in verify checklist too)'],
-    ['autolabel import ./by-class --format imagefolder', '<root>/<class>/<image>'],
-    ['autolabel import labels.json', "Autolabel's own JSON export"],
-  ],
   label: [
     ['autolabel label cats/001.jpg cat', 'one label by hand'],
     ['autolabel label cats/001.jpg --clear', 'remove it'],
@@ -530,13 +484,10 @@ const EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>>
     ['autolabel status', 'images, labels per class, the latest fit, skipped files'],
     ['autolabel status --json', 'the same, for scripts'],
   ],
-  export: [
-    ['autolabel export --out labels.csv', 'image,label,status,confidence,origin'],
-    ['autolabel export --format json > labels.json', 'to stdout'],
-  ],
   suggest: [
     ['autolabel suggest', 'a suggestion with a confidence for every unlabelled image'],
     ['autolabel suggest --target-precision 0.95', 'and mark as auto what random checks certify'],
+    ['autolabel suggest --template "a photo of a {}."', 'zero-shot from the class names, with this prompt'],
   ],
   next: [
     ['autolabel next', 'the 20 images that would teach the model most'],
@@ -576,7 +527,10 @@ function formatSuggest(result: SuggestResult): string {
   const width = Math.max(...result.classes.map((c) => c.label.length));
   const lines = [
     `Fit ${result.fitId} (${result.method}): ${result.suggestions} suggestions in ${result.seconds.total.toFixed(1)} s`,
-    `${formatAccuracy(result.accuracy)}; calibration error ${result.calibrationError.toFixed(3)} (calibrated on ${result.calibratedOn === 'checks' ? 'random checks' : 'the labels'})`,
+    result.calibratedOn === 'none'
+      ? `${formatAccuracy(result.accuracy)}; not calibrated (no labels yet)`
+      : `${formatAccuracy(result.accuracy)}; calibration error ${result.calibrationError.toFixed(3)} (calibrated on ${result.calibratedOn === 'checks' ? 'random checks' : 'the labels'})`,
+    ...zeroShotLines(result.zeroShot),
     '',
     ...result.classes.map(
       (c) =>
@@ -610,6 +564,17 @@ function formatSuggest(result: SuggestResult): string {
   }
   for (const warning of result.warnings) lines.push(`warning: ${warning}`);
   return lines.join('\n');
+}
+
+/** What zero-shot from class names did in a fit, when it did anything. */
+function zeroShotLines(zeroShot: SuggestResult['zeroShot']): string[] {
+  if (!zeroShot || zeroShot.weight === 0) return [];
+  const templates = zeroShot.templates.map((t) => `"${t}"`).join(', ');
+  return [
+    zeroShot.coldStart
+      ? `Zero-shot suggestions from the class names (no labels in two classes yet), prompts ${templates}`
+      : `Zero-shot from the class names pooled with the learner at weight ${zeroShot.weight} (${zeroShot.chosenBy})`,
+  ];
 }
 
 function pct(x: number): string {
@@ -660,6 +625,13 @@ function formatStatus(status: WorkspaceStatus, maxSkipped: number): string {
       '',
       `Suggestions: ${f.suggestions} (${f.auto} auto) from fit ${f.id} at ${f.createdAt} on ${f.labels} labels`,
     );
+    if (f.zeroShot && f.zeroShot.weight > 0) {
+      lines.push(
+        f.zeroShot.coldStart
+          ? '  zero-shot from the class names (no labels in two classes yet)'
+          : `  pooled with zero-shot from the class names at weight ${f.zeroShot.weight}`,
+      );
+    }
     if (f.accuracy) lines.push(`  ${formatAccuracy(f.accuracy)}`);
     if (f.certificate?.next) {
       lines.push(

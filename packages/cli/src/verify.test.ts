@@ -102,13 +102,15 @@ describe('verify: random checks that certify auto-accept', () => {
     expect(result.stdout).toMatch(/Imported 60 labels/);
     expect(result.stdout).toMatch(/59 of them answer random checks/);
     expect(result.stdout).toMatch(/1 rows named images not drawn for verification: imported as ordinary labels/);
-    expect(result.stdout).toMatch(/1 rows without a label ignored/);
+    expect(result.stdout).toMatch(/1 row without a label ignored/);
     const status = cli(['status']).stdout;
     expect(status).toMatch(/random checks 59/);
     expect(status).toMatch(/Random checks: 65 drawn, 59 answered, 0 skipped, 6 open/);
     expect(cli(['export', '--out', 'out.csv']).code).toBe(0);
     const exported = readFileSync(join(dir, 'out.csv'), 'utf8');
-    expect(exported.split('\n')[0]).toBe('image,label,status,confidence,origin');
+    expect(exported.split('\n')[0]).toBe(
+      'image,label,status,confidence,origin,origin_detail,runner_up,runner_up_confidence,fit',
+    );
     expect(exported).toMatch(new RegExp(`${rows[2]![0]},[a-z]+,labeled,,verify`));
   });
 

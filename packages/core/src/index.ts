@@ -14,11 +14,31 @@ export {
 } from './models/index.js';
 export { embedPending, type EmbedOptions, type EmbedResult } from './embed/pipeline.js';
 export { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from './embed/spec.js';
-export { EXPORT_FORMATS, type ExportFormat, type ExportedImage } from './formats/export.js';
+export {
+  EXPORT_FORMATS,
+  FORMAT_NAMES,
+  IMPORT_FORMATS,
+  downloadOf,
+  parseSplit,
+  parseWhere,
+  type ByteSink,
+  type ExportFormat,
+  type ExportedImage,
+  type ExportOptions,
+  type ExportResult,
+  type FormatName,
+  type ImportFormat,
+} from './formats/index.js';
 export { decodeRgb, readImageInfo, type ImageInfo } from './image/decode.js';
 export { IMAGE_EXTENSIONS, isImageName, scanImages, type ScanResult } from './image/scan.js';
 export * from './domain/index.js';
-export type { ImportResult } from './labels/import.js';
+export {
+  MULTI_LABEL_RULES,
+  type ImportOptions,
+  type ImportResult,
+  type MultiLabelRule,
+  type SkippedEntry,
+} from './labels/import.js';
 // The Store port's record types (what the contract's answers carry); the store itself is core's own.
 export type * from './store/store.js';
 export type { Progress, ProgressListener } from './util/progress.js';

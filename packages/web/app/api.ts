@@ -5,6 +5,7 @@
  */
 import type {
   AcceptResponse,
+  ExportFormat as CoreExportFormat,
   ApiError as ApiErrorBody,
   BulkLabelsResponse,
   ClassesResponse,
@@ -27,7 +28,7 @@ import { HTTP_LIMITS } from '@autolabel/core/http-limits';
 
 /** The query as sent: ids go comma-separated. */
 export type ImagesParams = Partial<Omit<ImagesQuery, 'ids'>> & { readonly ids?: string };
-export type ExportFormat = 'csv' | 'json';
+export type ExportFormat = CoreExportFormat;
 
 /** Core's hints (what a person can do about an error), worded for someone in the review app. */
 const HINTS: Readonly<Record<ErrorAction, string>> = {

@@ -3,13 +3,22 @@
  * accuracy and what it rests on, the suggestions certified, coverage, the learning curve and the
  * confidence histogram.
  */
-import type { StatsResponse } from '@autolabel/core';
+import type { ExportFormat, StatsResponse } from '@autolabel/core';
 // Core's browser-safe entries: its dependency-free charts, and the domain's words (image statuses).
 import { barChart, histogram, lineChart } from '@autolabel/core/charts';
 import { CLASS_STATUSES } from '@autolabel/core/domain';
 import { h, percent } from './dom.js';
 import { accuracyParts, count as n } from './figures.js';
 import type { View, ViewContext } from './view.js';
+
+/** Every export format core writes (the type makes a new one a compile error here until it is listed); folder formats come as tar. */
+const EXPORTS = {
+  csv: { text: 'CSV', file: 'labels.csv' },
+  jsonl: { text: 'JSONL', file: 'labels.jsonl' },
+  json: { text: 'JSON', file: 'labels.json' },
+  imagefolder: { text: 'ImageFolder (tar)', file: 'labels-imagefolder.tar' },
+  'yolo-cls': { text: 'YOLO classification (tar)', file: 'labels-yolo-cls.tar' },
+} as const satisfies Record<ExportFormat, { text: string; file: string }>;
 
 /** Charts are drawn this wide, or as wide as a narrow screen leaves (a phone), never narrower than the smallest. */
 const CHART_WIDTH = 380;
@@ -76,9 +85,10 @@ export class DashboardView implements View {
     this.#renderCharts(stats);
     this.#exports.replaceChildren(
       'Export all labels and suggestions: ',
-      h('a', { href: this.#ctx.api.exportUrl('csv'), download: 'labels.csv' }, 'CSV'),
-      ' · ',
-      h('a', { href: this.#ctx.api.exportUrl('json'), download: 'labels.json' }, 'JSON'),
+      ...Object.entries(EXPORTS).flatMap(([format, { text, file }], i) => [
+        ...(i === 0 ? [] : [' · ']),
+        h('a', { href: this.#ctx.api.exportUrl(format as ExportFormat), download: file }, text),
+      ]),
     );
   }
 

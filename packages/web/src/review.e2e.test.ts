@@ -239,7 +239,7 @@ describe('review app', () => {
   it('exports every label given in the queue and every suggestion accepted in the grid', async () => {
     const csv = await (await fetch(`${server.url}api/export?format=csv`)).text();
     const [header, ...lines] = csv.trim().split('\n');
-    expect(header).toBe('image,label,status,confidence,origin');
+    expect(header).toBe('image,label,status,confidence,origin,origin_detail,runner_up,runner_up_confidence,fit');
     const rows = new Map(
       lines.map((line) => {
         const [image, label, status, , origin] = line.split(',');

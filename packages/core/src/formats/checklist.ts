@@ -4,7 +4,7 @@
  * `import` reads it back (labels/import.ts).
  */
 import type { CheckRecord } from '../store/store.js';
-import { formatCsvRow } from './csv.js';
+import { formatCsvRow } from './csv-syntax.js';
 
 export const CHECKLIST_COLUMNS = ['image', 'suggested', 'confidence', 'label', 'check'] as const;
 

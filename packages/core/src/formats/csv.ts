@@ -1,98 +1,197 @@
-/** @module RFC 4180 CSV reading and writing, with line numbers kept for error messages. */
-import { AutolabelError } from '../errors.js';
-
-export interface CsvRecord {
-  /** 1-based line on which the record starts. */
-  readonly line: number;
-  readonly fields: readonly string[];
-}
-
-/** Parses CSV text (LF or CRLF, quoted fields with "" escapes, optional UTF-8 BOM); blank lines are skipped. */
-export function parseCsv(text: string, source: string): CsvRecord[] {
-  return [...csvRecords(text, source)];
-}
-
-/** The records of CSV text one at a time, so a million-row file never becomes a million-row array. */
-export function* csvRecords(text: string, source: string): Generator<CsvRecord> {
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  while (i < text.length) {
-    const start = line;
-    const fields: string[] = [];
-    let field = '';
-    let quoted = false;
-    let atFieldStart = true;
-    for (;;) {
-      if (i >= text.length) {
-        if (quoted) throw new AutolabelError('CSV_INVALID', `${source}: line ${start}: a quoted field is never closed`);
-        break;
-      }
-      const ch = text[i]!;
-      if (quoted) {
-        if (ch === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          quoted = false;
-          i++;
-          const after = text[i];
-          if (after !== undefined && after !== ',' && after !== '\n' && after !== '\r') {
-            throw new AutolabelError('CSV_INVALID', `${source}: line ${line}: unexpected text after a closing quote`);
-          }
-          continue;
-        }
-        if (ch === '\n') line++;
-        field += ch;
-        i++;
-        continue;
-      }
-      if (ch === '"' && atFieldStart) {
-        quoted = true;
-        atFieldStart = false;
-        i++;
-        continue;
-      }
-      if (ch === ',') {
-        fields.push(field);
-        field = '';
-        atFieldStart = true;
-        i++;
-        continue;
-      }
-      if (ch === '\r' || ch === '\n') {
-        i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
-        line++;
-        break;
-      }
-      field += ch;
-      atFieldStart = false;
-      i++;
-    }
-    fields.push(field);
-    if (!(fields.length === 1 && fields[0] === '')) yield { line: start, fields };
-  }
-}
-
-function quote(value: string): string {
-  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-export function formatCsvRow(values: readonly (string | number | null)[]): string {
-  return `${values.map((value) => (value === null ? '' : quote(typeof value === 'string' ? escapeFormula(value) : String(value)))).join(',')}\n`;
-}
-
 /**
- * Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return) as a formula
- * ("CSV injection", OWASP): such text cells are written with a leading apostrophe, which
- * spreadsheets hide and `unescapeFormula` removes on import.
+ * @module The `csv` format: one row per image. In: lenient, as people's CSVs are (the delimiter
+ * sniffed among `,` `;` tab, BOM and CRLF, columns found by name or named by the caller, other
+ * columns noted and ignored); Autolabel's own export and its verify checklist read back. Out:
+ * image, label, status, confidence, origin and its detail, runner-up and its probability, fit.
  */
-function escapeFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+import { extname } from 'node:path';
+import { z } from 'zod';
+import { IMAGE_STATUSES } from '../domain/index.js';
+import { AutolabelError } from '../errors.js';
+import { type CsvRecord, csvRecords, formatCsvRow, sniffDelimiter, unescapeFormula } from './csv-syntax.js';
+import { entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
+import {
+  defineFormat,
+  type LabelEntry,
+  type ReadContext,
+  type ReadSession,
+  type SniffInput,
+  type SniffScore,
+} from './format.js';
+import { toExported } from './rows.js';
+
+/** What the export writes; the first five are what older Autolabel wrote, so those files read back too. */
+export const CSV_COLUMNS = [
+  'image',
+  'label',
+  'status',
+  'confidence',
+  'origin',
+  'origin_detail',
+  'runner_up',
+  'runner_up_confidence',
+  'fit',
+] as const;
+
+/** Header names people's CSVs use for the image and the label, in order of preference (lower case). */
+const IMAGE_COLUMNS = ['image', 'path', 'file', 'filename', 'file_name', 'image_path', 'filepath', 'img', 'image_name'];
+const LABEL_COLUMNS = ['label', 'class', 'category', 'class_name', 'label_name'];
+/** Columns a verify checklist adds (formats/checklist.ts). */
+const CHECKLIST_COLUMNS = ['suggested', 'check'];
+
+const CellSchema = z.object({
+  image: z.string().min(1, 'the cell is empty'),
+  label: z.string(),
+  status: z.union([z.literal(''), StatusSchema], {
+    error: (issue) => `${JSON.stringify(issue.input)} is not a status (expected ${IMAGE_STATUSES.join(', ')})`,
+  }),
+  confidence: z.string().transform((value, ctx) => {
+    if (value.trim() === '') return null;
+    const n = Number(value);
+    if (!(n >= 0 && n <= 1)) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a number from 0 to 1` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+});
+
+function columnOf(names: readonly string[], wanted: string | undefined, preferred: readonly string[]): number {
+  if (wanted !== undefined) return names.indexOf(wanted.trim().toLowerCase());
+  for (const name of preferred) if (names.includes(name)) return names.indexOf(name);
+  return -1;
 }
 
-/** Reverses `escapeFormula` for a cell read from a CSV. */
-export function unescapeFormula(value: string): string {
-  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
+  const text = await readText(source);
+  const delimiter = sniffDelimiter(text);
+  const records = csvRecords(text, source, delimiter);
+  const header: CsvRecord | undefined = records.next().value;
+  if (!header)
+    throw new AutolabelError('CSV_INVALID', `${source}: line 1: empty file, expected a header such as image,label`);
+  const where = `${source}: line ${header.line}`;
+  const names = header.fields.map((name) => name.trim().toLowerCase());
+  const image = columnOf(names, ctx.imageColumn, IMAGE_COLUMNS);
+  const label = columnOf(names, ctx.labelColumn, LABEL_COLUMNS);
+  for (const [given, index, what] of [
+    [ctx.imageColumn, image, 'image'],
+    [ctx.labelColumn, label, 'label'],
+  ] as const) {
+    if (given !== undefined && index < 0) {
+      throw new AutolabelError(
+        'CSV_INVALID',
+        `${where}: no column "${given}" for the ${what} (columns: ${header.fields.join(', ')})`,
+      );
+    }
+  }
+  if (image < 0 || label < 0) {
+    throw new AutolabelError(
+      'CSV_INVALID',
+      `${where}: the header must name the columns image and label (or say which columns hold them); it has ${header.fields.join(', ')}`,
+    );
+  }
+  const column = (name: string): number =>
+    names.indexOf(name) === image || names.indexOf(name) === label ? -1 : names.indexOf(name);
+  const status = column('status');
+  const confidence = column('confidence');
+  const origin = column('origin');
+  const originDetail = column('origin_detail');
+  const known = new Set<string>([...CSV_COLUMNS, ...CHECKLIST_COLUMNS]);
+  const unused = header.fields.filter((name, i) => i !== image && i !== label && !known.has(names[i]!));
+  if (unused.length > 0) {
+    ctx.note(`${source}: column${unused.length === 1 ? '' : 's'} ${unused.map((n) => `"${n}"`).join(', ')} not used`);
+  }
+  if (delimiter !== ',')
+    ctx.note(`${source}: read with ${delimiter === '\t' ? 'tab' : `"${delimiter}"`} as the delimiter`);
+
+  async function* entries(): AsyncGenerator<LabelEntry> {
+    for (const record of records) {
+      const at = `${source}: line ${record.line}`;
+      if (record.fields.length !== names.length) {
+        // A wrong count is most often an unquoted delimiter inside a name: guessing would mislabel.
+        throw new AutolabelError(
+          'CSV_INVALID',
+          `${at}: ${record.fields.length} fields, but the header has ${names.length}`,
+        );
+      }
+      const cell = (i: number): string => (i < 0 ? '' : unescapeFormula(record.fields[i]!));
+      const row = parseEntry(
+        CellSchema,
+        {
+          image: cell(image),
+          label: cell(label),
+          status: cell(status).trim().toLowerCase(),
+          confidence: cell(confidence),
+        },
+        at,
+        'CSV_INVALID',
+      );
+      yield entryOfRow({
+        where: at,
+        image: { path: row.image },
+        labels: [row.label],
+        status: row.status === '' ? null : row.status,
+        confidence: row.confidence,
+        origin: cell(origin),
+        originDetail: cell(originDetail),
+      });
+    }
+  }
+  return {
+    entries: entries(),
+    // A checklist answers checks of existing classes: a class name it does not know is a typo, not a new class.
+    checklist: names.includes('suggested'),
+  };
 }
+
+function sniff(input: SniffInput): SniffScore {
+  if (input.isDirectory) return 0;
+  const ext = extname(input.path).toLowerCase();
+  const firstLine = input.head.replace(/^\ufeff/, '').split(/\r?\n/, 1)[0] ?? '';
+  const delimiter = sniffDelimiter(firstLine);
+  const names = firstLine.split(delimiter).map((n) => n.trim().replace(/^"|"$/g, '').toLowerCase());
+  if (names.some((n) => IMAGE_COLUMNS.includes(n)) && names.some((n) => LABEL_COLUMNS.includes(n))) return 2;
+  return ext === '.csv' || ext === '.tsv' ? 1 : 0;
+}
+
+export const csv = defineFormat({
+  name: 'csv',
+  description:
+    'one row per image: image,label (any delimiter, extra columns ignored); the export adds status, confidence, origin, runner-up and fit',
+  roundTrip:
+    "people's labels (origin kept as provenance) and accepted ones with their confidence; suggestions are written but never imported",
+  sniff,
+  read,
+  writer: {
+    kind: 'file',
+    mediaType: 'text/csv; charset=utf-8',
+    extension: 'csv',
+    async *chunks(rows, ctx) {
+      yield formatCsvRow(CSV_COLUMNS);
+      let chunk = '';
+      let count = 0;
+      for await (const row of rows) {
+        const e = toExported(row);
+        chunk += formatCsvRow([
+          e.image,
+          e.label,
+          e.status,
+          e.confidence,
+          e.origin,
+          e.originDetail,
+          e.runnerUp,
+          e.runnerUpConfidence,
+          e.fit,
+        ]);
+        if (++count === 256) {
+          ctx.advance(count);
+          yield chunk;
+          chunk = '';
+          count = 0;
+        }
+      }
+      ctx.advance(count);
+      if (chunk !== '') yield chunk;
+    },
+  },
+});

@@ -3,8 +3,11 @@
  * web app (which imports the types, type-only). Paths are under /api.
  */
 import { z } from 'zod';
-import { IMAGE_STATUSES, type ImageId } from '../domain/index.js';
-import type { ErrorCode, ErrorHint } from '../errors.js';
+import { IMAGE_STATUSES, type ImageId, type ImageStatus } from '../domain/index.js';
+import { type ErrorCode, type ErrorHint, messageOf } from '../errors.js';
+import { EXPORT_FORMATS } from '../formats/registry.js';
+import { parseSplit } from '../formats/split.js';
+import { bothFilters, checkFilter, parseWhere } from '../formats/where.js';
 import { NEXT_STRATEGIES } from '../select/next.js';
 import { HTTP_LIMITS } from './limits.js';
 import type { CheckRecord, ClassInfo } from '../store/store.js';
@@ -128,8 +131,59 @@ export type MapState =
   | { readonly state: 'computing'; readonly done: number; readonly total: number }
   | { readonly state: 'failed'; readonly message: string };
 
-/** GET /api/export: the file (CSV or JSON) as an attachment. */
-export const ExportQuerySchema = z.object({ format: z.enum(['csv', 'json']).default('csv') });
+/**
+ * GET /api/export: the export as an attachment, in any format (folder formats as a tar archive).
+ * Which images: `where` in the syntax of the CLI's `--where` (`status=auto,suggested label=cat
+ * min-confidence=0.8`) and/or the filters of GET /api/images (`status` may list several, comma-
+ * separated); all must hold. None: the format's default. `split` and `seed` for folder formats.
+ */
+export const ExportQuerySchema = z
+  .object({
+    format: z.enum(EXPORT_FORMATS).default('csv'),
+    where: z.string().max(2000).optional(),
+    status: z
+      .string()
+      .transform((value, ctx) => {
+        const statuses = value.split(',');
+        const bad = statuses.find((s) => !(IMAGE_STATUSES as readonly string[]).includes(s));
+        if (bad === undefined) return statuses as ImageStatus[];
+        ctx.addIssue({ code: 'custom', message: `"${bad}" is not a status (expected ${IMAGE_STATUSES.join(', ')})` });
+        return z.NEVER;
+      })
+      .optional(),
+    label: z.string().min(1).optional(),
+    minConfidence: confidence.optional(),
+    maxConfidence: confidence.optional(),
+    split: z.string().max(100).optional(),
+    seed: z.coerce.number().int().min(0).default(0),
+  })
+  .transform((query, ctx) => {
+    const { format, where, split, seed, label, ...filters } = query;
+    const given = Object.fromEntries(
+      Object.entries({ ...filters, label: label === undefined ? undefined : [label] }).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
+    const attempt = <T>(field: string, work: () => T): T => {
+      try {
+        return work();
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: [field], message: messageOf(error) });
+        return z.NEVER;
+      }
+    };
+    const fromWhere = where === undefined ? undefined : attempt('where', () => parseWhere(where));
+    const filter =
+      fromWhere === undefined && Object.keys(given).length === 0
+        ? undefined
+        : attempt('where', () => bothFilters(fromWhere ?? {}, checkFilter(given)));
+    return { format, filter, split: split === undefined ? undefined : attempt('split', () => parseSplit(split)), seed };
+  })
+  .refine((q) => q.split === undefined || q.format === 'imagefolder' || q.format === 'yolo-cls', {
+    path: ['split'],
+    message: 'only folder formats (imagefolder, yolo-cls) split',
+  });
+export type ExportQuery = z.infer<typeof ExportQuerySchema>;
 
 export interface LabelResult {
   readonly imageId: number;

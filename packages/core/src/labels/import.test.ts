@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,8 +6,7 @@ import { writeImage } from '@autolabel/test-utils';
 import { scanImages } from '../image/scan.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/store.js';
-import { csvChunks, jsonChunks } from '../formats/export.js';
-import { importImageFolder, importLabelsCsv, importLabelsJson } from './import.js';
+import { type ImportOptions, importLabels } from './import.js';
 
 let dir: string;
 let root: string;
@@ -19,6 +18,8 @@ beforeEach(async () => {
   await writeImage(join(root, 'a.jpg'), 'jpeg', { color: [200, 0, 0] });
   await writeImage(join(root, 'b.jpg'), 'jpeg', { color: [0, 200, 0] });
   await writeImage(join(root, 'sub/c d.jpg'), 'jpeg', { color: [0, 0, 200] });
+  await writeImage(join(root, 'cats/1.jpg'), 'jpeg', { color: [9, 9, 9], noise: 30, seed: 1 });
+  await writeImage(join(root, 'dogs/1.jpg'), 'jpeg', { color: [9, 9, 9], noise: 30, seed: 2 });
   store = openSqliteStore(join(dir, 'db.sqlite'));
   await scanImages(root, store, { maxPixels: 1e8 });
 });
@@ -27,169 +28,208 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const csv = (text: string): string => {
-  const file = join(dir, 'labels.csv');
-  writeFileSync(file, text);
-  return file;
+const file = (name: string, text: string): string => {
+  const path = join(dir, name);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+  return path;
 };
+const csv = (text: string): string => file('labels.csv', text);
+const run = (source: string, options: ImportOptions = {}) => importLabels(store, source, root, options);
 const labels = async (): Promise<string[][]> => (await store.listLabels()).map((l) => [l.path, l.label]);
 
-describe('importLabelsCsv', () => {
-  it('imports image,label rows; paths in any common spelling', async () => {
-    const result = await importLabelsCsv(store, csv('image,label\n./a.jpg,cat\nsub\\c d.jpg, dog \n'));
-    expect(result).toEqual({ imported: 2, checks: 0, notDrawn: 0, ignored: 0, classes: ['cat', 'dog'], warnings: [] });
+describe('import: matching images', () => {
+  it('by path as written, trimmed, absolute inside the images folder, or relative to the file', async () => {
+    const nested = file('exports/deep/labels.csv', `image,label\n../../images/sub/c d.jpg,far\n`);
+    await run(nested);
+    await run(csv(`image,label\n./a.jpg,cat\n b.jpg ,dog\n${join(root, 'cats', '1.jpg')},cat\n`));
     expect(await labels()).toEqual([
       ['a.jpg', 'cat'],
-      ['sub/c d.jpg', 'dog'],
+      ['b.jpg', 'dog'],
+      ['cats/1.jpg', 'cat'],
+      ['sub/c d.jpg', 'far'],
     ]);
   });
 
-  it("re-imports Autolabel's own export: labels yes, machine suggestions and unlabelled rows no", async () => {
-    const result = await importLabelsCsv(
-      store,
-      csv('image,label,status,confidence\na.jpg,cat,labeled,\nb.jpg,dog,suggested,0.61\nsub/c d.jpg,dog,auto,0.97\n'),
+  it("by unique file name: Label Studio's upload prefix stripped, URLs decoded, folders picking among twins", async () => {
+    const result = await run(
+      csv(
+        [
+          'image,label',
+          '/data/upload/3/8f3a2b1c-a.jpg,cat',
+          'http://host:8080/data/local-files/?d=photos/b.jpg,dog',
+          'file:///elsewhere/sub/c%20d.jpg,far',
+          '/old/machine/dogs/1.jpg,dog',
+        ].join('\n'),
+      ),
     );
-    expect(result).toMatchObject({ imported: 1, ignored: 2 });
+    expect(result.imported).toBe(4);
+    expect(await labels()).toEqual([
+      ['a.jpg', 'cat'],
+      ['b.jpg', 'dog'],
+      ['dogs/1.jpg', 'dog'],
+      ['sub/c d.jpg', 'far'],
+    ]);
+  });
+
+  it('fails, all or nothing, naming every entry that matches no image or several; skipUnmatched imports the rest', async () => {
+    const text = 'image,label\na.jpg,cat\nnope.jpg,dog\n1.jpg,dog\nalso-nope.jpg,x\n';
+    const error = await run(csv(text)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IMAGE_NOT_FOUND' });
+    const message = (error as Error).message;
+    expect(message).toMatch(
+      /2 entries name images not in the workspace .*1 could be several images.*nothing was imported/,
+    );
+    expect(message).toMatch(/labels\.csv: line 3: image "nope\.jpg" is not in the workspace/);
+    expect(message).toMatch(/line 4: image "1\.jpg" could be any of 2 images: cats\/1\.jpg, dogs\/1\.jpg/);
+    expect(message).toMatch(/line 5: image "also-nope\.jpg" is not in the workspace/);
+    expect(await labels()).toEqual([]);
+
+    const skipped = await run(csv(text), { skipUnmatched: true });
+    expect(skipped).toMatchObject({ imported: 1, classes: ['cat'] });
+    expect(skipped.skipped).toEqual([
+      { where: expect.stringMatching(/line 3$/), image: 'nope.jpg', reason: 'not in the workspace' },
+      {
+        where: expect.stringMatching(/line 4$/),
+        image: '1.jpg',
+        reason: 'could be any of 2 images: cats/1.jpg, dogs/1.jpg',
+      },
+      { where: expect.stringMatching(/line 5$/), image: 'also-nope.jpg', reason: 'not in the workspace' },
+    ]);
     expect(await labels()).toEqual([['a.jpg', 'cat']]);
   });
 
+  it('one unmatched entry is the whole message, as before lists', async () => {
+    await expect(run(csv('image,label\na.jpg,cat\nnope.jpg,dog\n'))).rejects.toThrow(
+      /^.*labels\.csv: line 3: image "nope\.jpg" is not in the workspace; nothing was imported/,
+    );
+  });
+});
+
+describe('import: several labels on one image', () => {
+  const text = 'image,label\na.jpg,cat\nb.jpg,dog\n./a.jpg,dog\nb.jpg,dog\nsub/c d.jpg,cat\nsub/c d.jpg,bird\n';
+
+  it('fail naming each image and where each label was given, importing nothing', async () => {
+    const error = (await run(csv(text)).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: 'IMPORT_INVALID' });
+    expect(error.message).toMatch(/2 images are given several labels/);
+    expect(error.message).toMatch(/image "a\.jpg" has 2 labels: "cat" \(.*line 2\), "dog" \(.*line 4\)/);
+    expect(error.message).toMatch(/image "sub\/c d\.jpg" has 2 labels: "cat" \(.*line 6\), "bird" \(.*line 7\)/);
+    expect(await labels()).toEqual([]);
+  });
+
+  it('multi first keeps the first label given; multi skip leaves the image out; both report them', async () => {
+    const first = await run(csv(text), { multi: 'first' });
+    expect(await labels()).toEqual([
+      ['a.jpg', 'cat'],
+      ['b.jpg', 'dog'],
+      ['sub/c d.jpg', 'cat'],
+    ]);
+    expect(first.skipped.map((s) => [s.image, s.reason])).toEqual([
+      ['a.jpg', expect.stringMatching(/^2 labels: "cat" .*, "dog" .*; kept "cat"$/)],
+      ['sub/c d.jpg', expect.stringMatching(/kept "cat"$/)],
+    ]);
+    await store.clearLabels((await store.listLabels()).map((l) => l.imageId));
+    const skip = await run(csv(text), { multi: 'skip' });
+    expect(await labels()).toEqual([['b.jpg', 'dog']]);
+    expect(skip.skipped.map((s) => s.reason)).toEqual([
+      expect.stringMatching(/none imported$/),
+      expect.stringMatching(/none imported$/),
+    ]);
+  });
+});
+
+describe('import: what is written', () => {
+  it("takes people's labels and accepted ones, never suggestions; counts what was already so", async () => {
+    const text = [
+      'image,label,status,confidence,origin,origin_detail',
+      'a.jpg,cat,labeled,,next,uncertain',
+      'b.jpg,dog,accepted,0.9312,,',
+      'sub/c d.jpg,dog,auto,0.97,,',
+      'cats/1.jpg,cat,suggested,0.61,,',
+      'dogs/1.jpg,,unlabeled,,,',
+    ].join('\n');
+    expect(await run(csv(text))).toMatchObject({ imported: 2, accepted: 1, unchanged: 0, ignored: 3 });
+    expect(
+      (await store.listLabels()).map((l) => [l.path, l.label, l.source, l.confidence, l.origin, l.originDetail]),
+    ).toEqual([
+      ['a.jpg', 'cat', 'import', null, 'import', 'next: uncertain'],
+      ['b.jpg', 'dog', 'accepted', 0.9312, null, null],
+    ]);
+    expect(await run(csv(text))).toMatchObject({ imported: 0, unchanged: 2 });
+  });
+
+  it('warns when a new class looks like an existing one', async () => {
+    await run(csv('image,label\na.jpg,t-shirt\n'));
+    const result = await run(csv('image,label\nb.jpg,T-Shirt\nsub/c d.jpg,t-shirt\n'));
+    expect(result.warnings).toEqual(['new class "T-Shirt" looks like the existing class "t-shirt"; is it a typo?']);
+  });
+
   it.each([
-    ['an unknown image', 'image,label\na.jpg,cat\nnope.jpg,dog\n', /line 3: image "nope\.jpg" is not in the workspace/],
-    ['an unknown column', 'image,label,owner\na.jpg,cat,me\n', /line 1: unknown column "owner"/],
-    ['a short row', 'image,label\na.jpg,cat\nb.jpg\n', /line 3: 1 fields, but the header has 2/],
-    ['a missing label column', 'image\na.jpg\n', /line 1: the header must name the columns image and label/],
     ['a bad label', 'image,label\na.jpg,cat\nb.jpg,dogs/cats\n', /line 3: .*slash/],
     [
-      'conflicting rows',
-      'image,label\na.jpg,cat\nb.jpg,dog\na.jpg,dog\n',
-      /line 4: label "dog" conflicts with "cat" .*line 2/,
+      'a bad confidence',
+      'image,label,confidence\na.jpg,cat,abc\n',
+      /labels\.csv: line 2: confidence: "abc" is not a number from 0 to 1/,
     ],
-    ['an empty file', '', /line 1: empty file/],
-    ['an unknown status', 'image,label,status\na.jpg,cat,labeled\nb.jpg,dog,maybe\n', /line 3: unknown status "maybe"/],
-  ])('rejects %s, naming the line, and imports nothing', async (_, text, message) => {
+    [
+      'an unknown status',
+      'image,label,status\na.jpg,cat,labeled\nb.jpg,dog,maybe\n',
+      /line 3: status: "maybe" is not a status/,
+    ],
+    ['an empty image cell', 'image,label\n,cat\n', /line 2: image: the cell is empty/],
+  ])('rejects %s, naming file, line and field, and imports nothing', async (_, text, message) => {
     await store.setLabels([{ imageId: (await store.findImageByPath('b.jpg'))!.id, label: 'before', source: 'manual' }]);
-    await expect(importLabelsCsv(store, csv(text))).rejects.toThrow(message);
+    await expect(run(csv(text))).rejects.toThrow(message);
     expect(await labels()).toEqual([['b.jpg', 'before']]);
   });
 });
 
-describe('importImageFolder', () => {
-  it('labels images by their class folder: inside the images root by path, copies elsewhere by content', async () => {
-    // The images root itself organised by class.
+describe('import: class folders', () => {
+  it('labels images by their class folder: links and the tree inside the images root by where they lead, copies by content', async () => {
     const sorted = join(dir, 'sorted');
     await writeImage(join(sorted, 'red', 'copy-of-a.jpg'), 'jpeg', { color: [200, 0, 0] });
     await writeImage(join(sorted, 'green', 'nested', 'copy-of-b.jpg'), 'jpeg', { color: [0, 200, 0] });
+    mkdirSync(join(sorted, 'blue'));
+    symlinkSync(join(root, 'sub', 'c d.jpg'), join(sorted, 'blue', 'renamed.jpg'));
+    mkdirSync(join(sorted, 'empty'));
     writeFileSync(join(sorted, 'README.txt'), 'ignored');
-    const result = await importImageFolder(store, sorted, root);
-    expect(result).toEqual({
-      imported: 2,
-      checks: 0,
-      notDrawn: 0,
-      ignored: 0,
-      classes: ['green', 'red'],
-      warnings: [],
-    });
+    writeFileSync(join(sorted, 'red', 'notes.txt'), 'ignored');
+    const result = await run(sorted, { format: 'imagefolder' });
+    expect(result).toMatchObject({ format: 'imagefolder', imported: 3, ignored: 0, classes: ['blue', 'green', 'red'] });
+    expect(result.notes).toEqual([expect.stringMatching(/sorted: 2 files that are not images left out/)]);
     expect(await labels()).toEqual([
       ['a.jpg', 'red'],
       ['b.jpg', 'green'],
+      ['sub/c d.jpg', 'blue'],
     ]);
-    // And a tree inside the images root: the class is the first folder.
-    const inside = await importImageFolder(store, root, root);
-    expect(inside).toEqual({ imported: 1, checks: 0, notDrawn: 0, ignored: 2, classes: ['sub'], warnings: [] });
+    // An empty class folder is a class.
+    expect((await store.listClasses()).map((c) => c.name)).toContain('empty');
+    // The images root itself: the class is the first folder; images directly in it have none.
+    const inside = await run(root, { format: 'imagefolder' });
+    expect(inside).toMatchObject({ ignored: 2, classes: ['cats', 'dogs', 'sub'] });
   });
 
   it('rejects a file that matches no image, naming it, and imports nothing', async () => {
     const sorted = join(dir, 'sorted');
     await writeImage(join(sorted, 'red', 'copy-of-a.jpg'), 'jpeg', { color: [200, 0, 0] });
     await writeImage(join(sorted, 'red', 'stranger.jpg'), 'jpeg', { color: [1, 2, 3], noise: 50 });
-    await expect(importImageFolder(store, sorted, root)).rejects.toThrow(/stranger\.jpg: no image in the workspace/);
+    await expect(run(sorted)).rejects.toThrow(/stranger\.jpg: image "stranger\.jpg" is not in the workspace/);
     expect(await labels()).toEqual([]);
   });
 
-  it('names a missing folder', async () => {
+  it('names a missing source, and reads an empty folder as nothing', async () => {
     mkdirSync(join(dir, 'empty'));
-    await expect(importImageFolder(store, join(dir, 'absent'), root)).rejects.toThrow(/absent/);
-    expect(await importImageFolder(store, join(dir, 'empty'), root)).toMatchObject({ imported: 0 });
+    await expect(run(join(dir, 'absent'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+    expect(await run(join(dir, 'empty'))).toMatchObject({ imported: 0 });
   });
 });
 
-describe('an export imports back', () => {
-  // Names that break naive CSV and spreadsheet handling, all legal on Linux.
-  const HOSTILE = [
-    ' lead space.jpg',
-    'trail space .jpg',
-    '=1+1.jpg',
-    '-dash.jpg',
-    '@at.jpg',
-    'comma,name.jpg',
-    'quote"mark.jpg',
-    'semi;colon.jpg',
-    'tab\tname.jpg',
-    'ünïcødé 名前.jpg',
-    'sub dir/#hash.jpg',
-  ];
-  const LABELS = ['cat', '=SUM(A1)', '+plus', 'dog, big', 'quote"d'];
-
-  it('round-trips every label, in CSV and JSON, whatever the file and class names', async () => {
-    for (const [i, name] of HOSTILE.entries()) {
-      await writeImage(join(root, name), 'jpeg', { color: [10 * i, 100, 50] });
-    }
-    await scanImages(root, store, { maxPixels: 1e8 });
-    const given = HOSTILE.map((name, i) => [name, LABELS[i % LABELS.length]!] as const);
-    await store.setLabels(
-      await Promise.all(
-        given.map(async ([name, label]) => ({
-          imageId: (await store.findImageByPath(name))!.id,
-          label,
-          source: 'manual' as const,
-        })),
-      ),
+describe('import: a verify checklist', () => {
+  it('refuses a class that does not exist, naming its line', async () => {
+    await run(csv('image,label\na.jpg,cat\n'));
+    await expect(run(csv('image,suggested,confidence,label,check\nb.jpg,cat,0.9,cta,1\n'))).rejects.toThrow(
+      /line 2: class "cta" does not exist \(a checklist answer must be one of: cat\)/,
     );
-    const rows = await store.exportRows();
-    const csvFile = join(dir, 'export.csv');
-    const jsonFile = join(dir, 'export.json');
-    writeFileSync(csvFile, [...csvChunks(rows)].join(''));
-    writeFileSync(jsonFile, [...jsonChunks(rows)].join(''));
-    // A spreadsheet would run these as formulas: they are written with a leading apostrophe.
-    const text = [...csvChunks(rows)].join('');
-    expect(text).toContain("'=SUM(A1)");
-    expect(text).toContain("'=1+1.jpg");
-    expect(text).not.toMatch(/(^|,)=SUM/m);
-    for (const file of [csvFile, jsonFile]) {
-      await store.clearLabels((await store.listLabels()).map((l) => l.imageId));
-      const result = file.endsWith('.csv') ? await importLabelsCsv(store, file) : await importLabelsJson(store, file);
-      expect(result.imported).toBe(HOSTILE.length);
-      const back = new Map((await store.listLabels()).map((l) => [l.path, l.label]));
-      for (const [name, label] of given) expect(back.get(name)).toBe(label);
-    }
-  });
-
-  it('names the line of a bad confidence, and refuses what is not an export', async () => {
-    await expect(importLabelsCsv(store, csv('image,label,confidence\na.jpg,cat,abc\n'))).rejects.toThrow(
-      /labels\.csv: line 2: confidence "abc" is not a number from 0 to 1/,
-    );
-    const bad = join(dir, 'bad.json');
-    writeFileSync(bad, '{"images": [{"image": 3}]}');
-    await expect(importLabelsJson(store, bad)).rejects.toThrow(
-      /bad\.json: images\.0\.image: .*expected Autolabel's JSON export/,
-    );
-    writeFileSync(bad, '{nope');
-    await expect(importLabelsJson(store, bad)).rejects.toThrow(/bad\.json: not valid JSON/);
-    expect(await store.listLabels()).toEqual([]);
-  });
-
-  it('warns when a new class looks like an existing one', async () => {
-    await importLabelsCsv(store, csv('image,label\na.jpg,t-shirt\n'));
-    const result = await importLabelsCsv(store, csv('image,label\nb.jpg,T-Shirt\nsub/c d.jpg,t-shirt\n'));
-    expect(result.warnings).toEqual(['new class "T-Shirt" looks like the existing class "t-shirt"; is it a typo?']);
-  });
-
-  it('finds an image written with a space after the comma, or as an absolute path inside the images folder', async () => {
-    await importLabelsCsv(store, csv('image,label\n a.jpg,cat\n'), root);
-    await importLabelsCsv(store, csv(`image,label\n${join(root, 'b.jpg')},dog\n`), root);
-    expect(await labels()).toEqual([
-      ['a.jpg', 'cat'],
-      ['b.jpg', 'dog'],
-    ]);
   });
 });

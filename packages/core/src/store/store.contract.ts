@@ -152,6 +152,125 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         for (let i = 0; i < 4; i++) expect(back[i]).toBeCloseTo(vector[i]!, Math.abs(vector[i]!) > 100 ? -1 : 3);
       }));
 
+    describe('export records and imported labels', () => {
+      /** Seven images: a labelled by hand, b accepted, c and d suggested (d certified), e none, f skipped, g imported. */
+      const seeded = async (store: Store): Promise<ImageId[]> => {
+        const paths = ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg', 'g.jpg'];
+        await store.applyScan({
+          upserts: paths.map((p, i) =>
+            image(p, `h${i}`, p === 'f.jpg' ? { skipReason: 'corrupt', skipDetail: 'bad' } : {}),
+          ),
+          moves: [],
+          removals: [],
+        });
+        const ids = await Promise.all(paths.map(async (p) => (await store.findImageByPath(p))!.id));
+        const fitId = await store.saveFit(
+          { modelId: 'm1', classes: ['cat', 'dog'], labels: 1, summary: {}, head: Uint8Array.of(1) },
+          [0, 1, 2, 3].map((k) => ({
+            imageId: ids[k]!,
+            label: k % 2 === 0 ? 'cat' : 'dog',
+            confidence: [0.6, 0.7, 0.8, 0.9][k]!,
+            runnerUp: k % 2 === 0 ? 'dog' : 'cat',
+            runnerUpConfidence: 0.3 - k / 20,
+            status: k === 3 ? ('auto' as const) : ('suggested' as const),
+          })),
+        );
+        expect(fitId).toBeGreaterThan(0);
+        await store.setLabels([{ imageId: ids[0]!, label: 'dog', source: 'manual' }]);
+        await store.acceptSuggestions([ids[1]!]);
+        await store.importLabels([
+          { imageId: ids[6]!, label: 'cat', accepted: false, confidence: null, provenance: 'next: uncertain' },
+        ]);
+        return ids;
+      };
+      const collect = async <T>(rows: AsyncIterable<T>): Promise<T[]> => {
+        const out: T[] = [];
+        for await (const row of rows) out.push(row);
+        return out;
+      };
+
+      it('streams every image in path order, in pages, with its label, suggestion and provenance', () =>
+        withStore(async (store) => {
+          const ids = await seeded(store);
+          const all = await collect(store.exportRecords({}, 2));
+          expect(all.map((r) => r.path)).toEqual(['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg', 'g.jpg']);
+          expect(all[0]).toMatchObject({
+            id: ids[0],
+            label: 'dog',
+            source: 'manual',
+            origin: 'chosen',
+            confidence: null,
+            contentHash: 'h0',
+            labeledAt: expect.any(String),
+            // A labelled image keeps its suggestion: the model's view of it.
+            suggestion: {
+              label: 'cat',
+              confidence: 0.6,
+              runnerUp: 'dog',
+              status: 'suggested',
+              fitId: expect.any(Number),
+            },
+          });
+          expect(all[1]).toMatchObject({ label: 'dog', source: 'accepted', confidence: 0.7 });
+          expect(all[3]).toMatchObject({ label: 'dog', source: null, suggestionStatus: 'auto', confidence: 0.9 });
+          expect(all[4]).toMatchObject({ label: null, suggestion: null, skipReason: null });
+          expect(all[5]).toMatchObject({ skipReason: 'corrupt' });
+          expect(all[6]).toMatchObject({
+            label: 'cat',
+            source: 'import',
+            origin: 'import',
+            originDetail: 'next: uncertain',
+          });
+          expect(await store.countExportRecords()).toBe(7);
+        }));
+
+      it('filters by status, label and confidence, as image queries do', () =>
+        withStore(async (store) => {
+          await seeded(store);
+          const paths = async (filter: Parameters<Store['exportRecords']>[0]) =>
+            (await collect(store.exportRecords(filter, 1))).map((r) => r.path);
+          expect(await paths({ status: ['auto', 'suggested'] })).toEqual(['c.jpg', 'd.jpg']);
+          expect(await paths({ status: ['labeled'] })).toEqual(['a.jpg', 'g.jpg']);
+          expect(await paths({ label: ['dog'] })).toEqual(['a.jpg', 'b.jpg', 'd.jpg']);
+          expect(await paths({ status: ['unlabeled'] })).toEqual(['e.jpg', 'f.jpg']);
+          expect(await paths({ minConfidence: 0.75 })).toEqual(['c.jpg', 'd.jpg']);
+          expect(await paths({ maxConfidence: 0.75, label: ['dog'] })).toEqual(['b.jpg']);
+          expect(await paths({ status: [] })).toEqual([]);
+          expect(await store.countExportRecords({ status: ['auto', 'suggested'], minConfidence: 0.85 })).toBe(1);
+        }));
+
+      it('imports labels in one go: people’s with their provenance (a drawn check’s answer as verify), accepted ones with their confidence, and classes', () =>
+        withStore(async (store) => {
+          const ids = await seeded(store);
+          const [check] = await store.saveCheckDraw({ fitId: 1, targetPrecision: 0.95, seed: 1, strata: [] }, [
+            { imageId: ids[2]!, stratum: 0, suggested: 'cat', confidence: 0.8 },
+          ]);
+          expect(check).toBeDefined();
+          await store.importLabels(
+            [
+              { imageId: ids[2]!, label: 'cat', accepted: false, confidence: null, provenance: 'chosen' },
+              { imageId: ids[3]!, label: 'dog', accepted: true, confidence: 0.9312, provenance: null },
+              { imageId: ids[0]!, label: 'cat', accepted: false, confidence: null, provenance: null },
+            ],
+            ['bird'],
+          );
+          const byPath = new Map((await store.listLabels()).map((l) => [l.path, l]));
+          expect(byPath.get('c.jpg')).toMatchObject({
+            source: 'import',
+            origin: 'verify',
+            originDetail: `draw ${check!.drawId}`,
+          });
+          expect(byPath.get('d.jpg')).toMatchObject({ source: 'accepted', origin: null, confidence: 0.9312 });
+          expect(byPath.get('a.jpg')).toMatchObject({
+            label: 'cat',
+            source: 'import',
+            origin: 'import',
+            originDetail: null,
+          });
+          expect((await store.listClasses()).map((c) => c.name)).toEqual(['bird', 'cat', 'dog']);
+        }));
+    });
+
     it('exports one row per image with its label', () =>
       withStore(async (store) => {
         await store.applyScan({ upserts: [image('b.jpg', 'h2'), image('a.jpg', 'h1')], moves: [], removals: [] });

@@ -159,6 +159,48 @@ export interface ExportRow {
   readonly height: number | null;
 }
 
+/** Which images an export takes, in the vocabulary of `ImageQuery`: every condition given must hold. */
+export interface ExportFilter {
+  /** Any of these statuses. */
+  readonly status?: readonly ImageStatus[];
+  /** Any of these labels (for suggestions, the suggested label). */
+  readonly label?: readonly string[];
+  readonly minConfidence?: number;
+  readonly maxConfidence?: number;
+}
+
+/** An export row with everything stored about its image (what the jsonl format writes). */
+export interface ExportRecord extends ExportRow {
+  readonly id: ImageId;
+  readonly contentHash: string;
+  readonly skipReason: SkipReason | null;
+  /** The `next` strategy, the check draw, or an imported label's origin where it came from. */
+  readonly originDetail: string | null;
+  /** When the label was given or last changed. */
+  readonly labeledAt: string | null;
+  /** The current suggestion for the image, labelled or not (a labelled image's one may predate its label). */
+  readonly suggestion: {
+    readonly label: string;
+    readonly confidence: number;
+    readonly runnerUp: string | null;
+    readonly runnerUpConfidence: number | null;
+    readonly status: SuggestionStatus;
+    readonly fitId: number;
+  } | null;
+}
+
+/** One label an import writes (`Store.importLabels`). */
+export interface ImportedLabel {
+  readonly imageId: ImageId;
+  readonly label: string;
+  /** An accepted suggestion where it came from: stored as one (source `accepted`), so it never trains. */
+  readonly accepted: boolean;
+  /** An accepted suggestion's confidence. */
+  readonly confidence: number | null;
+  /** A person's label: its origin where it came from ("chosen", "next: uncertain"), kept as the origin detail. */
+  readonly provenance: string | null;
+}
+
 /** All stored vectors of one model, one row per image (images sharing content share a vector). */
 export interface EmbeddingSet {
   readonly modelId: string;
@@ -303,6 +345,18 @@ export interface Store {
   acceptSuggestions(imageIds: readonly ImageId[]): Promise<number>;
 
   exportRows(): Promise<ExportRow[]>;
+  /**
+   * Export records matching `filter`, ordered by path, read `pageSize` rows at a time: memory stays
+   * bounded, and other reads and writes go on between pages (so a long export is not one snapshot).
+   */
+  exportRecords(filter?: ExportFilter, pageSize?: number): AsyncIterable<ExportRecord>;
+  countExportRecords(filter?: ExportFilter): Promise<number>;
+  /**
+   * Writes imported labels, and adds `classes`, in one transaction. A person's label gets origin
+   * `import` (`verify` for an image drawn for a check, as `setLabels` does) with its provenance as the
+   * origin detail; an accepted one keeps source `accepted` and its confidence.
+   */
+  importLabels(labels: readonly ImportedLabel[], classes?: readonly string[]): Promise<void>;
 
   /** Remembers what `next` recommended, so a label given to one of them records origin `next`. */
   recordPicks(picks: readonly { readonly imageId: ImageId; readonly strategy: string }[]): Promise<void>;

@@ -64,13 +64,15 @@ describe('workspace', () => {
       { label: 'red', count: 1 },
     ]);
     expect(status.skipped).toEqual([{ path: 'broken.jpg', reason: 'corrupt', detail: expect.stringMatching(/\S/) }]);
-    const csv = (await ws.export('csv'))!.split('\n');
-    expect(csv[0]).toBe('image,label,status,confidence,origin');
-    expect(csv).toContain('red/r0.jpg,red,labeled,,chosen');
-    expect(csv).toContain('red/r1.jpg,,unlabeled,,');
+    const csvFile = join(dir, 'labels.csv');
+    await ws.export({ format: 'csv', out: csvFile });
+    const csv = readFileSync(csvFile, 'utf8').split('\n');
+    expect(csv[0]).toBe('image,label,status,confidence,origin,origin_detail,runner_up,runner_up_confidence,fit');
+    expect(csv).toContain('red/r0.jpg,red,labeled,,chosen,,,,');
+    expect(csv).toContain('red/r1.jpg,,unlabeled,,,,,,');
     expect(csv.filter((line) => line !== '').length).toBe(23);
     const out = join(dir, 'labels.json');
-    await ws.export('json', out);
+    await ws.export({ format: 'json', out });
     const json = JSON.parse(readFileSync(out, 'utf8'));
     expect(json.classes).toEqual(['blue', 'red']);
     expect(json.images).toContainEqual({
@@ -78,7 +80,11 @@ describe('workspace', () => {
       label: 'blue',
       status: 'labeled',
       origin: 'chosen',
+      originDetail: null,
       confidence: null,
+      runnerUp: null,
+      runnerUpConfidence: null,
+      fit: null,
       width: 64,
       height: 48,
     });

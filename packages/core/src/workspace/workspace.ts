@@ -7,14 +7,13 @@ import type { Embedder } from '../embed/embedder.js';
 import { loadEmbedder } from '../embed/load.js';
 import { type EmbedResult, embedPending } from '../embed/pipeline.js';
 import { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from '../embed/spec.js';
-import { csvChunks, type ExportFormat, jsonChunks } from '../formats/export.js';
+import { type ExportOptions, type ExportResult, exportLabels } from '../formats/index.js';
 import { type ScanResult, scanImages } from '../image/scan.js';
 import { LABEL_ORIGINS, SKIP_REASONS, type ImageStatus, type LabelOrigin, type SkipReason } from '../domain/index.js';
-import { type ImportResult, importImageFolder, importLabelsCsv, importLabelsJson } from '../labels/import.js';
+import { type ImportOptions, type ImportResult, importLabels } from '../labels/import.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Learner } from '../learn/learner.js';
 import type { ClassInfo, Store } from '../store/store.js';
-import { writeFileAtomic } from '../util/fs.js';
 import type { ProgressListener } from '../util/progress.js';
 import type { HubOptions } from '../models/index.js';
 import type { Certificate } from '../verify/certify.js';
@@ -312,18 +311,13 @@ export class Workspace {
     }
   }
 
-  async importCsv(file: string): Promise<ImportResult> {
-    return importLabelsCsv(this.#store, resolve(file), this.imagesRoot);
-  }
-
-  /** Imports Autolabel's own JSON export (its labels, never its suggestions). */
-  async importJson(file: string): Promise<ImportResult> {
-    return importLabelsJson(this.#store, resolve(file), this.imagesRoot);
-  }
-
-  async importImageFolder(dir: string): Promise<ImportResult> {
-    await this.#requireImagesRoot();
-    return importImageFolder(this.#store, resolve(dir), this.imagesRoot);
+  /**
+   * Imports labels from a file or folder in any readable format (told from the source when not
+   * given): all or nothing, see labels/import.ts. People's labels record origin `import` (`verify`
+   * for an answer to a random check), accepted ones stay accepted; suggestions are never imported.
+   */
+  async import(source: string, options: ImportOptions = {}): Promise<ImportResult> {
+    return importLabels(this.#store, resolve(source), this.imagesRoot, options);
   }
 
   async status(): Promise<WorkspaceStatus> {
@@ -380,13 +374,14 @@ export class Workspace {
     };
   }
 
-  /** Writes the export to `out` atomically, or returns its text when `out` is omitted. */
-  async export(format: ExportFormat, out?: string): Promise<string | undefined> {
-    const rows = await this.#store.exportRows();
-    const chunks = format === 'csv' ? csvChunks(rows) : jsonChunks(rows);
-    if (out === undefined) return [...chunks].join('');
-    await writeFileAtomic(resolve(out), chunks);
-    return undefined;
+  /**
+   * Exports the images matching `where` (default: the format's) in `format`: to a file (atomically),
+   * a folder (folder formats: links or copies), or a byte sink (folder formats as tar); streamed, so
+   * memory does not grow with the workspace. See formats/export.ts.
+   */
+  async export(options: ExportOptions): Promise<ExportResult> {
+    const out = typeof options.out === 'string' ? resolve(options.out) : options.out;
+    return exportLabels(this.#store, this.imagesRoot, { ...options, out });
   }
 
   /** Fits the human labels and replaces every suggestion (see learn/fit.ts). */

@@ -10,6 +10,7 @@ import type {
 import type {
   CheckDrawRecord,
   CheckRecord,
+  ExportRecord,
   ExportRow,
   FitRecord,
   ImageItem,
@@ -158,6 +159,42 @@ export function toExportRow(row: ExportQueryRow): ExportRow {
     confidence: row.confidence,
     width: row.width,
     height: row.height,
+  };
+}
+
+export interface ExportRecordRow extends ExportQueryRow {
+  id: number;
+  content_hash: string;
+  skip_reason: string | null;
+  origin_detail: string | null;
+  labeled_at: string | null;
+  s_label: string | null;
+  s_confidence: number | null;
+  s_runner_up: string | null;
+  s_runner_up_confidence: number | null;
+  s_status: string | null;
+  s_fit_id: number | null;
+}
+
+export function toExportRecord(row: ExportRecordRow): ExportRecord {
+  return {
+    ...toExportRow(row),
+    id: row.id as ImageId,
+    contentHash: row.content_hash,
+    skipReason: row.skip_reason as SkipReason | null,
+    originDetail: row.origin_detail,
+    labeledAt: row.labeled_at,
+    suggestion:
+      row.s_label === null
+        ? null
+        : {
+            label: row.s_label,
+            confidence: row.s_confidence!,
+            runnerUp: row.s_runner_up,
+            runnerUpConfidence: row.s_runner_up_confidence,
+            status: row.s_status as SuggestionStatus,
+            fitId: row.s_fit_id!,
+          },
   };
 }
 

@@ -44,6 +44,25 @@ export function imageItemsPageSql(filter: string, order: string): string {
   return `SELECT * FROM (${IMAGE_ITEMS}) ${filter} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
 }
 
+/** What `exportRecords` reads: one row per image, skipped ones included (columns of `ExportRecordRow`). */
+const EXPORT_RECORDS = `SELECT i.id, i.path, i.content_hash, i.skip_reason, i.width, i.height, ${IMAGE_STATUS_SQL} AS status,
+    coalesce(l.label, s.label) AS label, l.source, l.origin, l.origin_detail, l.updated_at AS labeled_at,
+    CASE WHEN l.label IS NULL THEN s.status END AS suggestion_status,
+    CASE WHEN l.label IS NULL THEN s.confidence ELSE l.confidence END AS confidence,
+    s.label AS s_label, s.confidence AS s_confidence, s.runner_up AS s_runner_up,
+    s.runner_up_confidence AS s_runner_up_confidence, s.status AS s_status, s.fit_id AS s_fit_id
+  FROM ${IMAGES_LABELS_SUGGESTIONS}`;
+
+/** One page (`@limit` rows after path `@after`) of the export records matching `filter` (AND-ed conditions, or ''). */
+export function exportRecordsPageSql(filter: string): string {
+  return `SELECT * FROM (${EXPORT_RECORDS}) WHERE path > @after ${filter} ORDER BY path LIMIT @limit`;
+}
+
+/** How many export records match `filter` (AND-ed conditions, or ''). */
+export function countExportRecordsSql(filter: string): string {
+  return `SELECT count(*) AS n FROM (${EXPORT_RECORDS}) WHERE 1 ${filter}`;
+}
+
 /** A check with its image's path and its answer (a person's label, not an accepted suggestion). */
 const CHECK_SELECT = `SELECT c.*, i.path, l.label AS answer, l.updated_at AS answered_at
   FROM checks c JOIN images i ON i.id = c.image_id
@@ -127,6 +146,14 @@ const QUERIES = {
     `SELECT l.image_id, i.path, l.label, l.source, l.created_at, l.updated_at, l.confidence, l.origin,
        l.origin_detail
      FROM labels l JOIN images i ON i.id = l.image_id ORDER BY i.path`,
+  ),
+  importLabel: query<[number, string, string, string | null, string | null, number | null]>(
+    `INSERT INTO labels (image_id, label, source, origin, origin_detail, confidence) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT(image_id) DO UPDATE SET label = excluded.label, source = excluded.source,
+       origin = excluded.origin, origin_detail = excluded.origin_detail, confidence = excluded.confidence,
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+     WHERE labels.label IS NOT excluded.label OR labels.source IS NOT excluded.source
+       OR labels.origin_detail IS NOT excluded.origin_detail OR labels.confidence IS NOT excluded.confidence`,
   ),
   upsertPick: query<[number, string]>(
     `INSERT INTO picks (image_id, strategy) VALUES (?, ?)

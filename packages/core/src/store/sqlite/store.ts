@@ -9,11 +9,14 @@ import type {
   ClassInfo,
   EmbeddingBatch,
   EmbeddingSet,
+  ExportFilter,
+  ExportRecord,
   ExportRow,
   FitRecord,
   ImageItem,
   ImageQuery,
   ImageRecord,
+  ImportedLabel,
   LabelChangeRecord,
   LabelEdit,
   LabelRecord,
@@ -34,6 +37,7 @@ import { LabelChanges } from './label-changes.js';
 import {
   toCheck,
   toCheckDraw,
+  toExportRecord,
   toExportRow,
   toFit,
   toImage,
@@ -41,9 +45,17 @@ import {
   toLabel,
   toPending,
   toSuggestion,
+  type ExportRecordRow,
   type ImageItemRow,
 } from './rows.js';
-import { countImageItemsSql, imageItemsPageSql, prepareStatements, type Statements } from './statements.js';
+import {
+  countExportRecordsSql,
+  countImageItemsSql,
+  exportRecordsPageSql,
+  imageItemsPageSql,
+  prepareStatements,
+  type Statements,
+} from './statements.js';
 import { write, type WriteTarget } from './transaction.js';
 
 export interface SqliteStoreOptions {
@@ -444,6 +456,38 @@ export class SqliteStore implements Store {
     return this.#stmt.exportRows.all().map(toExportRow);
   }
 
+  /** Keyset pages by path: each page is one short query, so writes are never held up by an export. */
+  async *exportRecords(filter: ExportFilter = {}, pageSize = 2000): AsyncGenerator<ExportRecord> {
+    const { sql, params } = exportFilterSql(filter);
+    const page = this.#db.prepare<Record<string, unknown>, ExportRecordRow>(exportRecordsPageSql(sql));
+    let after = '';
+    for (;;) {
+      const rows = page.all({ ...params, after, limit: pageSize });
+      for (const row of rows) yield toExportRecord(row);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.path;
+    }
+  }
+
+  async countExportRecords(filter: ExportFilter = {}): Promise<number> {
+    const { sql, params } = exportFilterSql(filter);
+    return (this.#db.prepare(countExportRecordsSql(sql)).get(params) as { n: number }).n;
+  }
+
+  async importLabels(labels: readonly ImportedLabel[], classes: readonly string[] = []): Promise<void> {
+    this.#write('import labels', () => {
+      for (const name of classes) this.#stmt.addClass.run(name);
+      for (const l of labels) {
+        const source: LabelSource = l.accepted ? 'accepted' : 'import';
+        const { origin, detail } = this.#originOf(l.imageId, source);
+        // A drawn check's answer keeps its draw; any other imported label keeps where it came from.
+        const originDetail = origin === 'import' ? l.provenance : detail;
+        this.#stmt.importLabel.run(l.imageId, l.label, source, origin, originDetail, l.accepted ? l.confidence : null);
+        this.#stmt.addClass.run(l.label);
+      }
+    });
+  }
+
   async stats(): Promise<StoreStats> {
     return {
       images: this.#stmt.countImages.get()!.n,
@@ -474,4 +518,25 @@ export class SqliteStore implements Store {
   #write<T>(what: string, work: () => T): T {
     return write(this.#target, what, work);
   }
+}
+
+/** An export filter as AND-ed SQL conditions over `exportRecordsPageSql`'s columns, with named parameters. */
+function exportFilterSql(filter: ExportFilter): { sql: string; params: Record<string, string | number> } {
+  const conditions: string[] = [];
+  const params: Record<string, string | number> = {};
+  const anyOf = (column: string, name: string, values: readonly string[]): void => {
+    values.forEach((value, i) => (params[`${name}${i}`] = value));
+    conditions.push(`${column} IN (${values.map((_, i) => `@${name}${i}`).join(', ') || 'NULL'})`);
+  };
+  if (filter.status !== undefined) anyOf('status', 'status', filter.status);
+  if (filter.label !== undefined) anyOf('label', 'label', filter.label);
+  if (filter.minConfidence !== undefined) {
+    conditions.push('confidence >= @minConfidence');
+    params.minConfidence = filter.minConfidence;
+  }
+  if (filter.maxConfidence !== undefined) {
+    conditions.push('confidence <= @maxConfidence');
+    params.maxConfidence = filter.maxConfidence;
+  }
+  return { sql: conditions.map((c) => `AND ${c}`).join(' '), params };
 }

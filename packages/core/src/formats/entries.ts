@@ -1,0 +1,67 @@
+/** @module Reading entries at a format's boundary: zod-checked, errors naming the file, the entry and the field. */
+import { z } from 'zod';
+import { IMAGE_STATUSES, type ImageStatus } from '../domain/index.js';
+import { AutolabelError, type ErrorCode } from '../errors.js';
+import { readError } from '../util/fs.js';
+import { readFile } from 'node:fs/promises';
+import type { ImageRef, LabelEntry } from './format.js';
+import { provenanceOf } from './rows.js';
+
+/** Parses `value` with `schema`, or throws naming `where` and the field (`labels.json: images[3]: confidence: ...`). */
+export function parseEntry<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: string,
+  code: ErrorCode = 'IMPORT_INVALID',
+): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
+  throw new AutolabelError(code, `${where}: ${field === '' ? '' : `${field}: `}${issue.message}`);
+}
+
+/** A confidence: a number from 0 to 1, or null. */
+export const ConfidenceSchema = z
+  .number({ error: 'must be a number from 0 to 1' })
+  .min(0, 'must be a number from 0 to 1')
+  .max(1, 'must be a number from 0 to 1')
+  .nullable();
+
+export const StatusSchema = z.enum(IMAGE_STATUSES, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not a status (expected ${IMAGE_STATUSES.join(', ')})`,
+});
+
+/** Statuses whose label is the machine's guess: never imported (it would teach the model its own guesses). */
+const MACHINE_STATUSES: ReadonlySet<ImageStatus> = new Set(['auto', 'suggested', 'unlabeled']);
+
+/** One row of a tabular export (csv, json, jsonl) as a label entry: people's and accepted labels, never suggestions. */
+export function entryOfRow(row: {
+  readonly where: string;
+  readonly image: ImageRef;
+  readonly labels: readonly string[];
+  readonly status?: ImageStatus | null;
+  readonly confidence?: number | null;
+  readonly origin?: string | null;
+  readonly originDetail?: string | null;
+}): LabelEntry {
+  const labels = row.labels.filter((l) => l.trim() !== '');
+  if (labels.length === 0 || (row.status != null && MACHINE_STATUSES.has(row.status))) {
+    return { where: row.where, image: row.image, labels: [] };
+  }
+  if (row.status === 'accepted') {
+    return { where: row.where, image: row.image, labels, accepted: true, confidence: row.confidence ?? null };
+  }
+  return { where: row.where, image: row.image, labels, provenance: provenanceOf(row.origin, row.originDetail) };
+}
+
+export async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw readError(file, error);
+  }
+}

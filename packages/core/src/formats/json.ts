@@ -1,0 +1,99 @@
+/**
+ * @module The `json` format, Autolabel's own: `{"version": 1, "classes": [...], "images": [...]}`,
+ * each image with the columns of the csv format. The class list holds every class of the workspace
+ * (those without images too), and import adds them back.
+ */
+import { extname } from 'node:path';
+import { z } from 'zod';
+import { AutolabelError, messageOf } from '../errors.js';
+import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
+import { defineFormat, type LabelEntry, type ReadSession, type SniffInput, type SniffScore } from './format.js';
+import { toExported } from './rows.js';
+
+const ImageSchema = z.looseObject({
+  image: z.string({ error: 'must be a string naming the image' }).min(1, 'is empty'),
+  label: z.string().nullable(),
+  status: StatusSchema.optional(),
+  confidence: ConfidenceSchema.optional(),
+  origin: z.string().nullable().optional(),
+  originDetail: z.string().nullable().optional(),
+});
+
+const DocumentSchema = z.looseObject({
+  version: z.literal(1, { error: 'must be 1 (this Autolabel reads version 1)' }).optional(),
+  classes: z.array(z.string()).optional(),
+  images: z.array(z.unknown(), { error: 'must be a list of images' }),
+});
+
+const EXPECTED = 'expected Autolabel\'s JSON export: {"images": [{"image", "label", "status"}]}';
+
+async function read(source: string): Promise<ReadSession> {
+  let data: unknown;
+  try {
+    data = JSON.parse((await readText(source)).replace(/^\ufeff/, ''));
+  } catch (error) {
+    if (error instanceof AutolabelError) throw error;
+    throw new AutolabelError('IMPORT_INVALID', `${source}: not valid JSON: ${messageOf(error)}`, { cause: error });
+  }
+  let document: z.infer<typeof DocumentSchema>;
+  try {
+    document = parseEntry(DocumentSchema, data, source);
+  } catch (error) {
+    throw new AutolabelError('IMPORT_INVALID', `${messageOf(error)} (${EXPECTED})`, { cause: error });
+  }
+  async function* entries(): AsyncGenerator<LabelEntry> {
+    for (const [i, value] of document.images.entries()) {
+      const where = `${source}: images[${i}]`;
+      const image = parseEntry(ImageSchema, value, where);
+      yield entryOfRow({
+        where,
+        image: { path: image.image },
+        labels: image.label === null ? [] : [image.label],
+        status: image.status,
+        confidence: image.confidence,
+        origin: image.origin,
+        originDetail: image.originDetail,
+      });
+    }
+  }
+  return { entries: entries(), classes: document.classes ?? [] };
+}
+
+function sniff(input: SniffInput): SniffScore {
+  if (input.isDirectory) return 0;
+  const head = input.head.replace(/^\ufeff/, '').trimStart();
+  if (head.startsWith('{') && /"images"\s*:/.test(head) && /"version"\s*:\s*1\b/.test(head)) return 2;
+  return extname(input.path).toLowerCase() === '.json' ? 1 : 0;
+}
+
+export const json = defineFormat({
+  name: 'json',
+  description: "Autolabel's own JSON: the class list and one object per image with the csv format's columns",
+  roundTrip:
+    "people's labels (origin kept as provenance), accepted ones with their confidence, and every class, those without images too; suggestions written, never imported",
+  sniff,
+  read,
+  writer: {
+    kind: 'file',
+    mediaType: 'application/json',
+    extension: 'json',
+    async *chunks(rows, ctx) {
+      yield `{\n  "version": 1,\n  "classes": ${JSON.stringify(ctx.classes)},\n  "images": [`;
+      let first = true;
+      let chunk = '';
+      let count = 0;
+      for await (const row of rows) {
+        chunk += `${first ? '' : ','}\n    ${JSON.stringify(toExported(row))}`;
+        first = false;
+        if (++count === 256) {
+          ctx.advance(count);
+          yield chunk;
+          chunk = '';
+          count = 0;
+        }
+      }
+      ctx.advance(count);
+      yield `${chunk}\n  ]\n}\n`;
+    },
+  },
+});
