@@ -3,3 +3,4 @@ export * from './images.js';
 export * from './tiny-onnx.js';
 export * from './browser.js';
 export * from './tiny-hub.js';
+export * from './tiny-clip.js';

@@ -22,6 +22,11 @@ export interface NextInput {
   readonly classes: readonly string[];
   /** Calibrated probabilities of the latest fit, [rows, classes]; absent before the first fit. */
   readonly probabilities?: Float32Array;
+  /**
+   * The probabilities have zero-shot from class names in them (zero-shot/): they cover every class
+   * before its labels do, so `auto` picks where they are least sure from the start.
+   */
+  readonly zeroShot?: boolean;
 }
 
 export interface Pick {
@@ -36,6 +41,7 @@ const TYPICAL_UNTIL_PER_CLASS = 3;
 export function resolveStrategy(strategy: NextStrategy, input: NextInput): Exclude<NextStrategy, 'auto'> {
   if (strategy !== 'auto') return strategy;
   if (!input.probabilities) return 'typical';
+  if (input.zeroShot) return 'uncertain';
   const counts = new Array<number>(input.classes.length).fill(0);
   for (const s of input.seeds) if (s >= 0) counts[s]!++;
   counts.sort((a, b) => a - b);

@@ -23,6 +23,16 @@ export const configSchema = z.object({
   embeddings: z.object({ dtype: z.enum(['float32', 'float16']).default('float32') }).default({ dtype: 'float32' }),
   /** Images with more pixels than this are skipped as decompression bombs. */
   maxPixels: z.number().int().positive().default(100_000_000),
+  /** Zero-shot from class names (models with a text tower): on unless `enabled` is false; prompt templates, `{}` for the class. */
+  zeroShot: z
+    .object({
+      enabled: z.boolean().default(true),
+      templates: z
+        .array(z.string().includes('{}', { message: 'a template needs {} for the class name' }))
+        .min(1)
+        .optional(),
+    })
+    .optional(),
 });
 
 export type WorkspaceConfig = z.infer<typeof configSchema>;

@@ -29,9 +29,32 @@ export function accuracyFigure(fromChecks: Interval | null, crossValidated: numb
   };
 }
 
+/**
+ * Zero-shot with no labels: nothing to estimate accuracy from but the model's own confidences, which
+ * no label has calibrated. Said so, as a figure from chosen labels is (no interval).
+ */
+export function expectedAccuracyFigure(meanConfidence: number, checks: number): AccuracyFigure {
+  const more = CHECKS_FOR_UNBIASED_FIGURE - checks;
+  return {
+    estimate: meanConfidence,
+    low: null,
+    high: null,
+    basis: 'chosen-labels',
+    checks,
+    note: `expected by zero-shot from class names, with no labels yet to check or calibrate it; verify ${more} ${checks > 0 ? 'more ' : ''}random suggestions for an unbiased figure`,
+  };
+}
+
 /** The parts of a fit's stored summary that are read back (the report, status). */
 const IntervalSchema = z.object({ estimate: z.number(), low: z.number(), high: z.number() });
 const FitSummarySchema = z.object({
+  method: z.string().optional(),
+  /** What zero-shot from class names did in the fit (zero-shot/blend.ts ZeroShotRecord); null or absent: nothing. */
+  zeroShot: z
+    .object({ weight: z.number(), coldStart: z.boolean(), parts: z.array(z.string()) })
+    .loose()
+    .nullable()
+    .default(null),
   targetPrecision: z.number().nullable(),
   suggestions: z.number(),
   auto: z.number(),

@@ -1,6 +1,6 @@
 /** @module The learning jobs of a workspace: fit and suggest, pick what to label next, accept suggestions. */
 import { join } from 'node:path';
-import { AutolabelError } from '../errors.js';
+import { AutolabelError, isAutolabelError, messageOf } from '../errors.js';
 import { parseModelSpec } from '../embed/spec.js';
 import { exportClassifierOnnx } from '../learn/export-onnx.js';
 import { decodeHead, encodeHead } from '../learn/head-file.js';
@@ -8,8 +8,19 @@ import { expectedCalibrationError } from '../learn/calibration.js';
 import { Learner, type LearnerFit } from '../learn/learner.js';
 import { type NextStrategy, pickNext } from '../select/next.js';
 import { HUMAN_LABEL_SOURCES, type ImageId } from '../domain/index.js';
-import type { FitRecord, NewSuggestion, Store } from '../store/store.js';
+import type { FitRecord, LabelRecord, NewSuggestion, Store } from '../store/store.js';
+import type { HubOptions } from '../models/index.js';
 import { type ProgressListener, ProgressTracker } from '../util/progress.js';
+import {
+  blendWithLearner,
+  checkTemplates,
+  DEFAULT_TEMPLATES,
+  learnerOnly,
+  scoreClasses,
+  type SuggestionFit,
+  zeroShotFit,
+  type ZeroShotRecord,
+} from '../zero-shot/index.js';
 import {
   type Certificate,
   certify,
@@ -22,7 +33,8 @@ import {
   type ScoredCheck,
 } from '../verify/index.js';
 import type { WorkspaceContext } from './context.js';
-import { accuracyFigure, type AccuracyFigure, summaryOf } from './fit-summary.js';
+import { readConfig } from './config.js';
+import { accuracyFigure, type AccuracyFigure, expectedAccuracyFigure, summaryOf } from './fit-summary.js';
 import { type CheckCounts, type CheckEvidence, checkEvidence, countChecks, VERIFY_BATCH } from './checks.js';
 
 export interface SuggestOptions {
@@ -33,6 +45,13 @@ export interface SuggestOptions {
   readonly learner?: Learner;
   /** With `learner`: reuse its last fit's calibration when the classes are unchanged (see Learner.fit). */
   readonly quick?: boolean;
+  /**
+   * Zero-shot from class names, for models with a text tower: `false` leaves it out; `templates`
+   * replace the workspace config's (`zeroShot.templates`), each with `{}` for the class name.
+   */
+  readonly zeroShot?: false | { readonly templates?: readonly string[] };
+  /** hf: models: the model cache and the hub (the text tower may need a download). */
+  readonly hub?: HubOptions;
 }
 
 export interface SuggestResult {
@@ -55,8 +74,10 @@ export interface SuggestResult {
   /** The certificate behind `auto`; null without a target. */
   readonly certificate: Certificate | null;
   readonly accuracy: AccuracyFigure;
-  /** Where the temperature was fitted. */
-  readonly calibratedOn: 'checks' | 'labels';
+  /** Where the temperature was fitted; `none`: zero-shot with no labels to calibrate on. */
+  readonly calibratedOn: 'checks' | 'labels' | 'none';
+  /** Zero-shot's part in the suggestions (null: the model has no text tower, or zero-shot is off). */
+  readonly zeroShot: ZeroShotRecord | null;
   /** Calibration error of the held-out predictions it was fitted on. */
   readonly calibrationError: number;
   readonly checks: CheckCounts;
@@ -114,14 +135,16 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
     const answered = evidence.filter((e) => e.check.answer !== null);
     let tracker: ProgressTracker | undefined;
     const fitStarted = performance.now();
-    const fit = await learner.fit(human, {
-      quick: options.quick,
-      checks: answered.map((e) => ({ imageId: e.check.imageId, weight: e.weight })),
-      onStep: (done, total) => {
-        tracker ??= new ProgressTracker('fit', total, options.onProgress);
-        tracker.advance(done - tracker.done);
-      },
-    });
+    const fit = await fitWithZeroShot(ws, learner, human, answered, options, () =>
+      learner.fit(human, {
+        quick: options.quick,
+        checks: answered.map((e) => ({ imageId: e.check.imageId, weight: e.weight })),
+        onStep: (done, total) => {
+          tracker ??= new ProgressTracker('fit', total, options.onProgress);
+          tracker.advance(done - tracker.done);
+        },
+      }),
+    );
     const fitSeconds = (performance.now() - fitStarted) / 1000;
     const c = fit.classes.length;
     const top = (scores: Float32Array, offset: number): [number, number] => {
@@ -183,11 +206,11 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
     }
     const auto = suggestions.filter((s) => s.status === 'auto').length;
     const answeredScores = scoredChecks.filter((s) => !s.held.skipped).map((s) => s.scored);
-    const accuracy = accuracyFigure(
-      estimateAccuracy(answeredScores),
-      fit.crossValidation.accuracy,
-      answeredScores.length,
-    );
+    const fromChecks = estimateAccuracy(answeredScores);
+    const accuracy =
+      fit.zeroShot?.coldStart && !fromChecks
+        ? expectedAccuracyFigure(fit.crossValidation.accuracy, answeredScores.length)
+        : accuracyFigure(fromChecks, fit.crossValidation.accuracy, answeredScores.length);
     const precisionByClass = new Map(estimateClassPrecision(answeredScores).map((p) => [p.label, p]));
     const calibrationError =
       fit.calibratedOn === 'checks'
@@ -217,6 +240,7 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
       warnings: fit.warnings,
       suggestions: suggestions.length,
       auto,
+      zeroShot: fit.zeroShot,
     };
     const fitId = await ws.store.saveFit(
       {
@@ -224,7 +248,7 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
         classes: fit.classes,
         labels: human.length - fit.labelsWithoutEmbedding,
         summary,
-        head: encodeHead({ classes: fit.classes, transform: learner.transform, head: fit.head }),
+        head: encodeHead({ classes: fit.classes, transform: fit.transform ?? learner.transform, head: fit.head }),
       },
       suggestions,
     );
@@ -246,6 +270,7 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
       accuracy,
       calibratedOn: fit.calibratedOn,
       calibrationError,
+      zeroShot: fit.zeroShot,
       checks,
       unembedded: fit.labelsWithoutEmbedding,
       warnings: fit.warnings,
@@ -255,6 +280,106 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
   } finally {
     if (!options.learner) await learner.close();
   }
+}
+
+/**
+ * The learner's fit with zero-shot from class names where the model has a text tower (zero-shot/):
+ * pooled with it at the weight cross-validation prefers, or, with no labels in two classes yet and
+ * two classes declared, zero-shot alone (a cold start). Zero-shot failing (a text tower that cannot
+ * be downloaded, say) leaves the learner's fit as it is, with a warning; at a cold start it is the
+ * error.
+ */
+async function fitWithZeroShot(
+  ws: WorkspaceContext,
+  learner: Learner,
+  human: readonly LabelRecord[],
+  answered: readonly CheckEvidence[],
+  options: SuggestOptions,
+  fitLearner: () => Promise<LearnerFit>,
+): Promise<SuggestionFit> {
+  const configured = (await readConfig(ws.dir)).zeroShot;
+  const enabled = options.zeroShot !== false && configured?.enabled !== false;
+  const templates = checkTemplates(
+    (options.zeroShot !== false ? options.zeroShot?.templates : undefined) ??
+      configured?.templates ??
+      DEFAULT_TEMPLATES,
+  );
+  const scoring = {
+    modelSpec: ws.modelSpec,
+    templates,
+    cacheDir: join(ws.dir, 'cache'),
+    hub: options.hub,
+    onProgress: options.onProgress,
+  };
+  let fit: LearnerFit;
+  try {
+    fit = await fitLearner();
+  } catch (error) {
+    if (!enabled || !isAutolabelError(error, 'NOT_ENOUGH_LABELS')) throw error;
+    // A cold start: classes people declared (or labelled), no labels in two of them.
+    const declared = (await ws.store.listClasses()).map((c) => c.name);
+    const classes = [...new Set([...declared, ...human.map((l) => l.label)])].sort();
+    if (classes.length < 2) throw error;
+    const scored = await scoreClasses(learner, classes, scoring);
+    if (!scored.found) {
+      throw new AutolabelError('NOT_ENOUGH_LABELS', `${error.message} (zero-shot from class names: ${scored.why})`, {
+        cause: error,
+        hint: error.hint,
+      });
+    }
+    const index = new Map(classes.map((name, j) => [name, j]));
+    const truth = new Int32Array(learner.size).fill(-1);
+    let missing = 0;
+    for (const label of human) {
+      const row = learner.rowOf(label.imageId);
+      if (row === undefined) missing++;
+      else truth[row] = index.get(label.label)!;
+    }
+    const checkRows = Int32Array.from(
+      answered.flatMap((e) => {
+        const row = learner.rowOf(e.check.imageId);
+        return row !== undefined && truth[row]! >= 0 ? [row] : [];
+      }),
+    );
+    const warnings = [...scored.warnings];
+    if (missing > 0)
+      warnings.push(`${missing} labelled images have no embedding yet and were not used (embed them first)`);
+    return zeroShotFit(scored.input, truth, checkRows, { labelsWithoutEmbedding: missing, warnings });
+  }
+  if (!enabled) return learnerOnly(fit);
+  // Declared classes without labels yet are scored too: only zero-shot can suggest them.
+  const declared = (await ws.store.listClasses()).map((c) => c.name);
+  const classes = [...new Set([...fit.classes, ...declared])].sort();
+  let scored;
+  try {
+    scored = await scoreClasses(learner, classes, scoring);
+  } catch (error) {
+    return learnerOnly({
+      ...fit,
+      warnings: [...fit.warnings, `zero-shot from class names left out: ${messageOf(error)}`],
+    });
+  }
+  if (!scored.found) return learnerOnly(fit);
+  const index = new Map(fit.classes.map((name, j) => [name, j]));
+  const truth = new Int32Array(learner.size).fill(-1);
+  for (const label of human) {
+    const row = learner.rowOf(label.imageId);
+    const j = index.get(label.label);
+    if (row !== undefined && j !== undefined) truth[row] = j;
+  }
+  const checks = answered.flatMap((e) => {
+    const row = learner.rowOf(e.check.imageId);
+    return row !== undefined && truth[row]! >= 0 ? [{ row, weight: e.weight }] : [];
+  });
+  const blended = blendWithLearner(
+    { ...fit, warnings: [...fit.warnings, ...scored.warnings] },
+    scored.input,
+    truth,
+    checks.length === 0
+      ? null
+      : { rows: Int32Array.from(checks, (c) => c.row), weights: Float64Array.from(checks, (c) => c.weight) },
+  );
+  return blended;
 }
 
 interface ScoredEvidence {
@@ -272,7 +397,7 @@ interface ScoredEvidence {
  */
 function heldOutChecks(
   evidence: readonly CheckEvidence[],
-  fit: LearnerFit,
+  fit: Pick<SuggestionFit, 'classes' | 'checks' | 'probabilities' | 'reused'>,
   learner: Learner,
   top: (scores: Float32Array, offset: number) => [number, number],
 ): ScoredEvidence[] {
@@ -345,8 +470,10 @@ export async function next(ws: WorkspaceContext, options: NextOptions = {}): Pro
         if (s.runnerUp !== null) probabilities[row * c + classIndex.get(s.runnerUp)!] = s.runnerUpConfidence ?? 0;
       }
     }
+    // Suggestions with zero-shot in them know the classes without labels: `auto` asks where they are least sure.
+    const zeroShot = (summaryOf(fit)?.zeroShot?.weight ?? 0) > 0;
     const picks = await pickNext(
-      { math: learner.math, features: learner.features, graph: learner.graph, seeds, classes, probabilities },
+      { math: learner.math, features: learner.features, graph: learner.graph, seeds, classes, probabilities, zeroShot },
       options.count ?? 20,
       options.strategy ?? 'auto',
       options.seed ?? 1,

@@ -115,6 +115,10 @@ export interface WorkspaceStatus {
     readonly certificate: Certificate | null;
     /** Why it no longer describes the workspace, or null. */
     readonly stale: string | null;
+    /** How the suggestions were made: the learner's method, `zero-shot`, or both pooled. */
+    readonly method: string | null;
+    /** Zero-shot from class names in them: its weight in the pool, and whether it stood alone for want of labels. */
+    readonly zeroShot: { readonly weight: number; readonly coldStart: boolean } | null;
   } | null;
 }
 
@@ -371,6 +375,8 @@ export class Workspace {
       accuracy: accuracyOf(fit) ?? null,
       certificate: summary?.certificate ?? null,
       stale: await staleness(this.#store, fit, modelId),
+      method: summary?.method ?? null,
+      zeroShot: summary?.zeroShot ? { weight: summary.zeroShot.weight, coldStart: summary.zeroShot.coldStart } : null,
     };
   }
 

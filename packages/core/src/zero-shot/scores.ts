@@ -1,0 +1,49 @@
+/**
+ * @module Zero-shot scores: the cosine similarity of every image embedding with every class's text
+ * embedding (CLIP, Radford et al. 2021), and the probabilities softmax(scale * cos / T). The image
+ * embeddings must be the model's joint-space ones (CLIP's projected image_embeds, SigLIP's pooled
+ * output), as the onnx: and hf: embedders store them: raw, with no transform but normalisation here.
+ */
+import { AutolabelError } from '../errors.js';
+import { type Matrix, matrix, normalizeRows } from '../learn/matrix.js';
+import type { OrtMath } from '../learn/ort-math.js';
+
+/** CLIP's learned logit scale (exp of logit_scale, clipped at 100 in training): cosines times this are its logits. */
+export const LOGIT_SCALE = 100;
+
+/** cos(image i, class j), row-major [images, classes]. */
+export async function cosineScores(
+  math: OrtMath,
+  images: Matrix,
+  classes: Matrix,
+  tower: string,
+): Promise<Float32Array> {
+  if (images.cols !== classes.cols) {
+    throw new AutolabelError(
+      'MODEL_UNSUPPORTED',
+      `${tower} embeds text in ${classes.cols} dimensions and the images are in ${images.cols}: zero-shot needs the image tower's output in the same joint space (CLIP's image_embeds)`,
+    );
+  }
+  const unitImages = normalizeRows(matrix(images.rows, images.cols, Float32Array.from(images.data)));
+  const unitClasses = normalizeRows(matrix(classes.rows, classes.cols, Float32Array.from(classes.data)));
+  return (await math.gemm(unitImages, unitClasses, false, true)).data;
+}
+
+/** log softmax(scale * cos / temperature) of one row, written into `out` at `offset`. */
+export function zeroShotLogProbabilities(
+  cosine: Float32Array,
+  row: number,
+  classes: number,
+  temperature: number,
+  out: Float64Array,
+  offset = 0,
+): Float64Array {
+  const o = row * classes;
+  let max = -Infinity;
+  for (let j = 0; j < classes; j++) max = Math.max(max, (LOGIT_SCALE * cosine[o + j]!) / temperature);
+  let sum = 0;
+  for (let j = 0; j < classes; j++) sum += Math.exp((LOGIT_SCALE * cosine[o + j]!) / temperature - max);
+  const log = max + Math.log(sum);
+  for (let j = 0; j < classes; j++) out[offset + j] = (LOGIT_SCALE * cosine[o + j]!) / temperature - log;
+  return out;
+}
