@@ -24,10 +24,19 @@ export async function cosineScores(
       `${tower} embeds text in ${classes.cols} dimensions and the images are in ${images.cols}: zero-shot needs the image tower's output in the same joint space (CLIP's image_embeds)`,
     );
   }
-  const unitImages = normalizeRows(matrix(images.rows, images.cols, Float32Array.from(images.data)));
   const unitClasses = normalizeRows(matrix(classes.rows, classes.cols, Float32Array.from(classes.data)));
-  return (await math.gemm(unitImages, unitClasses, false, true)).data;
+  const out = new Float32Array(images.rows * classes.rows);
+  // In blocks of rows, so the normalised copy stays small beside the embeddings.
+  for (let start = 0; start < images.rows; start += CHUNK_ROWS) {
+    const rows = Math.min(CHUNK_ROWS, images.rows - start);
+    const block = images.data.slice(start * images.cols, (start + rows) * images.cols);
+    const scores = await math.gemm(normalizeRows(matrix(rows, images.cols, block)), unitClasses, false, true);
+    out.set(scores.data, start * classes.rows);
+  }
+  return out;
 }
+
+const CHUNK_ROWS = 8192;
 
 /** log softmax(scale * cos / temperature) of one row, written into `out` at `offset`. */
 export function zeroShotLogProbabilities(

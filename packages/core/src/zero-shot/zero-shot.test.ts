@@ -149,6 +149,26 @@ describe('zero-shot in suggest', () => {
     }
   });
 
+  it('random checks of zero-shot suggestions are answered, learned from and certify as for any fit', async () => {
+    const ws = await workspace('clip');
+    try {
+      await ws.suggest();
+      const draw = await ws.checks.draw({ count: 12, targetPrecision: 0.9 });
+      for (const check of draw.checks) {
+        const image = await ws.images.get(check.imageId);
+        await ws.checks.answer(check.id, truth.get(image.path)!);
+      }
+      const result = await ws.suggest({ targetPrecision: 0.9 });
+      expect(result.checks.answered).toBe(12);
+      expect(result.zeroShot?.coldStart).toBe(false);
+      expect(result.certificate).not.toBeNull();
+      expect(result.certificate!.errors).toBe(0);
+      expect(await accuracy(ws)).toBe(1);
+    } finally {
+      await ws.close();
+    }
+  });
+
   it('with labels, pools zero-shot with the learner at a cross-validated weight and records it', async () => {
     const ws = await workspace('clip');
     try {
