@@ -24,6 +24,7 @@ export function accuracyParts(figure: AccuracyFigure | null): AccuracyParts {
   if (figure === null) return { value: '–', basis: null };
   const value = percent(figure.estimate);
   if (figure.basis === 'chosen-labels') return { value, basis: figure.note ?? 'estimated from chosen labels' };
+  if (figure.basis === 'model-confidence') return { value, basis: figure.note ?? "the model's own expectation" };
   const checks = counted(figure.checks, 'random check');
   const interval =
     figure.low === null || figure.high === null
@@ -41,6 +42,7 @@ export function accuracyText(figure: AccuracyFigure | null): string {
 /** The short form for one line: a chosen-labels figure only says that it may be biased. */
 export function accuracyShort(figure: AccuracyFigure | null): string {
   if (figure?.basis === 'chosen-labels') return `${percent(figure.estimate)} (from chosen labels, may be biased)`;
+  if (figure?.basis === 'model-confidence') return `${percent(figure.estimate)} (expected by the model, unchecked)`;
   return accuracyText(figure);
 }
 

@@ -47,6 +47,13 @@ describe('accuracy figures', () => {
     expect(accuracyShort(fromChecks)).toBe('81% (77–85%, 120 random checks)');
   });
 
+  it("says that a zero-shot figure is the model's own expectation, never from labels it does not have", () => {
+    const expected: AccuracyFigure = { ...fromChosen, estimate: 0.71, basis: 'model-confidence', note: null };
+    expect(accuracyShort(expected)).toBe('71% (expected by the model, unchecked)');
+    expect(accuracyShort(expected)).not.toMatch(/chosen labels/);
+    expect(accuracyText(expected)).toBe("71% (the model's own expectation)");
+  });
+
   it('shows a dash without a figure', () => {
     expect(accuracyText(null)).toBe('–');
     expect(accuracyParts(null)).toEqual({ value: '–', basis: null });

@@ -10,7 +10,7 @@ export interface AccuracyFigure {
   readonly low: number | null;
   readonly high: number | null;
   /** `random-checks`: unbiased, from random checks; `chosen-labels`: cross-validated on labels people chose, may be biased. */
-  readonly basis: 'random-checks' | 'chosen-labels';
+  readonly basis: 'random-checks' | 'chosen-labels' | 'model-confidence';
   readonly checks: number;
   /** What a reader should know (for chosen labels: that it may be biased, and what to do). */
   readonly note: string | null;
@@ -31,7 +31,7 @@ export function accuracyFigure(fromChecks: Interval | null, crossValidated: numb
 
 /**
  * Zero-shot with no labels: nothing to estimate accuracy from but the model's own confidences, which
- * no label has calibrated. Said so, as a figure from chosen labels is (no interval).
+ * no label has calibrated: its own basis, `model-confidence`, said so (no interval).
  */
 export function expectedAccuracyFigure(meanConfidence: number, checks: number): AccuracyFigure {
   const more = CHECKS_FOR_UNBIASED_FIGURE - checks;
@@ -39,7 +39,7 @@ export function expectedAccuracyFigure(meanConfidence: number, checks: number): 
     estimate: meanConfidence,
     low: null,
     high: null,
-    basis: 'chosen-labels',
+    basis: 'model-confidence',
     checks,
     note: `expected by zero-shot from class names, with no labels yet to check or calibrate it; verify ${more} ${checks > 0 ? 'more ' : ''}random suggestions for an unbiased figure`,
   };
@@ -78,7 +78,7 @@ const FitSummarySchema = z.object({
       estimate: z.number(),
       low: z.number().nullable(),
       high: z.number().nullable(),
-      basis: z.enum(['random-checks', 'chosen-labels']),
+      basis: z.enum(['random-checks', 'chosen-labels', 'model-confidence']),
       checks: z.number(),
       note: z.string().nullable(),
     })
