@@ -150,6 +150,7 @@ for (const f of formats) {
   }
 }
 const results: Figures[] = [];
+const linkRates: { images: number; linksPerSecond: number }[] = [];
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 log(
   `bench:export: ${formats.join(', ')} at ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} images, ${HEAP_MIB} MiB V8 heap per export`,
@@ -158,9 +159,11 @@ for (const count of sizes) {
   const dir = mkdtempSync(join(tmpdir(), 'autolabel-bench-export-'));
   try {
     const built = await buildWorkspace(dir, count);
+    const links = linkRate(dir);
+    linkRates.push({ images: count, linksPerSecond: Math.round(links) });
     log(
       `\n${count.toLocaleString('en-US')} images (workspace built in ${built.toFixed(1)} s; ` +
-        `this file system makes ${Math.round(linkRate(dir)).toLocaleString('en-US')} links/s, symlinkSync alone)`,
+        `this file system makes ${Math.round(links).toLocaleString('en-US')} links/s, symlinkSync alone)`,
     );
     log('format         written    seconds  CPU-s  img/s      opened MiB  peak MiB  output');
     for (const format of formats) {
@@ -190,7 +193,7 @@ if (typeof args.out === 'string') {
   mkdirSync(args.out, { recursive: true });
   writeFileSync(
     join(args.out, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), heapMiB: HEAP_MIB, linkRates, results }, null, 2)}\n`,
   );
   log(`\nWrote ${join(args.out, 'results.json')}`);
 }

@@ -90,6 +90,7 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
       `${where}: the header must name the columns image and label (or say which columns hold them); it has ${header.fields.join(', ')}`,
     );
   }
+  // Autolabel's own columns, where present; never the one already read as the image or the label.
   const column = (name: string): number =>
     names.indexOf(name) === image || names.indexOf(name) === label ? -1 : names.indexOf(name);
   const status = column('status');

@@ -6,6 +6,7 @@ import { writeImage } from '@autolabel/test-utils';
 import type { ImageId } from '../domain/index.js';
 import { storeOf } from '../workspace/workspace.js';
 import { initWorkspace, type Workspace } from '../workspace/workspace.js';
+import { FORMATS } from './registry.js';
 import { provenanceOf } from './rows.js';
 
 // Names that break naive path, CSV, URL and spreadsheet handling, all legal on Linux.
@@ -136,6 +137,20 @@ function expected(before: Map<string, Seen>, format: string): Map<string, Partia
   return out;
 }
 
+const CASES = [
+  ['csv', 'out.csv', {}],
+  ['jsonl', 'out.jsonl', {}],
+  ['json', 'out.json', {}],
+  ['imagefolder', 'folder', {}],
+  ['imagefolder', 'copies', { copy: true, split: '0.5,0.5' }],
+  ['yolo-cls', 'yolo', {}],
+] as const;
+
+it('has a case for every format that is both read and written', () => {
+  const both = FORMATS.filter((f) => 'read' in f && 'writer' in f).map((f) => f.name);
+  expect([...new Set(CASES.map(([format]) => format))].sort()).toEqual([...both].sort());
+});
+
 describe.each([0, 1, 300])('export then import, %i classes', (classCount) => {
   let before: Map<string, Seen>;
   let from: Workspace;
@@ -147,14 +162,7 @@ describe.each([0, 1, 300])('export then import, %i classes', (classCount) => {
   });
   afterAll(async () => from.close());
 
-  it.each([
-    ['csv', 'out.csv', {}],
-    ['jsonl', 'out.jsonl', {}],
-    ['json', 'out.json', {}],
-    ['imagefolder', 'folder', {}],
-    ['imagefolder', 'copies', { copy: true, split: '0.5,0.5' }],
-    ['yolo-cls', 'yolo', {}],
-  ] as const)('%s (%s) keeps labels, statuses, confidences and provenance', async (format, name, extra) => {
+  it.each(CASES)('%s (%s) keeps labels, statuses, confidences and provenance', async (format, name, extra) => {
     const out = join(dir, `${classCount}-${name}`);
     const exported = await from.export({ format, out, ...extra });
     const into = await workspace();

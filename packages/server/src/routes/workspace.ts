@@ -1,7 +1,6 @@
 /** @module The workspace as a whole (mounted at /api): its figures, the embedding map, and the export. */
 import { downloadOf, ExportQuerySchema, type MapState, type StatsResponse } from '@autolabel/core';
 import { Hono } from 'hono';
-import { stream } from 'hono/streaming';
 import { parse } from '../request.js';
 import type { RouteContext } from './context.js';
 
@@ -15,22 +14,30 @@ export function workspaceRoutes({ workspace: ws, live, map }: RouteContext): Hon
     return c.json(state, state.state === 'computing' ? 202 : 200);
   });
 
-  // Streamed as the store is read: memory stays flat however many images there are. A failure once
-  // bytes are sent can only cut the download short (the archive or file is then visibly incomplete).
+  // Streamed as the store is read: memory stays flat however many images there are. A download the
+  // client drops stops the export (its next write fails); a failure once bytes are sent errors the
+  // response, so the client sees a broken transfer, never a short file that looks whole.
   routes.get('/export', (c) => {
     const query = parse(ExportQuerySchema, c.req.query(), 'query');
     const { mediaType, fileName } = downloadOf(query.format);
-    c.header('content-type', mediaType);
-    c.header('content-disposition', `attachment; filename="${fileName}"`);
-    return stream(c, async (out) => {
-      await ws.export({
-        format: query.format,
-        out: { write: async (chunk) => void (await out.write(chunk)) },
-        where: query.filter,
-        split: query.split,
-        seed: query.seed,
-        signal: c.req.raw.signal,
-      });
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    const encoder = new TextEncoder();
+    ws.export({
+      format: query.format,
+      out: { write: (chunk) => writer.write(typeof chunk === 'string' ? encoder.encode(chunk) : chunk) },
+      where: query.filter,
+      split: query.split,
+      seed: query.seed,
+    })
+      .then(
+        () => writer.close(),
+        (error: unknown) => writer.abort(error),
+      )
+      .catch(() => undefined);
+    return c.body(readable, 200, {
+      'content-type': mediaType,
+      'content-disposition': `attachment; filename="${fileName}"`,
     });
   });
 
