@@ -92,6 +92,8 @@ export interface TreeSink {
   addFolder(path: string): Promise<void>;
   /** Puts the image file `source` (absolute) at `path` (relative, '/'-separated). */
   addImage(path: string, source: string): Promise<void>;
+  /** Writes a small text file (a list, a class index) at `path` (relative, '/'-separated). */
+  addText(path: string, text: string): Promise<void>;
 }
 
 export interface TreeWriteResult {

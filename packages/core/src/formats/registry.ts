@@ -22,13 +22,14 @@ import { readError } from '../util/fs.js';
 import { csv } from './csv.js';
 import type { FileWriter, LabelFormat, SniffInput, TreeWriter } from './format.js';
 import { imagefolder } from './imagefolder.js';
+import { imagenetTxt } from './imagenet-txt.js';
 import { json } from './json.js';
 import { jsonl } from './jsonl.js';
 import { listFolder } from './tree.js';
 import { yoloCls } from './yolo-cls.js';
 
 /** Every format, in the order help and the README list them. */
-export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls] as const;
+export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt] as const;
 
 type AnyFormat = (typeof FORMATS)[number];
 export type FormatName = AnyFormat['name'];

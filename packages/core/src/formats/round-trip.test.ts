@@ -113,7 +113,8 @@ async function seen(ws: Workspace): Promise<Map<string, Seen>> {
 /** What a fresh workspace should hold after importing `format`'s export of `before`. */
 function expected(before: Map<string, Seen>, format: string): Map<string, Partial<Seen>> {
   const out = new Map<string, Partial<Seen>>();
-  const folder = format === 'imagefolder' || format === 'yolo-cls';
+  // Folders and lists (imagenet-txt) carry a class and nothing more.
+  const folder = format === 'imagefolder' || format === 'yolo-cls' || format === 'imagenet-txt';
   for (const [path, s] of before) {
     if (folder) {
       // Folders carry the class of what a person labelled, accepted or the model certified, nothing else.
@@ -144,6 +145,7 @@ const CASES = [
   ['imagefolder', 'folder', {}],
   ['imagefolder', 'copies', { copy: true, split: '0.5,0.5' }],
   ['yolo-cls', 'yolo', {}],
+  ['imagenet-txt', 'imagenet', {}],
 ] as const;
 
 it('has a case for every format that is both read and written', () => {

@@ -3,7 +3,7 @@
  * (with an optional stratified split) into a folder of links or copies, or into a tar stream.
  */
 import { constants, type Dirent } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { AutolabelError, messageOf } from '../errors.js';
 import { isImageName } from '../image/scan.js';
@@ -127,6 +127,12 @@ export class FolderTree implements TreeSink {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
+  async addText(path: string, text: string): Promise<void> {
+    const target = join(this.#root, ...path.split('/'));
+    await this.#mkdir(dirname(target));
+    await writeFile(target, text, { flag: 'wx' });
+  }
+
   /** Waits for every file in flight; throws the first failure. */
   async finish(): Promise<void> {
     await Promise.all(this.#inFlight);
@@ -160,6 +166,10 @@ export class TarTree implements TreeSink {
       throw readError(source, error);
     }
     await this.#tar.file(path, data);
+  }
+
+  async addText(path: string, text: string): Promise<void> {
+    await this.#tar.file(path, Buffer.from(text, 'utf8'));
   }
 }
 
