@@ -19,6 +19,7 @@ const EXPORTS = {
   imagefolder: { text: 'ImageFolder (tar)', file: 'labels-imagefolder.tar' },
   'yolo-cls': { text: 'YOLO classification (tar)', file: 'labels-yolo-cls.tar' },
   'imagenet-txt': { text: 'ImageNet lists (tar)', file: 'labels-imagenet-txt.tar' },
+  coco: { text: 'COCO', file: 'labels-coco.json' },
 } as const satisfies Record<ExportFormat, { text: string; file: string }>;
 
 /** Charts are drawn this wide, or as wide as a narrow screen leaves (a phone), never narrower than the smallest. */

@@ -19,6 +19,7 @@ import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { AutolabelError } from '../errors.js';
 import { readError } from '../util/fs.js';
+import { coco } from './coco.js';
 import { csv } from './csv.js';
 import type { FileWriter, LabelFormat, SniffInput, TreeWriter } from './format.js';
 import { imagefolder } from './imagefolder.js';
@@ -29,7 +30,7 @@ import { listFolder } from './tree.js';
 import { yoloCls } from './yolo-cls.js';
 
 /** Every format, in the order help and the README list them. */
-export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt] as const;
+export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco] as const;
 
 type AnyFormat = (typeof FORMATS)[number];
 export type FormatName = AnyFormat['name'];

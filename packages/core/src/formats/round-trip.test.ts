@@ -130,8 +130,9 @@ function expected(before: Map<string, Seen>, format: string): Map<string, Partia
         confidence: null,
       });
     } else if (s.status === 'accepted') {
-      // csv and json round confidences to 4 decimals; jsonl keeps them exact.
-      const confidence = format === 'jsonl' ? s.confidence : Number(s.confidence!.toFixed(4));
+      // csv and json round confidences to 4 decimals; jsonl and the others keep them exact.
+      const exact = ['jsonl', 'coco'].includes(format);
+      const confidence = exact ? s.confidence : Number(s.confidence!.toFixed(4));
       out.set(path, { label: s.label, status: 'accepted', origin: null, confidence });
     }
   }
@@ -146,6 +147,7 @@ const CASES = [
   ['imagefolder', 'copies', { copy: true, split: '0.5,0.5' }],
   ['yolo-cls', 'yolo', {}],
   ['imagenet-txt', 'imagenet', {}],
+  ['coco', 'coco.json', {}],
 ] as const;
 
 it('has a case for every format that is both read and written', () => {
@@ -179,7 +181,7 @@ describe.each([0, 1, 300])('export then import, %i classes', (classCount) => {
         if (want.has(path)) expect({ path, ...s }).toEqual({ path, ...s, ...want.get(path) });
         else expect({ path, status: s.status }).toEqual({ path, status: 'unlabeled' });
       }
-      if (format === 'json') {
+      if (format === 'json' || format === 'coco') {
         // The class list travels too, classes without labels included.
         expect((await into.classes.list()).map((c) => c.name)).toEqual((await from.classes.list()).map((c) => c.name));
       }
