@@ -135,10 +135,14 @@ function temporaryFiles(folder: string): string[] {
   return readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.tmp'));
 }
 
-/** A failure a user can read: non-zero, one line, no stack trace. */
+/** A failure a user can read: non-zero, one line (after any progress lines), no stack trace. */
 function expectCleanFailure(result: CliRun, message: RegExp): void {
   expect(result.code, result.stdout).not.toBe(0);
-  const lines = result.stderr.trim().split('\n');
+  const progress = /^[\w-]+: \d+\/\d+ \(/;
+  const lines = result.stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !progress.test(line));
   expect(lines, result.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(/^error: /);
   expect(lines[0]).toMatch(message);
@@ -286,7 +290,7 @@ describe('faults', () => {
         expect(JSON.parse(status.stdout)).toMatchObject({ imageCount: IMAGES, labeled: LABELLED });
         expectCleanFailure(
           cli(['-w', workspace, 'label', 'img0009.png', 'amber']),
-          /^error: could not set labels in .*autolabel\.db: the disk is full/,
+          /^error: could not change labels in .*autolabel\.db: the disk is full/,
         );
         expectCleanFailure(cli(['-w', workspace, 'suggest', '-q']), /in .*autolabel\.db: the disk is full/);
         expectCleanFailure(
@@ -372,7 +376,7 @@ describe('faults', () => {
 
         expectCleanFailure(
           cli(['-w', workspace, 'label', 'img0009.png', 'amber']),
-          /^error: cannot set labels: the workspace folder .*workspace is read-only, so autolabel\.db was opened for reading only$/,
+          /^error: cannot change labels: the workspace folder .*workspace is read-only, so autolabel\.db was opened for reading only$/,
         );
         expectCleanFailure(cli(['-w', workspace, 'suggest', '-q']), /the workspace folder .* is read-only/);
         expectCleanFailure(

@@ -83,7 +83,8 @@ describe('hf: models in the CLI', () => {
 
   it('models list shows the cache; models pull of a cached model makes no request', async () => {
     const list = await ok(['models', 'list']);
-    expect(list.stdout).toMatch(/hf:tiny\/clip\s+3\s+[\d.]+ kB\s+image tower/);
+    // suggest fetched the text tower too (zero-shot from the class names): both towers are cached.
+    expect(list.stdout).toMatch(/hf:tiny\/clip\s+6\s+[\d.]+ kB\s+image \+ text towers/);
     expect(list.stdout).toContain(cache);
     hub.requests.length = 0;
     const pull = await ok(['models', 'pull', 'hf:tiny/clip']);
@@ -92,11 +93,14 @@ describe('hf: models in the CLI', () => {
     const json = JSON.parse((await ok(['models', 'list', '--json'])).stdout) as {
       models: { spec: string; files: { path: string; sha256: string }[] }[];
     };
-    expect(json.models[0]!.files.map((f) => f.path)).toEqual([
-      'config.json',
-      'preprocessor_config.json',
-      'onnx/vision_model.onnx',
-    ]);
+    expect(json.models[0]!.files.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        'config.json',
+        'preprocessor_config.json',
+        'onnx/vision_model.onnx',
+        'onnx/text_model.onnx',
+      ]),
+    );
     expect(json.models[0]!.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
   });
 

@@ -142,9 +142,12 @@ describe('review grid', () => {
     await label('DELETE');
     await page.keyboard.press(' ');
     await expect.poll(() => preview.isHidden()).toBe(true);
+    // The grid has caught up with the clear before a labelled cell is picked (it was one a moment ago).
+    await expect.poll(() => page.locator(`.cell[data-id="${shown}"]`).getAttribute('data-status')).not.toBe('labeled');
 
     // A cell clicked, the pointer gone: Space previews it, its label and how it came about; Escape closes.
-    const labelled = page.locator('.cell[data-status=labeled]').first();
+    const labelledId = await page.locator('.cell[data-status=labeled]').first().getAttribute('data-id');
+    const labelled = page.locator(`.cell[data-id="${labelledId}"]`);
     await labelled.click();
     await page.mouse.move(5, 5);
     await page.keyboard.press(' ');
