@@ -20,6 +20,7 @@ const EXPORTS = {
   'yolo-cls': { text: 'YOLO classification (tar)', file: 'labels-yolo-cls.tar' },
   'imagenet-txt': { text: 'ImageNet lists (tar)', file: 'labels-imagenet-txt.tar' },
   coco: { text: 'COCO', file: 'labels-coco.json' },
+  'label-studio': { text: 'Label Studio tasks', file: 'labels-label-studio.json' },
 } as const satisfies Record<ExportFormat, { text: string; file: string }>;
 
 /** Charts are drawn this wide, or as wide as a narrow screen leaves (a phone), never narrower than the smallest. */

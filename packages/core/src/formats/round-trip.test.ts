@@ -131,7 +131,7 @@ function expected(before: Map<string, Seen>, format: string): Map<string, Partia
       });
     } else if (s.status === 'accepted') {
       // csv and json round confidences to 4 decimals; jsonl and the others keep them exact.
-      const exact = ['jsonl', 'coco'].includes(format);
+      const exact = ['jsonl', 'coco', 'label-studio'].includes(format);
       const confidence = exact ? s.confidence : Number(s.confidence!.toFixed(4));
       out.set(path, { label: s.label, status: 'accepted', origin: null, confidence });
     }
@@ -148,6 +148,7 @@ const CASES = [
   ['yolo-cls', 'yolo', {}],
   ['imagenet-txt', 'imagenet', {}],
   ['coco', 'coco.json', {}],
+  ['label-studio', 'label-studio.json', {}],
 ] as const;
 
 it('has a case for every format that is both read and written', () => {
