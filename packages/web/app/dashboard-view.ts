@@ -21,6 +21,7 @@ const EXPORTS = {
   'imagenet-txt': { text: 'ImageNet lists (tar)', file: 'labels-imagenet-txt.tar' },
   coco: { text: 'COCO', file: 'labels-coco.json' },
   'label-studio': { text: 'Label Studio tasks', file: 'labels-label-studio.json' },
+  cvat: { text: 'CVAT for images 1.1', file: 'labels-cvat.xml' },
 } as const satisfies Record<ExportFormat, { text: string; file: string }>;
 
 /** Charts are drawn this wide, or as wide as a narrow screen leaves (a phone), never narrower than the smallest. */

@@ -21,6 +21,7 @@ import { AutolabelError } from '../errors.js';
 import { readError } from '../util/fs.js';
 import { coco } from './coco.js';
 import { csv } from './csv.js';
+import { cvat } from './cvat.js';
 import type { FileWriter, LabelFormat, SniffInput, TreeWriter } from './format.js';
 import { imagefolder } from './imagefolder.js';
 import { imagenetTxt } from './imagenet-txt.js';
@@ -31,7 +32,7 @@ import { listFolder } from './tree.js';
 import { yoloCls } from './yolo-cls.js';
 
 /** Every format, in the order help and the README list them. */
-export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco, labelStudio] as const;
+export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco, labelStudio, cvat] as const;
 
 type AnyFormat = (typeof FORMATS)[number];
 export type FormatName = AnyFormat['name'];

@@ -131,7 +131,7 @@ function expected(before: Map<string, Seen>, format: string): Map<string, Partia
       });
     } else if (s.status === 'accepted') {
       // csv and json round confidences to 4 decimals; jsonl and the others keep them exact.
-      const exact = ['jsonl', 'coco', 'label-studio'].includes(format);
+      const exact = ['jsonl', 'coco', 'label-studio', 'cvat'].includes(format);
       const confidence = exact ? s.confidence : Number(s.confidence!.toFixed(4));
       out.set(path, { label: s.label, status: 'accepted', origin: null, confidence });
     }
@@ -149,6 +149,7 @@ const CASES = [
   ['imagenet-txt', 'imagenet', {}],
   ['coco', 'coco.json', {}],
   ['label-studio', 'label-studio.json', {}],
+  ['cvat', 'cvat.xml', {}],
 ] as const;
 
 it('has a case for every format that is both read and written', () => {
@@ -182,7 +183,7 @@ describe.each([0, 1, 300])('export then import, %i classes', (classCount) => {
         if (want.has(path)) expect({ path, ...s }).toEqual({ path, ...s, ...want.get(path) });
         else expect({ path, status: s.status }).toEqual({ path, status: 'unlabeled' });
       }
-      if (format === 'json' || format === 'coco') {
+      if (['json', 'coco', 'cvat', 'imagenet-txt'].includes(format)) {
         // The class list travels too, classes without labels included.
         expect((await into.classes.list()).map((c) => c.name)).toEqual((await from.classes.list()).map((c) => c.name));
       }
