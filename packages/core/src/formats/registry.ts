@@ -28,11 +28,12 @@ import { imagenetTxt } from './imagenet-txt.js';
 import { json } from './json.js';
 import { jsonl } from './jsonl.js';
 import { labelStudio } from './label-studio.js';
+import { roboflowCsv } from './roboflow-csv.js';
 import { listFolder } from './tree.js';
 import { yoloCls } from './yolo-cls.js';
 
 /** Every format, in the order help and the README list them. */
-export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco, labelStudio, cvat] as const;
+export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco, labelStudio, cvat, roboflowCsv] as const;
 
 type AnyFormat = (typeof FORMATS)[number];
 export type FormatName = AnyFormat['name'];
