@@ -22,6 +22,7 @@ const EXPORTS = {
   coco: { text: 'COCO', file: 'labels-coco.json' },
   'label-studio': { text: 'Label Studio tasks', file: 'labels-label-studio.json' },
   cvat: { text: 'CVAT for images 1.1', file: 'labels-cvat.xml' },
+  voc: { text: 'PASCAL VOC lists (tar)', file: 'labels-voc.tar' },
 } as const satisfies Record<ExportFormat, { text: string; file: string }>;
 
 /** Charts are drawn this wide, or as wide as a narrow screen leaves (a phone), never narrower than the smallest. */

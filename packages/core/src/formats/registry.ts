@@ -30,10 +30,11 @@ import { jsonl } from './jsonl.js';
 import { labelStudio } from './label-studio.js';
 import { roboflowCsv } from './roboflow-csv.js';
 import { listFolder } from './tree.js';
+import { voc } from './voc.js';
 import { yoloCls } from './yolo-cls.js';
 
 /** Every format, in the order help and the README list them. */
-export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco, labelStudio, cvat, roboflowCsv] as const;
+export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco, labelStudio, cvat, roboflowCsv, voc] as const;
 
 type AnyFormat = (typeof FORMATS)[number];
 export type FormatName = AnyFormat['name'];
