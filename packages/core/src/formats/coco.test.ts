@@ -19,7 +19,9 @@ const write = (value: unknown): string => {
   return path;
 };
 
-async function read(source: string): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
+async function read(
+  source: string,
+): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
   const notes: string[] = [];
   const session = await coco.read(source, { note: (t) => notes.push(t) });
   const entries: Omit<LabelEntry, 'where'>[] = [];
@@ -41,14 +43,40 @@ const DETECTION = {
     { id: 12, name: 'bird', supercategory: 'animal', color: '#ff0000' },
   ],
   images: [
-    { id: 5, file_name: 'pets/a.jpg', width: 640, height: 480, license: 1, flickr_url: '', coco_url: '', date_captured: 0 },
+    {
+      id: 5,
+      file_name: 'pets/a.jpg',
+      width: 640,
+      height: 480,
+      license: 1,
+      flickr_url: '',
+      coco_url: '',
+      date_captured: 0,
+    },
     { id: 7, file_name: 'pets/b c.jpg', width: 10, height: 10 },
     { id: 40, file_name: 'pets/none.jpg', width: 10, height: 10 },
   ],
   annotations: [
-    { id: 5, image_id: 5, category_id: 5, bbox: [1, 2, 3, 4], area: 12, segmentation: [], iscrowd: 0, attributes: { occluded: false } },
+    {
+      id: 5,
+      image_id: 5,
+      category_id: 5,
+      bbox: [1, 2, 3, 4],
+      area: 12,
+      segmentation: [],
+      iscrowd: 0,
+      attributes: { occluded: false },
+    },
     { id: 6, image_id: 5, category_id: 5, bbox: [5, 6, 7, 8], area: 56, segmentation: [], iscrowd: 0 },
-    { id: 11, image_id: 7, category_id: 9, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0, segmentation: [[0, 0, 1, 0, 1, 1]] },
+    {
+      id: 11,
+      image_id: 7,
+      category_id: 9,
+      bbox: [0, 0, 1, 1],
+      area: 1,
+      iscrowd: 0,
+      segmentation: [[0, 0, 1, 0, 1, 1]],
+    },
     { id: 12, image_id: 7, category_id: 12, bbox: [0, 0, 2, 2], area: 4, iscrowd: 0, segmentation: [] },
   ],
 };
@@ -66,16 +94,25 @@ describe('coco', () => {
     ]);
     expect(result.wheres[1]).toBe(`${file}: images[1] (pets/b c.jpg)`);
     expect(result.classes).toEqual(['cat', 'dog', 'bird']);
-    expect(result.notes).toEqual([`${file}: 4 annotations have a box or mask: each image takes its annotations' categories`]);
+    expect(result.notes).toEqual([
+      `${file}: 4 annotations have a box or mask: each image takes its annotations' categories`,
+    ]);
   });
 
   it('reads the labels variant (no bbox), string ids, and no annotations list', async () => {
     const labels = write({
       images: [{ id: 'x', file_name: 'a.png' }],
-      categories: [{ id: '3', name: 'cat' }, { id: 4, name: 'unused' }],
+      categories: [
+        { id: '3', name: 'cat' },
+        { id: 4, name: 'unused' },
+      ],
       annotations: [{ id: 1, image_id: 'x', category_id: 3 }],
     });
-    expect(await read(labels)).toMatchObject({ entries: [{ image: { path: 'a.png' }, labels: ['cat'] }], notes: [], classes: ['cat', 'unused'] });
+    expect(await read(labels)).toMatchObject({
+      entries: [{ image: { path: 'a.png' }, labels: ['cat'] }],
+      notes: [],
+      classes: ['cat', 'unused'],
+    });
     const bare = write({ images: [{ id: 1, file_name: 'a.png' }], categories: [] });
     expect((await read(bare)).entries).toEqual([{ image: { path: 'a.png' }, labels: [] }]);
   });
@@ -100,12 +137,36 @@ describe('coco', () => {
   it('names the file, the entry and the field of what is wrong', async () => {
     const base = { images: [{ id: 1, file_name: 'a.png' }], categories: [{ id: 1, name: 'cat' }] };
     const cases: [unknown, string][] = [
-      [{ ...base, annotations: [{ id: 1, image_id: 1, category_id: 2 }] }, 'annotations[0]: category_id: 2 is not the id of a category'],
-      [{ ...base, annotations: [{ id: 1, image_id: 8, category_id: 1 }] }, 'annotations[0]: image_id: 8 is not the id of an image'],
+      [
+        { ...base, annotations: [{ id: 1, image_id: 1, category_id: 2 }] },
+        'annotations[0]: category_id: 2 is not the id of a category',
+      ],
+      [
+        { ...base, annotations: [{ id: 1, image_id: 8, category_id: 1 }] },
+        'annotations[0]: image_id: 8 is not the id of an image',
+      ],
       [{ ...base, annotations: [{ id: 1, image_id: 1 }] }, 'annotations[0]: category_id: must be an id'],
       [{ ...base, images: [{ id: 1 }] }, 'images[0]: file_name: must be a string naming the image'],
-      [{ ...base, images: [{ id: 1, file_name: 'a' }, { id: 1, file_name: 'b' }] }, 'images[1]: id: 1 is the id of an earlier image'],
-      [{ ...base, categories: [{ id: 1, name: 'a' }, { id: 1, name: 'b' }] }, 'categories[1]: id: 1 is the id of an earlier category'],
+      [
+        {
+          ...base,
+          images: [
+            { id: 1, file_name: 'a' },
+            { id: 1, file_name: 'b' },
+          ],
+        },
+        'images[1]: id: 1 is the id of an earlier image',
+      ],
+      [
+        {
+          ...base,
+          categories: [
+            { id: 1, name: 'a' },
+            { id: 1, name: 'b' },
+          ],
+        },
+        'categories[1]: id: 1 is the id of an earlier category',
+      ],
       [{ images: [] }, 'categories: must be a list of categories'],
     ];
     for (const [value, message] of cases) {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { appendFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { imageStatus } from '../domain/index.js';
 import { AutolabelError, messageOf } from '../errors.js';
@@ -54,7 +54,8 @@ const DocumentSchema = z.looseObject({
   annotations: z.array(z.unknown(), { error: 'must be a list of annotations' }).optional(),
 });
 
-const EXPECTED = 'expected COCO: {"images": [{"id", "file_name"}], "categories": [{"id", "name"}], "annotations": [...]}';
+const EXPECTED =
+  'expected COCO: {"images": [{"id", "file_name"}], "categories": [{"id", "name"}], "annotations": [...]}';
 
 async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
   let data: unknown;
@@ -88,24 +89,35 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
   if (byImage.size !== images.length) {
     const seen = new Set<string>();
     const i = images.findIndex((image) => seen.size === seen.add(image.id).size);
-    throw new AutolabelError('IMPORT_INVALID', `${source}: images[${i}]: id: ${images[i]!.id} is the id of an earlier image`);
+    throw new AutolabelError(
+      'IMPORT_INVALID',
+      `${source}: images[${i}]: id: ${images[i]!.id} is the id of an earlier image`,
+    );
   }
   let boxes = 0;
   for (const [i, value] of (document.annotations ?? []).entries()) {
     const where = `${source}: annotations[${i}]`;
     const annotation = parseEntry(AnnotationSchema, value, where);
     if (!categories.has(String(annotation.category_id))) {
-      throw new AutolabelError('IMPORT_INVALID', `${where}: category_id: ${annotation.category_id} is not the id of a category`);
+      throw new AutolabelError(
+        'IMPORT_INVALID',
+        `${where}: category_id: ${annotation.category_id} is not the id of a category`,
+      );
     }
     const list = byImage.get(String(annotation.image_id));
     if (list === undefined) {
-      throw new AutolabelError('IMPORT_INVALID', `${where}: image_id: ${annotation.image_id} is not the id of an image`);
+      throw new AutolabelError(
+        'IMPORT_INVALID',
+        `${where}: image_id: ${annotation.image_id} is not the id of an image`,
+      );
     }
     if (annotation.bbox != null || 'segmentation' in annotation) boxes++;
     list.push(annotation);
   }
   if (boxes > 0) {
-    ctx.note(`${source}: ${boxes} annotation${boxes === 1 ? ' has' : 's have'} a box or mask: each image takes its annotations' categories`);
+    ctx.note(
+      `${source}: ${boxes} annotation${boxes === 1 ? ' has' : 's have'} a box or mask: each image takes its annotations' categories`,
+    );
   }
   async function* entries(): AsyncGenerator<LabelEntry> {
     for (const [i, image] of images.entries()) {

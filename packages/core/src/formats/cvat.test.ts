@@ -19,7 +19,9 @@ const write = (text: string): string => {
   return path;
 };
 
-async function read(source: string): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
+async function read(
+  source: string,
+): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
   const notes: string[] = [];
   const session = await cvat.read(source, { note: (t) => notes.push(t) });
   const entries: Omit<LabelEntry, 'where'>[] = [];
@@ -97,7 +99,9 @@ describe('cvat', () => {
     ]);
     const line = PROJECT.split('\n').findIndex((l) => l.includes('name="task2/a.jpg"')) + 1;
     expect(result.wheres[2]).toBe(`${file}: line ${line}: image "task2/a.jpg"`);
-    expect(result.notes).toEqual([`${file}: 3 shapes (boxes, polygons, masks, ...) not read: only image tags are labels`]);
+    expect(result.notes).toEqual([
+      `${file}: 3 shapes (boxes, polygons, masks, ...) not read: only image tags are labels`,
+    ]);
   });
 
   it('reads a task export and its own autolabel attributes', async () => {
@@ -119,9 +123,18 @@ describe('cvat', () => {
 
   it('names the file, the line, the image and the attribute of what is wrong', async () => {
     const cases: [string, string][] = [
-      ['<annotations><version>1.1</version>\n<image id="0"/></annotations>', 'line 2: image[0]: name: the attribute is missing'],
-      ['<annotations><version>1.1</version>\n<image name="a.jpg"><tag source="manual"/></image></annotations>', 'line 2: image "a.jpg": tag (line 2): label: the attribute is missing'],
-      ['<annotations><version>1.1</version>\n<image name="a.jpg"><tag label="a" autolabel_confidence="7"/></image></annotations>', 'line 2: image "a.jpg": tag (line 2): autolabel_confidence: must be a number from 0 to 1'],
+      [
+        '<annotations><version>1.1</version>\n<image id="0"/></annotations>',
+        'line 2: image[0]: name: the attribute is missing',
+      ],
+      [
+        '<annotations><version>1.1</version>\n<image name="a.jpg"><tag source="manual"/></image></annotations>',
+        'line 2: image "a.jpg": tag (line 2): label: the attribute is missing',
+      ],
+      [
+        '<annotations><version>1.1</version>\n<image name="a.jpg"><tag label="a" autolabel_confidence="7"/></image></annotations>',
+        'line 2: image "a.jpg": tag (line 2): autolabel_confidence: must be a number from 0 to 1',
+      ],
       ['<annotations>\n<image name="a.jpg">\n</annotations>', 'line 3: </annotations> closes <image>'],
       ['<annotations>\n<image name="a.jpg">', '<image> (line 2) is never closed'],
       ['<annotations>\n<image name="a.jpg" <tag/></annotations>', 'line 2: not well-formed XML'],

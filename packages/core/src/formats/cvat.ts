@@ -12,7 +12,14 @@ import { imageStatus } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
 import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
-import { defineFormat, type LabelEntry, type ReadContext, type ReadSession, type SniffInput, type SniffScore } from './format.js';
+import {
+  defineFormat,
+  type LabelEntry,
+  type ReadContext,
+  type ReadSession,
+  type SniffInput,
+  type SniffScore,
+} from './format.js';
 
 interface XmlElement {
   readonly name: string;
@@ -41,7 +48,8 @@ export function escapeXml(text: string): string {
 export function parseXml(text: string, source: string): XmlElement {
   const root: XmlElement = { name: '#document', attributes: {}, children: [], text: '', line: 1 };
   const stack = [root];
-  const tag = /<(\/?)([A-Za-z_][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[([\s\S]*?)\]\]>|<!DOCTYPE[^>]*>/g;
+  const tag =
+    /<(\/?)([A-Za-z_][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[([\s\S]*?)\]\]>|<!DOCTYPE[^>]*>/g;
   let at = 0;
   let line = 1;
   const lineAt = (index: number): number => {
@@ -53,7 +61,10 @@ export function parseXml(text: string, source: string): XmlElement {
   for (let m = tag.exec(text); m !== null; m = tag.exec(text)) {
     const between = text.slice(last, m.index);
     if (between.includes('<')) {
-      throw new AutolabelError('IMPORT_INVALID', `${source}: line ${lineAt(last + between.indexOf('<'))}: not well-formed XML`);
+      throw new AutolabelError(
+        'IMPORT_INVALID',
+        `${source}: line ${lineAt(last + between.indexOf('<'))}: not well-formed XML`,
+      );
     }
     stack.at(-1)!.text += unescapeXml(between);
     last = tag.lastIndex;
@@ -75,13 +86,20 @@ export function parseXml(text: string, source: string): XmlElement {
     stack.at(-1)!.children.push(element);
     if (m[4] !== '/') stack.push(element);
   }
-  if (text.slice(last).includes('<')) throw new AutolabelError('IMPORT_INVALID', `${source}: line ${lineAt(last)}: not well-formed XML`);
-  if (stack.length > 1) throw new AutolabelError('IMPORT_INVALID', `${source}: <${stack.at(-1)!.name}> (line ${stack.at(-1)!.line}) is never closed`);
+  if (text.slice(last).includes('<'))
+    throw new AutolabelError('IMPORT_INVALID', `${source}: line ${lineAt(last)}: not well-formed XML`);
+  if (stack.length > 1)
+    throw new AutolabelError(
+      'IMPORT_INVALID',
+      `${source}: <${stack.at(-1)!.name}> (line ${stack.at(-1)!.line}) is never closed`,
+    );
   return root;
 }
 
-const child = (e: XmlElement | undefined, name: string): XmlElement | undefined => e?.children.find((c) => c.name === name);
-const children = (e: XmlElement | undefined, name: string): XmlElement[] => e?.children.filter((c) => c.name === name) ?? [];
+const child = (e: XmlElement | undefined, name: string): XmlElement | undefined =>
+  e?.children.find((c) => c.name === name);
+const children = (e: XmlElement | undefined, name: string): XmlElement[] =>
+  e?.children.filter((c) => c.name === name) ?? [];
 
 const ImageSchema = z.looseObject({
   name: z.string({ error: 'the attribute is missing' }).min(1, 'is empty'),
@@ -105,7 +123,10 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
   const document = parseXml((await readText(source)).replace(/^\ufeff/, ''), source);
   const root = child(document, 'annotations');
   if (root === undefined) {
-    throw new AutolabelError('IMPORT_INVALID', `${source}: no <annotations> element (expected CVAT for images 1.1 XML)`);
+    throw new AutolabelError(
+      'IMPORT_INVALID',
+      `${source}: no <annotations> element (expected CVAT for images 1.1 XML)`,
+    );
   }
   const meta = child(root, 'meta');
   // A task export: meta/task/labels; a project export: meta/project/labels (and tasks listed under it).
@@ -122,7 +143,9 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
       const at = `${source}: line ${element.line}: image[${i}]`;
       const image = parseEntry(ImageSchema, element.attributes, at);
       const where = `${source}: line ${element.line}: image ${JSON.stringify(image.name)}`;
-      const tags = children(element, 'tag').map((t) => parseEntry(TagSchema, t.attributes, `${where}: tag (line ${t.line})`));
+      const tags = children(element, 'tag').map((t) =>
+        parseEntry(TagSchema, t.attributes, `${where}: tag (line ${t.line})`),
+      );
       shapes += element.children.filter((c) => SHAPES.has(c.name)).length;
       const first = tags[0];
       yield entryOfRow({
@@ -135,7 +158,10 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
         originDetail: first?.autolabel_origin_detail,
       });
     }
-    if (shapes > 0) ctx.note(`${source}: ${shapes} shape${shapes === 1 ? '' : 's'} (boxes, polygons, masks, ...) not read: only image tags are labels`);
+    if (shapes > 0)
+      ctx.note(
+        `${source}: ${shapes} shape${shapes === 1 ? '' : 's'} (boxes, polygons, masks, ...) not read: only image tags are labels`,
+      );
     if (tracks > 0) ctx.note(`${source}: ${tracks} track${tracks === 1 ? '' : 's'} (video annotation) not read`);
   }
   return { entries: entries(), classes };
@@ -175,9 +201,10 @@ function imageXml(row: ExportRecord, id: number): string {
 
 export const cvat = defineFormat({
   name: 'cvat',
-  description: 'CVAT for images 1.1 XML (task or project export): image-level <tag>s; boxes and masks counted, not read',
+  description:
+    'CVAT for images 1.1 XML (task or project export): image-level <tag>s; boxes and masks counted, not read',
   roundTrip:
-    "people's labels (origin kept as provenance), accepted ones with their exact confidence (autolabel_* attributes on each tag); suggestions written as tags with source=\"auto\", never imported",
+    'people\'s labels (origin kept as provenance), accepted ones with their exact confidence (autolabel_* attributes on each tag); suggestions written as tags with source="auto", never imported',
   sniff,
   read,
   writer: {
@@ -186,7 +213,10 @@ export const cvat = defineFormat({
     extension: 'xml',
     async *chunks(rows, ctx) {
       const labels = ctx.classes
-        .map((name) => `        <label>\n          <name>${escapeXml(name)}</name>\n          <type>tag</type>\n          <attributes></attributes>\n        </label>\n`)
+        .map(
+          (name) =>
+            `        <label>\n          <name>${escapeXml(name)}</name>\n          <type>tag</type>\n          <attributes></attributes>\n        </label>\n`,
+        )
         .join('');
       yield `<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n  <meta>\n    <task>\n      <name>autolabel</name>\n      <mode>annotation</mode>\n      <labels>\n${labels}      </labels>\n    </task>\n  </meta>\n`;
       let chunk = '';

@@ -20,7 +20,9 @@ function fixture(files: Record<string, string>): string {
   return root;
 }
 
-async function read(source: string): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
+async function read(
+  source: string,
+): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
   const notes: string[] = [];
   const session = await imagenetTxt.read(source, { note: (t) => notes.push(t) });
   const entries: Omit<LabelEntry, 'where'>[] = [];
@@ -57,9 +59,13 @@ describe('imagenet-txt', () => {
 
   it('names the file, line and field of a bad line or an index synsets.txt lacks', async () => {
     const bad = fixture({ 'synsets.txt': 'a\nb\n', 'train.txt': 'x.jpg 0\ny.jpg\n' });
-    await expect(read(bad)).rejects.toThrow(`${join(bad, 'train.txt')}: line 2: expected "<image> <class index>", got "y.jpg"`);
+    await expect(read(bad)).rejects.toThrow(
+      `${join(bad, 'train.txt')}: line 2: expected "<image> <class index>", got "y.jpg"`,
+    );
     const far = fixture({ 'synsets.txt': 'a\nb\n', 'train.txt': 'x.jpg 2\n' });
-    await expect(read(far)).rejects.toThrow(`${join(far, 'train.txt')}: line 1: class index 2 is not in synsets.txt (indices 0 to 1)`);
+    await expect(read(far)).rejects.toThrow(
+      `${join(far, 'train.txt')}: line 1: class index 2 is not in synsets.txt (indices 0 to 1)`,
+    );
     const none = fixture({ 'train.txt': 'x.jpg 0\n' });
     await expect(read(none)).rejects.toThrow(/synsets\.txt: cannot read the class list/);
   });

@@ -64,7 +64,8 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
     const names = (await listFolder(source)).filter((e) => !e.isDirectory).map((e) => e.name);
     lists = LIST_FILES.filter((n) => names.includes(n)).map((n) => join(source, n));
     const others = names.filter((n) => n.endsWith('.txt') && n !== SYNSETS_FILE && !LIST_FILES.includes(n));
-    if (others.length > 0) ctx.note(`${source}: ${others.map((n) => `"${n}"`).join(', ')} not read (lists are ${LIST_FILES.join(', ')})`);
+    if (others.length > 0)
+      ctx.note(`${source}: ${others.map((n) => `"${n}"`).join(', ')} not read (lists are ${LIST_FILES.join(', ')})`);
     if (lists.length === 0) {
       throw new AutolabelError('IMPORT_INVALID', `${source}: no list file (${LIST_FILES.join(', ')}) in the folder`);
     }
@@ -80,7 +81,8 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
     );
   });
   for (const [i, name] of classes.entries()) {
-    if (name.trim() === '') throw new AutolabelError('IMPORT_INVALID', `${synsetsFile}: line ${i + 1}: empty class name`);
+    if (name.trim() === '')
+      throw new AutolabelError('IMPORT_INVALID', `${synsetsFile}: line ${i + 1}: empty class name`);
   }
   async function* entries(): AsyncGenerator<LabelEntry> {
     for (const list of lists) {
@@ -134,7 +136,11 @@ const writer: TreeWriter = {
         withoutClass++;
         continue;
       }
-      if (/[\r\n]/.test(row.path)) throw new AutolabelError('INVALID_ARGUMENT', `${row.path}: a line break in an image name cannot be written to a list`);
+      if (/[\r\n]/.test(row.path))
+        throw new AutolabelError(
+          'INVALID_ARGUMENT',
+          `${row.path}: a line break in an image name cannot be written to a list`,
+        );
       const part = splitter?.assign(row.label) ?? 0;
       parts[part] += `${row.path} ${index.get(row.label)!}\n`;
       perPart[part]!++;

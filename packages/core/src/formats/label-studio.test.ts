@@ -19,7 +19,9 @@ const write = (value: unknown): string => {
   return path;
 };
 
-async function read(source: string): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; notes: string[] }> {
+async function read(
+  source: string,
+): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; notes: string[] }> {
   const notes: string[] = [];
   const session = await labelStudio.read(source, { note: (t) => notes.push(t) });
   const entries: Omit<LabelEntry, 'where'>[] = [];
@@ -33,7 +35,12 @@ async function read(source: string): Promise<{ entries: Omit<LabelEntry, 'where'
 
 const user = { id: 1, first_name: '', last_name: '', avatar: null, email: 'ann@example.com', initials: 'an' };
 const choices = (...labels: string[]) => ({
-  id: 'Xy1', type: 'choices', value: { choices: labels }, origin: 'manual', to_name: 'image', from_name: 'choice',
+  id: 'Xy1',
+  type: 'choices',
+  value: { choices: labels },
+  origin: 'manual',
+  to_name: 'image',
+  from_name: 'choice',
 });
 
 /** A task as Label Studio's JSON export writes it (annotations with completed_by objects, drafts, reviews, predictions). */
@@ -62,10 +69,26 @@ function task(id: number, image: string, extra: Record<string, unknown> = {}): R
   };
 }
 const annotation = (result: unknown[], extra: Record<string, unknown> = {}) => ({
-  id: 7, completed_by: user, result, was_cancelled: false, ground_truth: false,
-  created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', draft_created_at: null,
-  lead_time: 3.2, prediction: {}, result_count: 0, unique_id: 'u', import_id: null, last_action: null,
-  task: 1, project: 3, updated_by: 1, parent_prediction: null, parent_annotation: null, last_created_by: null,
+  id: 7,
+  completed_by: user,
+  result,
+  was_cancelled: false,
+  ground_truth: false,
+  created_at: '2024-01-01T00:00:00Z',
+  updated_at: '2024-01-01T00:00:00Z',
+  draft_created_at: null,
+  lead_time: 3.2,
+  prediction: {},
+  result_count: 0,
+  unique_id: 'u',
+  import_id: null,
+  last_action: null,
+  task: 1,
+  project: 3,
+  updated_by: 1,
+  parent_prediction: null,
+  parent_annotation: null,
+  last_created_by: null,
   ...extra,
 });
 
@@ -80,10 +103,17 @@ describe('label-studio', () => {
       task(3, 'https://bucket.example.com/a%20b.jpg?X-Amz-Signature=1', {
         annotations: [annotation([choices('cat')], { was_cancelled: true })],
         predictions: [{ id: 1, model_version: 'v1', score: 0.5, result: [choices('dog')] }],
-        drafts: [{ id: 1, user: 'ann@example.com', created_username: 'ann', created_ago: '1 day', result: [choices('bird')] }],
+        drafts: [
+          { id: 1, user: 'ann@example.com', created_username: 'ann', created_ago: '1 day', result: [choices('bird')] },
+        ],
       }),
       task(4, 'pets/bare.png', {
-        annotations: [annotation([choices('cat', 'dog'), { type: 'rectanglelabels', value: { x: 1, y: 1, width: 2, height: 2, rectanglelabels: ['cat'] } }])],
+        annotations: [
+          annotation([
+            choices('cat', 'dog'),
+            { type: 'rectanglelabels', value: { x: 1, y: 1, width: 2, height: 2, rectanglelabels: ['cat'] } },
+          ]),
+        ],
       }),
     ]);
     expect((await sniffFormat(file)).name).toBe('label-studio');
@@ -108,7 +138,10 @@ describe('label-studio', () => {
     expect((await read(single)).wheres).toEqual([`${single} (a.jpg)`]);
     const old = write([{ id: 1, data: { img: 'b.jpg' }, completions: [{ result: [choices('dog')] }] }]);
     expect((await read(old)).entries).toEqual([{ image: { path: 'b.jpg' }, labels: ['dog'], provenance: null }]);
-    const min = write([{ image: 'c.jpg', id: 1, choice: 'cat', annotator: 1, lead_time: 1 }, { image: 'd.jpg', choice: { choices: ['a', 'b'] } }]);
+    const min = write([
+      { image: 'c.jpg', id: 1, choice: 'cat', annotator: 1, lead_time: 1 },
+      { image: 'd.jpg', choice: { choices: ['a', 'b'] } },
+    ]);
     expect((await read(min)).entries.map((e) => e.labels)).toEqual([['cat'], ['a', 'b']]);
   });
 
@@ -116,7 +149,10 @@ describe('label-studio', () => {
     const cases: [unknown, string][] = [
       [[{ data: {} }], '[0]: data.image: must be a string naming the image (data holds nothing)'],
       [[{ data: { image: 'a' }, annotations: {} }], '[0]: annotations: must be a list of annotations'],
-      [[{ data: { image: 'a' }, annotations: [{ result: [{ type: 'choices', value: { choices: 'cat' } }] }] }], '[0]: annotations[0].result[0].value.choices: must be a list of class names'],
+      [
+        [{ data: { image: 'a' }, annotations: [{ result: [{ type: 'choices', value: { choices: 'cat' } }] }] }],
+        '[0]: annotations[0].result[0].value.choices: must be a list of class names',
+      ],
       [{ tasks: [] }, 'not a task nor a list of tasks'],
     ];
     for (const [value, message] of cases) {
@@ -126,15 +162,46 @@ describe('label-studio', () => {
   });
 
   it('writes labels as annotations and suggestions as predictions with score and model_version', () => {
-    const base = { path: 'a b/%.jpg', width: 1, height: 1, origin: null, originDetail: null, confidence: null, suggestionStatus: 'suggested' };
-    const suggestion = { label: 'dog', confidence: 0.73, runnerUp: 'cat', runnerUpConfidence: 0.2, status: 'suggested', fitId: 4 };
+    const base = {
+      path: 'a b/%.jpg',
+      width: 1,
+      height: 1,
+      origin: null,
+      originDetail: null,
+      confidence: null,
+      suggestionStatus: 'suggested',
+    };
+    const suggestion = {
+      label: 'dog',
+      confidence: 0.73,
+      runnerUp: 'cat',
+      runnerUpConfidence: 0.2,
+      status: 'suggested',
+      fitId: 4,
+    };
     const suggested = labelStudioTask({ ...base, label: null, source: null, suggestion } as never);
     expect(suggested).toMatchObject({
       data: { image: '/data/local-files/?d=a%20b%2F%25.jpg' },
       annotations: [],
-      predictions: [{ model_version: 'fit-4', score: 0.73, result: [{ type: 'choices', from_name: 'choice', to_name: 'image', value: { choices: ['dog'] } }] }],
+      predictions: [
+        {
+          model_version: 'fit-4',
+          score: 0.73,
+          result: [{ type: 'choices', from_name: 'choice', to_name: 'image', value: { choices: ['dog'] } }],
+        },
+      ],
     });
-    const labelled = labelStudioTask({ ...base, label: 'cat', source: 'manual', origin: 'chosen', suggestion } as never);
-    expect(labelled).toMatchObject({ annotations: [{ result: [{ value: { choices: ['cat'] } }] }], predictions: [], meta: { autolabel: { status: 'labeled', origin: 'chosen' } } });
+    const labelled = labelStudioTask({
+      ...base,
+      label: 'cat',
+      source: 'manual',
+      origin: 'chosen',
+      suggestion,
+    } as never);
+    expect(labelled).toMatchObject({
+      annotations: [{ result: [{ value: { choices: ['cat'] } }] }],
+      predictions: [],
+      meta: { autolabel: { status: 'labeled', origin: 'chosen' } },
+    });
   });
 });

@@ -12,14 +12,24 @@ import { imageStatus } from '../domain/index.js';
 import { AutolabelError, messageOf } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
 import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
-import { defineFormat, type LabelEntry, type ReadContext, type ReadSession, type SniffInput, type SniffScore } from './format.js';
+import {
+  defineFormat,
+  type LabelEntry,
+  type ReadContext,
+  type ReadSession,
+  type SniffInput,
+  type SniffScore,
+} from './format.js';
 
 /** The labelling config the export's tasks fit (Label Studio's image classification template). */
-export const LABEL_STUDIO_CONFIG = '<View><Image name="image" value="$image"/><Choices name="choice" toName="image"/></View>';
+export const LABEL_STUDIO_CONFIG =
+  '<View><Image name="image" value="$image"/><Choices name="choice" toName="image"/></View>';
 
 const ResultSchema = z.looseObject({
   type: z.string().optional(),
-  value: z.looseObject({ choices: z.array(z.string(), { error: 'must be a list of class names' }).optional() }).optional(),
+  value: z
+    .looseObject({ choices: z.array(z.string(), { error: 'must be a list of class names' }).optional() })
+    .optional(),
 });
 const AnnotationSchema = z.looseObject({
   result: z.array(ResultSchema, { error: 'must be a list of results' }).optional(),
@@ -56,12 +66,17 @@ const EXPECTED = 'expected a Label Studio JSON export: [{"data": {"image": ...},
 
 /** The image of a task: `data.image`, else the one string in `data`. */
 function imageOf(data: Record<string, unknown>, where: string): string {
-  const image = data.image ?? (() => {
-    const strings = Object.values(data).filter((v) => typeof v === 'string');
-    return strings.length === 1 ? strings[0] : undefined;
-  })();
+  const image =
+    data.image ??
+    (() => {
+      const strings = Object.values(data).filter((v) => typeof v === 'string');
+      return strings.length === 1 ? strings[0] : undefined;
+    })();
   if (typeof image !== 'string' || image === '') {
-    throw new AutolabelError('IMPORT_INVALID', `${where}: data.image: must be a string naming the image (data holds ${Object.keys(data).join(', ') || 'nothing'})`);
+    throw new AutolabelError(
+      'IMPORT_INVALID',
+      `${where}: data.image: must be a string naming the image (data holds ${Object.keys(data).join(', ') || 'nothing'})`,
+    );
   }
   return image;
 }
@@ -135,7 +150,8 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
 function sniff(input: SniffInput): SniffScore {
   if (input.isDirectory) return 0;
   const head = input.head.replace(/^\ufeff/, '').trimStart();
-  if (/^[[{]/.test(head) && /"data"\s*:\s*\{/.test(head) && /"(annotations|predictions|completions)"\s*:/.test(head)) return 2;
+  if (/^[[{]/.test(head) && /"data"\s*:\s*\{/.test(head) && /"(annotations|predictions|completions)"\s*:/.test(head))
+    return 2;
   return 0;
 }
 
@@ -155,7 +171,15 @@ export function labelStudioTask(row: ExportRecord): Record<string, unknown> {
     // Label Studio serves files under LOCAL_FILES_DOCUMENT_ROOT (set it to the images folder) as /data/local-files/?d=<path>.
     data: { image: `/data/local-files/?d=${encodeURIComponent(row.path)}` },
     annotations: row.label === null ? [] : [{ result: [choice(row.label)], was_cancelled: false, ground_truth: false }],
-    predictions: suggested ? [{ model_version: `fit-${s.fitId}`, score: s.confidence, result: [{ ...choice(s.label), score: s.confidence }] }] : [],
+    predictions: suggested
+      ? [
+          {
+            model_version: `fit-${s.fitId}`,
+            score: s.confidence,
+            result: [{ ...choice(s.label), score: s.confidence }],
+          },
+        ]
+      : [],
     meta: {
       autolabel: {
         status,

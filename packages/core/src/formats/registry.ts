@@ -34,7 +34,19 @@ import { voc } from './voc.js';
 import { yoloCls } from './yolo-cls.js';
 
 /** Every format, in the order help and the README list them. */
-export const FORMATS = [csv, jsonl, json, imagefolder, yoloCls, imagenetTxt, coco, labelStudio, cvat, roboflowCsv, voc] as const;
+export const FORMATS = [
+  csv,
+  jsonl,
+  json,
+  imagefolder,
+  yoloCls,
+  imagenetTxt,
+  coco,
+  labelStudio,
+  cvat,
+  roboflowCsv,
+  voc,
+] as const;
 
 type AnyFormat = (typeof FORMATS)[number];
 export type FormatName = AnyFormat['name'];

@@ -22,7 +22,9 @@ function fixture(files: Record<string, string>): string {
   return root;
 }
 
-async function read(source: string): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; notes: string[] }> {
+async function read(
+  source: string,
+): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; notes: string[] }> {
   const notes: string[] = [];
   const session = await roboflowCsv.read(source, { note: (t) => notes.push(t) });
   const entries: Omit<LabelEntry, 'where'>[] = [];
@@ -35,7 +37,8 @@ async function read(source: string): Promise<{ entries: Omit<LabelEntry, 'where'
 }
 
 // As Roboflow writes a multi-label classification export: a _classes.csv per split, renamed files.
-const CSV = 'filename, cat, dog, big bird\r\nIMG_1_jpg.rf.5d1e4b3c2a1f0e9d8c7b6a5f4e3d2c1b.jpg, 1, 0, 0\r\nb c_png.rf.aa.png, 0, 1, 1\r\nplain.jpg,0,0,0\r\n';
+const CSV =
+  'filename, cat, dog, big bird\r\nIMG_1_jpg.rf.5d1e4b3c2a1f0e9d8c7b6a5f4e3d2c1b.jpg, 1, 0, 0\r\nb c_png.rf.aa.png, 0, 1, 1\r\nplain.jpg,0,0,0\r\n';
 
 describe('roboflow-csv', () => {
   it('reads one-hot rows, the renamed files pointing at the originals, from a file or a folder of splits', async () => {
@@ -45,7 +48,10 @@ describe('roboflow-csv', () => {
     expect((await sniffFormat(join(root, 'train'))).name).toBe('roboflow-csv');
     const result = await read(file);
     expect(result.entries).toEqual([
-      { image: { path: 'IMG_1.jpg', file: join(root, 'train', 'IMG_1_jpg.rf.5d1e4b3c2a1f0e9d8c7b6a5f4e3d2c1b.jpg') }, labels: ['cat'] },
+      {
+        image: { path: 'IMG_1.jpg', file: join(root, 'train', 'IMG_1_jpg.rf.5d1e4b3c2a1f0e9d8c7b6a5f4e3d2c1b.jpg') },
+        labels: ['cat'],
+      },
       // Several classes: the import's --multi rule decides.
       { image: { path: 'b c.png', file: join(root, 'train', 'b c_png.rf.aa.png') }, labels: ['dog', 'big bird'] },
       { image: { path: 'plain.jpg', file: join(root, 'train', 'plain.jpg') }, labels: [] },
@@ -64,8 +70,12 @@ describe('roboflow-csv', () => {
       'c.csv': 'filename,cat,dog\nx.jpg,1\n',
     });
     await expect(read(join(root, 'a.csv'))).rejects.toThrow(`${join(root, 'a.csv')}: line 2: cat: "2" is not 0 or 1`);
-    await expect(read(join(root, 'b.csv'))).rejects.toThrow(`${join(root, 'b.csv')}: line 1: expected the header "filename, <class>`);
-    await expect(read(join(root, 'c.csv'))).rejects.toThrow(`${join(root, 'c.csv')}: line 2: 2 fields, but the header has 3`);
+    await expect(read(join(root, 'b.csv'))).rejects.toThrow(
+      `${join(root, 'b.csv')}: line 1: expected the header "filename, <class>`,
+    );
+    await expect(read(join(root, 'c.csv'))).rejects.toThrow(
+      `${join(root, 'c.csv')}: line 2: 2 fields, but the header has 3`,
+    );
     await expect(read(fixture({ 'x.txt': '' }))).rejects.toThrow(/no _classes\.csv in the folder/);
   });
 });

@@ -11,7 +11,14 @@ import { AutolabelError } from '../errors.js';
 import { readError } from '../util/fs.js';
 import { type CsvRecord, csvRecords, sniffDelimiter } from './csv-syntax.js';
 import { parseEntry, readText } from './entries.js';
-import { defineFormat, type LabelEntry, type ReadContext, type ReadSession, type SniffInput, type SniffScore } from './format.js';
+import {
+  defineFormat,
+  type LabelEntry,
+  type ReadContext,
+  type ReadSession,
+  type SniffInput,
+  type SniffScore,
+} from './format.js';
 import { listFolder } from './tree.js';
 
 export const CLASSES_FILE = '_classes.csv';
@@ -35,14 +42,20 @@ async function* fileEntries(file: string, ctx: ReadContext): AsyncGenerator<Labe
   const header: CsvRecord | undefined = records.next().value;
   const names = header?.fields.map((n) => n.trim()) ?? [];
   if (header === undefined || names.length < 2 || names[0]!.toLowerCase() !== 'filename') {
-    throw new AutolabelError('IMPORT_INVALID', `${file}: line 1: expected the header "filename, <class>, <class>, ..." (Roboflow's one-hot _classes.csv)`);
+    throw new AutolabelError(
+      'IMPORT_INVALID',
+      `${file}: line 1: expected the header "filename, <class>, <class>, ..." (Roboflow's one-hot _classes.csv)`,
+    );
   }
   const columns = names.slice(1);
   let several = 0;
   for (const record of records) {
     const where = `${file}: line ${record.line}`;
     if (record.fields.length !== names.length) {
-      throw new AutolabelError('IMPORT_INVALID', `${where}: ${record.fields.length} fields, but the header has ${names.length}`);
+      throw new AutolabelError(
+        'IMPORT_INVALID',
+        `${where}: ${record.fields.length} fields, but the header has ${names.length}`,
+      );
     }
     const name = record.fields[0]!.trim();
     if (name === '') throw new AutolabelError('IMPORT_INVALID', `${where}: filename: the cell is empty`);
@@ -50,7 +63,8 @@ async function* fileEntries(file: string, ctx: ReadContext): AsyncGenerator<Labe
     if (labels.length > 1) several++;
     yield { where, image: { path: roboflowOriginal(name), file: join(dirname(file), name) }, labels };
   }
-  if (several > 0) ctx.note(`${file}: ${several} image${several === 1 ? ' has' : 's have'} several classes (multi-label)`);
+  if (several > 0)
+    ctx.note(`${file}: ${several} image${several === 1 ? ' has' : 's have'} several classes (multi-label)`);
 }
 
 async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
@@ -65,11 +79,16 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
       ? [here.path]
       : (
           await Promise.all(
-            top.filter((e) => e.isDirectory).map(async (e) => (await listFolder(e.path)).filter((f) => f.name === CLASSES_FILE)),
+            top
+              .filter((e) => e.isDirectory)
+              .map(async (e) => (await listFolder(e.path)).filter((f) => f.name === CLASSES_FILE)),
           )
         ).flatMap((found) => found.map((f) => f.path));
     if (files.length === 0) {
-      throw new AutolabelError('IMPORT_INVALID', `${source}: no ${CLASSES_FILE} in the folder or its split folders (train, valid, test)`);
+      throw new AutolabelError(
+        'IMPORT_INVALID',
+        `${source}: no ${CLASSES_FILE} in the folder or its split folders (train, valid, test)`,
+      );
     }
   }
   async function* entries(): AsyncGenerator<LabelEntry> {
@@ -84,8 +103,13 @@ function sniff(input: SniffInput): SniffScore {
   const [first, second] = input.head.replace(/^\ufeff/, '').split(/\r?\n/, 2);
   const delimiter = sniffDelimiter(first ?? '');
   const names = (first ?? '').split(delimiter).map((n) => n.trim().toLowerCase());
-  const cells = (second ?? '').split(delimiter).slice(1).map((c) => c.trim());
-  return names[0] === 'filename' && names.length > 2 && cells.length > 0 && cells.every((c) => c === '0' || c === '1') ? 1 : 0;
+  const cells = (second ?? '')
+    .split(delimiter)
+    .slice(1)
+    .map((c) => c.trim());
+  return names[0] === 'filename' && names.length > 2 && cells.length > 0 && cells.every((c) => c === '0' || c === '1')
+    ? 1
+    : 0;
 }
 
 export const roboflowCsv = defineFormat({

@@ -32,7 +32,9 @@ describe('voc', () => {
     expect(tree.texts.get('ImageSets/Main/trainval.txt')).toBe('a_b/x\na_b/x~2\nünï_#1.v2\n');
     expect(tree.texts.get('ImageSets/Main/cat_trainval.txt')).toBe('a_b/x -1\na_b/x~2  1\nünï_#1.v2 -1\n');
     expect(tree.texts.get('ImageSets/Main/dog_trainval.txt')).toBe('a_b/x  1\na_b/x~2 -1\nünï_#1.v2  1\n');
-    expect(tree.texts.get('ImageSets/Main/ids.txt')).toBe('a_b/x\ta b/x.jpg\na_b/x~2\ta b/x.png\nünï_#1.v2\tünï #1.v2.jpeg\n');
+    expect(tree.texts.get('ImageSets/Main/ids.txt')).toBe(
+      'a_b/x\ta b/x.jpg\na_b/x~2\ta b/x.png\nünï_#1.v2\tünï #1.v2.jpeg\n',
+    );
     expect([...tree.images]).toEqual([
       ['JPEGImages/a_b/x.jpg', '/images/a b/x.jpg'],
       ['JPEGImages/a_b/x~2.png', '/images/a b/x.png'],
@@ -44,7 +46,11 @@ describe('voc', () => {
     const tree = memoryTree();
     const labels = Array.from({ length: 20 }, (_, i) => (i % 4 === 0 ? 'cat' : 'dog'));
     const result = await voc.writer.write(rows(labels), tree, {
-      imagesRoot: '/images', classes: ['cat', 'dog'], split: [0.8, 0.2], seed: 1, advance: () => {},
+      imagesRoot: '/images',
+      classes: ['cat', 'dog'],
+      split: [0.8, 0.2],
+      seed: 1,
+      advance: () => {},
     });
     expect(result.splits).toEqual({ train: 16, val: 4 });
     const val = tree.texts.get('ImageSets/Main/val.txt')!.trim().split('\n');

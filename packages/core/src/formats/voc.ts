@@ -73,7 +73,9 @@ const writer: TreeWriter = {
       ...(fractions !== undefined && {
         splits: Object.fromEntries(splits.map((name, i) => [name, members[i]!.ids.length])),
       }),
-      warnings: awkward.map((name) => `class "${name}": a space, a slash (written as _) or a leading dot makes an awkward VOC list name`),
+      warnings: awkward.map(
+        (name) => `class "${name}": a space, a slash (written as _) or a leading dot makes an awkward VOC list name`,
+      ),
     };
   },
 };
