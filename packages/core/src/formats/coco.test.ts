@@ -1,37 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
 import { coco } from './coco.js';
-import type { LabelEntry } from './format.js';
 import { sniffFormat } from './registry.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autolabel-coco-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { json: write } = scratchFolder('autolabel-coco-');
 
-let files = 0;
-const write = (value: unknown): string => {
-  const path = join(dir, `${files++}.json`);
-  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
-  return path;
-};
-
-async function read(
-  source: string,
-): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
-  const notes: string[] = [];
-  const session = await coco.read(source, { note: (t) => notes.push(t) });
-  const entries: Omit<LabelEntry, 'where'>[] = [];
-  const wheres: string[] = [];
-  for await (const { where, ...e } of session.entries) {
-    entries.push(e);
-    wheres.push(where);
-  }
-  return { entries, wheres, classes: session.classes ?? [], notes };
-}
+const read = (source: string): Promise<ReadResult> => readSource(coco, source);
 
 // As COCO's documentation describes a detection file, with the keys real exports carry.
 const DETECTION = {

@@ -12,9 +12,9 @@ import { appendFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { imageStatus } from '../domain/index.js';
-import { AutolabelError, messageOf } from '../errors.js';
-import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
+import { hasSuggestion } from '../domain/index.js';
+import { AutolabelError } from '../errors.js';
+import { ConfidenceSchema, entryOfRow, parseDocument, parseEntry, readJson, StatusSchema } from './entries.js';
 import type { ExportRecord } from '../store/store.js';
 import {
   defineFormat,
@@ -25,6 +25,7 @@ import {
   type SniffScore,
   type WriteContext,
 } from './format.js';
+import { recordFields, ROWS_PER_CHUNK } from './rows.js';
 
 const IdSchema = z.union([z.number().int(), z.string().min(1)], { error: 'must be an id (a number or a string)' });
 
@@ -58,19 +59,7 @@ const EXPECTED =
   'expected COCO: {"images": [{"id", "file_name"}], "categories": [{"id", "name"}], "annotations": [...]}';
 
 async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
-  let data: unknown;
-  try {
-    data = JSON.parse((await readText(source)).replace(/^\ufeff/, ''));
-  } catch (error) {
-    if (error instanceof AutolabelError) throw error;
-    throw new AutolabelError('IMPORT_INVALID', `${source}: not valid JSON: ${messageOf(error)}`, { cause: error });
-  }
-  let document: z.infer<typeof DocumentSchema>;
-  try {
-    document = parseEntry(DocumentSchema, data, source);
-  } catch (error) {
-    throw new AutolabelError('IMPORT_INVALID', `${messageOf(error)} (${EXPECTED})`, { cause: error });
-  }
+  const document = parseDocument(DocumentSchema, await readJson(source), source, EXPECTED);
   // Ids are keys, whatever they start at and however sparse: "5" and 5 are one id.
   const categories = new Map<string, string>();
   for (const [i, value] of document.categories.entries()) {
@@ -161,11 +150,9 @@ async function* chunks(rows: AsyncIterable<ExportRecord>, ctx: WriteContext): As
     for await (const row of rows) {
       imageId++;
       images += `${imageId === 1 ? '' : ','}\n  ${JSON.stringify({ id: imageId, file_name: row.path, width: row.width ?? 0, height: row.height ?? 0 })}`;
-      const status = imageStatus(row);
-      const label = row.label ?? (status === 'auto' || status === 'suggested' ? (row.suggestion?.label ?? null) : null);
+      const { status, label, confidence: score, fit } = recordFields(row);
       if (label !== null) {
         if (!categoryId.has(label)) categoryId.set(label, categoryId.size + 1);
-        const score = row.label !== null ? row.confidence : (row.suggestion?.confidence ?? null);
         annotations += `${annotationCount === 0 ? '' : ','}\n  ${JSON.stringify({
           id: ++annotationCount,
           image_id: imageId,
@@ -174,10 +161,10 @@ async function* chunks(rows: AsyncIterable<ExportRecord>, ctx: WriteContext): As
           ...(score !== null && { score }),
           origin: row.origin,
           origin_detail: row.originDetail,
-          ...(status === 'auto' || status === 'suggested' ? { fit: row.suggestion?.fitId ?? null } : {}),
+          ...(hasSuggestion(status) ? { fit } : {}),
         })}`;
       }
-      if (++count === 256) {
+      if (++count === ROWS_PER_CHUNK) {
         ctx.advance(count);
         yield images;
         if (annotations !== '') await appendFile(spill, annotations);

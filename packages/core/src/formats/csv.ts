@@ -18,7 +18,7 @@ import {
   type SniffInput,
   type SniffScore,
 } from './format.js';
-import { toExported } from './rows.js';
+import { renderedChunks, toExported } from './rows.js';
 
 /** What the export writes; the first five are what older Autolabel wrote, so those files read back too. */
 export const CSV_COLUMNS = [
@@ -169,11 +169,9 @@ export const csv = defineFormat({
     extension: 'csv',
     async *chunks(rows, ctx) {
       yield formatCsvRow(CSV_COLUMNS);
-      let chunk = '';
-      let count = 0;
-      for await (const row of rows) {
+      yield* renderedChunks(rows, ctx, (row) => {
         const e = toExported(row);
-        chunk += formatCsvRow([
+        return formatCsvRow([
           e.image,
           e.label,
           e.status,
@@ -184,15 +182,7 @@ export const csv = defineFormat({
           e.runnerUpConfidence,
           e.fit,
         ]);
-        if (++count === 256) {
-          ctx.advance(count);
-          yield chunk;
-          chunk = '';
-          count = 0;
-        }
-      }
-      ctx.advance(count);
-      if (chunk !== '') yield chunk;
+      });
     },
   },
 });

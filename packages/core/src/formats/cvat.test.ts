@@ -1,37 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
 import { cvat, parseXml } from './cvat.js';
-import type { LabelEntry } from './format.js';
 import { sniffFormat } from './registry.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autolabel-cvat-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const scratch = scratchFolder('autolabel-cvat-');
+const write = (text: string): string => scratch.file('annotations.xml', text);
 
-let files = 0;
-const write = (text: string): string => {
-  const path = join(dir, `${files++}.xml`);
-  writeFileSync(path, text);
-  return path;
-};
-
-async function read(
-  source: string,
-): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
-  const notes: string[] = [];
-  const session = await cvat.read(source, { note: (t) => notes.push(t) });
-  const entries: Omit<LabelEntry, 'where'>[] = [];
-  const wheres: string[] = [];
-  for await (const { where, ...e } of session.entries) {
-    entries.push(e);
-    wheres.push(where);
-  }
-  return { entries, wheres, classes: session.classes ?? [], notes };
-}
+const read = (source: string): Promise<ReadResult> => readSource(cvat, source);
 
 const label = (name: string) => `<label>
           <name>${name}</name>

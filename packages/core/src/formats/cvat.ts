@@ -8,7 +8,6 @@
  */
 import { extname } from 'node:path';
 import { z } from 'zod';
-import { imageStatus } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
 import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
@@ -20,6 +19,7 @@ import {
   type SniffInput,
   type SniffScore,
 } from './format.js';
+import { recordFields, renderedChunks } from './rows.js';
 
 interface XmlElement {
   readonly name: string;
@@ -180,21 +180,18 @@ const attrs = (values: Record<string, string | number | null | undefined>): stri
     .join('');
 
 function imageXml(row: ExportRecord, id: number): string {
-  const status = imageStatus(row);
-  const s = row.suggestion;
-  const suggested = (status === 'auto' || status === 'suggested') && s !== null;
-  const label = row.label ?? (suggested ? s.label : null);
+  const { status, suggestion, label, confidence, fit } = recordFields(row);
   const head = `  <image${attrs({ id, name: row.path, width: row.width ?? 0, height: row.height ?? 0 })}`;
   if (label === null) return `${head}/>\n`;
   const tag = attrs({
     label,
     // CVAT's own word for a machine's annotation.
-    source: suggested ? 'auto' : 'manual',
+    source: suggestion !== null ? 'auto' : 'manual',
     autolabel_status: status,
-    autolabel_confidence: row.label !== null ? row.confidence : (s?.confidence ?? null),
+    autolabel_confidence: confidence,
     autolabel_origin: row.origin,
     autolabel_origin_detail: row.originDetail,
-    autolabel_fit: suggested ? s.fitId : null,
+    autolabel_fit: fit,
   });
   return `${head}>\n    <tag${tag}/>\n  </image>\n`;
 }
@@ -219,20 +216,7 @@ export const cvat = defineFormat({
         )
         .join('');
       yield `<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n  <meta>\n    <task>\n      <name>autolabel</name>\n      <mode>annotation</mode>\n      <labels>\n${labels}      </labels>\n    </task>\n  </meta>\n`;
-      let chunk = '';
-      let count = 0;
-      let id = 0;
-      for await (const row of rows) {
-        chunk += imageXml(row, id++);
-        if (++count === 256) {
-          ctx.advance(count);
-          yield chunk;
-          chunk = '';
-          count = 0;
-        }
-      }
-      ctx.advance(count);
-      yield `${chunk}</annotations>\n`;
+      yield* renderedChunks(rows, ctx, imageXml, '</annotations>\n');
     },
   },
 });

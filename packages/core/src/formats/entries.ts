@@ -1,7 +1,7 @@
 /** @module Reading entries at a format's boundary: zod-checked, errors naming the file, the entry and the field. */
 import { z } from 'zod';
 import { IMAGE_STATUSES, type ImageStatus } from '../domain/index.js';
-import { AutolabelError, type ErrorCode } from '../errors.js';
+import { AutolabelError, type ErrorCode, messageOf } from '../errors.js';
 import { readError } from '../util/fs.js';
 import { readFile } from 'node:fs/promises';
 import type { ImageRef, LabelEntry } from './format.js';
@@ -63,5 +63,29 @@ export async function readText(file: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (error) {
     throw readError(file, error);
+  }
+}
+
+/** A JSON file's value (a byte order mark allowed), or an error naming the file. */
+export async function readJson(file: string): Promise<unknown> {
+  const text = await readText(file);
+  try {
+    return JSON.parse(text.replace(/^\ufeff/, '')) as unknown;
+  } catch (error) {
+    throw new AutolabelError('IMPORT_INVALID', `${file}: not valid JSON: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/** A whole file's document parsed with `schema`; the error says what was expected (`expected`). */
+export function parseDocument<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  file: string,
+  expected: string,
+): z.infer<T> {
+  try {
+    return parseEntry(schema, value, file);
+  } catch (error) {
+    throw new AutolabelError('IMPORT_INVALID', `${messageOf(error)} (${expected})`, { cause: error });
   }
 }

@@ -1,48 +1,19 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { readSource, scratchFolder } from '../testing/formats.js';
 import { csv } from './csv.js';
-import type { LabelEntry, ReadOptions } from './format.js';
 import { json } from './json.js';
 import { jsonl } from './jsonl.js';
 import { sniffFormat } from './registry.js';
 import { yoloCls } from './yolo-cls.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autolabel-formats-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let files = 0;
-const write = (name: string, text: string): string => {
-  const path = join(dir, `${files++}-${name}`);
-  writeFileSync(path, text);
-  return path;
-};
-
-/** Reads a source with a format; returns its entries (image, labels, and what else they carry) and notes. */
-async function read(
-  format: { read: typeof csv.read },
-  source: string,
-  options: ReadOptions = {},
-): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; notes: string[]; checklist: boolean }> {
-  const notes: string[] = [];
-  const session = await format.read(source, { ...options, note: (text) => notes.push(text) });
-  const entries: Omit<LabelEntry, 'where'>[] = [];
-  const wheres: string[] = [];
-  for await (const { where, ...entry } of session.entries) {
-    entries.push(entry);
-    wheres.push(where);
-  }
-  return { entries, wheres, notes, checklist: session.checklist === true };
-}
+const { dir, file: write } = scratchFolder('autolabel-formats-');
 
 describe('csv', () => {
   it('reads users’ CSVs: delimiter sniffed, BOM and CRLF, other columns noted, names by common headers', async () => {
     const semicolons = write('s.csv', '\ufeffFilename;Class;Owner;Notes\r\na.jpg;cat;me;x\r\n"b;c.jpg";dog;you;\r\n');
-    const result = await read(csv, semicolons);
+    const result = await readSource(csv, semicolons);
     expect(result.entries).toEqual([
       { image: { path: 'a.jpg' }, labels: ['cat'], provenance: null },
       { image: { path: 'b;c.jpg' }, labels: ['dog'], provenance: null },
@@ -53,18 +24,20 @@ describe('csv', () => {
       `${semicolons}: read with ";" as the delimiter`,
     ]);
     const tabs = write('t.tsv', 'path\tlabel\nx.png\tbird\n');
-    expect((await read(csv, tabs)).entries).toEqual([{ image: { path: 'x.png' }, labels: ['bird'], provenance: null }]);
+    expect((await readSource(csv, tabs)).entries).toEqual([
+      { image: { path: 'x.png' }, labels: ['bird'], provenance: null },
+    ]);
   });
 
   it('takes the columns it is told', async () => {
     const file = write('m.csv', 'id,file,species,label\n1,a.jpg,cat,ignored\n');
-    expect((await read(csv, file, { imageColumn: 'FILE', labelColumn: 'species' })).entries).toEqual([
+    expect((await readSource(csv, file, { imageColumn: 'FILE', labelColumn: 'species' })).entries).toEqual([
       { image: { path: 'a.jpg' }, labels: ['cat'], provenance: null },
     ]);
-    await expect(read(csv, file, { labelColumn: 'kind' })).rejects.toThrow(
+    await expect(readSource(csv, file, { labelColumn: 'kind' })).rejects.toThrow(
       /m\.csv: line 1: no column "kind" for the label \(columns: id, file, species, label\)/,
     );
-    await expect(read(csv, write('n.csv', 'id,what\n1,a\n'))).rejects.toThrow(
+    await expect(readSource(csv, write('n.csv', 'id,what\n1,a\n'))).rejects.toThrow(
       /line 1: the header must name the columns image and label .*; it has id, what/,
     );
   });
@@ -81,7 +54,7 @@ describe('csv', () => {
         'e.jpg,cat,labeled,,import,chosen,,,',
       ].join('\n'),
     );
-    expect((await read(csv, file)).entries).toEqual([
+    expect((await readSource(csv, file)).entries).toEqual([
       { image: { path: '=1+1.jpg' }, labels: ['cat'], provenance: 'next: uncertain' },
       { image: { path: 'b.jpg' }, labels: ['dog'], accepted: true, confidence: 0.91 },
       { image: { path: 'c.jpg' }, labels: [] },
@@ -89,7 +62,7 @@ describe('csv', () => {
       { image: { path: 'e.jpg' }, labels: ['cat'], provenance: 'chosen' },
     ]);
     expect(
-      (await read(csv, write('v.csv', 'image,suggested,confidence,label,check\na.jpg,cat,0.9,,1\n'))).checklist,
+      (await readSource(csv, write('v.csv', 'image,suggested,confidence,label,check\na.jpg,cat,0.9,,1\n'))).checklist,
     ).toBe(true);
   });
 
@@ -98,26 +71,29 @@ describe('csv', () => {
     ['a short row', 'image,label\na.jpg,cat\nb.jpg\n', /line 3: 1 fields, but the header has 2/],
     ['a quote never closed', 'image,label\na.jpg,"cat\n', /line 2: a quoted field is never closed/],
   ])('refuses %s, naming the line', async (_, text, message) => {
-    await expect(read(csv, write('bad.csv', text))).rejects.toThrow(message);
+    await expect(readSource(csv, write('bad.csv', text))).rejects.toThrow(message);
   });
 });
 
 describe('json and jsonl', () => {
   it('name the file, the entry and the field of what is wrong', async () => {
     await expect(
-      read(json, write('a.json', '{"images": [{"image": "a.jpg", "label": "x"}, {"image": 3}]}')),
+      readSource(json, write('a.json', '{"images": [{"image": "a.jpg", "label": "x"}, {"image": 3}]}')),
     ).rejects.toThrow(/a\.json: images\[1\]: image: must be a string naming the image/);
     await expect(
-      read(json, write('b.json', '{"images": [{"image": "a.jpg", "label": "x", "confidence": 7}]}')),
+      readSource(json, write('b.json', '{"images": [{"image": "a.jpg", "label": "x", "confidence": 7}]}')),
     ).rejects.toThrow(/b\.json: images\[0\]: confidence: must be a number from 0 to 1/);
-    await expect(read(json, write('c.json', '[1, 2]'))).rejects.toThrow(
+    await expect(readSource(json, write('c.json', '[1, 2]'))).rejects.toThrow(
       /c\.json: .*expected object, received array \(expected Autolabel's JSON export/,
     );
-    await expect(read(json, write('d.json', '{nope'))).rejects.toThrow(/d\.json: not valid JSON/);
+    await expect(readSource(json, write('d.json', '{nope'))).rejects.toThrow(/d\.json: not valid JSON/);
     await expect(
-      read(jsonl, write('e.jsonl', '{"image": "a.jpg", "label": "x"}\n\n{"image": "b.jpg", "status": "maybe"}\n')),
+      readSource(
+        jsonl,
+        write('e.jsonl', '{"image": "a.jpg", "label": "x"}\n\n{"image": "b.jpg", "status": "maybe"}\n'),
+      ),
     ).rejects.toThrow(/e\.jsonl: line 3: status: "maybe" is not a status/);
-    await expect(read(jsonl, write('f.jsonl', '{"image": "a.jpg"}\n{oops\n'))).rejects.toThrow(
+    await expect(readSource(jsonl, write('f.jsonl', '{"image": "a.jpg"}\n{oops\n'))).rejects.toThrow(
       /f\.jsonl: line 2: not valid JSON/,
     );
   });
@@ -127,7 +103,7 @@ describe('json and jsonl', () => {
       'g.jsonl',
       '{"image": "a.jpg", "labels": ["cat", "dog"], "contentHash": "abc", "extra": {"kept": true}}\r\n{"image": "b.jpg", "label": null}',
     );
-    expect((await read(jsonl, file)).entries).toEqual([
+    expect((await readSource(jsonl, file)).entries).toEqual([
       { image: { path: 'a.jpg', contentHash: 'abc' }, labels: ['cat', 'dog'], provenance: null },
       { image: { path: 'b.jpg' }, labels: [] },
     ]);
@@ -143,21 +119,21 @@ describe('sniffing the format', () => {
     expect(await by('out.json', '{"image": "a.jpg", "label": "x"}\n{"image": "b.jpg", "label": "y"}\n')).toBe('jsonl');
     expect(await by('out.ndjson', '')).toBe('jsonl');
     await expect(by('mystery.bin', 'hello')).rejects.toThrow(/mystery\.bin: cannot tell its format; name it/);
-    const yolo = join(dir, 'yolo');
+    const yolo = join(dir(), 'yolo');
     mkdirSync(join(yolo, 'train', 'cat'), { recursive: true });
     mkdirSync(join(yolo, 'val', 'cat'), { recursive: true });
     writeFileSync(join(yolo, 'data.yaml'), 'names: [cat]');
     expect((await sniffFormat(yolo)).name).toBe('yolo-cls');
     expect((await sniffFormat(join(yolo, 'train'))).name).toBe('imagefolder');
-    await expect(sniffFormat(join(dir, 'absent.csv'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+    await expect(sniffFormat(join(dir(), 'absent.csv'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
   });
 
   it('yolo-cls notes folders that are not splits', async () => {
-    const root = join(dir, 'yolo2');
+    const root = join(dir(), 'yolo2');
     mkdirSync(join(root, 'train', 'cat'), { recursive: true });
     mkdirSync(join(root, 'runs'), { recursive: true });
     writeFileSync(join(root, 'train', 'cat', 'a.jpg'), 'x');
-    const result = await read(yoloCls, root);
+    const result = await readSource(yoloCls, root);
     expect(result.entries).toEqual([
       { image: { path: 'a.jpg', file: join(root, 'train', 'cat', 'a.jpg') }, labels: ['cat'] },
     ]);

@@ -1,38 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabelEntry } from './format.js';
+import { describe, expect, it } from 'vitest';
+import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
 import { imagenetTxt } from './imagenet-txt.js';
 import { sniffFormat } from './registry.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autolabel-imagenet-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, folder: fixture } = scratchFolder('autolabel-imagenet-');
 
-let folders = 0;
-function fixture(files: Record<string, string>): string {
-  const root = join(dir, String(folders++));
-  mkdirSync(root);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(root, name), text);
-  return root;
-}
-
-async function read(
-  source: string,
-): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; classes: readonly string[]; notes: string[] }> {
-  const notes: string[] = [];
-  const session = await imagenetTxt.read(source, { note: (t) => notes.push(t) });
-  const entries: Omit<LabelEntry, 'where'>[] = [];
-  const wheres: string[] = [];
-  for await (const { where, ...e } of session.entries) {
-    entries.push(e);
-    wheres.push(where);
-  }
-  return { entries, wheres, classes: session.classes ?? [], notes };
-}
+const read = (source: string): Promise<ReadResult> => readSource(imagenetTxt, source);
 
 describe('imagenet-txt', () => {
   it('reads train.txt and val.txt with synsets.txt numbering the classes; no trailing newline, CRLF, spaces in names', async () => {
@@ -84,7 +58,7 @@ describe('imagenet-txt', () => {
         addImage: async () => {},
         addText: async (path, text) => void written.set(path, text),
       },
-      { imagesRoot: dir, classes: ['a', 'b', 'unused'], split: [0.5, 0.5], seed: 0, advance: () => {} },
+      { imagesRoot: dir(), classes: ['a', 'b', 'unused'], split: [0.5, 0.5], seed: 0, advance: () => {} },
     );
     expect(result).toMatchObject({ images: 5, withoutClass: 1, splits: { train: 3, val: 2 } });
     expect(written.get('synsets.txt')).toBe('a\nb\nunused\n');

@@ -20,8 +20,8 @@ import {
   type TreeWriter,
 } from './format.js';
 import { LABELLED_FILTER } from './imagefolder.js';
-import { SPLIT_NAMES, StratifiedSplitter } from './split.js';
-import { listFolder } from './tree.js';
+import { labelCounts, SPLIT_NAMES } from './split.js';
+import { eachLabelledRow, listFolder } from './tree.js';
 
 export const SYNSETS_FILE = 'synsets.txt';
 const LIST_FILES = ['train.txt', 'val.txt', 'test.txt'];
@@ -119,46 +119,24 @@ const writer: TreeWriter = {
   async write(rows, tree, ctx) {
     // synsets.txt numbers every class of the workspace, so indices stay stable across exports.
     const index = new Map(ctx.classes.map((name, i) => [name, i]));
-    const counts = new Map<string, number>();
-    for await (const row of rows()) {
-      if (row.label !== null) counts.set(row.label, (counts.get(row.label) ?? 0) + 1);
-    }
+    const counts = await labelCounts(rows());
     for (const name of counts.keys()) if (!index.has(name)) index.set(name, index.size);
     const fractions = ctx.split;
-    const splitter = fractions === undefined ? undefined : new StratifiedSplitter(counts, fractions, ctx.seed);
     const parts = fractions === undefined ? [''] : SPLIT_NAMES.slice(0, fractions.length).map(() => '');
-    const perPart = parts.map(() => 0);
-    let images = 0;
-    let withoutClass = 0;
-    for await (const row of rows()) {
-      ctx.advance(1);
-      if (row.label === null) {
-        withoutClass++;
-        continue;
-      }
+    const pass = await eachLabelledRow(rows, ctx, fractions, counts, (row, label, part) => {
       if (/[\r\n]/.test(row.path))
         throw new AutolabelError(
           'INVALID_ARGUMENT',
           `${row.path}: a line break in an image name cannot be written to a list`,
         );
-      const part = splitter?.assign(row.label) ?? 0;
-      parts[part] += `${row.path} ${index.get(row.label)!}\n`;
-      perPart[part]!++;
-      images++;
-    }
+      parts[part] += `${row.path} ${index.get(label)!}\n`;
+    });
     await tree.addText(SYNSETS_FILE, [...index.keys()].map((n) => `${n}\n`).join(''));
     for (const [i, text] of parts.entries()) {
       if (fractions !== undefined && fractions[i] === 0) continue;
       await tree.addText(`${SPLIT_NAMES[i]!}.txt`, text);
     }
-    return {
-      images,
-      withoutClass,
-      ...(fractions !== undefined && {
-        splits: Object.fromEntries(SPLIT_NAMES.slice(0, fractions.length).map((name, i) => [name, perPart[i]!])),
-      }),
-      warnings: [],
-    };
+    return { ...pass, warnings: [] };
   },
 };
 

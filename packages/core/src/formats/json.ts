@@ -5,10 +5,9 @@
  */
 import { extname } from 'node:path';
 import { z } from 'zod';
-import { AutolabelError, messageOf } from '../errors.js';
-import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
+import { ConfidenceSchema, entryOfRow, parseDocument, parseEntry, readJson, StatusSchema } from './entries.js';
 import { defineFormat, type LabelEntry, type ReadSession, type SniffInput, type SniffScore } from './format.js';
-import { toExported } from './rows.js';
+import { renderedChunks, toExported } from './rows.js';
 
 const ImageSchema = z.looseObject({
   image: z.string({ error: 'must be a string naming the image' }).min(1, 'is empty'),
@@ -28,19 +27,7 @@ const DocumentSchema = z.looseObject({
 const EXPECTED = 'expected Autolabel\'s JSON export: {"images": [{"image", "label", "status"}]}';
 
 async function read(source: string): Promise<ReadSession> {
-  let data: unknown;
-  try {
-    data = JSON.parse((await readText(source)).replace(/^\ufeff/, ''));
-  } catch (error) {
-    if (error instanceof AutolabelError) throw error;
-    throw new AutolabelError('IMPORT_INVALID', `${source}: not valid JSON: ${messageOf(error)}`, { cause: error });
-  }
-  let document: z.infer<typeof DocumentSchema>;
-  try {
-    document = parseEntry(DocumentSchema, data, source);
-  } catch (error) {
-    throw new AutolabelError('IMPORT_INVALID', `${messageOf(error)} (${EXPECTED})`, { cause: error });
-  }
+  const document = parseDocument(DocumentSchema, await readJson(source), source, EXPECTED);
   async function* entries(): AsyncGenerator<LabelEntry> {
     for (const [i, value] of document.images.entries()) {
       const where = `${source}: images[${i}]`;
@@ -79,21 +66,12 @@ export const json = defineFormat({
     extension: 'json',
     async *chunks(rows, ctx) {
       yield `{\n  "version": 1,\n  "classes": ${JSON.stringify(ctx.classes)},\n  "images": [`;
-      let first = true;
-      let chunk = '';
-      let count = 0;
-      for await (const row of rows) {
-        chunk += `${first ? '' : ','}\n    ${JSON.stringify(toExported(row))}`;
-        first = false;
-        if (++count === 256) {
-          ctx.advance(count);
-          yield chunk;
-          chunk = '';
-          count = 0;
-        }
-      }
-      ctx.advance(count);
-      yield `${chunk}\n  ]\n}\n`;
+      yield* renderedChunks(
+        rows,
+        ctx,
+        (row, i) => `${i === 0 ? '' : ','}\n    ${JSON.stringify(toExported(row))}`,
+        '\n  ]\n}\n',
+      );
     },
   },
 });

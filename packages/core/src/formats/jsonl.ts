@@ -6,18 +6,18 @@
  */
 import { extname } from 'node:path';
 import { z } from 'zod';
-import { imageStatus } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
 import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
 import { defineFormat, type LabelEntry, type ReadSession, type SniffInput, type SniffScore } from './format.js';
+import { recordFields, renderedChunks } from './rows.js';
 
 /** One line as written. */
 export function jsonlObject(row: ExportRecord): Record<string, unknown> {
   const s = row.suggestion;
   return {
     image: row.path,
-    status: imageStatus(row),
+    status: recordFields(row).status,
     label: row.label,
     confidence: row.confidence,
     source: row.source,
@@ -117,19 +117,7 @@ export const jsonl = defineFormat({
     mediaType: 'application/x-ndjson',
     extension: 'jsonl',
     async *chunks(rows, ctx) {
-      let chunk = '';
-      let count = 0;
-      for await (const row of rows) {
-        chunk += `${JSON.stringify(jsonlObject(row))}\n`;
-        if (++count === 256) {
-          ctx.advance(count);
-          yield chunk;
-          chunk = '';
-          count = 0;
-        }
-      }
-      ctx.advance(count);
-      if (chunk !== '') yield chunk;
+      yield* renderedChunks(rows, ctx, (row) => `${JSON.stringify(jsonlObject(row))}\n`);
     },
   },
 });

@@ -1,37 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabelEntry } from './format.js';
+import { describe, expect, it } from 'vitest';
+import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
 import { labelStudio, labelStudioTask } from './label-studio.js';
 import { sniffFormat } from './registry.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autolabel-label-studio-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { json: write } = scratchFolder('autolabel-label-studio-');
 
-let files = 0;
-const write = (value: unknown): string => {
-  const path = join(dir, `${files++}.json`);
-  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
-  return path;
-};
-
-async function read(
-  source: string,
-): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; notes: string[] }> {
-  const notes: string[] = [];
-  const session = await labelStudio.read(source, { note: (t) => notes.push(t) });
-  const entries: Omit<LabelEntry, 'where'>[] = [];
-  const wheres: string[] = [];
-  for await (const { where, ...e } of session.entries) {
-    entries.push(e);
-    wheres.push(where);
-  }
-  return { entries, wheres, notes };
-}
+const read = (source: string): Promise<ReadResult> => readSource(labelStudio, source);
 
 const user = { id: 1, first_name: '', last_name: '', avatar: null, email: 'ann@example.com', initials: 'an' };
 const choices = (...labels: string[]) => ({

@@ -8,10 +8,9 @@
  * pre-annotations; Autolabel's status, confidence and origin in the task's `meta.autolabel`.
  */
 import { z } from 'zod';
-import { imageStatus } from '../domain/index.js';
-import { AutolabelError, messageOf } from '../errors.js';
+import { AutolabelError } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
-import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
+import { ConfidenceSchema, entryOfRow, parseEntry, readJson, StatusSchema } from './entries.js';
 import {
   defineFormat,
   type LabelEntry,
@@ -20,6 +19,7 @@ import {
   type SniffInput,
   type SniffScore,
 } from './format.js';
+import { recordFields, renderedChunks } from './rows.js';
 
 /** The labelling config the export's tasks fit (Label Studio's image classification template). */
 export const LABEL_STUDIO_CONFIG =
@@ -82,13 +82,7 @@ function imageOf(data: Record<string, unknown>, where: string): string {
 }
 
 async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
-  let data: unknown;
-  try {
-    data = JSON.parse((await readText(source)).replace(/^\ufeff/, ''));
-  } catch (error) {
-    if (error instanceof AutolabelError) throw error;
-    throw new AutolabelError('IMPORT_INVALID', `${source}: not valid JSON: ${messageOf(error)}`, { cause: error });
-  }
+  const data = await readJson(source);
   // A single task is exported (and posted) as one object, not a list.
   const single = !Array.isArray(data);
   const tasks: unknown[] = Array.isArray(data) ? data : [data];
@@ -164,26 +158,25 @@ const choice = (label: string) => ({
 
 /** One task as written. */
 export function labelStudioTask(row: ExportRecord): Record<string, unknown> {
-  const status = imageStatus(row);
-  const s = row.suggestion;
-  const suggested = (status === 'auto' || status === 'suggested') && s !== null;
+  const { status, suggestion: s, confidence } = recordFields(row);
   return {
     // Label Studio serves files under LOCAL_FILES_DOCUMENT_ROOT (set it to the images folder) as /data/local-files/?d=<path>.
     data: { image: `/data/local-files/?d=${encodeURIComponent(row.path)}` },
     annotations: row.label === null ? [] : [{ result: [choice(row.label)], was_cancelled: false, ground_truth: false }],
-    predictions: suggested
-      ? [
-          {
-            model_version: `fit-${s.fitId}`,
-            score: s.confidence,
-            result: [{ ...choice(s.label), score: s.confidence }],
-          },
-        ]
-      : [],
+    predictions:
+      s !== null
+        ? [
+            {
+              model_version: `fit-${s.fitId}`,
+              score: s.confidence,
+              result: [{ ...choice(s.label), score: s.confidence }],
+            },
+          ]
+        : [],
     meta: {
       autolabel: {
         status,
-        confidence: row.label !== null ? row.confidence : (s?.confidence ?? null),
+        confidence,
         origin: row.origin,
         origin_detail: row.originDetail,
       },
@@ -205,21 +198,12 @@ export const labelStudio = defineFormat({
     extension: 'json',
     async *chunks(rows, ctx) {
       yield '[';
-      let chunk = '';
-      let count = 0;
-      let first = true;
-      for await (const row of rows) {
-        chunk += `${first ? '' : ','}\n${JSON.stringify(labelStudioTask(row))}`;
-        first = false;
-        if (++count === 256) {
-          ctx.advance(count);
-          yield chunk;
-          chunk = '';
-          count = 0;
-        }
-      }
-      ctx.advance(count);
-      yield `${chunk}\n]\n`;
+      yield* renderedChunks(
+        rows,
+        ctx,
+        (row, i) => `${i === 0 ? '' : ','}\n${JSON.stringify(labelStudioTask(row))}`,
+        '\n]\n',
+      );
     },
   },
 });

@@ -1,40 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabelEntry } from './format.js';
+import { describe, expect, it } from 'vitest';
+import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
 import { sniffFormat } from './registry.js';
 import { roboflowCsv, roboflowOriginal } from './roboflow-csv.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autolabel-roboflow-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { folder: fixture } = scratchFolder('autolabel-roboflow-');
 
-let folders = 0;
-function fixture(files: Record<string, string>): string {
-  const root = join(dir, String(folders++));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(root, name, '..'), { recursive: true });
-    writeFileSync(join(root, name), text);
-  }
-  return root;
-}
-
-async function read(
-  source: string,
-): Promise<{ entries: Omit<LabelEntry, 'where'>[]; wheres: string[]; notes: string[] }> {
-  const notes: string[] = [];
-  const session = await roboflowCsv.read(source, { note: (t) => notes.push(t) });
-  const entries: Omit<LabelEntry, 'where'>[] = [];
-  const wheres: string[] = [];
-  for await (const { where, ...e } of session.entries) {
-    entries.push(e);
-    wheres.push(where);
-  }
-  return { entries, wheres, notes };
-}
+const read = (source: string): Promise<ReadResult> => readSource(roboflowCsv, source);
 
 // As Roboflow writes a multi-label classification export: a _classes.csv per split, renamed files.
 const CSV =

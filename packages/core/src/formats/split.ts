@@ -42,6 +42,17 @@ export function partSizes(count: number, fractions: readonly number[]): number[]
   return sizes;
 }
 
+/** Rows per class, unlabelled rows left out: a first pass over an export, for a `StratifiedSplitter`. */
+export async function labelCounts(
+  rows: AsyncIterable<{ readonly label: string | null }>,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for await (const row of rows) {
+    if (row.label !== null) counts.set(row.label, (counts.get(row.label) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** Assigns rows of each class to parts as they come; call `assign` once per row, in a stable order. */
 export class StratifiedSplitter {
   readonly #left = new Map<string, number[]>();

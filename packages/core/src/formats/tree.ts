@@ -8,8 +8,9 @@ import { dirname, join, relative, sep } from 'node:path';
 import { AutolabelError, messageOf } from '../errors.js';
 import { isImageName } from '../image/scan.js';
 import { readError } from '../util/fs.js';
+import type { ExportRecord } from '../store/store.js';
 import type { ExportRows, LabelEntry, TreeSink, TreeWriter, TreeWriteResult, WriteContext } from './format.js';
-import { DEFAULT_SPLIT, SPLIT_NAMES, StratifiedSplitter } from './split.js';
+import { DEFAULT_SPLIT, labelCounts, SPLIT_NAMES, StratifiedSplitter } from './split.js';
 import type { TarWriter } from './tar.js';
 
 /** A folder's entries, hidden ones (`.x`, macOS `._x`, `.ipynb_checkpoints`) left out; links followed. */
@@ -173,6 +174,52 @@ export class TarTree implements TreeSink {
   }
 }
 
+/** What the second pass of a folder export counted. */
+export interface LabelledPass {
+  /** Rows that had a class (each given to `each`). */
+  readonly images: number;
+  /** Rows left out because they had no class. */
+  readonly withoutClass: number;
+  /** Images per split (train, val, test) when `fractions` split them. */
+  readonly splits?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The second pass of a folder export: `each` gets every row that has a class, with the part a
+ * stratified split of `counts` (the first pass, `labelCounts`) puts it in, 0 without `fractions`;
+ * progress is reported per row.
+ */
+export async function eachLabelledRow(
+  rows: ExportRows,
+  ctx: WriteContext,
+  fractions: readonly number[] | undefined,
+  counts: ReadonlyMap<string, number>,
+  each: (row: ExportRecord, label: string, part: number) => void | Promise<void>,
+): Promise<LabelledPass> {
+  const splitter = fractions === undefined ? undefined : new StratifiedSplitter(counts, fractions, ctx.seed);
+  const perPart = Array.from({ length: fractions?.length ?? 1 }, () => 0);
+  let images = 0;
+  let withoutClass = 0;
+  for await (const row of rows()) {
+    ctx.advance(1);
+    if (row.label === null) {
+      withoutClass++;
+      continue;
+    }
+    const part = splitter?.assign(row.label) ?? 0;
+    await each(row, row.label, part);
+    perPart[part]!++;
+    images++;
+  }
+  return {
+    images,
+    withoutClass,
+    ...(fractions !== undefined && {
+      splits: Object.fromEntries(SPLIT_NAMES.slice(0, fractions.length).map((name, i) => [name, perPart[i]!])),
+    }),
+  };
+}
+
 /**
  * Writes `<class>/<image path>` (or `<split>/<class>/<image path>` with a split) for every row with a
  * class. The image keeps its path below the class folder, so names never collide and an import finds
@@ -183,40 +230,21 @@ export function classTreeWriter(options: { readonly alwaysSplit: boolean }): Tre
   return {
     kind: 'tree',
     async write(rows: ExportRows, tree: TreeSink, ctx: WriteContext): Promise<TreeWriteResult> {
-      const counts = new Map<string, number>();
-      for await (const row of rows()) {
-        if (row.label !== null) counts.set(row.label, (counts.get(row.label) ?? 0) + 1);
-      }
+      const counts = await labelCounts(rows());
       const classes = [...counts.keys()].sort();
       const fractions = ctx.split ?? (options.alwaysSplit ? DEFAULT_SPLIT : undefined);
       const parts = fractions === undefined ? [''] : SPLIT_NAMES.slice(0, fractions.length).map((p) => `${p}/`);
-      const splitter = fractions === undefined ? undefined : new StratifiedSplitter(counts, fractions, ctx.seed);
       for (const [i, part] of parts.entries()) {
         if (fractions !== undefined && fractions[i] === 0) continue;
         if (part !== '') await tree.addFolder(part);
         for (const name of classes) await tree.addFolder(`${part}${name}`);
       }
-      const perPart = parts.map(() => 0);
-      let images = 0;
-      let withoutClass = 0;
-      for await (const row of rows()) {
-        ctx.advance(1);
-        if (row.label === null) {
-          withoutClass++;
-          continue;
-        }
-        const part = splitter?.assign(row.label) ?? 0;
-        perPart[part]!++;
-        images++;
-        await tree.addImage(`${parts[part]}${row.label}/${row.path}`, join(ctx.imagesRoot, ...row.path.split('/')));
-      }
+      const pass = await eachLabelledRow(rows, ctx, fractions, counts, (row, label, part) =>
+        tree.addImage(`${parts[part]}${label}/${row.path}`, join(ctx.imagesRoot, ...row.path.split('/'))),
+      );
       const hidden = classes.filter((name) => name.startsWith('.'));
       return {
-        images,
-        withoutClass,
-        ...(fractions !== undefined && {
-          splits: Object.fromEntries(SPLIT_NAMES.slice(0, fractions.length).map((name, i) => [name, perPart[i]!])),
-        }),
+        ...pass,
         warnings: hidden.map(
           (name) => `class "${name}" starts with a dot: tools that read class folders take it for a hidden folder`,
         ),

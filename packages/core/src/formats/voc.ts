@@ -8,7 +8,8 @@
 import { extname, join } from 'node:path';
 import { defineFormat, type SniffScore, type TreeWriter } from './format.js';
 import { LABELLED_FILTER } from './imagefolder.js';
-import { SPLIT_NAMES, StratifiedSplitter } from './split.js';
+import { labelCounts, SPLIT_NAMES } from './split.js';
+import { eachLabelledRow } from './tree.js';
 
 /** A VOC image id for each path, unique, without whitespace. */
 export class VocIds {
@@ -26,34 +27,24 @@ export class VocIds {
 const writer: TreeWriter = {
   kind: 'tree',
   async write(rows, tree, ctx) {
-    const counts = new Map<string, number>();
-    for await (const row of rows()) {
-      if (row.label !== null) counts.set(row.label, (counts.get(row.label) ?? 0) + 1);
-    }
+    const counts = await labelCounts(rows());
     const classes = [...counts.keys()].sort();
     const classIndex = new Map(classes.map((name, i) => [name, i]));
     const fractions = ctx.split;
     const splits = fractions === undefined ? ['trainval'] : SPLIT_NAMES.slice(0, fractions.length);
-    const splitter = fractions === undefined ? undefined : new StratifiedSplitter(counts, fractions, ctx.seed);
     // Per split, its ids and each one's class: the class lists need every id of the split.
     const members = splits.map(() => ({ ids: [] as string[], classes: [] as number[] }));
     const ids = new VocIds();
     let mapping = '';
-    let withoutClass = 0;
     await tree.addFolder('JPEGImages');
-    for await (const row of rows()) {
-      ctx.advance(1);
-      if (row.label === null) {
-        withoutClass++;
-        continue;
-      }
+    const pass = await eachLabelledRow(rows, ctx, fractions, counts, async (row, label, s) => {
       const id = ids.idOf(row.path);
-      const part = members[splitter?.assign(row.label) ?? 0]!;
+      const part = members[s]!;
       part.ids.push(id);
-      part.classes.push(classIndex.get(row.label)!);
+      part.classes.push(classIndex.get(label)!);
       mapping += `${id}\t${row.path}\n`;
       await tree.addImage(`JPEGImages/${id}${extname(row.path)}`, join(ctx.imagesRoot, ...row.path.split('/')));
-    }
+    });
     await tree.addFolder('ImageSets/Main');
     await tree.addText('ImageSets/Main/ids.txt', mapping);
     for (const [s, split] of splits.entries()) {
@@ -65,14 +56,9 @@ const writer: TreeWriter = {
         await tree.addText(`ImageSets/Main/${name.replace(/\//g, '_')}_${split}.txt`, lines.join(''));
       }
     }
-    const images = members.reduce((n, m) => n + m.ids.length, 0);
     const awkward = classes.filter((name) => /[/\s]/.test(name) || name.startsWith('.'));
     return {
-      images,
-      withoutClass,
-      ...(fractions !== undefined && {
-        splits: Object.fromEntries(splits.map((name, i) => [name, members[i]!.ids.length])),
-      }),
+      ...pass,
       warnings: awkward.map(
         (name) => `class "${name}": a space, a slash (written as _) or a leading dot makes an awkward VOC list name`,
       ),
