@@ -153,7 +153,8 @@ describe('label-studio', () => {
       status: 'suggested',
       fitId: 4,
     };
-    const suggested = labelStudioTask({ ...base, label: null, source: null, suggestion } as never);
+    // As the store gives a suggestion's row: its label is the suggested one, and it has no source.
+    const suggested = labelStudioTask({ ...base, label: 'dog', source: null, suggestion } as never);
     expect(suggested).toMatchObject({
       data: { image: '/data/local-files/?d=a%20b%2F%25.jpg' },
       annotations: [],

@@ -8,6 +8,7 @@
  * pre-annotations; Autolabel's status, confidence and origin in the task's `meta.autolabel`.
  */
 import { z } from 'zod';
+import { hasLabel } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
 import { ConfidenceSchema, entryOfRow, parseEntry, readJson, StatusSchema } from './entries.js';
@@ -162,7 +163,11 @@ export function labelStudioTask(row: ExportRecord): Record<string, unknown> {
   return {
     // Label Studio serves files under LOCAL_FILES_DOCUMENT_ROOT (set it to the images folder) as /data/local-files/?d=<path>.
     data: { image: `/data/local-files/?d=${encodeURIComponent(row.path)}` },
-    annotations: row.label === null ? [] : [{ result: [choice(row.label)], was_cancelled: false, ground_truth: false }],
+    // Only people's labels and accepted suggestions are annotations: the store's row carries a suggestion's label too.
+    annotations:
+      hasLabel(status) && row.label !== null
+        ? [{ result: [choice(row.label)], was_cancelled: false, ground_truth: false }]
+        : [],
     predictions:
       s !== null
         ? [
