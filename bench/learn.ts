@@ -2,22 +2,28 @@
  * @module Label efficiency: plays the user on an ImageFolder dataset whose labels it hides, and compares
  * Autolabel's suggestions with baselines computed on the same embeddings in the same run.
  *
- *   npm run bench:learn -- --images ../shared/datasets/cifar10/train \
+ *   npm run bench:learn -- --images cifar10=../shared/datasets/cifar10/train \
+ *     --images tf_flowers=../shared/datasets/tf_flowers/train,../shared/datasets/tf_flowers/val \
  *     --model onnx:../shared/models/mobilenet-v1-imagenet [--per-class 1000] [--seeds 5] [--labels 4,25]
  *     [--active-to 200] [--active-step 20] [--active-seeds 3] [--scale 50000] [--out bench-results/learn]
  *
+ * `--images [NAME=]DIR[,DIR]` names one dataset (folders joined by commas are one pool); repeat it to
+ * run several, each with the same protocol and label draws, in one table.
  * Pool: the first `--per-class` images (by name) of each class folder, embedded once into a cached
  * workspace. Random runs: K labels per class drawn per seed; accuracy on every other pool image.
  * Active runs: from zero labels, `next` picks in rounds against random picks in rounds.
  * `--scale N`: timing of the first fit and of a refit after one new label on N synthetic 1024-d vectors.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
+  decodeRgb,
+  type EmbeddingSet,
   type ImageId,
   initWorkspace,
+  loadEmbedder,
   isImageName,
   type LabelRecord,
   Learner,
@@ -50,12 +56,8 @@ import {
 } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
 
-async function plot(name: string, svg: string): Promise<void> {
-  await writeFile(join(outDir, name), svg);
-}
-
-const args = benchArgs('bench:learn --images DIR --model SPEC [options]', {
-  images: { type: 'string' },
+const args = benchArgs('bench:learn --images [NAME=]DIR[,DIR] [--images ...] --model SPEC [options]', {
+  images: { type: 'string', multiple: true },
   model: { type: 'string' },
   'per-class': { type: 'string' },
   seeds: { type: 'string' },
@@ -69,12 +71,29 @@ const args = benchArgs('bench:learn --images DIR --model SPEC [options]', {
   out: { type: 'string' },
   'skip-random': { type: 'boolean' },
   'skip-active': { type: 'boolean' },
+  views: { type: 'string' },
+  'long-tail': { type: 'string' },
+  'views-only': { type: 'boolean' },
 });
-if (typeof args.images !== 'string' || typeof args.model !== 'string') {
-  process.stderr.write('usage: npm run bench:learn -- --images DIR --model SPEC [--per-class 1000] [--seeds 5]\n');
+const imagesArgs = args.images as unknown as string[] | undefined;
+if (!imagesArgs?.length || typeof args.model !== 'string') {
+  process.stderr.write(
+    'usage: npm run bench:learn -- --images [NAME=]DIR[,DIR] [--images ...] --model SPEC [--per-class 1000] [--seeds 5]\n',
+  );
   process.exit(2);
 }
-const imagesDir = resolve(args.images);
+
+interface Dataset {
+  readonly name: string;
+  /** ImageFolder roots joined into one pool (class folders of the same name merge). */
+  readonly roots: readonly string[];
+}
+
+const datasets: Dataset[] = imagesArgs.map((value) => {
+  const eq = value.indexOf('=');
+  const roots = (eq > 0 ? value.slice(eq + 1) : value).split(',').map((dir) => resolve(dir));
+  return { name: eq > 0 ? value.slice(0, eq) : basename(roots[0]!), roots };
+});
 const spec = args.model.startsWith('onnx:') ? `onnx:${resolve(args.model.slice(5))}` : args.model;
 const perClass = intArg(args['per-class'], 'per-class', 1000);
 const seedCount = intArg(args.seeds, 'seeds', 5);
@@ -93,35 +112,175 @@ const activeStrategies = String(args['active-strategies'] ?? 'auto,random')
     }
     return name as NextStrategy;
   });
-const outDir = resolve(String(args.out ?? 'bench-results/learn'));
+const outRoot = resolve(String(args.out ?? 'bench-results/learn'));
+/**
+ * `--long-tail R`: keep round(m * R^c) images of the c-th class (sorted names; m the largest class),
+ * a long-tailed pool from a balanced one. Labels are still drawn K per class.
+ */
+const longTail = args['long-tail'] === undefined ? undefined : Number(args['long-tail']);
+if (longTail !== undefined && !(longTail > 0 && longTail <= 1)) {
+  process.stderr.write(`--long-tail must be in (0, 1], got ${String(args['long-tail'])}\n`);
+  process.exit(2);
+}
+/**
+ * Test-time views embedded beside each image and averaged with it: `flip`, `crop<scale>` (centre crop,
+ * resized back). Each dataset runs without and with them (`--views-only`: with them only).
+ */
+const views = typeof args.views === 'string' ? args.views.split(',').filter(Boolean) : [];
+for (const view of views) {
+  if (view !== 'flip' && !/^crop(0\.\d+)$/.test(view)) {
+    process.stderr.write(`--views: unknown view ${view} (flip, crop0.8, ...)\n`);
+    process.exit(2);
+  }
+}
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 interface Pool {
+  readonly name: string;
+  /** Where this dataset's plots go. */
+  readonly outDir: string;
   readonly truth: Int32Array;
   readonly classNames: readonly string[];
   readonly imageIds: Int32Array;
   readonly learner: Learner;
   readonly raw: Matrix;
+  /** With `--views`: what embedding each view cost (none for views that came from the cache). */
+  readonly viewTiming: readonly ViewTiming[];
+}
+
+/** The image mirrored left to right (packed RGB, HWC). */
+function flipRgb(rgb: Uint8Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(rgb.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = (y * width + x) * 3;
+      const to = (y * width + (width - 1 - x)) * 3;
+      out[to] = rgb[from]!;
+      out[to + 1] = rgb[from + 1]!;
+      out[to + 2] = rgb[from + 2]!;
+    }
+  }
+  return out;
+}
+
+/** The centre `scale` of the image, resized back to the full size (bilinear). */
+function cropRgb(rgb: Uint8Array, width: number, height: number, scale: number): Uint8Array {
+  const out = new Uint8Array(rgb.length);
+  const cw = width * scale;
+  const ch = height * scale;
+  const x0 = (width - cw) / 2;
+  const y0 = (height - ch) / 2;
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(height - 1, Math.max(0, y0 + ((y + 0.5) * ch) / height - 0.5));
+    const ya = Math.floor(sy);
+    const yb = Math.min(height - 1, ya + 1);
+    const fy = sy - ya;
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(width - 1, Math.max(0, x0 + ((x + 0.5) * cw) / width - 0.5));
+      const xa = Math.floor(sx);
+      const xb = Math.min(width - 1, xa + 1);
+      const fx = sx - xa;
+      for (let k = 0; k < 3; k++) {
+        const top = rgb[(ya * width + xa) * 3 + k]! * (1 - fx) + rgb[(ya * width + xb) * 3 + k]! * fx;
+        const bottom = rgb[(yb * width + xa) * 3 + k]! * (1 - fx) + rgb[(yb * width + xb) * 3 + k]! * fx;
+        out[(y * width + x) * 3 + k] = Math.round(top * (1 - fy) + bottom * fy);
+      }
+    }
+  }
+  return out;
+}
+
+interface ViewTiming {
+  readonly view: string;
+  readonly images: number;
+  readonly wallSeconds: number;
+  readonly decodeSeconds: number;
+  readonly inferenceSeconds: number;
+}
+
+/**
+ * Embeds each of `views` of every pool image with the pool's model (one pass per view, cached per
+ * view in `cacheDir`) and returns, per image, the mean of its stored embedding and its views'.
+ */
+async function pooledWithViews(
+  embeddings: EmbeddingSet,
+  files: readonly { readonly path: string; readonly width: number | null; readonly height: number | null }[],
+  cacheDir: string,
+): Promise<{ vectors: Float32Array; timing: ViewTiming[] }> {
+  const n = embeddings.imageIds.length;
+  const dim = embeddings.dim;
+  const vectors = Float32Array.from(embeddings.vectors);
+  const timing: ViewTiming[] = [];
+  for (const view of views) {
+    const cacheFile = join(cacheDir, `view-${view}-${sha256(spec).slice(0, 12)}.f32`);
+    let out: Float32Array;
+    if (existsSync(cacheFile)) {
+      out = new Float32Array(new Uint8Array(await readFile(cacheFile)).buffer);
+    } else {
+      out = new Float32Array(n * dim);
+      const embedder = await loadEmbedder(spec);
+      try {
+        const { width, height } = embedder.input;
+        let decodeMs = 0;
+        let inferMs = 0;
+        const started = performance.now();
+        for (let start = 0; start < n; start += embedder.batchSize) {
+          const count = Math.min(embedder.batchSize, n - start);
+          const pixels = new Uint8Array(count * width * height * 3);
+          let t = performance.now();
+          for (let i = 0; i < count; i++) {
+            const file = files[start + i]!;
+            const rgb = await decodeRgb(await readFile(file.path), embedder.input, { maxPixels: 100_000_000 }, file);
+            const seen =
+              view === 'flip' ? flipRgb(rgb, width, height) : cropRgb(rgb, width, height, Number(view.slice(4)));
+            pixels.set(seen, i * width * height * 3);
+          }
+          decodeMs += performance.now() - t;
+          t = performance.now();
+          out.set(await embedder.embed(pixels, count), start * dim);
+          inferMs += performance.now() - t;
+          process.stderr.write(`\rembedding view ${view} ${start + count}/${n}   `);
+        }
+        const wallSeconds = (performance.now() - started) / 1000;
+        timing.push({ view, images: n, wallSeconds, decodeSeconds: decodeMs / 1000, inferenceSeconds: inferMs / 1000 });
+        log(
+          `\nview ${view} of ${n} images: ${wallSeconds.toFixed(1)} s (${(n / wallSeconds).toFixed(1)} img/s; read, decode and view ${(decodeMs / 1000).toFixed(1)} s, inference ${(inferMs / 1000).toFixed(1)} s)`,
+        );
+        await writeFile(cacheFile, new Uint8Array(out.buffer));
+      } finally {
+        await embedder.close();
+      }
+    }
+    for (let i = 0; i < vectors.length; i++) vectors[i]! += out[i]!;
+  }
+  for (let i = 0; i < vectors.length; i++) vectors[i]! /= 1 + views.length;
+  return { vectors, timing };
 }
 
 /** Hard links (or copies) of the first `perClass` images of each class, so the pool is a plain ImageFolder. */
-async function preparePool(): Promise<Pool> {
-  const key = sha256(`${imagesDir}|${spec}|${perClass}`).slice(0, 12);
-  const root = resolve(String(args.workspace ?? join(tmpdir(), `autolabel-bench-learn-${key}`)));
+async function preparePool(dataset: Dataset, outDir: string, withViews = false): Promise<Pool> {
+  // One folder keeps the key (and the cache) of the single-folder runs before datasets were named.
+  const key = sha256(`${dataset.roots.join('|')}|${spec}|${perClass}`).slice(0, 12);
+  const root = resolve(
+    String(args.workspace && datasets.length === 1 ? args.workspace : join(tmpdir(), `autolabel-bench-learn-${key}`)),
+  );
   const images = join(root, 'pool');
-  const classes = (await readdir(imagesDir, { withFileTypes: true }))
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
-  for (const name of classes) {
-    await mkdir(join(images, name), { recursive: true });
-    const files = (await readdir(join(imagesDir, name))).filter(isImageName).sort().slice(0, perClass);
-    for (const file of files) {
-      const to = join(images, name, file);
-      if (existsSync(to)) continue;
-      await link(join(imagesDir, name, file), to).catch(() => copyFile(join(imagesDir, name, file), to));
+  const classes = new Set<string>();
+  for (const from of dataset.roots) {
+    const dirs = (await readdir(from, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const name of dirs) {
+      classes.add(name);
+      await mkdir(join(images, name), { recursive: true });
+      const files = (await readdir(join(from, name))).filter(isImageName).sort().slice(0, perClass);
+      for (const file of files) {
+        // Two roots may hold the same file name: prefix all but the first root's.
+        const to = join(images, name, from === dataset.roots[0] ? file : `${basename(from)}-${file}`);
+        if (existsSync(to)) continue;
+        await link(join(from, name, file), to).catch(() => copyFile(join(from, name, file), to));
+      }
     }
   }
+  const classNames = [...classes].sort();
   const wsDir = join(root, 'workspace');
   const ws = existsSync(join(wsDir, 'autolabel.json'))
     ? await openWorkspace(wsDir)
@@ -134,18 +293,57 @@ async function preparePool(): Promise<Pool> {
     });
     if (result.embedded > 0)
       log(`\nembedded ${result.embedded} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    const embeddings = await storeOf(ws).loadEmbeddings(await ws.modelId());
-    const paths = new Map((await storeOf(ws).listImages()).map((image) => [image.id as number, image.path]));
-    const truth = Int32Array.from(embeddings.imageIds, (id) => classes.indexOf(paths.get(id)!.split('/')[0]!));
+    let embeddings = await storeOf(ws).loadEmbeddings(await ws.modelId());
+    const records = new Map((await storeOf(ws).listImages()).map((image) => [image.id as number, image]));
+    let truth = Int32Array.from(embeddings.imageIds, (id) => classNames.indexOf(records.get(id)!.path.split('/')[0]!));
+    if (longTail !== undefined) {
+      const sizes = classNames.map((_, j) => truth.filter((t) => t === j).length);
+      const largest = Math.max(...sizes);
+      const seen = new Int32Array(classNames.length);
+      const keep = [...truth.keys()].filter((i) => seen[truth[i]!]!++ < Math.round(largest * longTail ** truth[i]!));
+      const dim = embeddings.dim;
+      const vectors = new Float32Array(keep.length * dim);
+      keep.forEach((row, r) => vectors.set(embeddings.vectors.subarray(row * dim, (row + 1) * dim), r * dim));
+      embeddings = {
+        ...embeddings,
+        modelId: `${embeddings.modelId}+long-tail:${longTail}`,
+        imageIds: Int32Array.from(keep, (row) => embeddings.imageIds[row]!),
+        vectors,
+      };
+      truth = Int32Array.from(keep, (row) => truth[row]!);
+    }
+    let viewTiming: ViewTiming[] = [];
+    if (withViews) {
+      const files = [...embeddings.imageIds].map((id) => {
+        const record = records.get(id)!;
+        return { path: join(images, record.path), width: record.width, height: record.height };
+      });
+      const pooled = await pooledWithViews(embeddings, files, root);
+      viewTiming = pooled.timing;
+      embeddings = {
+        ...embeddings,
+        modelId: `${embeddings.modelId}+views:${views.join(',')}`,
+        vectors: pooled.vectors,
+      };
+    }
     const t0 = performance.now();
     const learner = await Learner.create(embeddings, { cacheDir: join(wsDir, 'cache') });
     log(
-      `pool ${embeddings.imageIds.length} images x ${embeddings.dim}-d; graph ${learner.graphInfo.how} in ${(learner.graphInfo.ms / 1000).toFixed(2)} s (learner ready in ${((performance.now() - t0) / 1000).toFixed(2)} s)`,
+      `${dataset.name}: pool ${embeddings.imageIds.length} images x ${embeddings.dim}-d; graph ${learner.graphInfo.how} in ${(learner.graphInfo.ms / 1000).toFixed(2)} s (learner ready in ${((performance.now() - t0) / 1000).toFixed(2)} s)`,
     );
     const raw = normalizeRows(
       matrix(embeddings.imageIds.length, embeddings.dim, Float32Array.from(embeddings.vectors)),
     );
-    return { truth, classNames: classes, imageIds: embeddings.imageIds, learner, raw };
+    return {
+      name: `${dataset.name}${longTail === undefined ? '' : ` long-tail ${longTail}`}${withViews ? ' +views' : ''}`,
+      outDir,
+      truth,
+      classNames,
+      imageIds: embeddings.imageIds,
+      learner,
+      raw,
+      viewTiming,
+    };
   } finally {
     await ws.close();
   }
@@ -237,12 +435,35 @@ async function logisticBaseline(math: OrtMath, x: Matrix, seeds: Int32Array, cla
 const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 const pct = (x: number): string => (100 * x).toFixed(1);
 
-async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise<void> {
-  const { learner, truth } = pool;
+/** One random draw: Autolabel and every baseline on the same labels. */
+interface RandomRow {
+  readonly labelsPerClass: number;
+  readonly seed: number;
+  readonly ours: number;
+  readonly knn: number;
+  readonly logistic: number;
+  readonly logisticOurFeatures: number;
+  readonly propagation: number;
+  /** The best of k-NN, both logistic regressions and label propagation on this draw. */
+  readonly bestBaseline: number;
+  readonly ece: number;
+  /** Mean top-class confidence on the unlabelled pool: above `ours` is overconfident. */
+  readonly meanConfidence: number;
+  readonly cvAccuracy: number;
+  readonly cvEce: number;
+  readonly config: string;
+  readonly temperature: number;
+  readonly fitSeconds: number;
+}
+
+const BASELINES = ['knn', 'logistic', 'logisticOurFeatures', 'propagation'] as const;
+
+async function randomRuns(pool: Pool): Promise<RandomRow[]> {
+  const { learner, truth, outDir } = pool;
   const c = pool.classNames.length;
   const math = learner.math;
   const plainGraph = normalizedAffinity(await buildKnnGraph(math, pool.raw, 20), 20, 1);
-  const rows: Record<string, number | string>[] = [];
+  const rows: RandomRow[] = [];
   const scoredByK = new Map<number, ScoredPrediction[]>();
   for (const k of labelCounts) {
     for (let seed = 1; seed <= seedCount; seed++) {
@@ -259,15 +480,20 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
       }
       scoredByK.set(k, [...(scoredByK.get(k) ?? []), ...unlabelled]);
       const lp = propagateLabels(plainGraph, seedMatrix(seeds, c), c, { alpha: 0.99, maxIterations: 100 }).scores;
-      const row = {
-        labelsPerClass: k,
-        seed,
-        ours: accuracy(pred, truth, seeds),
+      const baselines = {
         knn: accuracy(await knnBaseline(math, pool.raw, seeds, c), truth, seeds),
         logistic: accuracy(await logisticBaseline(math, pool.raw, seeds, c), truth, seeds),
         logisticOurFeatures: accuracy(await logisticBaseline(math, learner.features, seeds, c), truth, seeds),
         propagation: accuracy(argmaxRows(lp, c), truth, seeds),
+      };
+      const row: RandomRow = {
+        labelsPerClass: k,
+        seed,
+        ours: accuracy(pred, truth, seeds),
+        ...baselines,
+        bestBaseline: Math.max(...BASELINES.map((b) => baselines[b])),
         ece: expectedCalibrationError(unlabelled),
+        meanConfidence: mean(unlabelled.map((p) => p.confidence)),
         cvAccuracy: fit.crossValidation.accuracy,
         cvEce: fit.crossValidation.calibrationError,
         config: fit.method,
@@ -276,20 +502,20 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
       };
       rows.push(row);
       log(
-        `K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
+        `${pool.name} K=${k} seed ${seed}: ours ${pct(row.ours)} | knn ${pct(row.knn)} lr ${pct(row.logistic)} lr* ${pct(row.logisticOurFeatures)} lp ${pct(row.propagation)} | ece ${row.ece.toFixed(3)} (conf ${pct(row.meanConfidence)}, cv ${pct(row.cvAccuracy)}, T ${row.temperature.toFixed(2)}) | ${row.config} | ${row.fitSeconds.toFixed(1)} s`,
       );
     }
   }
-  results.random = rows;
-  const kMean = (key: string): { x: number; y: number }[] =>
+  const kMean = (key: keyof RandomRow): { x: number; y: number }[] =>
     labelCounts.map((k) => ({
       x: k,
       y: mean(rows.filter((r) => r.labelsPerClass === k).map((r) => r[key] as number)),
     }));
+  const plot = (name: string, svg: string): Promise<void> => writeFile(join(outDir, name), svg);
   await plot(
     'accuracy-vs-labels.svg',
     lineChart({
-      title: `Accuracy on the unlabelled pool (mean of ${seedCount} seeds)`,
+      title: `${pool.name}: accuracy on the unlabelled pool (mean of ${seedCount} seeds)`,
       xLabel: 'labels per class',
       yLabel: 'accuracy',
       series: [
@@ -310,7 +536,7 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
   await plot(
     'precision-coverage.svg',
     lineChart({
-      title: `Precision and coverage vs threshold, ${top} labels per class (unlabelled pool, all seeds)`,
+      title: `${pool.name}: precision and coverage vs threshold, ${top} labels per class (unlabelled pool, all seeds)`,
       xLabel: 'confidence threshold',
       yLabel: 'share',
       yDomain: [0, 1],
@@ -323,28 +549,45 @@ async function randomRuns(pool: Pool, results: Record<string, unknown>): Promise
   await plot(
     'calibration.svg',
     reliabilityDiagram({
-      title: `Calibration, ${top} labels per class (unlabelled pool, all seeds)`,
+      title: `${pool.name}: calibration, ${top} labels per class (unlabelled pool, all seeds)`,
       bins: reliabilityBins(pooled, 10),
     }),
   );
-  process.stdout.write(`\nRandom labels, mean over ${seedCount} seeds (accuracy on the unlabelled pool, %)\n`);
-  process.stdout.write(
-    '| labels/class | ours | best baseline | k-NN | LR | LR (our features) | LP | ECE |\n|---|---|---|---|---|---|---|---|\n',
-  );
-  for (const k of labelCounts) {
-    const of = rows.filter((r) => r.labelsPerClass === k);
-    const m = (key: string): number => mean(of.map((r) => r[key] as number));
-    const best = Math.max(m('knn'), m('logistic'), m('logisticOurFeatures'), m('propagation'));
-    process.stdout.write(
-      `| ${k} | ${pct(m('ours'))} | ${pct(best)} (+${(100 * (m('ours') - best)).toFixed(1)}) | ${pct(m('knn'))} | ${pct(m('logistic'))} | ${pct(m('logisticOurFeatures'))} | ${pct(m('propagation'))} | ${m('ece').toFixed(3)} |\n`,
-    );
-  }
+  return rows;
 }
 
-async function activeRuns(pool: Pool, results: Record<string, unknown>): Promise<void> {
+/** Means over seeds, one line per dataset and labels per class. */
+function randomTable(byDataset: ReadonlyMap<string, readonly RandomRow[]>): string {
+  const lines = [
+    `Random labels, mean over ${seedCount} seeds (accuracy on the unlabelled pool, %). Best baseline: the best of k-NN, LR, LR on our features and LP on each draw; "vs LR": ours minus plain LR.`,
+    '| dataset | labels/class | ours | best baseline | k-NN | LR | LR (our features) | LP | vs LR | ECE | fit s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, rows] of byDataset) {
+    for (const k of labelCounts) {
+      const of = rows.filter((r) => r.labelsPerClass === k);
+      if (of.length === 0) continue;
+      const m = (key: keyof RandomRow): number => mean(of.map((r) => r[key] as number));
+      const signed = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+      lines.push(
+        `| ${name} | ${k} | ${pct(m('ours'))} | ${pct(m('bestBaseline'))} (${signed(m('ours') - m('bestBaseline'))}) | ${pct(m('knn'))} | ${pct(m('logistic'))} | ${pct(m('logisticOurFeatures'))} | ${pct(m('propagation'))} | ${signed(m('ours') - m('logistic'))} | ${m('ece').toFixed(3)} | ${m('fitSeconds').toFixed(1)} |`,
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+interface ActivePoint {
+  readonly strategy: string;
+  readonly seed: number;
+  readonly labels: number;
+  readonly accuracy: number;
+}
+
+async function activeRuns(pool: Pool): Promise<ActivePoint[]> {
   const { learner, truth } = pool;
   const c = pool.classNames.length;
-  const curves: { strategy: string; seed: number; labels: number; accuracy: number }[] = [];
+  const curves: ActivePoint[] = [];
   for (let seed = 1; seed <= activeSeeds; seed++) {
     for (const strategy of activeStrategies) {
       const seeds = new Int32Array(truth.length).fill(-1);
@@ -377,20 +620,19 @@ async function activeRuns(pool: Pool, results: Record<string, unknown>): Promise
           acc = accuracy(mapped, truth, seeds);
         }
         curves.push({ strategy, seed, labels: labelled, accuracy: acc });
-        log(`active ${strategy} seed ${seed}: ${labelled} labels (${present} classes) -> ${pct(acc)}%`);
+        log(`${pool.name} active ${strategy} seed ${seed}: ${labelled} labels (${present} classes) -> ${pct(acc)}%`);
       }
     }
   }
-  results.active = curves;
   const curve = (strategy: string): { x: number; y: number }[] =>
     [...new Set(curves.map((r) => r.labels))].map((labels) => ({
       x: labels,
       y: mean(curves.filter((r) => r.strategy === strategy && r.labels === labels).map((r) => r.accuracy)),
     }));
-  await plot(
-    'active-learning.svg',
+  await writeFile(
+    join(pool.outDir, 'active-learning.svg'),
     lineChart({
-      title: `Active learning from zero labels (mean of ${activeSeeds} seeds)`,
+      title: `${pool.name}: active learning from zero labels (mean of ${activeSeeds} seeds)`,
       xLabel: 'labels',
       yLabel: 'accuracy',
       series: activeStrategies.map((strategy) => ({
@@ -401,7 +643,7 @@ async function activeRuns(pool: Pool, results: Record<string, unknown>): Promise
     }),
   );
   process.stdout.write(
-    `\nActive learning from zero, mean over ${activeSeeds} seeds (accuracy %, ${c} classes)\n` +
+    `\n${pool.name}: active learning from zero, mean over ${activeSeeds} seeds (accuracy %, ${c} classes)\n` +
       `| labels | ${activeStrategies.join(' | ')} |\n|---|${activeStrategies.map(() => '---|').join('')}\n`,
   );
   for (let labelled = activeStep; labelled <= activeTo; labelled += activeStep) {
@@ -409,6 +651,7 @@ async function activeRuns(pool: Pool, results: Record<string, unknown>): Promise
       mean(curves.filter((r) => r.strategy === s && r.labels === labelled).map((r) => r.accuracy));
     process.stdout.write(`| ${labelled} | ${activeStrategies.map((s) => pct(at(s))).join(' | ')} |\n`);
   }
+  return curves;
 }
 
 /** Seeds in the class order of the latest fit (what pickNext's probabilities refer to). */
@@ -475,21 +718,44 @@ async function scaleRun(n: number, results: Record<string, unknown>): Promise<vo
 }
 
 const results: Record<string, unknown> = {
-  images: imagesDir,
   model: spec,
   perClass,
   seeds: seedCount,
+  labelsPerClass: labelCounts,
+  datasets: {},
 };
-await mkdir(outDir, { recursive: true });
+await mkdir(outRoot, { recursive: true });
+const randomByDataset = new Map<string, RandomRow[]>();
 if (!args['skip-random'] || !args['skip-active']) {
-  const pool = await preparePool();
-  try {
-    if (!args['skip-random']) await randomRuns(pool, results);
-    if (!args['skip-active']) await activeRuns(pool, results);
-  } finally {
-    await pool.learner.close();
+  for (const dataset of datasets) {
+    for (const withViews of views.length === 0 ? [false] : args['views-only'] ? [true] : [false, true]) {
+      // One dataset keeps the old layout (plots in --out); several (or views) get a folder each.
+      const key = `${dataset.name}${longTail === undefined ? '' : `-long-tail-${longTail}`}${withViews ? '+views' : ''}`;
+      const outDir = datasets.length === 1 && views.length === 0 ? outRoot : join(outRoot, key);
+      await mkdir(outDir, { recursive: true });
+      const pool = await preparePool(dataset, outDir, withViews);
+      const entry: Record<string, unknown> = {
+        roots: dataset.roots,
+        views: withViews ? views : [],
+        viewTiming: pool.viewTiming,
+        images: pool.truth.length,
+        classes: pool.classNames,
+        classCounts: pool.classNames.map((_, j) => pool.truth.filter((t) => t === j).length),
+      };
+      (results.datasets as Record<string, unknown>)[key] = entry;
+      try {
+        if (!args['skip-random']) {
+          entry.random = await randomRuns(pool);
+          randomByDataset.set(pool.name, entry.random as RandomRow[]);
+        }
+        if (!args['skip-active']) entry.active = await activeRuns(pool);
+      } finally {
+        await pool.learner.close();
+      }
+    }
   }
 }
+if (randomByDataset.size > 0) process.stdout.write(`\n${randomTable(randomByDataset)}`);
 if (args.scale !== undefined) await scaleRun(intArg(args.scale, 'scale', 50000), results);
-await writeFile(join(outDir, 'results.json'), JSON.stringify(results, null, 2));
-log(`results in ${outDir}`);
+await writeFile(join(outRoot, 'results.json'), JSON.stringify(results, null, 2));
+log(`results in ${outRoot}`);

@@ -8,7 +8,7 @@
  */
 import { AutolabelError } from '../errors.js';
 import { seededRandom } from '../util/random.js';
-import { effectiveSize } from '../verify/bounds.js';
+import { binomialCdf, effectiveSize } from '../verify/bounds.js';
 import { expectedCalibrationError, fitTemperature, type ScoredPrediction } from './calibration.js';
 import type { LinearHead } from './logistic.js';
 import {
@@ -23,6 +23,8 @@ import {
 export const MIN_CHECKS_FOR_CALIBRATION = 30;
 /** Folds of the cross-fit over random checks. */
 const CHECK_FOLDS = 5;
+/** One-sided level of the sign test that must reject "no better than the default" before another variant is chosen. */
+const CHOICE_LEVEL = 0.05;
 
 /** Labelled rows that are random checks (verify/design.ts), with their design weights. */
 export interface CheckRows {
@@ -56,6 +58,7 @@ export interface CrossValidation {
   readonly folds: number;
   /** Held-out accuracy of each variant tried. */
   readonly accuracyByConfig: Readonly<Record<string, number>>;
+  /** Held-out accuracy of the variant chosen. */
   readonly accuracy: number;
   /** Expected calibration error of the held-out predictions after temperature scaling. */
   readonly calibrationError: number;
@@ -131,13 +134,21 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
     }
   }
   const truth = Int32Array.from(labelled, (row) => seeds[row]!);
-  // Candidates: the average of every variant (less variance), then each alone; ties go to the earlier.
+  // Candidates: the average of every variant (the default: less variance, and each variant's strength
+  // where the other is weak), then each alone.
   const candidates = [
     ...(configs.length > 1 ? [{ configs, scores: averageScores(heldOut) }] : []),
     ...configs.map((config, k) => ({ configs: [config], scores: heldOut[k]! })),
   ];
   const accuracies = candidates.map((candidate) => accuracy(candidate.scores, truth, c));
-  const best = candidates[accuracies.indexOf(Math.max(...accuracies))]!;
+  const best =
+    candidates[
+      chooseCandidate(
+        candidates.map((candidate) => candidate.scores),
+        truth,
+        c,
+      )
+    ]!;
   const logScores = best.scores.map((p) => Math.log(p + 1e-6));
   // Until the checks can calibrate on their own, calibrate on the other labels: checks drawn mostly
   // from the confident frame are easier than the pool, and would make the whole pool look surer.
@@ -192,7 +203,7 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
     crossValidation: {
       folds,
       accuracyByConfig: Object.fromEntries(candidates.map((cand, k) => [methodName(cand.configs), accuracies[k]!])),
-      accuracy: Math.max(...accuracies),
+      accuracy: accuracies[candidates.indexOf(best)]!,
       calibrationError: expectedCalibrationError(predictions),
       predictions,
       heldOut: { rows: Int32Array.from(labelled), scores: heldOutScores },
@@ -290,6 +301,35 @@ function assignFolds(seeds: Int32Array, classes: number, folds: number, seed: nu
     for (const row of rows) foldOf[row] = next++ % folds;
   }
   return foldOf;
+}
+
+/**
+ * The index of the candidate to use: the default (index 0) unless another is right on significantly
+ * more held-out labels where the two disagree (McNemar's exact test, one-sided at `CHOICE_LEVEL`);
+ * among those, the most accurate. With a few labels per class the held-out labels cannot tell
+ * variants a few points apart, and picking the best of noisy scores picks noise.
+ */
+export function chooseCandidate(candidates: readonly Float32Array[], truth: Int32Array, classes: number): number {
+  const right = candidates.map((scores) =>
+    Uint8Array.from(truth, (t, r) => (argmax(scores, r * classes, classes) === t ? 1 : 0)),
+  );
+  let chosen = 0;
+  let chosenRight = right[0]!.reduce((a, b) => a + b, 0);
+  for (let k = 1; k < candidates.length; k++) {
+    let wins = 0;
+    let losses = 0;
+    for (let r = 0; r < truth.length; r++) {
+      if (right[k]![r]! > right[0]![r]!) wins++;
+      else if (right[k]![r]! < right[0]![r]!) losses++;
+    }
+    const pValue = wins === 0 ? 1 : 1 - binomialCdf(wins - 1, wins + losses, 0.5);
+    const total = right[k]!.reduce((a, b) => a + b, 0);
+    if (pValue < CHOICE_LEVEL && total > chosenRight) {
+      chosen = k;
+      chosenRight = total;
+    }
+  }
+  return chosen;
 }
 
 function argmax(scores: Float32Array, offset: number, classes: number): number {

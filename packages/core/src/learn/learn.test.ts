@@ -1,12 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../util/random.js';
 import { expectedCalibrationError, fitTemperature } from './calibration.js';
+import { chooseCandidate } from './fit.js';
 import { buildKnnGraph, extendKnnGraph, normalizedAffinity } from './graph.js';
 import { Learner } from './learner.js';
 import { headLogits, softmaxRows, trainLogistic } from './logistic.js';
 import { matrix, type Matrix, normalizeRows } from './matrix.js';
 import { OrtMath } from './ort-math.js';
 import { propagateLabels, seedMatrix } from './propagate.js';
+import { propagatedPseudoLabels } from './semi-supervised.js';
 import type { ImageId } from '../domain/index.js';
 import type { LabelRecord } from '../store/store.js';
 
@@ -123,6 +125,63 @@ describe('logistic regression', () => {
       expect(row.reduce((a, b) => a + b)).toBeCloseTo(1, 5);
     }
     expect(right).toBe(x.rows);
+  });
+});
+
+describe('pseudo-labels from propagation', () => {
+  // Rows 0-1 labelled; 2-3 sure of class 0; 4 sure of class 1; 5 torn.
+  const seeds = Int32Array.from([0, 1, -1, -1, -1, -1]);
+  const scores = Float32Array.from([1, 0, 0, 1, 0.9, 0.1, 0.9, 0.1, 0.2, 0.8, 0.5, 0.5]);
+
+  it('weighs labels and pseudo-labels 1 each in total, by certainty, and each class by its prior share', () => {
+    const { rows, labels, weights } = propagatedPseudoLabels(seeds, scores, 2, Float64Array.from([0.75, 0.25]));
+    expect([...rows]).toEqual([0, 1, 2, 3, 4]); // the torn row carries no weight
+    expect([...labels]).toEqual([0, 1, 0, 0, 1]);
+    expect(weights[0]! + weights[1]!).toBeCloseTo(1, 6);
+    const certainty = (p: number): number => 1 + (p * Math.log(p) + (1 - p) * Math.log(1 - p)) / Math.log(2);
+    // Class 0 (with the torn row, a tie) has three pseudo-labels sharing 0.75; class 1 one with 0.25;
+    // each scaled by its certainty.
+    expect(weights[2]).toBeCloseTo((0.75 / 3) * certainty(0.9), 5);
+    expect(weights[4]).toBeCloseTo(0.25 * certainty(0.8), 5);
+  });
+
+  it('samples at most the cap of pseudo-labelled rows and keeps their total weight', () => {
+    const n = 1000;
+    const many = new Int32Array(n).fill(-1);
+    many[0] = 0;
+    many[1] = 1;
+    const random = seededRandom(3);
+    const p = Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 0.6 + 0.4 * random() : 0));
+    for (let i = 0; i < n; i++) p[2 * i + 1] = 1 - p[2 * i]!;
+    const prior = Float64Array.from([0.5, 0.5]);
+    const full = propagatedPseudoLabels(many, p, 2, prior);
+    const sampled = propagatedPseudoLabels(many, p, 2, prior, 100);
+    expect(sampled.rows.length).toBeLessThanOrEqual(102);
+    const sum = (w: Float32Array): number => w.reduce((a, b) => a + b, 0);
+    expect(sum(sampled.weights)).toBeCloseTo(sum(full.weights), 4);
+  });
+});
+
+describe('choosing a variant', () => {
+  const truth = Int32Array.from({ length: 40 }, (_, i) => i % 2);
+  /** Scores for two classes that are right on the rows `right` says. */
+  const scoresRightOn = (right: (r: number) => boolean): Float32Array =>
+    Float32Array.from({ length: 80 }, (_, i) => {
+      const r = Math.floor(i / 2);
+      const top = right(r) ? truth[r]! : 1 - truth[r]!;
+      return i % 2 === top ? 0.9 : 0.1;
+    });
+
+  it('keeps the default when another variant is only a little better on the held-out labels', () => {
+    const base = scoresRightOn((r) => r >= 12); // 28 of 40
+    const better = scoresRightOn((r) => r >= 9); // 31 of 40: three more, not significant
+    expect(chooseCandidate([base, better], truth, 2)).toBe(0);
+  });
+
+  it('switches when the held-out labels show a clear difference', () => {
+    const base = scoresRightOn((r) => r >= 16); // 24 of 40
+    const better = scoresRightOn((r) => r >= 4); // 36 of 40: 12 wins, no losses
+    expect(chooseCandidate([base, better], truth, 2)).toBe(1);
   });
 });
 
