@@ -1,5 +1,13 @@
 /** @module The Store port: everything Autolabel persists, behind one async interface (SQLite now, PostgreSQL later). */
-import type { ImageId, ImageStatus, LabelOrigin, LabelSource, SkipReason, SuggestionStatus } from '../domain/index.js';
+import type {
+  AuditKind,
+  ImageId,
+  ImageStatus,
+  LabelOrigin,
+  LabelSource,
+  SkipReason,
+  SuggestionStatus,
+} from '../domain/index.js';
 
 export type EmbeddingDtype = 'float32' | 'float16';
 
@@ -284,6 +292,35 @@ export interface StoreStats {
   readonly embeddedPerModel: readonly { readonly modelId: string; readonly spec: string; readonly embedded: number }[];
 }
 
+/** A 64-bit perceptual hash of an image's content (audit/phash.ts), as 16 hex digits. */
+export interface PerceptualHashRecord {
+  readonly contentHash: string;
+  readonly hash: string;
+}
+
+/** One finding of the data quality audit (audit/), as stored. */
+export interface NewAuditFinding {
+  /** A fingerprint of the finding's kind, content and labels (workspace/audit.ts). */
+  readonly id: string;
+  readonly kind: AuditKind;
+  readonly score: number;
+  readonly imageIds: readonly ImageId[];
+  /** Its kind's evidence, JSON-serialisable. */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditFindingRecord extends NewAuditFinding {
+  /** A person marked it fine (`dismissAuditFindings`). */
+  readonly dismissed: boolean;
+}
+
+/** The latest audit: which kinds it computed, and why any part could not run. */
+export interface AuditRunRecord {
+  readonly kinds: readonly AuditKind[];
+  readonly notes: readonly string[];
+  readonly createdAt: string;
+}
+
 export interface Store {
   /** Every image row; used to diff a scan against what is stored. */
   listImages(): Promise<ImageRecord[]>;
@@ -322,8 +359,11 @@ export interface Store {
    */
   undoLabelChanges(changeIds: readonly number[]): Promise<LabelUndoRecord>;
 
-  /** Every image with an embedding of this model and no skip reason, ordered by image id. */
-  loadEmbeddings(modelId: string): Promise<EmbeddingSet>;
+  /**
+   * Every image with an embedding of this model and no skip reason, ordered by image id; images excluded
+   * from learning (`setExcluded`) only with `includeExcluded` (the audit sees them).
+   */
+  loadEmbeddings(modelId: string, options?: { readonly includeExcluded?: boolean }): Promise<EmbeddingSet>;
   /**
    * Records a fit and replaces every suggestion with its own, atomically: until it is done (and after
    * a crash half-way) `latestFit` and the suggestions stay those of the previous fit. One save at a
@@ -391,5 +431,29 @@ export interface Store {
   /** Removes a class; its labels block that unless `clearLabels`, which removes them too. Returns labels removed. */
   deleteClass(name: string, clearLabels: boolean): Promise<number>;
   stats(): Promise<StoreStats>;
+
+  /** Stored perceptual hashes of these contents (those not stored yet are missing from the answer). */
+  getPerceptualHashes(contentHashes: readonly string[]): Promise<PerceptualHashRecord[]>;
+  putPerceptualHashes(hashes: readonly PerceptualHashRecord[]): Promise<void>;
+  /**
+   * Records an audit of `run.kinds` in one transaction: the findings of those kinds are replaced by
+   * `findings` (other kinds' stay), and the run becomes the latest. Dismissals are kept by finding id.
+   */
+  saveAudit(
+    run: { readonly kinds: readonly AuditKind[]; readonly notes: readonly string[] },
+    findings: readonly NewAuditFinding[],
+  ): Promise<void>;
+  /** Every stored finding, highest score first, each marked dismissed or not. */
+  listAuditFindings(): Promise<AuditFindingRecord[]>;
+  latestAudit(): Promise<AuditRunRecord | undefined>;
+  /** Marks findings fine, by id; a finding saved later with the same id stays dismissed. */
+  dismissAuditFindings(ids: readonly string[]): Promise<void>;
+  /**
+   * Excludes images from learning and export (or, `excluded: false`, takes them back): `loadEmbeddings`,
+   * `exportRows`, `exportRecords` and `countExportRecords` leave excluded images out.
+   */
+  setExcluded(imageIds: readonly ImageId[], excluded: boolean): Promise<void>;
+  /** Excluded images, by id. */
+  listExcluded(): Promise<ImageId[]>;
   close(): Promise<void>;
 }

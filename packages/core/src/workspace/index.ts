@@ -16,6 +16,13 @@ export {
 export type { WorkspaceImages, ImagesPage, ImagesQueryOptions } from './images.js';
 export type { WorkspaceLabels, LabelChange, LabelChangeResult, LabelUndoResult } from './labels.js';
 export type { WorkspaceClasses } from './classes.js';
+export type {
+  AuditFindingsOptions,
+  AuditResolveOptions,
+  AuditRunOptions,
+  AuditRunResult,
+  WorkspaceAudit,
+} from './audit.js';
 export type { WorkspaceSuggestions, FitFigures } from './suggestions.js';
 export type { AccuracyFigure } from './fit-summary.js';
 export type { AcceptOptions, AcceptResult, NextOptions, NextPick, SuggestOptions, SuggestResult } from './learning.js';

@@ -129,7 +129,9 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
   const learner = options.learner ?? (await openLearner(ws));
   try {
     const allLabels = await ws.store.listLabels();
-    const human = allLabels.filter((l) => HUMAN_LABEL_SOURCES.includes(l.source));
+    // Images excluded by the audit are not learned from (the learner has no row for them either).
+    const excluded = new Set<number>(await ws.store.listExcluded());
+    const human = allLabels.filter((l) => HUMAN_LABEL_SOURCES.includes(l.source) && !excluded.has(l.imageId));
     const labelled = new Set(allLabels.map((l) => l.imageId as number));
     const evidence = await checkEvidence(ws.store);
     const answered = evidence.filter((e) => e.check.answer !== null);

@@ -17,6 +17,7 @@ import type { ClassInfo, Store } from '../store/store.js';
 import type { ProgressListener } from '../util/progress.js';
 import type { HubOptions } from '../models/index.js';
 import type { Certificate } from '../verify/certify.js';
+import { WorkspaceAudit } from './audit.js';
 import { countChecks, type CheckCounts, WorkspaceChecks } from './checks.js';
 import { WorkspaceClasses } from './classes.js';
 import {
@@ -228,6 +229,8 @@ export class Workspace {
   readonly classes: WorkspaceClasses;
   readonly suggestions: WorkspaceSuggestions;
   readonly checks: WorkspaceChecks;
+  /** The data quality audit: likely label errors, near-duplicates, outliers (workspace/audit.ts). */
+  readonly audit: WorkspaceAudit;
   readonly #store: Store;
   readonly #ctx: WorkspaceContext;
   #config: WorkspaceConfig;
@@ -259,6 +262,7 @@ export class Workspace {
     this.classes = new WorkspaceClasses(this.#ctx);
     this.suggestions = new WorkspaceSuggestions(this.#ctx);
     this.checks = new WorkspaceChecks(this.#ctx);
+    this.audit = new WorkspaceAudit(this.#ctx, () => this.#config.maxPixels);
   }
 
   get config(): WorkspaceConfig {

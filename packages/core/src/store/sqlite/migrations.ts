@@ -136,6 +136,36 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (change_id, image_id)
   ) WITHOUT ROWID;
   `,
+  `
+  -- The data quality audit (audit/, store/sqlite/audit.ts): perceptual hashes by content, the latest
+  -- findings, dismissals by finding id (a fingerprint of content and labels), excluded images.
+  CREATE TABLE perceptual_hashes (
+    content_hash TEXT PRIMARY KEY,
+    phash TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE audit_runs (
+    id INTEGER PRIMARY KEY,
+    kinds TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE audit_findings (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    score REAL NOT NULL,
+    image_ids TEXT NOT NULL,
+    detail TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX audit_findings_score ON audit_findings(score DESC);
+  CREATE TABLE audit_dismissals (
+    finding_id TEXT PRIMARY KEY,
+    dismissed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  ) WITHOUT ROWID;
+  CREATE TABLE excluded_images (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    excluded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  `,
 ];
 
 /** The schema version this Autolabel writes and reads. */

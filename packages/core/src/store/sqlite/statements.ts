@@ -24,6 +24,9 @@ export const IMAGES_LABELS_SUGGESTIONS =
 export const IMAGE_STATUS_SQL = `CASE WHEN l.source = 'accepted' THEN 'accepted' WHEN l.label IS NOT NULL THEN 'labeled'
   WHEN s.status IS NOT NULL THEN s.status ELSE 'unlabeled' END`;
 
+/** The image `i` is not excluded from learning and export (the audit's `exclude`). */
+const NOT_EXCLUDED_SQL = 'NOT EXISTS (SELECT 1 FROM excluded_images x WHERE x.image_id = i.id)';
+
 /** What `queryImages` filters and sorts: one row per image that is not skipped (columns of `ImageItemRow`). */
 const IMAGE_ITEMS = `SELECT i.id, i.path, i.width, i.height, ${IMAGE_STATUS_SQL} AS status,
     coalesce(l.label, s.label) AS label,
@@ -51,7 +54,8 @@ const EXPORT_RECORDS = `SELECT i.id, i.path, i.content_hash, i.skip_reason, i.wi
     CASE WHEN l.label IS NULL THEN s.confidence ELSE l.confidence END AS confidence,
     s.label AS s_label, s.confidence AS s_confidence, s.runner_up AS s_runner_up,
     s.runner_up_confidence AS s_runner_up_confidence, s.status AS s_status, s.fit_id AS s_fit_id
-  FROM ${IMAGES_LABELS_SUGGESTIONS}`;
+  FROM ${IMAGES_LABELS_SUGGESTIONS}
+  WHERE ${NOT_EXCLUDED_SQL}`;
 
 /** One page (`@limit` rows after path `@after`) of the export records matching `filter` (AND-ed conditions, or ''). */
 export function exportRecordsPageSql(filter: string): string {
@@ -126,10 +130,11 @@ const QUERIES = {
   getEmbedding: query<[string, string], { dtype: string; dim: number; vector: Buffer }>(
     'SELECT dtype, dim, vector FROM embeddings WHERE model_id = ? AND content_hash = ?',
   ),
-  embeddings: query<[string], { id: number; dim: number; dtype: string; vector: Buffer }>(
+  // The second parameter: 1 to include excluded images.
+  embeddings: query<[string, number], { id: number; dim: number; dtype: string; vector: Buffer }>(
     `SELECT i.id, e.dim, e.dtype, e.vector FROM images i
      JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = ?
-     WHERE i.skip_reason IS NULL ORDER BY i.id`,
+     WHERE i.skip_reason IS NULL AND (? OR ${NOT_EXCLUDED_SQL}) ORDER BY i.id`,
   ),
 
   setLabel: query<[number, string, string, string | null, string | null]>(
@@ -164,6 +169,7 @@ const QUERIES = {
        CASE WHEN l.label IS NULL THEN s.status END AS suggestion_status,
        CASE WHEN l.label IS NULL THEN s.confidence ELSE l.confidence END AS confidence, i.width, i.height
      FROM ${IMAGES_LABELS_SUGGESTIONS}
+     WHERE ${NOT_EXCLUDED_SQL}
      ORDER BY i.path`,
   ),
 

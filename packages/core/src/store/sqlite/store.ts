@@ -1,9 +1,11 @@
 /** @module The default Store: one SQLite file (better-sqlite3, WAL), every multi-row write in one transaction. */
 import type Database from 'better-sqlite3';
-import type { ImageId, ImageStatus, LabelOrigin, LabelSource } from '../../domain/index.js';
+import type { AuditKind, ImageId, ImageStatus, LabelOrigin, LabelSource } from '../../domain/index.js';
 import { AutolabelError } from '../../errors.js';
 import { float16ToFloat32, float32ToFloat16 } from '../../util/float16.js';
 import type {
+  AuditFindingRecord,
+  AuditRunRecord,
   CheckDrawRecord,
   CheckRecord,
   ClassInfo,
@@ -22,15 +24,18 @@ import type {
   LabelRecord,
   LabelUndoRecord,
   ModelRecord,
+  NewAuditFinding,
   NewCheck,
   NewFit,
   NewSuggestion,
   PendingEmbedding,
+  PerceptualHashRecord,
   ScanChanges,
   Store,
   StoreStats,
   SuggestionRecord,
 } from '../store.js';
+import { AuditTables } from './audit.js';
 import { canWriteDatabase, openReadOnly, openWritable } from './connection.js';
 import { FitSaves, type FitSaveSettings } from './fits.js';
 import { LabelChanges } from './label-changes.js';
@@ -90,6 +95,7 @@ export class SqliteStore implements Store {
   readonly #target: WriteTarget;
   readonly #fits: FitSaves;
   readonly #labelChanges: LabelChanges;
+  readonly #audit: AuditTables;
 
   constructor(db: Database.Database, settings: SqliteStoreSettings) {
     this.#db = db;
@@ -98,6 +104,7 @@ export class SqliteStore implements Store {
     this.#target = { db, file: settings.file, readOnly: settings.readOnly };
     this.#fits = new FitSaves({ db, ...settings });
     this.#labelChanges = new LabelChanges(db);
+    this.#audit = new AuditTables(db);
   }
 
   async listImages(): Promise<ImageRecord[]> {
@@ -280,11 +287,11 @@ export class SqliteStore implements Store {
     return this.#write('undo label changes', () => this.#labelChanges.undo(changeIds));
   }
 
-  async loadEmbeddings(modelId: string): Promise<EmbeddingSet> {
+  async loadEmbeddings(modelId: string, options: { readonly includeExcluded?: boolean } = {}): Promise<EmbeddingSet> {
     const dim = this.#stmt.modelDim.get(modelId)?.dim ?? 0;
     const ids: number[] = [];
     let vectors = new Float32Array(1024 * dim);
-    for (const row of this.#stmt.embeddings.iterate(modelId)) {
+    for (const row of this.#stmt.embeddings.iterate(modelId, options.includeExcluded ? 1 : 0)) {
       if (row.dim !== dim) {
         throw new AutolabelError(
           'STORE_FAILED',
@@ -495,6 +502,41 @@ export class SqliteStore implements Store {
       labelsPerClass: this.#stmt.labelsPerClass.all(),
       embeddedPerModel: this.#stmt.embeddedPerModel.all(),
     };
+  }
+
+  async getPerceptualHashes(contentHashes: readonly string[]): Promise<PerceptualHashRecord[]> {
+    return this.#audit.getHashes(contentHashes);
+  }
+
+  async putPerceptualHashes(hashes: readonly PerceptualHashRecord[]): Promise<void> {
+    this.#write('store perceptual hashes', () => this.#audit.putHashes(hashes));
+  }
+
+  async saveAudit(
+    run: { readonly kinds: readonly AuditKind[]; readonly notes: readonly string[] },
+    findings: readonly NewAuditFinding[],
+  ): Promise<void> {
+    this.#write('save the audit', () => this.#audit.save(run, findings));
+  }
+
+  async listAuditFindings(): Promise<AuditFindingRecord[]> {
+    return this.#audit.findings();
+  }
+
+  async latestAudit(): Promise<AuditRunRecord | undefined> {
+    return this.#audit.latestRun();
+  }
+
+  async dismissAuditFindings(ids: readonly string[]): Promise<void> {
+    this.#write('dismiss findings', () => this.#audit.dismiss(ids));
+  }
+
+  async setExcluded(imageIds: readonly ImageId[], excluded: boolean): Promise<void> {
+    this.#write(excluded ? 'exclude images' : 'include images', () => this.#audit.setExcluded(imageIds, excluded));
+  }
+
+  async listExcluded(): Promise<ImageId[]> {
+    return this.#audit.excluded();
   }
 
   /**
