@@ -41,6 +41,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   ROUTE_NOT_FOUND: EXIT.notFound,
   IMAGE_UNREADABLE: EXIT.badInput,
   PORT_IN_USE: EXIT.usage,
+  NATIVE_MODULE_FAILED: EXIT.failure,
 };
 
 export function exitCodeOf(error: unknown): number {

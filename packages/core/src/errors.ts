@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'ROUTE_NOT_FOUND',
   'IMAGE_UNREADABLE',
   'PORT_IN_USE',
+  /** A native add-on (usearch's approximate neighbour search) cannot load on this machine. */
+  'NATIVE_MODULE_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,6 +1,6 @@
 /** @module The k-nearest-neighbour graph over all embeddings and its normalised affinity, the substrate of label propagation. */
-import { type Matrix, rowOf } from './matrix.js';
-import type { OrtMath } from './ort-math.js';
+import type { Matrix } from './matrix.js';
+import type { Neighbours, OrtMath } from './ort-math.js';
 
 export interface KnnGraph {
   readonly nodes: number;
@@ -25,47 +25,70 @@ export async function buildKnnGraph(math: OrtMath, features: Matrix, k: number):
   return dropSelf(found.indices, found.scores, features.rows, 0, found.k, k);
 }
 
+/** Finds, for each query row, the k rows of `base` with the largest dot product (exact: `OrtMath`; approximate: ann.ts). */
+export interface NeighbourSearch {
+  topK(queries: Matrix, base: Matrix, k: number): Promise<Neighbours>;
+}
+
 /**
  * Adds `features.rows - graph.nodes` new nodes (the last rows of `features`): searches their
- * neighbours and lets them displace farther neighbours of the old nodes. Costs one pass over the new rows.
+ * neighbours among all nodes, and the old nodes' nearest new ones, which displace farther neighbours.
+ * Two searches with the new rows on one side; with exact search, the graph a full build gives.
  */
-export async function extendKnnGraph(math: OrtMath, graph: KnnGraph, features: Matrix): Promise<KnnGraph> {
+export async function extendKnnGraph(search: NeighbourSearch, graph: KnnGraph, features: Matrix): Promise<KnnGraph> {
   const k = graph.k;
-  const n = features.rows;
   const first = graph.nodes;
-  if (n === first) return graph;
-  const added = { rows: n - first, cols: features.cols, data: features.data.subarray(first * features.cols) };
-  const found = await math.topK(added, features, k + 1);
+  if (features.rows === first) return graph;
+  const added = {
+    rows: features.rows - first,
+    cols: features.cols,
+    data: features.data.subarray(first * features.cols),
+  };
+  const found = await search.topK(added, features, k + 1);
   const fresh = dropSelf(found.indices, found.scores, added.rows, first, found.k, k);
+  const old = { rows: first, cols: features.cols, data: features.data.subarray(0, first * features.cols) };
+  return appendNodes(graph, fresh, await search.topK(old, added, k));
+}
+
+/**
+ * The graph with `fresh` (rows for new nodes, numbered from `graph.nodes` on) appended, and each old
+ * node's list merged with `nearestNew` (row-major [graph.nodes, nearestNew.k], indices into the new
+ * nodes, nearest first): the k best of both, an old neighbour first on a tie.
+ */
+export function appendNodes(graph: KnnGraph, fresh: KnnGraph, nearestNew: Neighbours): KnnGraph {
+  const { k, nodes: first } = graph;
+  const n = first + fresh.nodes;
   const indices = new Int32Array(n * k);
   const scores = new Float32Array(n * k);
-  indices.set(graph.indices);
-  scores.set(graph.scores);
   indices.set(fresh.indices, first * k);
   scores.set(fresh.scores, first * k);
-  // An old node gains a new neighbour when the new node beats its current k-th.
-  for (let a = first; a < n; a++) {
-    const qa = rowOf(features, a);
-    for (let i = 0; i < first; i++) {
-      const qi = rowOf(features, i);
-      let s = 0;
-      for (let j = 0; j < qa.length; j++) s += qa[j]! * qi[j]!;
-      const o = i * k;
-      if (s <= scores[o + k - 1]!) continue;
-      let p = k - 1;
-      while (p > 0 && scores[o + p - 1]! < s) {
-        scores[o + p] = scores[o + p - 1]!;
-        indices[o + p] = indices[o + p - 1]!;
-        p--;
+  const w = nearestNew.k;
+  for (let i = 0; i < first; i++) {
+    const o = i * k;
+    let a = 0; // into the old list
+    let b = 0; // into the new candidates
+    for (let p = 0; p < k; p++) {
+      const oldScore = graph.scores[o + a]!;
+      const newIndex = b < w ? nearestNew.indices[i * w + b]! : -1;
+      if (newIndex >= 0 && nearestNew.scores[i * w + b]! > oldScore) {
+        indices[o + p] = first + newIndex;
+        scores[o + p] = nearestNew.scores[i * w + b]!;
+        b++;
+      } else {
+        indices[o + p] = graph.indices[o + a]!;
+        scores[o + p] = oldScore;
+        a++;
       }
-      scores[o + p] = s;
-      indices[o + p] = a;
     }
   }
   return { nodes: n, k, indices, scores };
 }
 
-function dropSelf(
+/**
+ * Rows [rows, k] without each row's own node (`r + offset`): a negative index (no neighbour found)
+ * is skipped too, and rows with fewer than k others are padded with self at similarity 0.
+ */
+export function dropSelf(
   indices: Int32Array,
   scores: Float32Array,
   rows: number,
@@ -79,7 +102,7 @@ function dropSelf(
     let w = 0;
     for (let j = 0; j < width && w < k; j++) {
       const idx = indices[r * width + j]!;
-      if (idx === r + offset) continue;
+      if (idx === r + offset || idx < 0) continue;
       outIndices[r * k + w] = idx;
       outScores[r * k + w] = scores[r * width + j]!;
       w++;

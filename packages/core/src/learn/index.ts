@@ -10,7 +10,16 @@ export {
   type HeldOutScores,
   type LabelFit,
 } from './fit.js';
-export { buildKnnGraph, normalizedAffinity, type KnnGraph, type SparseMatrix } from './graph.js';
+export {
+  buildKnnGraph,
+  extendKnnGraph,
+  normalizedAffinity,
+  type KnnGraph,
+  type NeighbourSearch,
+  type SparseMatrix,
+} from './graph.js';
+export { ANN_MIN_ROWS, approximateKnnGraph, HnswIndex, HnswSearch, type HnswOptions } from './ann.js';
+export type { NeighbourMode } from './graph-cache.js';
 export { AFFINITY_K, GRAPH_K, Learner, type LearnerFit, type LearnerOptions } from './learner.js';
 export { headLogits, softmaxRows, trainLogistic, type LinearHead } from './logistic.js';
 export { matrix, normalizeRows, rowOf, selectRows, type Matrix } from './matrix.js';

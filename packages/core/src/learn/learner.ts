@@ -3,34 +3,35 @@
  * (cached on disk, extended when images are added), and fits from the current labels. Built once and
  * kept by whoever refits often (the server); the CLI builds it per command.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { AutolabelError, messageOf } from '../errors.js';
+import { AutolabelError } from '../errors.js';
 import type { ImageId } from '../domain/index.js';
 import type { EmbeddingSet, LabelRecord } from '../store/store.js';
-import { writeFileAtomic } from '../util/fs.js';
-import { sha256 } from '../util/hash.js';
 import { applyFeatureTransform, type FeatureTransform, fitFeatureTransform } from './features.js';
 import { type FitOptions, fitLabels, type LabelFit } from './fit.js';
-import { buildKnnGraph, extendKnnGraph, type KnnGraph, normalizedAffinity, type SparseMatrix } from './graph.js';
+import type { HnswOptions } from './ann.js';
+import { type KnnGraph, normalizedAffinity, type SparseMatrix } from './graph.js';
+import { loadOrBuildGraph, type NeighbourMode } from './graph-cache.js';
 import { type Matrix, matrix } from './matrix.js';
 import { OrtMath } from './ort-math.js';
 
 /** Neighbours kept per image (typicality, outliers); the propagation graph uses the first `AFFINITY_K`. */
 export const GRAPH_K = 20;
 export const AFFINITY_K = 10;
-/** Rebuild rather than extend once this share of the graph would be new. */
-const REBUILD_SHARE = 0.2;
 
 export interface LearnerOptions {
   /** Folder for the graph cache; none: no cache. */
   readonly cacheDir?: string;
   readonly threads?: number;
+  /** Exact or approximate (HNSW) neighbour search; default `auto`: approximate from `ANN_MIN_ROWS` images on. */
+  readonly neighbours?: NeighbourMode;
+  /** The HNSW index's parameters, for benchmarks that tune them. */
+  readonly hnsw?: HnswOptions;
 }
 
 export interface GraphBuildInfo {
   readonly how: 'cached' | 'extended' | 'built';
+  /** Exact search, or the HNSW index's approximate one (big workspaces). */
+  readonly search: 'exact' | 'approximate';
   readonly ms: number;
   /** Why the graph could not be cached (a full disk, a read-only workspace); the learner works without. */
   readonly cacheWarning?: string;
@@ -73,8 +74,14 @@ export class Learner {
       const transform = fitFeatureTransform(raw);
       const features = applyFeatureTransform(transform, raw);
       const started = performance.now();
-      const { graph, how, cacheWarning } = await loadOrBuildGraph(math, embeddings, features, options.cacheDir);
-      const info = { how, ms: performance.now() - started, cacheWarning };
+      const { graph, how, search, warnings } = await loadOrBuildGraph(math, embeddings, features, {
+        k: GRAPH_K,
+        cacheDir: options.cacheDir,
+        neighbours: options.neighbours,
+        hnsw: { threads: options.threads, ...options.hnsw },
+      });
+      const cacheWarning = warnings.length > 0 ? warnings.join('; ') : undefined;
+      const info = { how, search, ms: performance.now() - started, cacheWarning };
       return new Learner(math, embeddings, transform, features, graph, normalizedAffinity(graph, AFFINITY_K), info);
     } catch (error) {
       await math.close();
@@ -178,82 +185,5 @@ export class Learner {
 
   async close(): Promise<void> {
     await this.math.close();
-  }
-}
-
-const GRAPH_MAGIC = 'autolabel-knn-graph-v1';
-
-/** The cache key: model and feature transform inputs (the image set is checked against the file). */
-function cacheFile(dir: string, modelId: string): string {
-  return join(dir, `graph-${sha256(modelId).slice(0, 16)}.bin`);
-}
-
-async function loadOrBuildGraph(
-  math: OrtMath,
-  embeddings: EmbeddingSet,
-  features: Matrix,
-  cacheDir: string | undefined,
-): Promise<{ graph: KnnGraph; how: GraphBuildInfo['how']; cacheWarning?: string }> {
-  const file = cacheDir ? cacheFile(cacheDir, embeddings.modelId) : undefined;
-  let graph: KnnGraph | undefined;
-  let how: GraphBuildInfo['how'] = 'built';
-  if (file && existsSync(file)) {
-    const cached = decodeGraph(await readFile(file));
-    const ids = embeddings.imageIds;
-    if (cached && cached.graph.k === GRAPH_K && cached.ids.length <= ids.length) {
-      const prefix = cached.ids.every((id, i) => ids[i] === id);
-      if (prefix && cached.ids.length === ids.length) {
-        graph = cached.graph;
-        how = 'cached';
-      } else if (prefix && ids.length - cached.ids.length <= REBUILD_SHARE * ids.length) {
-        graph = await extendKnnGraph(math, cached.graph, features);
-        how = 'extended';
-      }
-    }
-  }
-  graph ??= await buildKnnGraph(math, features, Math.min(GRAPH_K, Math.max(1, features.rows - 1)));
-  if (file && how !== 'cached') {
-    try {
-      await mkdir(cacheDir!, { recursive: true });
-      await writeFileAtomic(file, encodeGraph(graph, embeddings.imageIds));
-    } catch (error) {
-      // The cache only saves time: a full disk or a read-only workspace must not stop the fit.
-      return {
-        graph,
-        how,
-        cacheWarning: `the neighbour graph was not cached (${messageOf(error)}); it is built again next time`,
-      };
-    }
-  }
-  return { graph, how };
-}
-
-function encodeGraph(graph: KnnGraph, ids: Int32Array): Uint8Array[] {
-  const header = Buffer.from(JSON.stringify({ magic: GRAPH_MAGIC, nodes: graph.nodes, k: graph.k }) + '\n');
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(header.length);
-  const bytes = (a: Int32Array | Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  return [length, header, bytes(ids), bytes(graph.indices), bytes(graph.scores)];
-}
-
-function decodeGraph(data: Buffer): { graph: KnnGraph; ids: Int32Array } | undefined {
-  try {
-    const headerLength = data.readUInt32LE(0);
-    const header = JSON.parse(data.subarray(4, 4 + headerLength).toString('utf8')) as {
-      magic: string;
-      nodes: number;
-      k: number;
-    };
-    if (header.magic !== GRAPH_MAGIC) return undefined;
-    const { nodes, k } = header;
-    const body = data.subarray(4 + headerLength);
-    if (body.length !== 4 * (nodes + 2 * nodes * k)) return undefined;
-    const copy = new Uint8Array(body); // aligned
-    const ids = new Int32Array(copy.buffer, 0, nodes);
-    const indices = new Int32Array(copy.buffer, 4 * nodes, nodes * k);
-    const scores = new Float32Array(copy.buffer, 4 * (nodes + nodes * k), nodes * k);
-    return { ids, graph: { nodes, k, indices, scores } };
-  } catch {
-    return undefined; // a damaged cache is rebuilt
   }
 }
