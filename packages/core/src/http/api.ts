@@ -19,6 +19,7 @@ import { NEXT_STRATEGIES } from '../select/next.js';
 import { HTTP_LIMITS } from './limits.js';
 import type { CheckRecord, ClassInfo } from '../store/store.js';
 import type { ChecksNeeded } from '../verify/certify.js';
+import type { Progress } from '../util/progress.js';
 import type { VerifyStatus } from '../workspace/checks.js';
 import type { AccuracyFigure } from '../workspace/fit-summary.js';
 import type { ImagesPage } from '../workspace/images.js';
@@ -235,7 +236,7 @@ export const AuditQuerySchema = z.object({
     .transform((v) => v === 'true'),
 });
 export type AuditQuery = z.infer<typeof AuditQuerySchema>;
-/** POST /api/audit/:id: what to do about a finding (relabelling goes through POST /api/labels). */
+/** POST /api/audit/findings/:id: what to do about a finding (relabelling goes through the label routes). */
 export const AuditResolveBodySchema = z.object({
   action: z.enum(AUDIT_ACTIONS),
   /** `exclude` / `include`: only these images of the finding (a duplicate group's "keep one"); default all. */
@@ -268,7 +269,12 @@ export interface LabelErrorFinding extends AuditFindingBase {
   /** Out-of-fold probability of `likelyLabel`. */
   readonly likelyProbability: number;
   /** The nearest labelled neighbours, most similar first (cosine similarity of the features). */
-  readonly neighbours: readonly { readonly path: string; readonly label: string; readonly similarity: number }[];
+  readonly neighbours: readonly {
+    readonly imageId: number;
+    readonly path: string;
+    readonly label: string;
+    readonly similarity: number;
+  }[];
 }
 
 /** A group of the same picture: exact copies, or resized, re-encoded or slightly cropped ones. */
@@ -315,10 +321,27 @@ export interface AuditResolveResponse {
   readonly excluded: number;
 }
 
+/** POST /api/audit/run: the kinds to audit (default all); the findings of other kinds stay as they were. */
+export const AuditRunBodySchema = z.object({ kinds: z.array(z.enum(AUDIT_KINDS)).min(1).max(10).optional() });
+
+/** The server's audit run (GET and POST /api/audit/run, and `audit` events): one at a time, in the background. */
+export interface AuditRunState {
+  readonly state: 'idle' | 'running' | 'done' | 'failed';
+  /** The running audit's latest progress (phase, count, rate, time left); null before its first report. */
+  readonly progress: Progress | null;
+  /** Why the last run failed. */
+  readonly message: string | null;
+  readonly hint?: ErrorHint;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+}
+
 /** Server-sent events on GET /api/events. */
 export type ServerEvent =
   | { readonly type: 'labels'; readonly imageIds: readonly number[] }
-  | { readonly type: 'model'; readonly model: ModelState };
+  | { readonly type: 'model'; readonly model: ModelState }
+  /** The audit run moved on, or a finding was decided: pages read GET /api/audit again. */
+  | { readonly type: 'audit'; readonly run: AuditRunState };
 
 /** Every error answer: a stable code, a message naming the field, and what a person can do about it. */
 export interface ApiError {

@@ -471,13 +471,18 @@ async function labelErrorFindings(
     const row = rows[candidate.index]!;
     const image = data.imageById.get(learner.imageIdAt(row));
     if (!image) return [];
-    const neighbours: { path: string; label: string; similarity: number }[] = [];
+    const neighbours: { imageId: number; path: string; label: string; similarity: number }[] = [];
     for (let j = 0; j < k && neighbours.length < SHOWN_NEIGHBOURS; j++) {
       const t = indices[row * k + j]!;
       if (t === row || seeds[t]! < 0) continue;
       const other = data.imageById.get(learner.imageIdAt(t));
       if (other)
-        neighbours.push({ path: other.path, label: fit.classes[seeds[t]!]!, similarity: round(scores[row * k + j]!) });
+        neighbours.push({
+          imageId: other.id,
+          path: other.path,
+          label: fit.classes[seeds[t]!]!,
+          similarity: round(scores[row * k + j]!),
+        });
     }
     const givenLabel = fit.classes[given[candidate.index]!]!;
     const likelyLabel = fit.classes[candidate.likely]!;
