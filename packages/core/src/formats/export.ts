@@ -32,6 +32,8 @@ export interface ExportOptions {
   readonly split?: string | readonly number[];
   /** Seed of the split's random draw (default 0: the same split every time). */
   readonly seed?: number;
+  /** Splits: the duplicate group of each image by path (`WriteContext.groupOf`), kept on one side. */
+  readonly groups?: ReadonlyMap<string, string>;
   /** Folder formats: copy the images instead of linking to them. */
   readonly copy?: boolean;
   readonly signal?: AbortSignal;
@@ -77,6 +79,7 @@ export async function exportLabels(store: Store, imagesRoot: string, options: Ex
     classes: (await store.listClasses()).map((c) => c.name).sort(),
     split,
     seed: options.seed ?? 0,
+    ...(options.groups && { groupOf: (path: string) => options.groups!.get(path) }),
     advance(rows) {
       if (options.signal?.aborted) throw new AutolabelError('ABORTED', 'export interrupted: nothing was written');
       progress.advance(rows);

@@ -72,6 +72,11 @@ export interface WriteContext {
   /** Fractions for train, val (and test), for formats that split; undefined: the format's default. */
   readonly split: readonly number[] | undefined;
   readonly seed: number;
+  /**
+   * The duplicate group of an image (by path), whose members a split keeps on one side (the audit's
+   * near-duplicates, so a copy never tests what its original trained); undefined: no group.
+   */
+  readonly groupOf?: (path: string) => string | undefined;
   /** Called as rows are written, for progress. */
   advance(rows: number): void;
 }

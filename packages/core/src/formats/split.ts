@@ -64,6 +64,18 @@ export class StratifiedSplitter {
     this.#random = seededRandom(seed);
   }
 
+  /**
+   * Counts a row of `label` into `part`, the part its duplicate group went to (groupOf): from that
+   * part's room where it has some, else from another's, so the class's shares stay as near as they can.
+   */
+  take(label: string, part: number): number {
+    const left = this.#left.get(label);
+    if (!left) return part;
+    const from = left[part]! > 0 ? part : left.findIndex((n) => n > 0);
+    if (from >= 0) left[from]!--;
+    return part;
+  }
+
   /** The part (index into the fractions) of the next row of `label`. */
   assign(label: string): number {
     const left = this.#left.get(label);

@@ -198,6 +198,8 @@ export async function eachLabelledRow(
 ): Promise<LabelledPass> {
   const splitter = fractions === undefined ? undefined : new StratifiedSplitter(counts, fractions, ctx.seed);
   const perPart = Array.from({ length: fractions?.length ?? 1 }, () => 0);
+  // The part each duplicate group went to, by its first member (groupOf).
+  const partOfGroup = new Map<string, number>();
   let images = 0;
   let withoutClass = 0;
   for await (const row of rows()) {
@@ -206,7 +208,10 @@ export async function eachLabelledRow(
       withoutClass++;
       continue;
     }
-    const part = splitter?.assign(row.label) ?? 0;
+    const group = splitter && ctx.groupOf?.(row.path);
+    const groupPart = group === undefined ? undefined : partOfGroup.get(group);
+    const part = groupPart !== undefined ? splitter!.take(row.label, groupPart) : (splitter?.assign(row.label) ?? 0);
+    if (group !== undefined) partOfGroup.set(group, part);
     await each(row, row.label, part);
     perPart[part]!++;
     images++;

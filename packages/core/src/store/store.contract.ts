@@ -547,6 +547,92 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await expect(store.skipCheck(999)).rejects.toThrow(/no check with id 999/);
       }));
 
+    describe('data quality audit', () => {
+      it('keeps perceptual hashes by content', () =>
+        withStore(async (store) => {
+          await store.putPerceptualHashes([
+            { contentHash: 'h1', hash: '0123456789abcdef' },
+            { contentHash: 'h2', hash: 'fedcba9876543210' },
+          ]);
+          await store.putPerceptualHashes([{ contentHash: 'h2', hash: '0000000000000000' }]);
+          const found = await store.getPerceptualHashes(['h2', 'h1', 'h3']);
+          expect([...found].sort((a, b) => a.contentHash.localeCompare(b.contentHash))).toEqual([
+            { contentHash: 'h1', hash: '0123456789abcdef' },
+            { contentHash: 'h2', hash: '0000000000000000' },
+          ]);
+          expect(await store.getPerceptualHashes([])).toEqual([]);
+        }));
+
+      it('replaces the findings of the kinds audited, and keeps dismissals by finding id', () =>
+        withStore(async (store) => {
+          await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+          const [a, b] = (await store.listImages()).map((i) => i.id);
+          expect(await store.latestAudit()).toBeUndefined();
+          await store.saveAudit({ kinds: ['duplicate', 'outlier'], notes: [] }, [
+            { id: 'dup1', kind: 'duplicate', score: 0.9, imageIds: [a!, b!], detail: { exact: true } },
+            { id: 'out1', kind: 'outlier', score: 0.5, imageIds: [b!], detail: { distanceRatio: 2 } },
+          ]);
+          await store.dismissAuditFindings(['dup1']);
+          // A later audit of outliers only: the duplicate stays, the outliers are replaced.
+          await store.saveAudit({ kinds: ['outlier'], notes: ['a note'] }, [
+            { id: 'out2', kind: 'outlier', score: 0.95, imageIds: [a!], detail: { distanceRatio: 3 } },
+          ]);
+          expect(await store.listAuditFindings()).toEqual([
+            {
+              id: 'out2',
+              kind: 'outlier',
+              score: 0.95,
+              imageIds: [a!],
+              detail: { distanceRatio: 3 },
+              dismissed: false,
+            },
+            { id: 'dup1', kind: 'duplicate', score: 0.9, imageIds: [a!, b!], detail: { exact: true }, dismissed: true },
+          ]);
+          expect(await store.latestAudit()).toMatchObject({ kinds: ['outlier'], notes: ['a note'] });
+          // Found again later with the same id (the same data): still dismissed.
+          await store.saveAudit({ kinds: ['duplicate'], notes: [] }, [
+            { id: 'dup1', kind: 'duplicate', score: 0.8, imageIds: [a!, b!], detail: {} },
+          ]);
+          expect((await store.listAuditFindings()).find((f) => f.id === 'dup1')).toMatchObject({ dismissed: true });
+        }));
+
+      it('leaves excluded images out of learning and export until they are included again', () =>
+        withStore(async (store) => {
+          await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+          const [a, b] = (await store.listImages()).map((i) => i.id);
+          await store.registerModel({ id: 'm', spec: 'builtin:m', dim: 2 });
+          await store.putEmbeddings({
+            modelId: 'm',
+            dtype: 'float32',
+            dim: 2,
+            vectors: [
+              { contentHash: 'h1', vector: Float32Array.from([1, 0]) },
+              { contentHash: 'h2', vector: Float32Array.from([0, 1]) },
+            ],
+            failures: [],
+          });
+          await store.setLabels([{ imageId: b!, label: 'cat', source: 'manual' }]);
+          await store.setExcluded([b!], true);
+          expect(await store.listExcluded()).toEqual([b]);
+          expect(Array.from((await store.loadEmbeddings('m')).imageIds)).toEqual([a]);
+          expect(Array.from((await store.loadEmbeddings('m', { includeExcluded: true })).imageIds)).toEqual([a, b]);
+          expect((await store.exportRows()).map((r) => r.path)).toEqual(['a.jpg']);
+          const records = [];
+          for await (const r of store.exportRecords()) records.push(r.path);
+          expect(records).toEqual(['a.jpg']);
+          expect(await store.countExportRecords()).toBe(1);
+          // Labels stay: an excluded image keeps what a person said about it.
+          expect((await store.listLabels()).map((l) => l.path)).toEqual(['b.jpg']);
+          await store.setExcluded([b!], false);
+          expect(await store.listExcluded()).toEqual([]);
+          expect(await store.countExportRecords()).toBe(2);
+          // A removed image is no longer excluded.
+          await store.setExcluded([a!], true);
+          await store.applyScan({ upserts: [], moves: [], removals: [a!] });
+          expect(await store.listExcluded()).toEqual([]);
+        }));
+    });
+
     describe('undo of label changes', () => {
       /** Images a.jpg, b.jpg, c.jpg, each with a suggestion of a fit; b labelled by a person (a `next` pick), c imported. */
       const seeded = async (store: Store): Promise<ImageId[]> => {

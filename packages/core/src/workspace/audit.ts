@@ -179,6 +179,24 @@ export class WorkspaceAudit {
     };
   }
 
+  /**
+   * The duplicate groups of the last audit, by image path (dismissed ones too: they are still copies),
+   * for an export's split to keep each group on one side.
+   */
+  async splitGroups(): Promise<Map<string, string>> {
+    const { store } = this.#ctx;
+    const data = await loadAuditData(store);
+    const groups = new Map<string, string>();
+    for (const record of await store.listAuditFindings()) {
+      if (record.kind !== 'duplicate') continue;
+      for (const id of record.imageIds) {
+        const image = data.imageById.get(id);
+        if (image && !groups.has(image.path)) groups.set(image.path, record.id);
+      }
+    }
+    return groups;
+  }
+
   /** A learner over every embedding, excluded images included (they are audited too); undefined without embeddings. */
   async #openLearner(notes: string[]): Promise<Learner | undefined> {
     const { store } = this.#ctx;

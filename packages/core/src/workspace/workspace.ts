@@ -391,7 +391,9 @@ export class Workspace {
    */
   async export(options: ExportOptions): Promise<ExportResult> {
     const out = typeof options.out === 'string' ? resolve(options.out) : options.out;
-    return exportLabels(this.#store, this.imagesRoot, { ...options, out });
+    // A split keeps each of the audit's duplicate groups on one side.
+    const groups = options.groups ?? (options.split === undefined ? undefined : await this.audit.splitGroups());
+    return exportLabels(this.#store, this.imagesRoot, { ...options, out, groups });
   }
 
   /** Fits the human labels and replaces every suggestion (see learn/fit.ts). */
