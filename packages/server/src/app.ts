@@ -5,11 +5,13 @@
 import { join } from 'node:path';
 import { AutolabelError, type Workspace } from '@autolabel/core';
 import { Hono } from 'hono';
+import { AuditRuns } from './audit-runs.js';
 import { errorResponse } from './errors.js';
 import { type GuardOptions, mountGuards } from './guard.js';
 import type { LiveModel } from './live-model.js';
 import { EmbeddingMap } from './map.js';
 import { MediaCache } from './media.js';
+import { auditRoutes } from './routes/audit.js';
 import { classRoutes } from './routes/classes.js';
 import type { RouteContext } from './routes/context.js';
 import { eventRoutes } from './routes/events.js';
@@ -22,6 +24,8 @@ import { workspaceRoutes } from './routes/workspace.js';
 export interface AppOptions extends GuardOptions {
   readonly workspace: Workspace;
   readonly live: LiveModel;
+  /** The audit runs; made here when the caller does not close them itself (serve.ts does). */
+  readonly audits?: AuditRuns;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -31,6 +35,7 @@ export function createApp(options: AppOptions): Hono {
     live,
     media: new MediaCache(workspace.imagesRoot, join(workspace.dir, 'cache', 'media')),
     map: new EmbeddingMap(live, join(workspace.dir, 'cache')),
+    audits: options.audits ?? new AuditRuns(workspace, live),
   };
   const app = new Hono();
 
@@ -51,6 +56,7 @@ export function createApp(options: AppOptions): Hono {
   app.route('/api', suggestionRoutes(context));
   app.route('/api/verify', verifyRoutes(context));
   app.route('/api/events', eventRoutes(context));
+  app.route('/api/audit', auditRoutes(context));
 
   // Before the web app's catch-all (serve.ts): an API path that names no route is a JSON 404, not the page.
   app.all('/api/*', (c) => {

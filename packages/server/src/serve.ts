@@ -7,6 +7,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { AutolabelError, openWorkspace } from '@autolabel/core';
 import { createApp } from './app.js';
+import { AuditRuns } from './audit-runs.js';
 import { LiveModel } from './live-model.js';
 
 export interface ServeOptions {
@@ -62,6 +63,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const workspace = await openWorkspace(options.workspace, { model: options.model });
   const live = new LiveModel(workspace, { targetPrecision: options.targetPrecision, debounceMs: options.debounceMs });
   await live.load();
+  const audits = new AuditRuns(workspace, live);
   let token: string | null = null;
   let tokenCreated = false;
   if (!isLoopback(host)) {
@@ -79,6 +81,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const app = createApp({
     workspace,
     live,
+    audits,
     token: token ?? undefined,
     allowedHosts: [...(options.allowedHosts ?? []), ...(wildcard ? [] : [host])],
     anyAddress: wildcard,
@@ -117,6 +120,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // Event streams stay open until told otherwise.
       if ('closeAllConnections' in server) server.closeAllConnections();
       await closing;
+      await audits.close();
       await live.close();
       await workspace.close();
     },

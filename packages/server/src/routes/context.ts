@@ -1,5 +1,6 @@
 /** @module What every route module is given: the workspace (the one engine API) and the server's own parts. */
 import type { Workspace } from '@autolabel/core';
+import type { AuditRuns } from '../audit-runs.js';
 import type { LiveModel } from '../live-model.js';
 import type { EmbeddingMap } from '../map.js';
 import type { MediaCache } from '../media.js';
@@ -10,6 +11,8 @@ export interface RouteContext {
   readonly live: LiveModel;
   readonly media: MediaCache;
   readonly map: EmbeddingMap;
+  /** The data quality audit running in the background, one at a time. */
+  readonly audits: AuditRuns;
 }
 
 /** Labels changed: tell the open pages, and refit in the background. */

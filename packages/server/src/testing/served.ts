@@ -9,6 +9,7 @@ import { initWorkspace, type Workspace } from '@autolabel/core';
 import { storeOf } from '@autolabel/core/learn';
 import { type ImagePattern, type Rgb, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { createApp } from '../app.js';
+import { AuditRuns } from '../audit-runs.js';
 import { LiveModel, type LiveModelOptions } from '../live-model.js';
 
 export interface Served {
@@ -16,6 +17,8 @@ export interface Served {
   readonly dir: string;
   readonly workspace: Workspace;
   readonly live: LiveModel;
+  /** The app's audit runs (`settled()` waits for one to finish). */
+  readonly audits: AuditRuns;
   readonly app: ReturnType<typeof createApp>;
   /** Image id by path, every scanned image (skipped ones too). */
   readonly ids: ReadonlyMap<string, number>;
@@ -51,7 +54,8 @@ export async function served(name: string, options: ServeOptions): Promise<Serve
   if (options.embed !== false) await workspace.embed();
   const ids = new Map((await storeOf(workspace).listImages()).map((image) => [image.path, image.id as number]));
   const live = new LiveModel(workspace, options.live ?? { debounceMs: 20 });
-  const app = createApp({ workspace, live });
+  const audits = new AuditRuns(workspace, live);
+  const app = createApp({ workspace, live, audits });
   const send = (path: string, method: string, body: unknown): Promise<Response> =>
     Promise.resolve(
       app.request(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
@@ -60,12 +64,14 @@ export async function served(name: string, options: ServeOptions): Promise<Serve
     dir,
     workspace,
     live,
+    audits,
     app,
     ids,
     json: async <T>(response: Response) => (await response.json()) as T,
     send,
     post: (path, body) => send(path, 'POST', body),
     close: async () => {
+      await audits.close();
       await live.close();
       await workspace.close();
       rmSync(dir, { recursive: true, force: true });
