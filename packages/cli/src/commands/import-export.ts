@@ -78,6 +78,7 @@ export function importExportCommands(program: Command, { io, print, withWorkspac
     .option('--split <fractions>', 'folder formats: train,val[,test] fractions, stratified by class (e.g. 0.8,0.1,0.1)')
     .option('--seed <n>', "the split's random seed", '0')
     .option('--copy', 'folder formats: copy the images instead of linking to them')
+    .option('--symlink', 'folder formats: symbolic links to the images instead of hard links')
     .addHelpText(
       'after',
       examples([
@@ -100,6 +101,7 @@ export function importExportCommands(program: Command, { io, print, withWorkspac
           split: z.string().min(1).optional(),
           seed: z.coerce.number().int().min(0),
           copy: z.boolean().optional(),
+          symlink: z.boolean().optional(),
         }),
         raw,
       );

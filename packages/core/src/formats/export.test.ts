@@ -7,6 +7,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,7 +130,7 @@ describe('export', () => {
     });
   });
 
-  it('yolo-cls: labelled, accepted and certified images, linked, split per class, every class in every split', async () => {
+  it('yolo-cls: labelled, accepted and certified images, hard-linked, split per class, every class in every split', async () => {
     const out = join(dir, 'yolo');
     const result = await ws.export({ format: 'yolo-cls', out, split: '0.5,0.5' });
     expect(result).toMatchObject({ images: 5, withoutClass: 0, filter: { status: ['labeled', 'accepted', 'auto'] } });
@@ -140,10 +141,22 @@ describe('export', () => {
     const first = readdirSync(link, { recursive: true })
       .map(String)
       .find((name) => name.endsWith('.png'))!;
-    expect(lstatSync(join(link, first)).isSymbolicLink()).toBe(true);
-    expect(realpathSync(join(link, first)).startsWith(realpathSync(join(dir, 'images')))).toBe(true);
+    // A hard link: the image's own file (same inode), no copy of its bytes.
+    const original = join(dir, 'images', first);
+    expect(lstatSync(join(link, first)).isFile()).toBe(true);
+    expect(statSync(join(link, first)).ino).toBe(statSync(original).ino);
     // No half-written folder is left beside it.
     expect(readdirSync(dir).filter((name) => name.includes('partial'))).toEqual([]);
+  });
+
+  it('imagefolder --symlink: symbolic links to the images', async () => {
+    const out = join(dir, 'symlinks');
+    await ws.export({ format: 'imagefolder', out, symlink: true, where: 'label=dog' });
+    expect(lstatSync(join(out, 'dog', 'b.png')).isSymbolicLink()).toBe(true);
+    expect(realpathSync(join(out, 'dog', 'b.png'))).toBe(realpathSync(join(dir, 'images', 'b.png')));
+    await expect(
+      ws.export({ format: 'imagefolder', out: join(dir, 'both'), symlink: true, copy: true }),
+    ).rejects.toThrow(/choose one/);
   });
 
   it('imagefolder --copy: copies under <class>/<path>', async () => {
@@ -176,6 +189,27 @@ describe('export', () => {
     mkdirSync(empty);
     await ws.export({ format: 'imagefolder', out: empty, where: 'label=dog' });
     expect(readdirSync(empty)).toEqual(['dog']);
+  });
+
+  it('voc and imagenet-txt to a sink: their streamed lists in the tar, sized right', async () => {
+    for (const format of ['voc', 'imagenet-txt'] as const) {
+      const sink = collector();
+      await ws.export({ format, out: sink, where: 'status=labeled,accepted' });
+      const tarFile = join(dir, `${format}.tar`);
+      writeFileSync(tarFile, sink.bytes());
+      const into = join(dir, `untarred-${format}`);
+      mkdirSync(into);
+      const untar = spawnSync('tar', ['-xf', tarFile, '-C', into], { encoding: 'utf8' });
+      expect(untar.status, untar.stderr).toBe(0);
+      if (format === 'voc') {
+        expect(readFileSync(join(into, 'ImageSets/Main/cat_trainval.txt'), 'utf8')).toBe(
+          'a  1\nb -1\nsub/e  1\nünï_名 -1\n',
+        );
+        expect(readFileSync(join(into, 'ImageSets/Main/ids.txt'), 'utf8')).toContain('sub/e\tsub/e.png\n');
+      } else {
+        expect(readFileSync(join(into, 'train.txt'), 'utf8')).toBe('a.png 1\nb.png 2\nsub/e.png 1\nünï 名.png 0\n');
+      }
+    }
   });
 
   it('folder formats to a sink are a tar archive of copies, long and unicode names included', async () => {

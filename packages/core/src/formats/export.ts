@@ -36,6 +36,11 @@ export interface ExportOptions {
   readonly groups?: ReadonlyMap<string, string>;
   /** Folder formats: copy the images instead of linking to them. */
   readonly copy?: boolean;
+  /**
+   * Folder formats: symbolic links instead of hard links (the default, where the file system allows;
+   * see `FolderTree`), for an export that should follow the images folder rather than hold its files.
+   */
+  readonly symlink?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
 }
@@ -66,11 +71,14 @@ export async function exportLabels(store: Store, imagesRoot: string, options: Ex
         ? parseWhere(options.where)
         : checkFilter(options.where);
   const split = options.split === undefined ? undefined : parseSplit(options.split);
-  if (writer.kind === 'file' && (split !== undefined || options.copy)) {
+  if (writer.kind === 'file' && (split !== undefined || options.copy || options.symlink)) {
     throw new AutolabelError(
       'INVALID_ARGUMENT',
-      `${split === undefined ? 'copy' : 'split'}: the ${format.name} format is one file; splits and copies are for folder formats`,
+      `${split !== undefined ? 'split' : options.copy ? 'copy' : 'symlink'}: the ${format.name} format is one file; splits, copies and links are for folder formats`,
     );
+  }
+  if (options.copy && options.symlink) {
+    throw new AutolabelError('INVALID_ARGUMENT', 'copy, symlink: choose one (copies, or symbolic links)');
   }
   const total = await store.countExportRecords(filter);
   const progress = new ProgressTracker('export', total, options.onProgress);
@@ -99,7 +107,7 @@ export async function exportLabels(store: Store, imagesRoot: string, options: Ex
     await tar.end();
   } else {
     written = await intoFolder(out, imagesRoot, async (folder) => {
-      const tree = new FolderTree(folder, options.copy === true);
+      const tree = new FolderTree(folder, options.copy ? 'copy' : options.symlink ? 'symlink' : 'link');
       try {
         return await writer.write(rows, tree, ctx);
       } finally {

@@ -97,8 +97,11 @@ export interface TreeSink {
   addFolder(path: string): Promise<void>;
   /** Puts the image file `source` (absolute) at `path` (relative, '/'-separated). */
   addImage(path: string, source: string): Promise<void>;
-  /** Writes a small text file (a list, a class index) at `path` (relative, '/'-separated). */
-  addText(path: string, text: string): Promise<void>;
+  /**
+   * Writes a text file at `path` (relative, '/'-separated): a small one (a class index) as a string,
+   * a long one (a list with a line per image) as chunks, written as they come.
+   */
+  addText(path: string, text: string | AsyncIterable<string>): Promise<void>;
 }
 
 export interface TreeWriteResult {

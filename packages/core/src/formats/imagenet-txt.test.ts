@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
+import { memoryTree, type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
 import { imagenetTxt } from './imagenet-txt.js';
 import { sniffFormat } from './registry.js';
 
@@ -45,21 +45,20 @@ describe('imagenet-txt', () => {
   });
 
   it('writes synsets.txt with every class and a stratified split into train.txt and val.txt', async () => {
-    const written = new Map<string, string>();
+    const tree = memoryTree();
+    const written = tree.texts;
     const rows = async function* () {
       for (const [i, label] of ['b', 'b', 'a', null, 'b', 'a'].entries()) {
         yield { path: `d ${i}.png`, label } as never;
       }
     };
-    const result = await imagenetTxt.writer.write(
-      rows,
-      {
-        addFolder: async () => {},
-        addImage: async () => {},
-        addText: async (path, text) => void written.set(path, text),
-      },
-      { imagesRoot: dir(), classes: ['a', 'b', 'unused'], split: [0.5, 0.5], seed: 0, advance: () => {} },
-    );
+    const result = await imagenetTxt.writer.write(rows, tree, {
+      imagesRoot: dir(),
+      classes: ['a', 'b', 'unused'],
+      split: [0.5, 0.5],
+      seed: 0,
+      advance: () => {},
+    });
     expect(result).toMatchObject({ images: 5, withoutClass: 1, splits: { train: 3, val: 2 } });
     expect(written.get('synsets.txt')).toBe('a\nb\nunused\n');
     const lines = [...written.get('train.txt')!.split('\n'), ...written.get('val.txt')!.split('\n')].filter(Boolean);

@@ -20,6 +20,7 @@ import {
   type TreeWriter,
 } from './format.js';
 import { LABELLED_FILTER } from './imagefolder.js';
+import { withSpools } from './spool.js';
 import { labelCounts, SPLIT_NAMES } from './split.js';
 import { eachLabelledRow, listFolder } from './tree.js';
 
@@ -122,21 +123,23 @@ const writer: TreeWriter = {
     const counts = await labelCounts(rows());
     for (const name of counts.keys()) if (!index.has(name)) index.set(name, index.size);
     const fractions = ctx.split;
-    const parts = fractions === undefined ? [''] : SPLIT_NAMES.slice(0, fractions.length).map(() => '');
-    const pass = await eachLabelledRow(rows, ctx, fractions, counts, (row, label, part) => {
-      if (/[\r\n]/.test(row.path))
-        throw new AutolabelError(
-          'INVALID_ARGUMENT',
-          `${row.path}: a line break in an image name cannot be written to a list`,
-        );
-      parts[part] += `${row.path} ${index.get(label)!}\n`;
+    // One list per split, each waiting in a temporary file while the rows stream past.
+    return withSpools(fractions?.length ?? 1, async (lists) => {
+      const pass = await eachLabelledRow(rows, ctx, fractions, counts, async (row, label, part) => {
+        if (/[\r\n]/.test(row.path))
+          throw new AutolabelError(
+            'INVALID_ARGUMENT',
+            `${row.path}: a line break in an image name cannot be written to a list`,
+          );
+        await lists[part]!.append(`${row.path} ${index.get(label)!}\n`);
+      });
+      await tree.addText(SYNSETS_FILE, [...index.keys()].map((n) => `${n}\n`).join(''));
+      for (const [i, list] of lists.entries()) {
+        if (fractions !== undefined && fractions[i] === 0) continue;
+        await tree.addText(`${SPLIT_NAMES[i]!}.txt`, list.read());
+      }
+      return { ...pass, warnings: [] };
     });
-    await tree.addText(SYNSETS_FILE, [...index.keys()].map((n) => `${n}\n`).join(''));
-    for (const [i, text] of parts.entries()) {
-      if (fractions !== undefined && fractions[i] === 0) continue;
-      await tree.addText(`${SPLIT_NAMES[i]!}.txt`, text);
-    }
-    return { ...pass, warnings: [] };
   },
 };
 

@@ -58,12 +58,29 @@ export class TarWriter {
     await this.#entry(path, '0', data);
   }
 
+  /** A file of `size` bytes whose content comes in chunks (which must add up to `size`). */
+  async fileFrom(path: string, size: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    await this.#header(path, '0', size);
+    let written = 0;
+    for await (const chunk of chunks) {
+      await this.#sink.write(chunk);
+      written += chunk.length;
+    }
+    if (written !== size) throw new Error(`tar: ${path}: ${written} bytes written, ${size} announced`);
+    await this.#pad(size);
+  }
+
   /** Two empty blocks end the archive. */
   async end(): Promise<void> {
     await this.#sink.write(new Uint8Array(2 * BLOCK));
   }
 
   async #entry(path: string, type: '0' | '5', data: Uint8Array): Promise<void> {
+    await this.#header(path, type, data.length);
+    await this.#write(data);
+  }
+
+  async #header(path: string, type: '0' | '5', size: number): Promise<void> {
     let name = path;
     // ustar names are 100 bytes of ASCII here; anything else travels in a pax record before the entry.
     if (encoder.encode(path).length > 100 || /[^\x20-\x7e]/.test(path)) {
@@ -72,14 +89,17 @@ export class TarWriter {
       await this.#write(pax);
       name = path.replace(/[^\x20-\x7e]/g, '_').slice(-99);
     }
-    await this.#sink.write(header(name, data.length, type, this.#mtime));
-    await this.#write(data);
+    await this.#sink.write(header(name, size, type, this.#mtime));
   }
 
   async #write(data: Uint8Array): Promise<void> {
     if (data.length === 0) return;
     await this.#sink.write(data);
-    const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
+    await this.#pad(data.length);
+  }
+
+  async #pad(size: number): Promise<void> {
+    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
     if (pad > 0) await this.#sink.write(new Uint8Array(pad));
   }
 }

@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TreeSink } from './format.js';
+import { memoryTree } from '../testing/formats.js';
 import { voc, VocIds } from './voc.js';
-
-function memoryTree(): TreeSink & { texts: Map<string, string>; images: Map<string, string> } {
-  const texts = new Map<string, string>();
-  const images = new Map<string, string>();
-  return {
-    texts,
-    images,
-    addFolder: async () => {},
-    addImage: async (path, source) => void images.set(path, source),
-    addText: async (path, text) => void texts.set(path, text),
-  };
-}
 
 const rows = (labels: (string | null)[], paths?: string[]) =>
   async function* () {

@@ -8,6 +8,7 @@
 import { extname, join } from 'node:path';
 import { defineFormat, type SniffScore, type TreeWriter } from './format.js';
 import { LABELLED_FILTER } from './imagefolder.js';
+import { mapLines, withSpools } from './spool.js';
 import { labelCounts, SPLIT_NAMES } from './split.js';
 import { eachLabelledRow } from './tree.js';
 
@@ -24,6 +25,9 @@ export class VocIds {
   }
 }
 
+/** The id of a `<id>\t<class index>` line (an id holds no whitespace). */
+const idOfLine = (line: string): string => line.slice(0, line.lastIndexOf('\t'));
+
 const writer: TreeWriter = {
   kind: 'tree',
   async write(rows, tree, ctx) {
@@ -32,30 +36,40 @@ const writer: TreeWriter = {
     const classIndex = new Map(classes.map((name, i) => [name, i]));
     const fractions = ctx.split;
     const splits = fractions === undefined ? ['trainval'] : SPLIT_NAMES.slice(0, fractions.length);
-    // Per split, its ids and each one's class: the class lists need every id of the split.
-    const members = splits.map(() => ({ ids: [] as string[], classes: [] as number[] }));
     const ids = new VocIds();
-    let mapping = '';
     await tree.addFolder('JPEGImages');
-    const pass = await eachLabelledRow(rows, ctx, fractions, counts, async (row, label, s) => {
-      const id = ids.idOf(row.path);
-      const part = members[s]!;
-      part.ids.push(id);
-      part.classes.push(classIndex.get(label)!);
-      mapping += `${id}\t${row.path}\n`;
-      await tree.addImage(`JPEGImages/${id}${extname(row.path)}`, join(ctx.imagesRoot, ...row.path.split('/')));
-    });
-    await tree.addFolder('ImageSets/Main');
-    await tree.addText('ImageSets/Main/ids.txt', mapping);
-    for (const [s, split] of splits.entries()) {
-      if (fractions !== undefined && fractions[s] === 0) continue;
-      const part = members[s]!;
-      await tree.addText(`ImageSets/Main/${split}.txt`, part.ids.map((id) => `${id}\n`).join(''));
-      for (const [c, name] of classes.entries()) {
-        const lines = part.ids.map((id, i) => `${id} ${part.classes[i] === c ? ' 1' : '-1'}\n`);
-        await tree.addText(`ImageSets/Main/${name.replace(/\//g, '_')}_${split}.txt`, lines.join(''));
+    // Per split, `<id>\t<class index>` lines wait in a temporary file (every class list needs every
+    // id of its split), and the id-to-path map in another: memory holds the ids only (VocIds).
+    const pass = await withSpools(splits.length + 1, async (spools) => {
+      const mapping = spools[splits.length]!;
+      const pass = await eachLabelledRow(rows, ctx, fractions, counts, async (row, label, s) => {
+        const id = ids.idOf(row.path);
+        await spools[s]!.append(`${id}\t${classIndex.get(label)!}\n`);
+        await mapping.append(`${id}\t${row.path}\n`);
+        await tree.addImage(`JPEGImages/${id}${extname(row.path)}`, join(ctx.imagesRoot, ...row.path.split('/')));
+      });
+      await tree.addFolder('ImageSets/Main');
+      await tree.addText('ImageSets/Main/ids.txt', mapping.read());
+      for (const [s, split] of splits.entries()) {
+        if (fractions !== undefined && fractions[s] === 0) continue;
+        const members = spools[s]!;
+        await tree.addText(
+          `ImageSets/Main/${split}.txt`,
+          mapLines(members.read(), (line) => `${idOfLine(line)}\n`),
+        );
+        for (const [c, name] of classes.entries()) {
+          const mark = String(c);
+          await tree.addText(
+            `ImageSets/Main/${name.replace(/\//g, '_')}_${split}.txt`,
+            mapLines(members.read(), (line) => {
+              const tab = line.lastIndexOf('\t');
+              return `${line.slice(0, tab)} ${line.slice(tab + 1) === mark ? ' 1' : '-1'}\n`;
+            }),
+          );
+        }
       }
-    }
+      return pass;
+    });
     const awkward = classes.filter((name) => /[/\s]/.test(name) || name.startsWith('.'));
     return {
       ...pass,

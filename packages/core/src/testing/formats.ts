@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import type { LabelEntry, LabelFormat, ReadOptions } from '../formats/format.js';
+import type { LabelEntry, LabelFormat, ReadOptions, TreeSink } from '../formats/format.js';
 
 /** A test file's temporary folder; every file or folder written gets a fresh name in it. */
 export interface Scratch {
@@ -79,4 +79,22 @@ export async function readSource(
     wheres.push(where);
   }
   return { entries, wheres, classes: session.classes ?? [], notes, checklist: session.checklist === true };
+}
+
+/** A tree sink that keeps what a folder format writes: its texts (streamed ones gathered) and which image goes where. */
+export function memoryTree(): TreeSink & { texts: Map<string, string>; images: Map<string, string> } {
+  const texts = new Map<string, string>();
+  const images = new Map<string, string>();
+  return {
+    texts,
+    images,
+    addFolder: async () => {},
+    addImage: async (path, source) => void images.set(path, source),
+    addText: async (path, text) => {
+      let whole = '';
+      if (typeof text === 'string') whole = text;
+      else for await (const chunk of text) whole += chunk;
+      texts.set(path, whole);
+    },
+  };
 }

@@ -71,7 +71,7 @@ async function syncFolder(folder: string): Promise<void> {
 }
 
 /** A failed write as IO_FAILED, naming the file and, for the usual causes, saying what is wrong. */
-function writeError(file: string, error: unknown): AutolabelError {
+export function writeError(file: string, error: unknown): AutolabelError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const why =
     code === 'ENOSPC' || code === 'EDQUOT'
