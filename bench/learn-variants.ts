@@ -10,7 +10,7 @@
  * `@R`: the long-tailed pool of bench:learn --long-tail R.
  */
 import { join } from 'node:path';
-import { openWorkspace, seededRandom } from '@autolabel/core';
+import { embeddingRows, openWorkspace, seededRandom } from '@autolabel/core';
 import {
   applyFeatureTransform,
   buildKnnGraph,
@@ -94,7 +94,7 @@ async function loadDir(dir: string): Promise<Data> {
     const paths = new Map((await storeOf(ws).listImages()).map((image) => [image.id as number, image.path]));
     names = [...new Set([...paths.values()].map((p) => p.split('/')[0]!))].sort();
     truth = Int32Array.from(embeddings.imageIds, (id) => names.indexOf(paths.get(id)!.split('/')[0]!));
-    raw = matrix(embeddings.imageIds.length, embeddings.dim, Float32Array.from(embeddings.vectors));
+    raw = matrix(embeddings.imageIds.length, embeddings.dim, embeddingRows(embeddings, 0, embeddings.imageIds.length));
   } finally {
     await ws.close();
   }

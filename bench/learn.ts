@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
   decodeRgb,
+  embeddingRows,
   type EmbeddingSet,
   type ImageId,
   initWorkspace,
@@ -209,7 +210,7 @@ async function pooledWithViews(
 ): Promise<{ vectors: Float32Array; timing: ViewTiming[] }> {
   const n = embeddings.imageIds.length;
   const dim = embeddings.dim;
-  const vectors = Float32Array.from(embeddings.vectors);
+  const vectors = embeddingRows(embeddings, 0, n);
   const timing: ViewTiming[] = [];
   for (const view of views) {
     const cacheFile = join(cacheDir, `view-${view}-${sha256(spec).slice(0, 12)}.f32`);
@@ -303,9 +304,11 @@ async function preparePool(dataset: Dataset, outDir: string, withViews = false):
       const keep = [...truth.keys()].filter((i) => seen[truth[i]!]!++ < Math.round(largest * longTail ** truth[i]!));
       const dim = embeddings.dim;
       const vectors = new Float32Array(keep.length * dim);
-      keep.forEach((row, r) => vectors.set(embeddings.vectors.subarray(row * dim, (row + 1) * dim), r * dim));
+      const all = embeddingRows(embeddings, 0, embeddings.imageIds.length);
+      keep.forEach((row, r) => vectors.set(all.subarray(row * dim, (row + 1) * dim), r * dim));
       embeddings = {
         ...embeddings,
+        dtype: 'float32',
         modelId: `${embeddings.modelId}+long-tail:${longTail}`,
         imageIds: Int32Array.from(keep, (row) => embeddings.imageIds[row]!),
         vectors,
@@ -323,6 +326,7 @@ async function preparePool(dataset: Dataset, outDir: string, withViews = false):
       embeddings = {
         ...embeddings,
         modelId: `${embeddings.modelId}+views:${views.join(',')}`,
+        dtype: 'float32',
         vectors: pooled.vectors,
       };
     }
@@ -332,7 +336,7 @@ async function preparePool(dataset: Dataset, outDir: string, withViews = false):
       `${dataset.name}: pool ${embeddings.imageIds.length} images x ${embeddings.dim}-d; graph ${learner.graphInfo.how} in ${(learner.graphInfo.ms / 1000).toFixed(2)} s (learner ready in ${((performance.now() - t0) / 1000).toFixed(2)} s)`,
     );
     const raw = normalizeRows(
-      matrix(embeddings.imageIds.length, embeddings.dim, Float32Array.from(embeddings.vectors)),
+      matrix(embeddings.imageIds.length, embeddings.dim, embeddingRows(embeddings, 0, embeddings.imageIds.length)),
     );
     return {
       name: `${dataset.name}${longTail === undefined ? '' : ` long-tail ${longTail}`}${withViews ? ' +views' : ''}`,
@@ -671,7 +675,8 @@ async function scaleRun(n: number, results: Record<string, unknown>): Promise<vo
     truth[i] = c;
     for (let j = 0; j < dim; j++) vectors[i * dim + j] = Math.max(0, centres[c * dim + j]! + 1.5 * (random() - 0.5));
   }
-  const embeddings = { modelId: 'synthetic', dim, imageIds: Int32Array.from({ length: n }, (_, i) => i + 1), vectors };
+  const imageIds = Int32Array.from({ length: n }, (_, i) => i + 1);
+  const embeddings = { modelId: 'synthetic', dim, dtype: 'float32' as const, imageIds, vectors };
   let t = performance.now();
   const learner = await Learner.create(embeddings);
   const createS = (performance.now() - t) / 1000;

@@ -28,9 +28,13 @@ export interface SyntheticOptions {
   readonly dim: number;
   readonly classes: readonly string[];
   readonly labelled: number;
+  /** How the vectors are stored (default float32). */
+  readonly dtype?: 'float32' | 'float16';
+  /** Build and cache the k-NN graph (default true); bench:scale times that itself. */
+  readonly buildGraph?: boolean;
 }
 
-/** Writes the workspace to `dir/ws` (images folder `dir/images`); returns how long the graph took, in seconds. */
+/** Writes the workspace to `dir/ws` (images folder `dir/images`); returns how long the graph took, in seconds (0 without). */
 export async function writeSyntheticWorkspace(dir: string, options: SyntheticOptions): Promise<number> {
   const { images: imageCount, dim, classes } = options;
   await mkdir(join(dir, 'images'), { recursive: true });
@@ -41,11 +45,17 @@ export async function writeSyntheticWorkspace(dir: string, options: SyntheticOpt
   });
   try {
     const random = seededRandom(7);
-    await storeOf(ws).applyScan({
-      upserts: Array.from({ length: imageCount }, (_, i) => syntheticImage(`img/${String(i).padStart(6, '0')}.jpg`, i)),
-      moves: [],
-      removals: [],
-    });
+    // In blocks, so a million rows never sit in memory at once.
+    for (let start = 0; start < imageCount; start += 100_000) {
+      const count = Math.min(100_000, imageCount - start);
+      await storeOf(ws).applyScan({
+        upserts: Array.from({ length: count }, (_, k) =>
+          syntheticImage(`img/${String(start + k).padStart(6, '0')}.jpg`, start + k),
+        ),
+        moves: [],
+        removals: [],
+      });
+    }
     await storeOf(ws).registerModel({ id: 'synthetic', spec: 'builtin:centernet', dim });
     const centres = Float32Array.from({ length: classes.length * dim }, () => random());
     for (let start = 0; start < imageCount; start += 1000) {
@@ -56,7 +66,13 @@ export async function writeSyntheticWorkspace(dir: string, options: SyntheticOpt
         for (let j = 0; j < dim; j++) vector[j] = Math.max(0, centres[centre + j]! + 1.5 * (random() - 0.5));
         vectors.push({ contentHash: `hash-${i}`, vector });
       }
-      await storeOf(ws).putEmbeddings({ modelId: 'synthetic', dtype: 'float32', dim, vectors, failures: [] });
+      await storeOf(ws).putEmbeddings({
+        modelId: 'synthetic',
+        dtype: options.dtype ?? 'float32',
+        dim,
+        vectors,
+        failures: [],
+      });
     }
     await storeOf(ws).setLabels(
       Array.from({ length: options.labelled }, (_, i) => ({
@@ -65,6 +81,7 @@ export async function writeSyntheticWorkspace(dir: string, options: SyntheticOpt
         source: 'manual' as const,
       })),
     );
+    if (options.buildGraph === false) return 0;
     const started = performance.now();
     await (await ws.openLearner()).close(); // builds and caches the k-NN graph
     return (performance.now() - started) / 1000;

@@ -45,8 +45,9 @@ export type { Progress, ProgressListener } from './util/progress.js';
 export * from './workspace/index.js';
 // What the CLI and the server use of learning: the learner a server keeps between fits, the map, the pick
 // strategies, what certification still needs. The rest of learn/, select/ and verify/ is '@autolabel/core/learn'.
-export { Learner, type LearnerFit, type LearnerOptions } from './learn/learner.js';
-export { projectGraph, type ProjectionOptions } from './learn/projection.js';
+export { Learner, type LearnerFit, type LearnerOptions, type SharedLearner } from './learn/learner.js';
+export { embeddingRows } from './store/embedding-rows.js';
+export { MAP_SAMPLE, projectGraph, projectLearnerMap, type ProjectionOptions } from './learn/projection.js';
 export { NEXT_STRATEGIES, type NextStrategy } from './select/next.js';
 export type { Certificate, ChecksNeeded } from './verify/certify.js';
 export { seededRandom } from './util/random.js';

@@ -248,6 +248,29 @@ describe('embedding map', () => {
   });
 });
 
+describe('live model', () => {
+  it("reads the refit worker's learner in shared memory instead of loading a copy of its own", async () => {
+    const learner = await live.learner();
+    // Made by the worker: the features, graph and image ids are SharedArrayBuffers posted from it.
+    for (const array of [
+      learner.features.data,
+      learner.graph.indices,
+      learner.graph.scores,
+      learner.embeddings.imageIds,
+    ])
+      expect(array.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // The same learner as one built here from the workspace.
+    const own = await workspace.openLearner();
+    try {
+      expect([...learner.embeddings.imageIds]).toEqual([...own.embeddings.imageIds]);
+      expect(learner.features.data.length).toBe(own.features.data.length);
+      expect(learner.features.data.every((v, i) => Math.abs(v - own.features.data[i]!) < 1e-6)).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('classes', () => {
   it('adds, renames, merges and deletes classes with clear errors', async () => {
     expect((await send('/api/classes', 'POST', { name: 'moss' })).status).toBe(201);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  AutolabelError,
   DEFAULT_TARGET_PRECISION,
   type Learner,
   messageOf,
@@ -14,7 +15,7 @@ import {
   type ServerEvent,
   type Workspace,
 } from '@autolabel/core';
-import type { RefitReply, RefitWorkerData } from './refit-worker.js';
+import type { RefitReply, RefitRequest, RefitWorkerData } from './refit-worker.js';
 
 /** The built worker script: next to this module, or in dist when this module runs from source (tests). */
 function workerFile(name: string): URL {
@@ -38,11 +39,14 @@ export class LiveModel {
   readonly #targetPrecision: number;
   readonly #fullFitGrowth: number;
   readonly #listeners = new Set<(event: ServerEvent) => void>();
-  #learner: Learner | undefined;
+  #learner: Promise<Learner> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   #worker: Worker | undefined;
+  /** Requests sent to the worker, by id, waiting for its reply. */
+  readonly #pending = new Map<number, { resolve: (reply: RefitReply) => void; reject: (error: Error) => void }>();
+  #nextRequest = 1;
   #pendingSince: number | undefined;
   readonly #maxWaitMs: number;
   #state: ModelState;
@@ -100,9 +104,22 @@ export class LiveModel {
     this.#timer = setTimeout(() => void this.#start(), wait);
   }
 
-  /** The learner, created on first use and kept (the graph is built once). */
+  /**
+   * The learner, created on first use and kept (the graph is built once): made in the refit worker
+   * and read here in place (SharedArrayBuffer), so the process holds one copy of features and graph.
+   */
   async learner(): Promise<Learner> {
-    this.#learner ??= await this.#ws.openLearner();
+    this.#learner ??= (async () => {
+      const reply = await this.#ask({ type: 'share' });
+      if (reply.type === 'failed') {
+        throw new AutolabelError(reply.code ?? 'STORE_FAILED', reply.message, { hint: reply.hint });
+      }
+      if (reply.type !== 'shared') throw new Error(`refit worker answered ${reply.type} to share`);
+      return this.#ws.openLearner(reply.learner);
+    })().catch((error: unknown) => {
+      this.#learner = undefined; // the next call tries again
+      throw error;
+    });
     return this.#learner;
   }
 
@@ -119,7 +136,7 @@ export class LiveModel {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
-    await this.#learner?.close();
+    await (await this.#learner?.catch(() => undefined))?.close();
     this.#learner = undefined;
     const worker = this.#worker;
     this.#worker = undefined;
@@ -151,7 +168,8 @@ export class LiveModel {
 
   async #refit(): Promise<void> {
     this.#setState({ state: 'fitting' });
-    const reply = await this.#inWorker().catch((error: unknown): RefitReply => ({
+    const reply = await this.#ask({ type: 'refit' }).catch((error: unknown): RefitReply => ({
+      id: 0,
       type: 'failed',
       message: messageOf(error),
     }));
@@ -161,12 +179,12 @@ export class LiveModel {
       const state = this.#timer !== undefined ? 'waiting' : 'idle';
       this.#setState({ fitId, state, message: null, accuracy, threshold, certified, next });
     } else {
-      this.#setState({ state: 'failed', message: reply.message });
+      this.#setState({ state: 'failed', message: reply.type === 'failed' ? reply.message : 'unexpected reply' });
     }
   }
 
-  /** One refit in the worker thread (started on first use, kept for its learner). */
-  #inWorker(): Promise<RefitReply> {
+  /** One request to the worker thread (started on first use, kept for its learner). */
+  #ask(request: { readonly type: 'refit' | 'share' }): Promise<RefitReply> {
     if (!this.#worker) {
       const data: RefitWorkerData = {
         workspace: this.#ws.dir,
@@ -174,23 +192,27 @@ export class LiveModel {
         targetPrecision: this.#targetPrecision,
         fullFitGrowth: this.#fullFitGrowth,
       };
-      this.#worker = new Worker(workerFile('refit-worker.js'), { workerData: data });
-      this.#worker.unref();
+      const worker = new Worker(workerFile('refit-worker.js'), { workerData: data });
+      worker.unref();
+      worker.on('message', (reply: RefitReply) => {
+        const pending = this.#pending.get(reply.id);
+        this.#pending.delete(reply.id);
+        pending?.resolve(reply);
+      });
+      const fail = (error: Error): void => {
+        if (this.#worker === worker) this.#worker = undefined;
+        for (const pending of this.#pending.values()) pending.reject(error);
+        this.#pending.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', () => fail(new Error('the refit worker stopped')));
+      this.#worker = worker;
     }
+    const id = this.#nextRequest++;
     const worker = this.#worker;
     return new Promise((resolve, reject) => {
-      const onMessage = (reply: RefitReply): void => {
-        worker.off('error', onError);
-        resolve(reply);
-      };
-      const onError = (error: Error): void => {
-        worker.off('message', onMessage);
-        this.#worker = undefined;
-        reject(error);
-      };
-      worker.once('message', onMessage);
-      worker.once('error', onError);
-      worker.postMessage({ type: 'refit' });
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id } as RefitRequest);
     });
   }
 

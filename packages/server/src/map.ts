@@ -1,8 +1,11 @@
-/** @module The embedding map: computed once in the background per set of embeddings, cached in the workspace. */
+/**
+ * @module The embedding map: computed once in the background per set of embeddings, cached in the
+ * workspace; past a sample's size, UMAP of the sample and the rest placed by their neighbours.
+ */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type MapState, messageOf, projectGraph, sha256, writeFileAtomic } from '@autolabel/core';
+import { type MapState, messageOf, projectLearnerMap, sha256, writeFileAtomic } from '@autolabel/core';
 import type { LiveModel } from './live-model.js';
 
 export class EmbeddingMap {
@@ -28,7 +31,7 @@ export class EmbeddingMap {
     if (this.#job === undefined)
       this.#job = (async () => {
         try {
-          const xy = await projectGraph(learner.graph, {
+          const xy = await projectLearnerMap(learner, {
             onEpoch: (done, total) => (this.#progress = { done, total }),
           });
           const ready: MapState = { state: 'ready', ids: [...ids], xy: [...xy].map((v) => Math.round(v * 1e4) / 1e4) };

@@ -1,10 +1,22 @@
 /**
  * @module Worker-thread entry for background refits: its own workspace connection and learner, so a
  * refit (seconds of matrix work at 50k images) never blocks the thread that answers label writes.
- * Started by live.ts.
+ * The worker makes the learner (loading the embeddings, the features, the graph) and shares its memory
+ * with the main thread on request: one copy of the features and graph in the process. Started by
+ * live-model.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type AccuracyFigure, type ChecksNeeded, type Learner, messageOf, openWorkspace } from '@autolabel/core';
+import {
+  type AccuracyFigure,
+  type ChecksNeeded,
+  type ErrorCode,
+  type ErrorHint,
+  isAutolabelError,
+  type Learner,
+  messageOf,
+  openWorkspace,
+  type SharedLearner,
+} from '@autolabel/core';
 
 export interface RefitWorkerData {
   readonly workspace: string;
@@ -15,7 +27,13 @@ export interface RefitWorkerData {
   readonly fullFitGrowth: number;
 }
 
-export type RefitReply =
+export type RefitRequest =
+  | { readonly type: 'refit'; readonly id: number }
+  /** The learner's memory, for a learner in the main thread over the same buffers. */
+  | { readonly type: 'share'; readonly id: number }
+  | { readonly type: 'close' };
+
+export type RefitReply = { readonly id: number } & (
   | {
       readonly type: 'done';
       readonly fitId: number;
@@ -24,31 +42,53 @@ export type RefitReply =
       readonly certified: number;
       readonly next: ChecksNeeded | null;
     }
-  | { readonly type: 'failed'; readonly message: string };
+  | { readonly type: 'shared'; readonly learner: SharedLearner }
+  | {
+      readonly type: 'failed';
+      readonly message: string;
+      /** The AutolabelError's code and hint, so the main thread can throw the same error. */
+      readonly code?: ErrorCode;
+      readonly hint?: ErrorHint;
+    }
+);
 
 async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData): Promise<void> {
   const ws = await openWorkspace(data.workspace, { model: data.model });
-  let learner: Learner | undefined;
+  // One learner, however many requests ask for it at once.
+  let learner: Promise<Learner> | undefined;
+  const ready = (): Promise<Learner> => {
+    learner ??= ws.openLearner().catch((error: unknown) => {
+      learner = undefined; // the next request tries again
+      throw error;
+    });
+    return learner;
+  };
   let labelsAtFullFit = 0;
-  port.on('message', (message: { type: 'refit' } | { type: 'close' }) => {
+  port.on('message', (message: RefitRequest) => {
     if (message.type === 'close') {
       // A message handler cannot be awaited; a failed close ends the worker, which is what close asks.
       void (async () => {
-        await learner?.close();
+        await (await learner?.catch(() => undefined))?.close();
         await ws.close();
         port.close();
       })();
       return;
     }
+    const { id } = message;
     // A message handler cannot be awaited; failures are caught below and replied as 'failed'.
     void (async () => {
       try {
-        learner ??= await ws.openLearner();
+        if (message.type === 'share') {
+          port.postMessage({ id, type: 'shared', learner: (await ready()).share() } satisfies RefitReply);
+          return;
+        }
+        const current = await ready();
         const labels = await ws.labels.countHuman();
         const quick = labels - labelsAtFullFit < Math.max(5, data.fullFitGrowth * labelsAtFullFit);
-        const result = await ws.suggest({ learner, quick, targetPrecision: data.targetPrecision });
+        const result = await ws.suggest({ learner: current, quick, targetPrecision: data.targetPrecision });
         if (!result.reused) labelsAtFullFit = labels;
         port.postMessage({
+          id,
           type: 'done',
           fitId: result.fitId,
           accuracy: result.accuracy,
@@ -57,7 +97,8 @@ async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData)
           next: result.certificate?.next ?? null,
         } satisfies RefitReply);
       } catch (error) {
-        port.postMessage({ type: 'failed', message: messageOf(error) } satisfies RefitReply);
+        const known = isAutolabelError(error) ? { code: error.code, hint: error.hint } : {};
+        port.postMessage({ id, type: 'failed', message: messageOf(error), ...known } satisfies RefitReply);
       }
     })();
   });

@@ -34,4 +34,10 @@ export {
 export { propagateLabels, seedMatrix } from './propagate.js';
 export { decodeHead, encodeHead, type StoredHead } from './head-file.js';
 export * from './export-onnx.js';
-export { projectGraph, type ProjectionOptions } from './projection.js';
+export {
+  MAP_SAMPLE,
+  projectGraph,
+  projectLearnerMap,
+  type LearnerMapInput,
+  type ProjectionOptions,
+} from './projection.js';

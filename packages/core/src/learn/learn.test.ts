@@ -50,7 +50,7 @@ function labelRecords(rows: number[], truth: Int32Array, names = (c: number) => 
 /** A learner over the rows of `x`, as images 1..n of a model called 'test'. */
 function learnerOf(x: Matrix): Promise<Learner> {
   const imageIds = Int32Array.from({ length: x.rows }, (_, i) => i + 1);
-  return Learner.create({ modelId: 'test', dim: x.cols, imageIds, vectors: x.data });
+  return Learner.create({ modelId: 'test', dim: x.cols, dtype: 'float32', imageIds, vectors: x.data });
 }
 
 const math = new OrtMath({ threads: 1 });

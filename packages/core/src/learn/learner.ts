@@ -6,13 +6,14 @@
 import { AutolabelError } from '../errors.js';
 import type { ImageId } from '../domain/index.js';
 import type { EmbeddingSet, LabelRecord } from '../store/store.js';
-import { applyFeatureTransform, type FeatureTransform, fitFeatureTransform } from './features.js';
+import { type FeatureTransform, transformEmbeddings } from './features.js';
 import { type FitOptions, fitLabels, type LabelFit } from './fit.js';
 import type { HnswOptions } from './ann.js';
 import { type KnnGraph, normalizedAffinity, type SparseMatrix } from './graph.js';
 import { loadOrBuildGraph, type NeighbourMode } from './graph-cache.js';
-import { type Matrix, matrix } from './matrix.js';
-import { OrtMath } from './ort-math.js';
+import type { Matrix } from './matrix.js';
+import type { OrtMath } from './ort-math.js';
+import { SharedMemoryMath } from './shared-math.js';
 
 /** Neighbours kept per image (typicality, outliers); the propagation graph uses the first `AFFINITY_K`. */
 export const GRAPH_K = 20;
@@ -26,6 +27,26 @@ export interface LearnerOptions {
   readonly neighbours?: NeighbourMode;
   /** The HNSW index's parameters, for benchmarks that tune them. */
   readonly hnsw?: HnswOptions;
+  /**
+   * Loads the raw embeddings again (the learner keeps only the features): for what reads the vectors
+   * as the model made them, zero-shot's cosines. None: `rawEmbeddings` refuses.
+   */
+  readonly reload?: () => Promise<EmbeddingSet>;
+}
+
+/** Which images a learner's rows are, and of which model (the vectors themselves are not kept). */
+export type LearnerImages = Pick<EmbeddingSet, 'modelId' | 'dim' | 'imageIds'>;
+
+/**
+ * What another thread needs to make a learner over the same memory (`Learner.share`,
+ * `Learner.fromShared`): every array lives in a SharedArrayBuffer, so posting it copies nothing.
+ */
+export interface SharedLearner {
+  readonly images: LearnerImages;
+  readonly transform: FeatureTransform;
+  readonly features: Matrix;
+  readonly graph: KnnGraph;
+  readonly graphInfo: GraphBuildInfo;
 }
 
 export interface GraphBuildInfo {
@@ -49,15 +70,16 @@ export interface LearnerFit extends LabelFit {
 export class Learner {
   readonly #rowOf = new Map<number, number>();
   #last: LearnerFit | undefined;
+  #affinity: SparseMatrix | undefined;
 
   private constructor(
     readonly math: OrtMath,
-    readonly embeddings: EmbeddingSet,
+    readonly embeddings: LearnerImages,
     readonly transform: FeatureTransform,
     readonly features: Matrix,
     readonly graph: KnnGraph,
-    readonly affinity: SparseMatrix,
     readonly graphInfo: GraphBuildInfo,
+    readonly options: LearnerOptions,
   ) {
     embeddings.imageIds.forEach((id, row) => this.#rowOf.set(id, row));
   }
@@ -68,11 +90,10 @@ export class Learner {
         hint: { action: 'embed' },
       });
     }
-    const math = new OrtMath({ threads: options.threads });
+    const math = new SharedMemoryMath({ threads: options.threads });
     try {
-      const raw = matrix(embeddings.imageIds.length, embeddings.dim, embeddings.vectors);
-      const transform = fitFeatureTransform(raw);
-      const features = applyFeatureTransform(transform, raw);
+      // The features are the one full-size copy of the vectors; the caller may drop `embeddings`.
+      const { transform, features } = transformEmbeddings(embeddings);
       const started = performance.now();
       const { graph, how, search, warnings } = await loadOrBuildGraph(math, embeddings, features, {
         k: GRAPH_K,
@@ -82,11 +103,54 @@ export class Learner {
       });
       const cacheWarning = warnings.length > 0 ? warnings.join('; ') : undefined;
       const info = { how, search, ms: performance.now() - started, cacheWarning };
-      return new Learner(math, embeddings, transform, features, graph, normalizedAffinity(graph, AFFINITY_K), info);
+      const { modelId, dim } = embeddings;
+      const images = { modelId, dim, imageIds: sharedCopy(embeddings.imageIds) };
+      return new Learner(math, images, transform, features, sharedGraph(graph), info, options);
     } catch (error) {
       await math.close();
       throw error;
     }
+  }
+
+  /**
+   * A learner over another thread's memory (`share`): features and graph are read in place, never
+   * copied; only the affinity (built on the first fit) and the fits are this learner's own.
+   */
+  static fromShared(shared: SharedLearner, options: LearnerOptions = {}): Learner {
+    const math = new SharedMemoryMath({ threads: options.threads });
+    const { images, transform, features, graph, graphInfo } = shared;
+    return new Learner(math, images, transform, features, graph, graphInfo, options);
+  }
+
+  /** This learner's memory, to post to a worker thread (`fromShared`). */
+  share(): SharedLearner {
+    const { embeddings: images, transform, features, graph, graphInfo } = this;
+    return { images, transform, features, graph, graphInfo };
+  }
+
+  /** S of the propagation graph, built on first use (a learner that never fits, like a map's, never holds it). */
+  get affinity(): SparseMatrix {
+    this.#affinity ??= normalizedAffinity(this.graph, AFFINITY_K);
+    return this.#affinity;
+  }
+
+  /** The embeddings as stored, loaded again (see `LearnerOptions.reload`), in this learner's row order. */
+  async rawEmbeddings(): Promise<EmbeddingSet> {
+    if (!this.options.reload) throw new AutolabelError('STORE_FAILED', 'this learner cannot load its embeddings again');
+    const set = await this.options.reload();
+    const ids = this.embeddings.imageIds;
+    if (set.imageIds.length === ids.length && set.imageIds.every((id, i) => id === ids[i])) return set;
+    // Images embedded or removed since the learner was made: its rows, in its order (missing ones zero).
+    const dim = set.dim;
+    const from = new Map<number, number>();
+    set.imageIds.forEach((id, row) => from.set(id, row));
+    const vectors = set.dtype === 'float16' ? new Uint16Array(ids.length * dim) : new Float32Array(ids.length * dim);
+    ids.forEach((id, row) => {
+      const source = from.get(id);
+      if (source !== undefined)
+        (vectors as Float32Array).set(set.vectors.subarray(source * dim, (source + 1) * dim), row * dim);
+    });
+    return { ...set, imageIds: ids, vectors };
   }
 
   get size(): number {
@@ -186,4 +250,16 @@ export class Learner {
   async close(): Promise<void> {
     await this.math.close();
   }
+}
+
+/** A copy of `array` in a SharedArrayBuffer (the array itself when it is in one already). */
+function sharedCopy<T extends Int32Array | Float32Array>(array: T): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
+  const copy = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
+}
+
+function sharedGraph(graph: KnnGraph): KnnGraph {
+  return { ...graph, indices: sharedCopy(graph.indices), scores: sharedCopy(graph.scores) };
 }

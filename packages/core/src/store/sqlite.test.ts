@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite/index.js';
 import { storeContract } from './store.contract.js';
+import type { ImageId } from '../domain/index.js';
+import { embeddingRows } from './embedding-rows.js';
 import type { NewImage, Store } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-sqlite-'));
@@ -215,5 +217,86 @@ describe('sqlite store', () => {
       await upgraded.close();
       await openSqliteStore(file, { readOnly: true }).close();
     });
+  });
+});
+
+describe('sqlite store at scale', () => {
+  const fit = { modelId: 'm', classes: ['cat', 'dog'], labels: 2, summary: {}, head: Uint8Array.of(0) };
+  const suggestion = (imageId: ImageId, label: string, confidence: number) =>
+    ({ imageId, label, confidence, runnerUp: null, runnerUpConfidence: null, status: 'suggested' }) as const;
+
+  it('writes only the suggestions a fit changes: the others keep the fit that made them', async () => {
+    const store = openSqliteStore(join(dir, 'changed.db'));
+    const names = ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'];
+    await store.applyScan({ upserts: names.map((p, i) => image(p, `h${i}`)), moves: [], removals: [] });
+    const [a, b, c, d] = await Promise.all(names.map(async (p) => (await store.findImageByPath(p))!.id));
+    const first = await store.saveFit(fit, [
+      suggestion(a!, 'cat', 0.9),
+      suggestion(b!, 'cat', 0.8),
+      suggestion(c!, 'dog', 0.7),
+    ]);
+    // a moves by less than the tolerance, b's confidence changes, c is labelled now (no suggestion), d is new.
+    const second = await store.saveFit(fit, [
+      suggestion(a!, 'cat', 0.9002),
+      suggestion(b!, 'cat', 0.6),
+      suggestion(d!, 'dog', 0.75),
+    ]);
+    expect((await store.latestFit())?.id).toBe(second);
+    const stored = (await store.listSuggestions()).map((s) => [s.path, s.label, s.confidence, s.fitId]);
+    expect(stored.sort()).toEqual([
+      ['a.jpg', 'cat', 0.9, first],
+      ['b.jpg', 'cat', 0.6, second],
+      ['d.jpg', 'dog', 0.75, second],
+    ]);
+    // A change of label is a change, however close the confidence.
+    const third = await store.saveFit(fit, [
+      suggestion(a!, 'dog', 0.9),
+      suggestion(b!, 'cat', 0.6),
+      suggestion(d!, 'dog', 0.75),
+    ]);
+    expect((await store.listSuggestions()).map((s) => [s.path, s.fitId]).sort()).toEqual([
+      ['a.jpg', third],
+      ['b.jpg', second],
+      ['d.jpg', second],
+    ]);
+    await store.close();
+  });
+
+  it('keeps float16 embeddings in float16 when loading them, and reads them back as float32 rows', async () => {
+    const store = openSqliteStore(join(dir, 'half.db'));
+    await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+    await store.registerModel({ id: 'm', spec: 'builtin:centernet', dim: 3 });
+    await store.putEmbeddings({
+      modelId: 'm',
+      dtype: 'float16',
+      dim: 3,
+      vectors: [
+        { contentHash: 'h1', vector: Float32Array.of(0.5, -2, 1 / 3) },
+        { contentHash: 'h2', vector: Float32Array.of(1, 0, 65504) },
+      ],
+      failures: [],
+    });
+    const set = await store.loadEmbeddings('m');
+    expect(set.dtype).toBe('float16');
+    expect(set.vectors).toBeInstanceOf(Uint16Array);
+    expect(set.vectors.byteLength).toBe(2 * 3 * 2);
+    const rows = [...embeddingRows(set, 0, 2)];
+    expect(rows.slice(0, 2)).toEqual([0.5, -2]);
+    expect(rows[2]).toBeCloseTo(1 / 3, 3);
+    expect(rows.slice(3)).toEqual([1, 0, 65504]);
+    // One float32 row among them: the set is float32, every row converted.
+    await store.applyScan({ upserts: [image('c.jpg', 'h3')], moves: [], removals: [] });
+    await store.putEmbeddings({
+      modelId: 'm',
+      dtype: 'float32',
+      dim: 3,
+      vectors: [{ contentHash: 'h3', vector: Float32Array.of(0.1, 0.2, 0.3) }],
+      failures: [],
+    });
+    const mixed = await store.loadEmbeddings('m');
+    expect(mixed.dtype).toBe('float32');
+    expect([...mixed.vectors.subarray(0, 2)]).toEqual([0.5, -2]);
+    expect(mixed.vectors[6]).toBeCloseTo(0.1, 6);
+    await store.close();
   });
 });

@@ -214,8 +214,13 @@ export interface EmbeddingSet {
   readonly modelId: string;
   readonly dim: number;
   readonly imageIds: Int32Array;
+  /**
+   * How `vectors` holds the values, as stored: float16 stays IEEE half-precision bits (a Uint16Array,
+   * half the memory; `embeddingRows` converts a block of rows to float32 where the math needs it).
+   */
+  readonly dtype: EmbeddingDtype;
   /** Row-major [imageIds.length, dim]. */
-  readonly vectors: Float32Array;
+  readonly vectors: Float32Array | Uint16Array;
 }
 
 export interface NewSuggestion {
@@ -366,7 +371,9 @@ export interface Store {
   loadEmbeddings(modelId: string, options?: { readonly includeExcluded?: boolean }): Promise<EmbeddingSet>;
   /**
    * Records a fit and replaces every suggestion with its own, atomically: until it is done (and after
-   * a crash half-way) `latestFit` and the suggestions stay those of the previous fit. One save at a
+   * a crash half-way) `latestFit` and the suggestions stay those of the previous fit. A suggestion
+   * the fit makes as it is stored (same label, runner-up and status, confidences within 5e-4) may be
+   * left as it is, keeping the fit that made it: a refit writes what changed. One save at a
    * time: a save by another process is waited for (bounded), and one whose process died is taken over.
    * Returns the fit id.
    */

@@ -41,8 +41,23 @@ export function float32ToFloat16(values: Float32Array): Uint16Array {
   return out;
 }
 
-export function float16ToFloat32(values: Uint16Array): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = fromHalf(values[i]!);
+export function float16ToFloat32(
+  values: Uint16Array,
+  out: Float32Array = new Float32Array(values.length),
+  offset = 0,
+): Float32Array {
+  const table = halfTable();
+  for (let i = 0; i < values.length; i++) out[offset + i] = table[values[i]!]!;
   return out;
+}
+
+let table: Float32Array | undefined;
+
+/** Every half-precision value as float32, built on first use (256 KiB): a lookup per value instead of arithmetic. */
+function halfTable(): Float32Array {
+  if (!table) {
+    table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) table[h] = fromHalf(h);
+  }
+  return table;
 }

@@ -5,7 +5,7 @@ import { parseModelSpec } from '../embed/spec.js';
 import { exportClassifierOnnx } from '../learn/export-onnx.js';
 import { decodeHead, encodeHead } from '../learn/head-file.js';
 import { expectedCalibrationError } from '../learn/calibration.js';
-import { Learner, type LearnerFit } from '../learn/learner.js';
+import { Learner, type LearnerFit, type SharedLearner } from '../learn/learner.js';
 import { type NextStrategy, pickNext } from '../select/next.js';
 import { HUMAN_LABEL_SOURCES, type ImageId } from '../domain/index.js';
 import type { FitRecord, LabelRecord, NewSuggestion, Store } from '../store/store.js';
@@ -83,7 +83,8 @@ export interface SuggestResult {
   readonly checks: CheckCounts;
   readonly unembedded: number;
   readonly warnings: readonly string[];
-  readonly seconds: { readonly graph: number; readonly fit: number; readonly total: number };
+  /** `save`: writing the fit and its suggestions. */
+  readonly seconds: { readonly graph: number; readonly fit: number; readonly save: number; readonly total: number };
   readonly graph: 'cached' | 'extended' | 'built';
 }
 
@@ -115,10 +116,15 @@ export interface AcceptResult {
   readonly changeId: number | null;
 }
 
-/** A learner over every embedding of the workspace's model, its graph cached in the workspace. */
-export async function openLearner(ws: WorkspaceContext): Promise<Learner> {
-  const embeddings = await ws.store.loadEmbeddings(await ws.modelId());
-  return Learner.create(embeddings, { cacheDir: join(ws.dir, 'cache') });
+/**
+ * A learner over every embedding of the workspace's model, its graph cached in the workspace; or, given
+ * another thread's learner memory (`Learner.share`), one over that memory, with no copy of its own.
+ */
+export async function openLearner(ws: WorkspaceContext, shared?: SharedLearner): Promise<Learner> {
+  const modelId = await ws.modelId();
+  const options = { cacheDir: join(ws.dir, 'cache'), reload: () => ws.store.loadEmbeddings(modelId) };
+  if (shared) return Learner.fromShared(shared, options);
+  return Learner.create(await ws.store.loadEmbeddings(modelId), options);
 }
 
 export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}): Promise<SuggestResult> {
@@ -244,6 +250,7 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
       auto,
       zeroShot: fit.zeroShot,
     };
+    const saveStarted = performance.now();
     const fitId = await ws.store.saveFit(
       {
         modelId,
@@ -254,6 +261,7 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
       },
       suggestions,
     );
+    const saveSeconds = (performance.now() - saveStarted) / 1000;
     return {
       fitId,
       method: fit.method,
@@ -276,7 +284,12 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
       checks,
       unembedded: fit.labelsWithoutEmbedding,
       warnings: fit.warnings,
-      seconds: { graph: learner.graphInfo.ms / 1000, fit: fitSeconds, total: (performance.now() - started) / 1000 },
+      seconds: {
+        graph: learner.graphInfo.ms / 1000,
+        fit: fitSeconds,
+        save: saveSeconds,
+        total: (performance.now() - started) / 1000,
+      },
       graph: learner.graphInfo.how,
     };
   } finally {

@@ -12,7 +12,7 @@ import { type ScanResult, scanImages } from '../image/scan.js';
 import { LABEL_ORIGINS, SKIP_REASONS, type ImageStatus, type LabelOrigin, type SkipReason } from '../domain/index.js';
 import { type ImportOptions, type ImportResult, importLabels } from '../labels/import.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
-import type { Learner } from '../learn/learner.js';
+import type { Learner, SharedLearner } from '../learn/learner.js';
 import type { ClassInfo, Store } from '../store/store.js';
 import type { ProgressListener } from '../util/progress.js';
 import type { HubOptions } from '../models/index.js';
@@ -401,9 +401,12 @@ export class Workspace {
     return suggest(this.#ctx, options);
   }
 
-  /** A learner over this workspace's embeddings, for callers that refit often (the server); they close it. */
-  async openLearner(): Promise<Learner> {
-    return openLearner(this.#ctx);
+  /**
+   * A learner over this workspace's embeddings, for callers that refit often (the server); they close
+   * it. `shared`: another thread's learner memory (`Learner.share`), used in place instead of loading.
+   */
+  async openLearner(shared?: SharedLearner): Promise<Learner> {
+    return openLearner(this.#ctx, shared);
   }
 
   /** Images to label next, each with a reason. */

@@ -3,7 +3,6 @@
  * the cache when it can), and score every image against every class.
  */
 import type { Learner } from '../learn/learner.js';
-import { matrix } from '../learn/matrix.js';
 import type { HubOptions } from '../models/index.js';
 import type { ProgressListener } from '../util/progress.js';
 import type { ZeroShotInput } from './blend.js';
@@ -43,9 +42,7 @@ export async function scoreClasses(
     cacheDir: options.cacheDir,
     open: (files) => openTextTower(files),
   });
-  const { embeddings } = learner;
-  const images = matrix(embeddings.imageIds.length, embeddings.dim, embeddings.vectors);
-  const cosine = await cosineScores(learner.math, images, text.embeddings, lookup.files.name);
+  const cosine = await cosineScores(learner.math, await learner.rawEmbeddings(), text.embeddings, lookup.files.name);
   return {
     found: true,
     input: {

@@ -7,6 +7,8 @@
 import { AutolabelError } from '../errors.js';
 import { type Matrix, matrix, normalizeRows } from '../learn/matrix.js';
 import type { OrtMath } from '../learn/ort-math.js';
+import { embeddingRows } from '../store/embedding-rows.js';
+import type { EmbeddingSet } from '../store/store.js';
 
 /** CLIP's learned logit scale (exp of logit_scale, clipped at 100 in training): cosines times this are its logits. */
 export const LOGIT_SCALE = 100;
@@ -14,23 +16,27 @@ export const LOGIT_SCALE = 100;
 /** cos(image i, class j), row-major [images, classes]. */
 export async function cosineScores(
   math: OrtMath,
-  images: Matrix,
+  images: Matrix | Pick<EmbeddingSet, 'dim' | 'vectors'>,
   classes: Matrix,
   tower: string,
 ): Promise<Float32Array> {
-  if (images.cols !== classes.cols) {
+  // The embeddings as held (float16 stays float16 until its block is read), or a float32 matrix.
+  const set = 'data' in images ? { dim: images.cols, vectors: images.data } : images;
+  const cols = set.dim;
+  const rowCount = set.vectors.length / Math.max(1, cols);
+  if (cols !== classes.cols) {
     throw new AutolabelError(
       'MODEL_UNSUPPORTED',
-      `${tower} embeds text in ${classes.cols} dimensions and the images are in ${images.cols}: zero-shot needs the image tower's output in the same joint space (CLIP's image_embeds)`,
+      `${tower} embeds text in ${classes.cols} dimensions and the images are in ${cols}: zero-shot needs the image tower's output in the same joint space (CLIP's image_embeds)`,
     );
   }
   const unitClasses = normalizeRows(matrix(classes.rows, classes.cols, Float32Array.from(classes.data)));
-  const out = new Float32Array(images.rows * classes.rows);
-  // In blocks of rows, so the normalised copy stays small beside the embeddings.
-  for (let start = 0; start < images.rows; start += CHUNK_ROWS) {
-    const rows = Math.min(CHUNK_ROWS, images.rows - start);
-    const block = images.data.slice(start * images.cols, (start + rows) * images.cols);
-    const scores = await math.gemm(normalizeRows(matrix(rows, images.cols, block)), unitClasses, false, true);
+  const out = new Float32Array(rowCount * classes.rows);
+  // In blocks of rows, so the normalised float32 copy stays small beside the embeddings.
+  for (let start = 0; start < rowCount; start += CHUNK_ROWS) {
+    const rows = Math.min(CHUNK_ROWS, rowCount - start);
+    const block = embeddingRows(set, start, rows);
+    const scores = await math.gemm(normalizeRows(matrix(rows, cols, block)), unitClasses, false, true);
     out.set(scores.data, start * classes.rows);
   }
   return out;

@@ -1,6 +1,7 @@
 /**
  * @module The crash-safe fit swap: a fit and its suggestions replace the previous ones all at once, or
- * not at all, under a lock that lets one process save at a time and survives a saver that died.
+ * not at all, under a lock that lets one process save at a time and survives a saver that died. A fit
+ * that changes few suggestions writes only those, in one transaction.
  */
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
@@ -12,6 +13,30 @@ import { bestEffort, write, type WriteTarget } from './transaction.js';
 
 /** Suggestions written per transaction while a fit is saved. */
 const SAVE_CHUNK = 2000;
+
+/**
+ * A save that changes at most this many suggestions writes just those, in one transaction, instead
+ * of a fresh table: a refit after a few labels touches a small share of a large pool.
+ */
+const IN_PLACE_LIMIT = 20_000;
+
+/** A stored confidence within this of the new one counts as unchanged (three decimals agree). */
+const CONFIDENCE_TOLERANCE = 5e-4;
+
+/** A stored suggestion as `raw()` reads it: image_id, label, confidence, runner_up, runner_up_confidence, status. */
+type StoredRow = [number, string, number, string | null, number | null, string];
+
+function unchanged(row: StoredRow, s: NewSuggestion): boolean {
+  const close = (a: number | null, b: number | null): boolean =>
+    a === null || b === null ? a === b : Math.abs(a - b) <= CONFIDENCE_TOLERANCE;
+  return (
+    row[1] === s.label &&
+    row[3] === s.runnerUp &&
+    row[5] === s.status &&
+    close(row[2], s.confidence) &&
+    close(row[4], s.runnerUpConfidence)
+  );
+}
 
 /** The name of the lock a save holds; one row of `locks`. */
 const FIT_LOCK = 'fit-save';
@@ -74,6 +99,19 @@ export class FitSaves {
       ),
       dropIncompleteFits: db.prepare('DELETE FROM fits WHERE complete = 0'),
       completeFit: db.prepare<[number]>('UPDATE fits SET complete = 1 WHERE id = ?'),
+      storedSuggestions: db
+        .prepare(
+          'SELECT image_id, label, confidence, runner_up, runner_up_confidence, status FROM suggestions ORDER BY image_id',
+        )
+        .raw(),
+      upsertSuggestion: db.prepare<NewSuggestion & { fitId: number }>(
+        `INSERT INTO suggestions (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
+         VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)
+         ON CONFLICT(image_id) DO UPDATE SET fit_id = excluded.fit_id, label = excluded.label,
+           confidence = excluded.confidence, runner_up = excluded.runner_up,
+           runner_up_confidence = excluded.runner_up_confidence, status = excluded.status`,
+      ),
+      deleteSuggestion: db.prepare<[number]>('DELETE FROM suggestions WHERE image_id = ?'),
       suggestionsTable: db.prepare<[], { sql: string }>(
         `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'suggestions'`,
       ),
@@ -97,8 +135,66 @@ export class FitSaves {
    * fit-save lock (`#takeLock`), refreshed with every transaction of the save.
    */
   async save(fit: NewFit, suggestions: readonly NewSuggestion[]): Promise<number> {
-    const { db } = this.#target;
     const owner = await this.#takeLock();
+    try {
+      return this.#saveInPlace(owner, fit, suggestions) ?? this.#saveByTable(owner, fit, suggestions);
+    } finally {
+      this.#releaseLock(owner);
+    }
+  }
+
+  /**
+   * One transaction: the fit, and only the suggestions that differ from the stored ones (`unchanged`);
+   * those left as they are keep the fit that made them. Undefined, having written nothing, when more
+   * than `IN_PLACE_LIMIT` changed: then a fresh table (`#saveByTable`) keeps label writes flowing.
+   */
+  #saveInPlace(owner: string, fit: NewFit, suggestions: readonly NewSuggestion[]): number | undefined {
+    const { db } = this.#target;
+    return write(this.#target, 'save a fit', () => {
+      this.#refreshLock(owner);
+      const order = Int32Array.from(suggestions.keys()).sort(
+        (a, b) => suggestions[a]!.imageId - suggestions[b]!.imageId,
+      );
+      const changed: NewSuggestion[] = [];
+      const removed: number[] = [];
+      // Both in image order: one merge pass over the stored rows.
+      let k = 0;
+      for (const row of this.#stmt.storedSuggestions.iterate() as Iterable<StoredRow>) {
+        while (k < order.length && suggestions[order[k]!]!.imageId < row[0]) changed.push(suggestions[order[k++]!]!);
+        const next = k < order.length ? suggestions[order[k]!]! : undefined;
+        if (next?.imageId === row[0]) {
+          if (!unchanged(row, next)) changed.push(next);
+          k++;
+        } else removed.push(row[0]);
+        if (changed.length + removed.length > IN_PLACE_LIMIT) return undefined;
+      }
+      while (k < order.length) changed.push(suggestions[order[k++]!]!);
+      if (changed.length + removed.length > IN_PLACE_LIMIT) return undefined;
+      // Leftovers of a save that never finished: the lock says nobody is still on it.
+      db.exec('DROP TABLE IF EXISTS suggestions_next; DROP TABLE IF EXISTS suggestions_old;');
+      this.#stmt.dropIncompleteFits.run();
+      const fitId = this.#insertFit(fit);
+      for (const suggestion of changed) this.#stmt.upsertSuggestion.run({ ...suggestion, fitId });
+      for (const imageId of removed) this.#stmt.deleteSuggestion.run(imageId);
+      this.#stmt.completeFit.run(fitId);
+      return fitId;
+    });
+  }
+
+  #insertFit(fit: NewFit): number {
+    return Number(
+      this.#stmt.insertFit.run(
+        fit.modelId,
+        JSON.stringify(fit.classes),
+        fit.labels,
+        JSON.stringify(fit.summary),
+        Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
+      ).lastInsertRowid,
+    );
+  }
+
+  #saveByTable(owner: string, fit: NewFit, suggestions: readonly NewSuggestion[]): number {
+    const { db } = this.#target;
     let started = false;
     try {
       const fitId = write(this.#target, 'start saving a fit', () => {
@@ -106,15 +202,7 @@ export class FitSaves {
         // Leftovers of a save that never finished: the lock says nobody is still on it.
         db.exec('DROP TABLE IF EXISTS suggestions_next; DROP TABLE IF EXISTS suggestions_old;');
         this.#stmt.dropIncompleteFits.run();
-        const id = Number(
-          this.#stmt.insertFit.run(
-            fit.modelId,
-            JSON.stringify(fit.classes),
-            fit.labels,
-            JSON.stringify(fit.summary),
-            Buffer.from(fit.head.buffer, fit.head.byteOffset, fit.head.byteLength),
-          ).lastInsertRowid,
-        );
+        const id = this.#insertFit(fit);
         // The same table as the current one (constraints included), from its own definition.
         const { sql } = this.#stmt.suggestionsTable.get()!;
         db.exec(sql.replace(/^CREATE TABLE\s+"?suggestions"?/i, 'CREATE TABLE suggestions_next'));
@@ -155,8 +243,6 @@ export class FitSaves {
         });
       }
       throw error;
-    } finally {
-      this.#releaseLock(owner);
     }
   }
 

@@ -130,6 +130,12 @@ const QUERIES = {
   getEmbedding: query<[string, string], { dtype: string; dim: number; vector: Buffer }>(
     'SELECT dtype, dim, vector FROM embeddings WHERE model_id = ? AND content_hash = ?',
   ),
+  // The rows `embeddings` reads (same parameters), and how many are float16.
+  embeddingCounts: query<[string, number], { n: number; half: number }>(
+    `SELECT count(*) AS n, coalesce(sum(e.dtype = 'float16'), 0) AS half FROM images i
+     JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = ?
+     WHERE i.skip_reason IS NULL AND (? OR ${NOT_EXCLUDED_SQL})`,
+  ),
   // The second parameter: 1 to include excluded images.
   embeddings: query<[string, number], { id: number; dim: number; dtype: string; vector: Buffer }>(
     `SELECT i.id, e.dim, e.dtype, e.vector FROM images i

@@ -287,31 +287,43 @@ export class SqliteStore implements Store {
     return this.#write('undo label changes', () => this.#labelChanges.undo(changeIds));
   }
 
+  /**
+   * One buffer, sized from a count first (no doubling), in the stored precision: float16 stays
+   * float16 unless the model's vectors mix precisions. Images embedded between the count and the read
+   * are left for the next load.
+   */
   async loadEmbeddings(modelId: string, options: { readonly includeExcluded?: boolean } = {}): Promise<EmbeddingSet> {
     const dim = this.#stmt.modelDim.get(modelId)?.dim ?? 0;
-    const ids: number[] = [];
-    let vectors = new Float32Array(1024 * dim);
-    for (const row of this.#stmt.embeddings.iterate(modelId, options.includeExcluded ? 1 : 0)) {
+    const included = options.includeExcluded ? 1 : 0;
+    const { n, half } = this.#stmt.embeddingCounts.get(modelId, included) ?? { n: 0, half: 0 };
+    const dtype = n > 0 && half === n ? 'float16' : 'float32';
+    const vectors = dtype === 'float16' ? new Uint16Array(n * dim) : new Float32Array(n * dim);
+    const ids = new Int32Array(n);
+    let count = 0;
+    for (const row of this.#stmt.embeddings.iterate(modelId, included)) {
+      if (count === n) break;
       if (row.dim !== dim) {
         throw new AutolabelError(
           'STORE_FAILED',
           `embedding of image ${row.id} has ${row.dim} values, model ${modelId} has ${dim}`,
         );
       }
-      if ((ids.length + 1) * dim > vectors.length) {
-        const grown = new Float32Array(vectors.length * 2);
-        grown.set(vectors);
-        vectors = grown;
+      if (row.dtype === dtype) {
+        new Uint8Array(vectors.buffer, count * dim * vectors.BYTES_PER_ELEMENT, row.vector.length).set(row.vector);
+      } else {
+        // A float16 row among float32 ones; copied out of the row buffer, which may be unaligned.
+        const half = new Uint16Array(new Uint8Array(row.vector).buffer, 0, dim);
+        float16ToFloat32(half, vectors as Float32Array, count * dim);
       }
-      const bytes = new Uint8Array(row.vector);
-      const vector =
-        row.dtype === 'float16'
-          ? float16ToFloat32(new Uint16Array(bytes.buffer, 0, dim))
-          : new Float32Array(bytes.buffer, 0, dim);
-      vectors.set(vector, ids.length * dim);
-      ids.push(row.id);
+      ids[count++] = row.id;
     }
-    return { modelId, dim, imageIds: Int32Array.from(ids), vectors: vectors.slice(0, ids.length * dim) };
+    return {
+      modelId,
+      dim,
+      dtype,
+      imageIds: count === n ? ids : ids.slice(0, count),
+      vectors: count === n ? vectors : vectors.slice(0, count * dim),
+    };
   }
 
   /** See fits.ts: the crash-safe swap, under the fit-save lock. */

@@ -1,0 +1,59 @@
+/**
+ * @module OrtMath over matrices in shared memory: onnxruntime's Node binding refuses typed arrays on a
+ * SharedArrayBuffer ("Invalid argument"), so such operands go in as ordinary copies, block by block
+ * where the operation allows (rows of A, query rows), whole otherwise (they are small, or rare).
+ */
+import { type Matrix, matrix } from './matrix.js';
+import { type Neighbours, OrtMath } from './ort-math.js';
+
+/** Rows copied out of shared memory per call: the copy stays small beside the matrix. */
+const BLOCK_ROWS = 8192;
+
+function isShared(m: Matrix): boolean {
+  return m.data.buffer instanceof SharedArrayBuffer;
+}
+
+function ordinary(m: Matrix): Matrix {
+  return isShared(m) ? matrix(m.rows, m.cols, m.data.slice()) : m;
+}
+
+function rowBlock(m: Matrix, start: number, rows: number): Matrix {
+  return matrix(rows, m.cols, m.data.slice(start * m.cols, (start + rows) * m.cols));
+}
+
+export class SharedMemoryMath extends OrtMath {
+  override async gemm(a: Matrix, b: Matrix, transposeA = false, transposeB = false): Promise<Matrix> {
+    if (!isShared(a) || transposeA || a.rows <= BLOCK_ROWS) {
+      return super.gemm(ordinary(a), ordinary(b), transposeA, transposeB);
+    }
+    const other = ordinary(b);
+    let out: Float32Array | undefined;
+    let cols = 0;
+    for (let start = 0; start < a.rows; start += BLOCK_ROWS) {
+      const rows = Math.min(BLOCK_ROWS, a.rows - start);
+      const part = await super.gemm(rowBlock(a, start, rows), other, false, transposeB);
+      cols = part.cols;
+      out ??= new Float32Array(a.rows * cols);
+      out.set(part.data, start * cols);
+    }
+    return matrix(a.rows, cols, out!);
+  }
+
+  override async topK(queries: Matrix, base: Matrix, k: number, chunkRows?: number): Promise<Neighbours> {
+    const searched = ordinary(base);
+    if (!isShared(queries)) return super.topK(queries, searched, k, chunkRows);
+    let indices: Int32Array | undefined;
+    let scores: Float32Array | undefined;
+    let width = 0;
+    for (let start = 0; start < queries.rows; start += BLOCK_ROWS) {
+      const rows = Math.min(BLOCK_ROWS, queries.rows - start);
+      const part = await super.topK(rowBlock(queries, start, rows), searched, k, chunkRows);
+      width = part.k;
+      indices ??= new Int32Array(queries.rows * width);
+      scores ??= new Float32Array(queries.rows * width);
+      indices.set(part.indices, start * width);
+      scores.set(part.scores, start * width);
+    }
+    return { indices: indices ?? new Int32Array(0), scores: scores ?? new Float32Array(0), k: width };
+  }
+}
