@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
+import { auditCommand } from './commands/audit.js';
 import { classesCommand } from './commands/classes.js';
 import { importExportCommands } from './commands/import-export.js';
 import { modelsCommand } from './commands/models.js';
@@ -206,6 +207,7 @@ export function buildProgram(io: CliIo): Command {
 
   classesCommand(program, context);
   modelsCommand(program, context);
+  auditCommand(program, context);
 
   program
     .command('status')
