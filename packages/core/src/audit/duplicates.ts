@@ -1,7 +1,8 @@
 /**
  * @module Near-duplicate groups: edges from identical content, from perceptual hashes a few bits apart
  * (found through exact matches of 16-bit blocks: by pigeonhole any two hashes within 3 bits share a
- * block, multi-index hashing, Norouzi et al. 2012), and from the k-NN graph's cosine similarities;
+ * block, multi-index hashing, Norouzi et al. 2012), and from k-NN graph neighbours whose cosine is high and
+ * whose hashes roughly agree;
  * connected components (union-find) are the groups. No pairwise loop over all images.
  */
 import { hammingAt } from './phash.js';
@@ -9,11 +10,15 @@ import { UnionFind } from './union-find.js';
 
 /** Hashes within this many bits are near-exact copies (resized, re-encoded). */
 export const HASH_NEAR_BITS = 4;
-/** Graph neighbours this similar are copies on their own (a crop, a re-encode the hash moved more). */
-export const COSINE_DUPLICATE = 0.94;
-/** Graph neighbours at least this similar whose hashes are within `HASH_FAR_BITS` are copies too. */
+/**
+ * Graph neighbours at least this similar whose hashes are within `HASH_FAR_BITS` are copies too (a
+ * crop moves more bits; two different pictures differ in about 32). The hash must agree: a model can
+ * see two different pictures of one thing as nearly the same vector.
+ */
 export const COSINE_LIKELY = 0.85;
-export const HASH_FAR_BITS = 14;
+export const HASH_FAR_BITS = 20;
+/** Graph neighbours this similar are copies on their own where one of them has no hash (it could not be read). */
+export const COSINE_DUPLICATE = 0.97;
 /** A hash block shared by more images than this is uninformative (blank images); left to the graph. */
 const MAX_BUCKET = 64;
 
@@ -85,8 +90,9 @@ export function duplicateGroups(input: DuplicateInput): DuplicateGroup[] {
       const s = similarities[a * k + j]!;
       if (s < COSINE_LIKELY) break; // nearest first
       if (b === a || contentKeys[a] === contentKeys[b]) continue;
-      const near = hasHash[a] && hasHash[b] && hammingAt(hashWords, a, b) <= HASH_FAR_BITS;
-      if (s >= COSINE_DUPLICATE || near) link(a, b, Math.min(1, s), false);
+      const hashed = hasHash[a] === 1 && hasHash[b] === 1;
+      if (hashed ? hammingAt(hashWords, a, b) <= HASH_FAR_BITS : s >= COSINE_DUPLICATE)
+        link(a, b, Math.min(1, s), false);
     }
   }
   const groupOf = new Map<number, { similarity: number; exact: boolean }>();
