@@ -7,7 +7,7 @@ export * from './learn/index.js';
 export * from './select/index.js';
 export * from './verify/index.js';
 // Benchmarks and tests that set up what no front end could (synthetic embeddings, fits) reach the store.
-export { openSqliteStore, SqliteStore } from './store/index.js';
+export { openPostgresStore, openSqliteStore, PostgresStore, SqliteStore } from './store/index.js';
 export { storeOf } from './workspace/workspace.js';
 // ONNX graph-writing helpers, for tools that write small models (the test fixtures in @autolabel/test-utils).
 export * as onnxGraph from './learn/onnx-graph.js';

@@ -183,6 +183,26 @@ describe('sqlite store', () => {
     });
   });
 
+  it('holds a named lock against every connection to the file, until released or its store closed', async () => {
+    const file = join(dir, 'named-lock.db');
+    const one = openSqliteStore(file);
+    const two = openSqliteStore(file, { lockWaitMs: 200 });
+    const lock = (await one.tryLock('refit'))!;
+    expect(await two.tryLock('refit')).toBeUndefined();
+    await expect(two.withLock('refit', async () => 1)).rejects.toThrow(
+      new RegExp(
+        `cannot take the lock "refit" in .*named-lock\\.db: another process \\(pid ${process.pid} on .+\\) has held it since`,
+      ),
+    );
+    await lock.release();
+    expect(await two.withLock('refit', async () => 'ran')).toBe('ran');
+    expect(await two.tryLock('refit')).toBeDefined();
+    await two.close();
+    const after = await one.tryLock('refit');
+    expect(after).toBeDefined();
+    await one.close();
+  });
+
   describe('read-only', () => {
     it('reads, and refuses every write naming the read-only folder', async () => {
       const file = join(dir, 'readonly.db');

@@ -784,5 +784,52 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           expect((await store.listLabels()).find((l) => l.imageId === a)?.label).toBe('pants');
         }));
     });
+
+    describe('named locks', () => {
+      it('lets one holder take a lock at a time, this process included, until it is released', () =>
+        withStore(async (store) => {
+          const refit = await store.tryLock('refit');
+          expect(refit?.name).toBe('refit');
+          expect(await store.tryLock('refit')).toBeUndefined();
+          // Other names are other locks.
+          const other = await store.tryLock('index');
+          expect(other).toBeDefined();
+          await refit!.release();
+          await refit!.release();
+          const again = await store.tryLock('refit');
+          expect(again).toBeDefined();
+          await again!.release();
+          await other!.release();
+        }));
+
+      it('runs work under a lock one at a time, waits for the holder, and refuses naming it when the wait runs out', () =>
+        withStore(async (store) => {
+          const held = (await store.tryLock('refit'))!;
+          await expect(store.withLock('refit', async () => 'ran', { waitMs: 200 })).rejects.toThrow(
+            /lock "refit".*another process.*after waiting 0\.2 s/,
+          );
+          setTimeout(() => void held.release(), 150);
+          const started = Date.now();
+          expect(await store.withLock('refit', async () => 'ran', { waitMs: 10_000 })).toBe('ran');
+          expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+          // Work started together runs one at a time, and the lock is free after work that threw.
+          let running = 0;
+          let most = 0;
+          const work = async (): Promise<void> => {
+            running++;
+            most = Math.max(most, running);
+            await new Promise((resolve) => setTimeout(resolve, 30));
+            running--;
+          };
+          await Promise.all([1, 2, 3].map(() => store.withLock('refit', work, { waitMs: 10_000 })));
+          expect(most).toBe(1);
+          await expect(store.withLock('refit', () => Promise.reject(new Error('refit failed')))).rejects.toThrow(
+            'refit failed',
+          );
+          const free = await store.tryLock('refit');
+          expect(free).toBeDefined();
+          await free!.release();
+        }));
+    });
   });
 }

@@ -326,6 +326,13 @@ export interface AuditRunRecord {
   readonly createdAt: string;
 }
 
+/** A named lock held by this process across every process on the store (`Store.tryLock`). */
+export interface StoreLock {
+  readonly name: string;
+  /** Lets go of the lock; calling it again does nothing. */
+  release(): Promise<void>;
+}
+
 export interface Store {
   /** Every image row; used to diff a scan against what is stored. */
   listImages(): Promise<ImageRecord[]>;
@@ -462,5 +469,18 @@ export interface Store {
   setExcluded(imageIds: readonly ImageId[], excluded: boolean): Promise<void>;
   /** Excluded images, by id. */
   listExcluded(): Promise<ImageId[]>;
+
+  /**
+   * Takes the lock `name` if no process on this store holds it (this one included), else resolves
+   * undefined at once: e.g. "exactly one refit at a time" across servers on one store. Held until
+   * `release`; a holder that dies lets go of it (PostgreSQL: with its connection; SQLite: once its
+   * process is gone, or its heartbeat is older than the stale limit).
+   */
+  tryLock(name: string): Promise<StoreLock | undefined>;
+  /**
+   * Runs `work` holding the lock `name`, waiting for it up to `waitMs` (default: as long as `saveFit`
+   * waits); throws, naming the holder, when the wait runs out. The lock is let go when `work` settles.
+   */
+  withLock<T>(name: string, work: () => Promise<T>, options?: { readonly waitMs?: number }): Promise<T>;
   close(): Promise<void>;
 }

@@ -21,6 +21,8 @@ export const configSchema = z.object({
   model: z.string().min(1),
   modelPath: locationSchema.optional(),
   embeddings: z.object({ dtype: z.enum(['float32', 'float16']).default('float32') }).default({ dtype: 'float32' }),
+  /** The store's URL (postgres://user@host:port/database) when it is not the workspace's own SQLite file. */
+  store: z.string().min(1).optional(),
   /** Images with more pixels than this are skipped as decompression bombs. */
   maxPixels: z.number().int().positive().default(100_000_000),
   /** Zero-shot from class names (models with a text tower): on unless `enabled` is false; prompt templates, `{}` for the class. */

@@ -32,6 +32,7 @@ import type {
   PerceptualHashRecord,
   ScanChanges,
   Store,
+  StoreLock,
   StoreStats,
   SuggestionRecord,
 } from '../store.js';
@@ -39,6 +40,7 @@ import { AuditTables } from './audit.js';
 import { canWriteDatabase, openReadOnly, openWritable } from './connection.js';
 import { FitSaves, type FitSaveSettings } from './fits.js';
 import { LabelChanges } from './label-changes.js';
+import { NamedLocks } from './locks.js';
 import {
   toCheck,
   toCheckDraw,
@@ -95,6 +97,7 @@ export class SqliteStore implements Store {
   readonly #target: WriteTarget;
   readonly #fits: FitSaves;
   readonly #labelChanges: LabelChanges;
+  readonly #locks: NamedLocks;
   readonly #audit: AuditTables;
 
   constructor(db: Database.Database, settings: SqliteStoreSettings) {
@@ -104,6 +107,11 @@ export class SqliteStore implements Store {
     this.#target = { db, file: settings.file, readOnly: settings.readOnly };
     this.#fits = new FitSaves({ db, ...settings });
     this.#labelChanges = new LabelChanges(db);
+    this.#locks = new NamedLocks({
+      ...this.#target,
+      lockWaitMs: settings.lockWaitMs,
+      lockStaleMs: settings.lockStaleMs,
+    });
     this.#audit = new AuditTables(db);
   }
 
@@ -551,6 +559,14 @@ export class SqliteStore implements Store {
     return this.#audit.excluded();
   }
 
+  async tryLock(name: string): Promise<StoreLock | undefined> {
+    return this.#locks.tryLock(name);
+  }
+
+  async withLock<T>(name: string, work: () => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
+    return this.#locks.withLock(name, work, options.waitMs);
+  }
+
   /**
    * The last connection to close leaves the database in rollback-journal mode (the next open turns
    * WAL on again), so it stays readable from a read-only folder, where SQLite cannot create the -shm
@@ -558,6 +574,7 @@ export class SqliteStore implements Store {
    */
   async close(): Promise<void> {
     if (!this.#db.open) return;
+    await this.#locks.releaseAll();
     if (!this.#settings.readOnly) {
       try {
         this.#db.pragma('busy_timeout = 0');
