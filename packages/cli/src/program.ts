@@ -3,6 +3,7 @@ import {
   AutolabelError,
   isAutolabelError,
   DEFAULT_MODEL_SPEC,
+  describeStoreUrl,
   findWorkspace,
   initWorkspace,
   NEXT_STRATEGIES,
@@ -95,6 +96,10 @@ export function buildProgram(io: CliIo): Command {
       new Option('--dtype <dtype>', 'how embeddings are stored').choices(['float32', 'float16']).default('float32'),
     )
     .option('--max-pixels <n>', 'skip images with more pixels than this (decompression bombs)', '100000000')
+    .option(
+      '--store <url>',
+      'a shared store, postgres://user@host:port/database (default: the workspace\'s own SQLite file)',
+    )
     .action(async (raw: unknown) => {
       const flags = parseFlags(
         z.object({
@@ -102,6 +107,7 @@ export function buildProgram(io: CliIo): Command {
           model: z.string().min(1),
           dtype: z.enum(['float32', 'float16']),
           maxPixels: positiveInt,
+          store: z.string().min(1).optional(),
         }),
         raw,
       );
@@ -111,11 +117,15 @@ export function buildProgram(io: CliIo): Command {
         model: resolveSpec(io.cwd, flags.model),
         embeddingDtype: flags.dtype,
         maxPixels: flags.maxPixels,
+        store: flags.store,
       });
       await workspace.close();
+      const store = workspace.config.store === undefined ? undefined : describeStoreUrl(workspace.config.store);
       print(
-        `Created workspace ${workspace.dir}\n  images: ${workspace.imagesRoot}\n  model:  ${workspace.config.model}\nNext: autolabel scan, then autolabel embed`,
-        { workspace: workspace.dir, images: workspace.imagesRoot, model: workspace.config.model },
+        `Created workspace ${workspace.dir}\n  images: ${workspace.imagesRoot}\n  model:  ${workspace.config.model}\n` +
+          (store ? `  store:  ${store}\n` : '') +
+          'Next: autolabel scan, then autolabel embed',
+        { workspace: workspace.dir, images: workspace.imagesRoot, model: workspace.config.model, store: store ?? null },
       );
     });
 
@@ -465,6 +475,10 @@ const EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>>
   init: [
     ['autolabel init --images ~/photos', 'a workspace in ./.autolabel for the photos'],
     ['autolabel init --images ~/photos --model onnx:./mobilenet', 'with an ONNX model folder'],
+    [
+      'autolabel init --images /shared/photos --store postgres://autolabel@db:5432/photos',
+      'one PostgreSQL store for workers and servers on several machines',
+    ],
     [
       'autolabel init --images ~/photos --model hf:Xenova/clip-vit-base-patch32',
       'with a hub model (downloaded by embed)',

@@ -41,6 +41,7 @@ export {
 } from './labels/import.js';
 // The Store port's record types (what the contract's answers carry); the store itself is core's own.
 export type * from './store/store.js';
+export { describeStoreUrl } from './store/store-url.js';
 export type { Progress, ProgressListener } from './util/progress.js';
 export * from './workspace/index.js';
 // What the CLI and the server use of learning: the learner a server keeps between fits, the map, the pick

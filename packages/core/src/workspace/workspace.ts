@@ -11,7 +11,8 @@ import { type ExportOptions, type ExportResult, exportLabels } from '../formats/
 import { type ScanResult, scanImages } from '../image/scan.js';
 import { LABEL_ORIGINS, SKIP_REASONS, type ImageStatus, type LabelOrigin, type SkipReason } from '../domain/index.js';
 import { type ImportOptions, type ImportResult, importLabels } from '../labels/import.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openStore } from '../store/open.js';
+import { checkStoreUrl } from '../store/store-url.js';
 import type { Learner, SharedLearner } from '../learn/learner.js';
 import type { ClassInfo, Store } from '../store/store.js';
 import type { ProgressListener } from '../util/progress.js';
@@ -56,6 +57,8 @@ export interface InitOptions {
   readonly model?: string;
   readonly embeddingDtype?: 'float32' | 'float16';
   readonly maxPixels?: number;
+  /** A shared store (postgres://user@host:port/database) instead of the workspace's own SQLite file. */
+  readonly store?: string;
 }
 
 export interface OpenWorkspaceOptions {
@@ -141,7 +144,10 @@ export async function initWorkspace(options: InitOptions): Promise<Workspace> {
     ...configuredModel(dir, options.model ?? DEFAULT_MODEL_SPEC),
     embeddings: { dtype: options.embeddingDtype ?? 'float32' },
     maxPixels: options.maxPixels ?? 100_000_000,
+    store: options.store === undefined ? undefined : checkStoreUrl(options.store),
   };
+  // The store's schema is created before the workspace is recorded: a store that cannot be opened leaves no workspace.
+  if (config.store !== undefined) await (await openStore(config.store, join(dir, DATABASE_FILE))).close();
   await mkdir(dir, { recursive: true });
   await writeConfig(dir, config);
   return openWorkspace(dir);
@@ -193,7 +199,7 @@ export async function openWorkspace(dir: string, options: OpenWorkspaceOptions =
   const imagesRoot = resolveLocation(root, config.images, isDir);
   // A bad --model fails here, before anything else is opened.
   if (options.model !== undefined) parseModelSpec(options.model);
-  const store = openSqliteStore(join(root, DATABASE_FILE));
+  const store = await openStore(config.store, join(root, DATABASE_FILE));
   return new Workspace(root, config, imagesRoot, store, options.model);
 }
 
