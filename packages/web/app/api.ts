@@ -5,6 +5,11 @@
  */
 import type {
   AcceptResponse,
+  AuditAction,
+  AuditKind,
+  AuditResolveResponse,
+  AuditResponse,
+  AuditRunState,
   ExportFormat as CoreExportFormat,
   ApiError as ApiErrorBody,
   BulkLabelsResponse,
@@ -173,6 +178,25 @@ export class Api {
 
   async addClass(name: string): Promise<ClassesResponse> {
     return this.#request('POST', '/api/classes', {}, { name });
+  }
+
+  /** The last audit's open findings (of one kind, most likely first) and the open counts of every kind. */
+  audit(query: { readonly kind?: AuditKind; readonly limit?: number }): Promise<AuditResponse> {
+    return this.#request('GET', '/api/audit', query);
+  }
+
+  /** Starts an audit in the background (or joins the one running); its progress comes as `audit` events. */
+  runAudit(): Promise<AuditRunState> {
+    return this.#request('POST', '/api/audit/run', {}, {});
+  }
+
+  auditRun(): Promise<AuditRunState> {
+    return this.#request('GET', '/api/audit/run');
+  }
+
+  /** Decides about a finding: fine (`dismiss`), or `exclude` its images (`imageIds`: only these) from learning and export. */
+  resolveFinding(id: string, action: AuditAction, imageIds?: readonly number[]): Promise<AuditResolveResponse> {
+    return this.#request('POST', `/api/audit/findings/${encodeURIComponent(id)}`, {}, { action, imageIds });
   }
 
   /** The current rows of some images, by id (ids that are gone are missing from the result). */

@@ -1,12 +1,13 @@
 /**
  * @module The dashboard: images per class and status (table and stacked bars), the model's estimated
- * accuracy and what it rests on, the suggestions certified, coverage, the learning curve and the
- * confidence histogram.
+ * accuracy and what it rests on, the suggestions certified, coverage, the open findings of the data
+ * quality audit (each a link to its queue), the learning curve and the confidence histogram.
  */
-import type { ExportFormat, StatsResponse } from '@autolabel/core';
+import type { AuditResponse, ExportFormat, StatsResponse } from '@autolabel/core';
 // Core's browser-safe entries: its dependency-free charts, and the domain's words (image statuses).
 import { barChart, histogram, lineChart } from '@autolabel/core/charts';
-import { CLASS_STATUSES } from '@autolabel/core/domain';
+import { AUDIT_KINDS, CLASS_STATUSES } from '@autolabel/core/domain';
+import { openText, runText } from './audit-words.js';
 import { h, percent } from './dom.js';
 import { accuracyParts, count as n } from './figures.js';
 import type { View, ViewContext } from './view.js';
@@ -45,6 +46,10 @@ export class DashboardView implements View {
   readonly #table: HTMLElement;
   readonly #charts: HTMLElement;
   readonly #exports: HTMLElement;
+  readonly #audit: HTMLElement;
+  /** The audit's open counts as last fetched; null before they arrive. */
+  #auditCounts: AuditResponse | null = null;
+  #auditAsked = 0;
   /** The width the charts were last drawn at: drawn again, in their own size, when a resize changes it. */
   #chartWidth = CHART_WIDTH;
 
@@ -54,10 +59,13 @@ export class DashboardView implements View {
     this.#table = h('div', { class: 'table-wrap' });
     this.#charts = h('div', { class: 'charts' });
     this.#exports = h('p', { class: 'exports' });
+    this.#audit = h('p', { class: 'audit-counts', 'data-testid': 'audit-counts' });
     this.element = h(
       'section',
       { class: 'view dashboard', 'data-view': 'dashboard' },
       this.#summary,
+      h('h2', {}, 'Data quality audit'),
+      this.#audit,
       h('h2', {}, 'Classes'),
       this.#table,
       this.#charts,
@@ -65,6 +73,11 @@ export class DashboardView implements View {
     );
     ctx.live.subscribe((change) => {
       if (change.kind === 'stats' || change.kind === 'model') this.#render();
+      // A run finished, a finding was decided, or labels changed (which settles findings about them).
+      if (this.#shown && (change.kind === 'audit' || change.kind === 'labels' || change.kind === 'resync')) {
+        if (ctx.live.audit?.state !== 'running') void this.#loadAudit();
+        else this.#renderAudit();
+      }
     });
     // Drawn at the size shown, so text stays its size on a phone instead of being scaled down.
     new ResizeObserver(() => {
@@ -76,6 +89,43 @@ export class DashboardView implements View {
     this.#shown = true;
     this.#render();
     this.#ctx.live.refreshStats(0);
+    void this.#loadAudit();
+  }
+
+  async #loadAudit(): Promise<void> {
+    const asked = ++this.#auditAsked;
+    try {
+      // One finding is the least a page holds; the counts cover the whole audit.
+      const answer = await this.#ctx.api.audit({ limit: 1 });
+      if (asked !== this.#auditAsked) return;
+      this.#auditCounts = answer;
+      this.#renderAudit();
+    } catch (error) {
+      this.#ctx.live.reportError(error);
+    }
+  }
+
+  #renderAudit(): void {
+    const audit = this.#auditCounts;
+    const run = this.#ctx.live.audit;
+    if (!this.#shown || !audit) return;
+    if (audit.ranAt === null || run?.state === 'running' || run?.state === 'failed') {
+      this.#audit.replaceChildren(runText(run, audit.ranAt), ' ', h('a', { href: '#/audit' }, 'Open Audit'));
+      return;
+    }
+    this.#audit.replaceChildren(
+      'Open findings: ',
+      ...AUDIT_KINDS.flatMap((kind, i) => [
+        ...(i === 0 ? [] : [' · ']),
+        h(
+          'a',
+          { href: `#/audit?kind=${kind}`, 'data-kind': kind, 'data-count': audit.counts[kind] },
+          openText(kind, audit.counts[kind]),
+        ),
+      ]),
+      audit.excluded > 0 ? ` · ${n(audit.excluded)} image${audit.excluded === 1 ? '' : 's'} excluded` : '',
+      h('span', { class: 'muted' }, ` (${runText(run, audit.ranAt).replace(/\.$/, '').toLowerCase()})`),
+    );
   }
 
   hide(): void {

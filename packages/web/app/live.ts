@@ -2,7 +2,7 @@
  * @module What every view shares: the latest stats and model state, kept current from the server's
  * event stream, and a change feed the views subscribe to instead of polling.
  */
-import type { ModelState, ServerEvent, StatsResponse } from '@autolabel/core';
+import type { AuditRunState, ModelState, ServerEvent, StatsResponse } from '@autolabel/core';
 import type { Api } from './api.js';
 
 export type Connection = 'connecting' | 'open' | 'lost';
@@ -14,6 +14,8 @@ export type Change =
   | { readonly kind: 'suggestions' }
   | { readonly kind: 'model' }
   | { readonly kind: 'stats' }
+  /** The audit's run moved on (progress, done, failed), or a finding was decided in some tab. */
+  | { readonly kind: 'audit' }
   | { readonly kind: 'connection' }
   /** The stream came back after a gap: anything may have changed. */
   | { readonly kind: 'resync' };
@@ -26,6 +28,7 @@ export class Live {
   readonly #listeners = new Set<(change: Change) => void>();
   #stats: StatsResponse | null = null;
   #model: ModelState | null = null;
+  #audit: AuditRunState | null = null;
   #connection: Connection = 'connecting';
   #source: EventSource | undefined;
   #statsTimer: ReturnType<typeof setTimeout> | undefined;
@@ -44,6 +47,11 @@ export class Live {
 
   get model(): ModelState | null {
     return this.#model ?? this.#stats?.model ?? null;
+  }
+
+  /** The data quality audit's latest run, as the server last told it; null until it has. */
+  get audit(): AuditRunState | null {
+    return this.#audit;
   }
 
   get connection(): Connection {
@@ -93,7 +101,9 @@ export class Live {
     const onMessage = (message: MessageEvent<string>) => this.#onEvent(JSON.parse(message.data) as ServerEvent);
     source.addEventListener('labels', onMessage);
     source.addEventListener('model', onMessage);
+    source.addEventListener('audit', onMessage);
     this.refreshStats(0);
+    void this.#loadAudit();
   }
 
   stop(): void {
@@ -138,7 +148,25 @@ export class Live {
     return this.#statsRequest;
   }
 
+  async #loadAudit(): Promise<void> {
+    try {
+      const run = await this.#api.auditRun();
+      // An event that came meanwhile is newer.
+      if (this.#audit === null) {
+        this.#audit = run;
+        this.#emit({ kind: 'audit' });
+      }
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
   #onEvent(event: ServerEvent): void {
+    if (event.type === 'audit') {
+      this.#audit = event.run;
+      this.#emit({ kind: 'audit' });
+      return;
+    }
     if (event.type === 'labels') {
       this.#emit({ kind: 'labels', imageIds: event.imageIds });
       this.refreshStats();

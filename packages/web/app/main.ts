@@ -4,6 +4,7 @@
  */
 import './style.css';
 import { Api } from './api.js';
+import { AuditView } from './audit-view.js';
 import { DashboardView } from './dashboard-view.js';
 import { h } from './dom.js';
 import { GridView } from './grid-view.js';
@@ -21,6 +22,7 @@ const ROUTES = [
   { path: 'grid', title: 'Grid' },
   { path: 'dashboard', title: 'Dashboard' },
   { path: 'map', title: 'Map' },
+  { path: 'audit', title: 'Audit' },
 ] as const;
 type Route = (typeof ROUTES)[number]['path'];
 
@@ -42,6 +44,7 @@ function start(root: HTMLElement): void {
     grid: new GridView(ctx),
     dashboard: new DashboardView(ctx),
     map: new MapView(ctx),
+    audit: new AuditView(ctx),
   };
   // One set for every view, since a class keeps its key across views.
   commands = commandKeys([...GLOBAL_KEYS, ...Object.values(views).flatMap((view) => view.keys ?? [])]);

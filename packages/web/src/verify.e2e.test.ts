@@ -171,7 +171,14 @@ describe('verify view', () => {
       expect(await page.locator('nav a[data-route=verify]').getAttribute('aria-current')).toBe('page');
     }
     // "Verify" sits between "Label next" and "Grid".
-    expect(await tabA.locator('nav a').allTextContents()).toEqual(['Label next', 'Verify', 'Grid', 'Dashboard', 'Map']);
+    expect(await tabA.locator('nav a').allTextContents()).toEqual([
+      'Label next',
+      'Verify',
+      'Grid',
+      'Dashboard',
+      'Map',
+      'Audit',
+    ]);
     await tabA.screenshot({ path: join(SHOTS, '09-verify.png') });
   });
 
