@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCsvRow, parseCsv, sniffDelimiter, unescapeFormula } from './csv-syntax.js';
+import { csvRecordsOf, formatCsvRow, parseCsv, sniffDelimiter, unescapeFormula } from './csv-syntax.js';
 
 describe('parseCsv', () => {
   it('reads quoted fields with commas, quotes and newlines, CRLF and a BOM, keeping start lines', () => {
@@ -55,5 +55,29 @@ describe('formula escaping', () => {
       'plain',
       '=kept',
     ]);
+  });
+
+  it('reads a stream of chunks cut anywhere (in quotes, between "" and CR LF) as it reads the whole text', async () => {
+    const text = '\ufeffimage,label\r\n"a ""b"",\r\nc.jpg",cat\r\n\r\nplain.jpg,"dog"\nlast.jpg,x';
+    const whole = parseCsv(text, 'f.csv');
+    expect(whole).toHaveLength(4);
+    for (let cut = 0; cut <= text.length; cut++) {
+      for (const size of [1, 2, 3]) {
+        const chunks = async function* (): AsyncGenerator<string> {
+          yield text.slice(0, cut);
+          for (let i = cut; i < text.length; i += size) yield text.slice(i, i + size);
+        };
+        const records = [];
+        for await (const record of csvRecordsOf(chunks(), 'f.csv')) records.push(record);
+        expect(records).toEqual(whole);
+      }
+    }
+    const unclosed = async function* (): AsyncGenerator<string> {
+      yield 'image,label\na.jpg,"c';
+      yield 'at\n';
+    };
+    await expect(async () => {
+      for await (const record of csvRecordsOf(unclosed(), 'f.csv')) void record;
+    }).rejects.toThrow(/f\.csv: line 2: a quoted field is never closed/);
   });
 });

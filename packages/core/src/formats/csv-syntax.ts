@@ -39,39 +39,86 @@ export function sniffDelimiter(text: string): CsvDelimiter {
 
 /** The records of CSV text one at a time, so a million-row file never becomes a million-row array. */
 export function* csvRecords(text: string, source: string, delimiter: CsvDelimiter = ','): Generator<CsvRecord> {
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  while (i < text.length) {
-    const start = line;
-    const fields: string[] = [];
-    let field = '';
-    let quoted = false;
-    let atFieldStart = true;
-    for (;;) {
-      if (i >= text.length) {
-        if (quoted) throw new AutolabelError('CSV_INVALID', `${source}: line ${start}: a quoted field is never closed`);
-        break;
-      }
+  const parser = new CsvParser(source, delimiter);
+  yield* parser.push(text, true);
+}
+
+/** The records of CSV text that comes in chunks (a file read as a stream), one at a time as they complete. */
+export async function* csvRecordsOf(
+  chunks: AsyncIterable<string>,
+  source: string,
+  delimiter: CsvDelimiter = ',',
+): AsyncGenerator<CsvRecord> {
+  const parser = new CsvParser(source, delimiter);
+  for await (const chunk of chunks) yield* parser.push(chunk, false);
+  yield* parser.push('', true);
+}
+
+/**
+ * RFC 4180 records parsed from text given piece by piece: the state between pieces is the record and
+ * field being read, so a quoted field, a `""` or a CRLF may be cut anywhere.
+ */
+class CsvParser {
+  readonly #source: string;
+  readonly #delimiter: string;
+  #line = 1;
+  #start = 1;
+  #fields: string[] = [];
+  #field = '';
+  #quoted = false;
+  #atFieldStart = true;
+  #afterQuote = false;
+  #rest = '';
+  #first = true;
+
+  constructor(source: string, delimiter: CsvDelimiter) {
+    this.#source = source;
+    this.#delimiter = delimiter;
+  }
+
+  /** The records `chunk` completes; `final` says the text ends with it. */
+  *push(chunk: string, final: boolean): Generator<CsvRecord> {
+    const text = this.#rest + chunk;
+    const n = text.length;
+    const delimiter = this.#delimiter;
+    let i = 0;
+    if (this.#first && n > 0) {
+      this.#first = false;
+      if (text.charCodeAt(0) === 0xfeff) i = 1;
+    }
+    let field = this.#field;
+    let quoted = this.#quoted;
+    let atFieldStart = this.#atFieldStart;
+    let afterQuote = this.#afterQuote;
+    while (i < n) {
       const ch = text[i]!;
       if (quoted) {
         if (ch === '"') {
+          // `""` or the closing quote: the next character decides.
+          if (i + 1 >= n && !final) break;
           if (text[i + 1] === '"') {
             field += '"';
             i += 2;
             continue;
           }
           quoted = false;
+          afterQuote = true;
           i++;
-          const after = text[i];
-          if (after !== undefined && after !== delimiter && after !== '\n' && after !== '\r') {
-            throw new AutolabelError('CSV_INVALID', `${source}: line ${line}: unexpected text after a closing quote`);
-          }
           continue;
         }
-        if (ch === '\n') line++;
+        if (ch === '\n') this.#line++;
         field += ch;
         i++;
         continue;
+      }
+      if (afterQuote) {
+        afterQuote = false;
+        if (ch !== delimiter && ch !== '\n' && ch !== '\r') {
+          throw new AutolabelError(
+            'CSV_INVALID',
+            `${this.#source}: line ${this.#line}: unexpected text after a closing quote`,
+          );
+        }
       }
       if (ch === '"' && atFieldStart) {
         quoted = true;
@@ -80,23 +127,48 @@ export function* csvRecords(text: string, source: string, delimiter: CsvDelimite
         continue;
       }
       if (ch === delimiter) {
-        fields.push(field);
+        this.#fields.push(field);
         field = '';
         atFieldStart = true;
         i++;
         continue;
       }
       if (ch === '\r' || ch === '\n') {
+        if (ch === '\r' && i + 1 >= n && !final) break;
         i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
-        line++;
-        break;
+        this.#line++;
+        const record = this.#end(field);
+        field = '';
+        atFieldStart = true;
+        if (record) yield record;
+        continue;
       }
       field += ch;
       atFieldStart = false;
       i++;
     }
+    this.#rest = text.slice(i);
+    this.#field = field;
+    this.#quoted = quoted;
+    this.#atFieldStart = atFieldStart;
+    this.#afterQuote = afterQuote;
+    if (!final) return;
+    if (quoted) {
+      throw new AutolabelError('CSV_INVALID', `${this.#source}: line ${this.#start}: a quoted field is never closed`);
+    }
+    const record = this.#end(field);
+    this.#field = '';
+    if (record) yield record;
+  }
+
+  /** Ends the record being read; a blank line is no record. */
+  #end(field: string): CsvRecord | undefined {
+    const fields = this.#fields;
     fields.push(field);
-    if (!(fields.length === 1 && fields[0] === '')) yield { line: start, fields };
+    const start = this.#start;
+    this.#fields = [];
+    this.#start = this.#line;
+    return fields.length === 1 && fields[0] === '' ? undefined : { line: start, fields };
   }
 }
 

@@ -8,8 +8,8 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { IMAGE_STATUSES } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
-import { type CsvRecord, csvRecords, formatCsvRow, sniffDelimiter, unescapeFormula } from './csv-syntax.js';
-import { entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
+import { type CsvRecord, csvRecordsOf, formatCsvRow, sniffDelimiter, unescapeFormula } from './csv-syntax.js';
+import { entryOfRow, parseEntry, StatusSchema, textChunks } from './entries.js';
 import {
   defineFormat,
   type LabelEntry,
@@ -63,10 +63,17 @@ function columnOf(names: readonly string[], wanted: string | undefined, preferre
 }
 
 async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
-  const text = await readText(source);
-  const delimiter = sniffDelimiter(text);
-  const records = csvRecords(text, source, delimiter);
-  const header: CsvRecord | undefined = records.next().value;
+  // Read as a stream, record by record: the head (enough to hold the header line) tells the delimiter.
+  const chunks = textChunks(source);
+  let head = '';
+  while (!/[\r\n]/.test(head)) {
+    const next = await chunks.next();
+    if (next.done) break;
+    head += next.value;
+  }
+  const delimiter = sniffDelimiter(head);
+  const records = csvRecordsOf(textAfter(head, chunks), source, delimiter);
+  const header: CsvRecord | undefined = (await records.next()).value;
   if (!header)
     throw new AutolabelError('CSV_INVALID', `${source}: line 1: empty file, expected a header such as image,label`);
   const where = `${source}: line ${header.line}`;
@@ -106,7 +113,7 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
     ctx.note(`${source}: read with ${delimiter === '\t' ? 'tab' : `"${delimiter}"`} as the delimiter`);
 
   async function* entries(): AsyncGenerator<LabelEntry> {
-    for (const record of records) {
+    for await (const record of records) {
       const at = `${source}: line ${record.line}`;
       if (record.fields.length !== names.length) {
         // A wrong count is most often an unquoted delimiter inside a name: guessing would mislabel.
@@ -143,6 +150,12 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
     // A checklist answers checks of existing classes: a class name it does not know is a typo, not a new class.
     checklist: names.includes('suggested'),
   };
+}
+
+/** `head`, then the rest of the chunks it was taken from. */
+async function* textAfter(head: string, rest: AsyncIterator<string>): AsyncGenerator<string> {
+  if (head !== '') yield head;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
 function sniff(input: SniffInput): SniffScore {

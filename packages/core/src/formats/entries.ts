@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { IMAGE_STATUSES, type ImageStatus } from '../domain/index.js';
 import { AutolabelError, type ErrorCode, messageOf } from '../errors.js';
 import { readError } from '../util/fs.js';
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import type { ImageRef, LabelEntry } from './format.js';
 import { provenanceOf } from './rows.js';
 
@@ -64,6 +65,48 @@ export async function readText(file: string): Promise<string> {
   } catch (error) {
     throw readError(file, error);
   }
+}
+
+/**
+ * A text file's content in pieces as it is read (UTF-8; a byte order mark is left for the reader), so
+ * a file of any size is never one string; an error names the file. The file is closed however the
+ * reading ends.
+ */
+export async function* textChunks(file: string, chunkBytes = 1 << 20): AsyncGenerator<string> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw readError(file, error);
+  }
+  try {
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.allocUnsafe(chunkBytes);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, chunkBytes, null).catch((error: unknown) => {
+        throw readError(file, error);
+      });
+      if (bytesRead === 0) break;
+      const text = decoder.write(buffer.subarray(0, bytesRead));
+      if (text !== '') yield text;
+    }
+    const tail = decoder.end();
+    if (tail !== '') yield tail;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The lines of text in pieces, numbered from 1, without their `\n` (a `\r` before it is kept); the piece after a last `\n` too. */
+export async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<{ line: number; text: string }> {
+  let rest = '';
+  let line = 0;
+  for await (const chunk of chunks) {
+    const pieces = (rest + chunk).split('\n');
+    rest = pieces.pop()!;
+    for (const text of pieces) yield { line: ++line, text };
+  }
+  yield { line: ++line, text: rest };
 }
 
 /** A JSON file's value (a byte order mark allowed), or an error naming the file. */

@@ -5,7 +5,8 @@
  */
 import { extname } from 'node:path';
 import { z } from 'zod';
-import { ConfidenceSchema, entryOfRow, parseDocument, parseEntry, readJson, StatusSchema } from './entries.js';
+import { ConfidenceSchema, entryOfRow, parseDocument, parseEntry, StatusSchema, textChunks } from './entries.js';
+import { type JsonEvent, jsonEvents } from './json-stream.js';
 import { defineFormat, type LabelEntry, type ReadSession, type SniffInput, type SniffScore } from './format.js';
 import { renderedChunks, toExported } from './rows.js';
 
@@ -27,11 +28,25 @@ const DocumentSchema = z.looseObject({
 const EXPECTED = 'expected Autolabel\'s JSON export: {"images": [{"image", "label", "status"}]}';
 
 async function read(source: string): Promise<ReadSession> {
-  const document = parseDocument(DocumentSchema, await readJson(source), source, EXPECTED);
+  // Streamed: the keys before the first image (the version, the class list) are checked before any
+  // entry is read; images one at a time; the whole document again once it is read.
+  const events = jsonEvents(textChunks(source), source, 'images');
+  const keys: Record<string, unknown> = {};
+  let next = await events.next();
+  for (; !next.done && next.value.kind === 'value'; next = await events.next()) keys[next.value.key] = next.value.value;
+  if (!next.done && next.value.kind === 'document') parseDocument(DocumentSchema, next.value.value, source, EXPECTED);
+  const check = (document: Record<string, unknown>): z.infer<typeof DocumentSchema> =>
+    parseDocument(DocumentSchema, document, source, EXPECTED);
+  let document = check(next.done ? keys : { images: [], ...keys });
+  let pending = next.done ? undefined : next.value;
   async function* entries(): AsyncGenerator<LabelEntry> {
-    for (const [i, value] of document.images.entries()) {
-      const where = `${source}: images[${i}]`;
-      const image = parseEntry(ImageSchema, value, where);
+    for (; pending !== undefined; pending = (await events.next()).value as JsonEvent | undefined) {
+      if (pending.kind !== 'item') {
+        if (pending.kind === 'value') keys[pending.key] = pending.value;
+        continue;
+      }
+      const where = `${source}: images[${pending.index}]`;
+      const image = parseEntry(ImageSchema, pending.value, where);
       yield entryOfRow({
         where,
         image: { path: image.image },
@@ -42,8 +57,15 @@ async function read(source: string): Promise<ReadSession> {
         originDetail: image.originDetail,
       });
     }
+    document = check(keys);
   }
-  return { entries: entries(), classes: document.classes ?? [] };
+  return {
+    entries: entries(),
+    // Known once the entries are read (a class list may follow the images).
+    get classes() {
+      return document.classes ?? [];
+    },
+  };
 }
 
 function sniff(input: SniffInput): SniffScore {

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { AutolabelError } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
-import { ConfidenceSchema, entryOfRow, parseEntry, readText, StatusSchema } from './entries.js';
+import { ConfidenceSchema, entryOfRow, linesOf, parseEntry, StatusSchema, textChunks } from './entries.js';
 import { defineFormat, type LabelEntry, type ReadSession, type SniffInput, type SniffScore } from './format.js';
 import { recordFields, renderedChunks } from './rows.js';
 
@@ -56,11 +56,13 @@ const LineSchema = z.looseObject({
 });
 
 async function read(source: string): Promise<ReadSession> {
-  const text = await readText(source);
+  // Line by line as the file is read; a missing file fails here, before any entry.
+  const lines = linesOf(textChunks(source));
+  const first = await lines.next();
   async function* entries(): AsyncGenerator<LabelEntry> {
-    let line = 0;
-    for (const raw of text.replace(/^\ufeff/, '').split('\n')) {
-      line++;
+    for (let next = first; !next.done; next = await lines.next()) {
+      const { line } = next.value;
+      const raw = line === 1 ? next.value.text.replace(/^\ufeff/, '') : next.value.text;
       if (raw.trim() === '') continue;
       const where = `${source}: line ${line}`;
       let value: unknown;
