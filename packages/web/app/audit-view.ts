@@ -13,6 +13,7 @@ import type {
   OutlierFinding,
 } from '@autolabel/core';
 import { AUDIT_KINDS } from '@autolabel/core/domain';
+import { describeApiError } from './api.js';
 import { AuditQueue } from './audit-queue.js';
 import { KIND_TITLES, openText, runText } from './audit-words.js';
 import { ClassPicker } from './class-picker.js';
@@ -25,6 +26,8 @@ import type { KeyBinding, View, ViewContext } from './view.js';
 const PAGE = 200;
 /** Images of a duplicate group with a key of their own (1-9). */
 const KEYED_IMAGES = 9;
+/** Events this close together cause one reload of the findings. */
+const RELOAD_DEBOUNCE_MS = 150;
 /** Neighbours shown beside a likely label error. */
 const NEIGHBOURS = 8;
 
@@ -72,11 +75,13 @@ export class AuditView implements View {
   readonly #asked: Record<AuditKind, number> = { 'label-error': 0, duplicate: 0, outlier: 0 };
   #kind: AuditKind = 'label-error';
   #summary: Omit<AuditResponse, 'findings'> | null = null;
-  #loading: Promise<void> | undefined;
+  /** A list request of the queue shown is on its way. */
+  #loading = false;
   #error: string | null = null;
   /** A decision on its way: keys wait for it, so one press decides one finding. */
   #busy = false;
   #shown = false;
+  #reloadTimer: ReturnType<typeof setTimeout> | undefined;
 
   readonly #tabs: HTMLElement;
   readonly #runButton: HTMLButtonElement;
@@ -265,13 +270,20 @@ export class AuditView implements View {
   }
 
   #onChange(change: Change): void {
-    if (change.kind === 'audit') {
-      this.#renderRun();
-      // A run finished, or a decision was made in another tab: the findings changed.
-      if (this.#shown && this.#ctx.live.audit?.state !== 'running') void this.#reload();
-    }
+    if (change.kind === 'audit') this.#renderRun();
     if (change.kind === 'stats') this.#renderClasses();
-    if (this.#shown && change.kind === 'resync') void this.#reload();
+    if (!this.#shown) return;
+    // A run finished, a finding was decided, or labels changed (which settles the findings about them).
+    const running = this.#ctx.live.audit?.state === 'running';
+    if ((change.kind === 'audit' && !running) || change.kind === 'labels' || change.kind === 'resync') {
+      this.#reloadSoon();
+    }
+  }
+
+  /** A reload shortly: a burst of events (another tab deciding quickly) asks once. */
+  #reloadSoon(): void {
+    clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = setTimeout(() => void this.#reload(), RELOAD_DEBOUNCE_MS);
   }
 
   #select(kind: AuditKind): void {
@@ -280,33 +292,30 @@ export class AuditView implements View {
     this.#picker.cancel();
     // The address names the queue, so a reload or a link from the dashboard lands on it.
     history.replaceState(null, '', `#/audit?kind=${kind}`);
-    if (!this.#queue.loaded) void this.#reload();
+    void this.#reload();
     this.#render();
   }
 
   /** The shown queue's findings and every queue's counts, afresh. */
-  #reload(): Promise<void> {
+  async #reload(): Promise<void> {
+    clearTimeout(this.#reloadTimer);
     const kind = this.#kind;
     const asked = ++this.#asked[kind];
-    const loading = (async () => {
-      try {
-        const answer = await this.#ctx.api.audit({ kind, limit: PAGE });
-        if (asked !== this.#asked[kind]) return;
-        const { findings, ...summary } = answer;
-        this.#queues[kind].replace(findings);
-        this.#summary = summary;
-        this.#error = null;
-      } catch (error) {
-        this.#error = (error as Error).message;
-      }
-    })();
-    this.#loading = loading.finally(() => {
-      if (this.#loading === settled) this.#loading = undefined;
-      this.#render();
-    });
-    const settled = this.#loading;
+    const loading = this.#ctx.api.audit({ kind, limit: PAGE });
+    this.#loading = true;
     this.#render();
-    return settled;
+    try {
+      const { findings, ...summary } = await loading;
+      if (asked !== this.#asked[kind]) return;
+      this.#queues[kind].replace(findings);
+      this.#summary = summary;
+      this.#error = null;
+    } catch (error) {
+      if (asked === this.#asked[kind]) this.#error = (error as Error).message;
+    } finally {
+      if (asked === this.#asked[kind]) this.#loading = false;
+      this.#render();
+    }
   }
 
   async #run(): Promise<void> {
@@ -574,7 +583,9 @@ export class AuditView implements View {
     const running = run?.state === 'running';
     this.#runButton.disabled = running;
     this.#runButton.textContent = running ? 'Auditing…' : 'Run audit';
-    this.#runLine.textContent = runText(run, this.#summary?.ranAt ?? null);
+    // A failure's hint, worded for the app (embed first, say).
+    const told = run?.state === 'failed' ? { ...run, message: describeApiError(run.message ?? '', run.hint) } : run;
+    this.#runLine.textContent = runText(told, this.#summary?.ranAt ?? null);
     this.#runLine.classList.toggle('warn', run?.state === 'failed');
     const progress = run?.progress;
     this.#runBar.hidden = !running;

@@ -50,6 +50,7 @@ export class DashboardView implements View {
   /** The audit's open counts as last fetched; null before they arrive. */
   #auditCounts: AuditResponse | null = null;
   #auditAsked = 0;
+  #auditTimer: ReturnType<typeof setTimeout> | undefined;
   /** The width the charts were last drawn at: drawn again, in their own size, when a resize changes it. */
   #chartWidth = CHART_WIDTH;
 
@@ -75,8 +76,10 @@ export class DashboardView implements View {
       if (change.kind === 'stats' || change.kind === 'model') this.#render();
       // A run finished, a finding was decided, or labels changed (which settles findings about them).
       if (this.#shown && (change.kind === 'audit' || change.kind === 'labels' || change.kind === 'resync')) {
-        if (ctx.live.audit?.state !== 'running') void this.#loadAudit();
-        else this.#renderAudit();
+        this.#renderAudit();
+        // Counted again once a run is done, not at each of its progress reports; a burst of label events asks once.
+        clearTimeout(this.#auditTimer);
+        if (ctx.live.audit?.state !== 'running') this.#auditTimer = setTimeout(() => void this.#loadAudit(), 150);
       }
     });
     // Drawn at the size shown, so text stays its size on a phone instead of being scaled down.

@@ -219,6 +219,38 @@ describe('audit view', () => {
     expect(await dashboardCount('label-error')).toBe(labelErrors);
     await expect.poll(() => text('audit-counts')).toMatch(/1 image excluded/);
     await page.screenshot({ path: join(SHOTS, 'audit-dashboard.png') });
+  });
+
+  it('marks an outlier fine with f and excludes the next with Backspace', async () => {
+    await open('audit');
+    await page.click('[data-testid=audit-tabs] [data-kind=outlier]');
+    await expect.poll(async () => (await shown()).kind).toBe('outlier');
+    await expect.poll(async () => (await shown()).path, { timeout: 10_000 }).toMatch(/\.png$/);
+    const before = await api<AuditResponse>('audit?kind=outlier');
+    const fine = (await shown()).path!;
+    expect(before.findings[0]!.images).toEqual([fine]);
+    expect(await text('audit-evidence')).toMatch(/× as far from its neighbours/);
+    await page.keyboard.press('f');
+    await expect.poll(message).toBe(`${fine}: marked fine`);
+    await expect.poll(async () => (await shown()).path).not.toBe(fine);
+    const excluded = (await shown()).path!;
+    await page.keyboard.press('Backspace');
+    await expect.poll(message).toBe(`${excluded}: excluded from learning and export`);
+    const rows = await exportRows();
+    expect(rows.has(excluded)).toBe(false);
+    expect(rows.has(fine)).toBe(true);
+    await expect
+      .poll(async () => (await api<AuditResponse>('audit?limit=1')).counts.outlier)
+      .toBe(before.counts.outlier - 2);
+  });
+
+  it('fits a phone: one column, nothing sideways', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.click('[data-testid=audit-tabs] [data-kind=label-error]');
+    await expect.poll(() => text('audit-empty')).toMatch(/^Nothing left here/);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(SHOTS, 'layout-390-audit.png') });
     expect(problems).toEqual([]);
   });
 });

@@ -177,6 +177,31 @@ describe('audit routes', () => {
   });
 });
 
+describe('audit routes without embeddings or labels', () => {
+  it('still finds copies by their hashes, and says what else it needs', async () => {
+    const bare = await served('audit-bare', {
+      photos: async (photos) => {
+        await writeColourPhotos(photos, COLORS, 3, { width: 64, height: 48, pad: true });
+        copyFileSync(join(photos, 'blue-01.png'), join(photos, 'blue-01-copy.png'));
+      },
+      embed: false,
+    });
+    try {
+      expect((await bare.post('/api/audit/run', {})).status).toBe(202);
+      await bare.audits.settled();
+      expect((await bare.json<AuditRunState>(await bare.app.request('/api/audit/run'))).state).toBe('done');
+      const answer = await bare.json<AuditResponse>(await bare.app.request('/api/audit'));
+      expect(answer.notes.join(' ')).toMatch(/no embeddings/);
+      expect(answer.findings.filter((f) => f.kind === 'duplicate').map((f) => [...f.images].sort())).toEqual([
+        ['blue-01-copy.png', 'blue-01.png'],
+      ]);
+      expect(answer.counts['label-error']).toBe(0);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
 /** The group of the planted copy and its original (open, or dismissed too). */
 async function duplicatePair(includeDismissed = false): Promise<DuplicateFinding> {
   const { findings } = await audit(`?kind=duplicate${includeDismissed ? '&includeDismissed=true' : ''}`);
