@@ -116,6 +116,16 @@ async function startProcess(
   return child;
 }
 
+/** A throwaway server goes with the process that started it, when that one exits without stopping it. */
+function stopOnExit(child: ChildProcess, dir: string): () => void {
+  const stop = (): void => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', stop);
+  return () => process.off('exit', stop);
+}
+
 async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -174,11 +184,13 @@ export async function testPostgres(): Promise<TestServerOrSkip> {
       /database system is ready to accept connections/,
       user,
     );
+    const forget = stopOnExit(child, dir);
     return {
       server: {
         url: `postgres://autolabel@127.0.0.1:${port}/postgres`,
         // SIGINT: fast shutdown, open connections are closed.
         stop: async () => {
+          forget();
           await stopProcess(child, 'SIGINT');
           rmSync(dir, { recursive: true, force: true });
         },
@@ -205,10 +217,12 @@ export async function testRedis(): Promise<TestServerOrSkip> {
       /Ready to accept connections/,
       undefined,
     );
+    const forget = stopOnExit(child, dir);
     return {
       server: {
         url: `redis://127.0.0.1:${port}`,
         stop: async () => {
+          forget();
           await stopProcess(child, 'SIGTERM');
           rmSync(dir, { recursive: true, force: true });
         },

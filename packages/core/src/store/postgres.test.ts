@@ -120,7 +120,7 @@ if (!server) {
       const closed = new URL(server.url);
       const port = Number(closed.port) + 1;
       const refused = `postgres://someone:s3cret-pw@127.0.0.1:${port}/nowhere`;
-      const error = await openPostgresStore(refused).catch((e: unknown) => e as Error);
+      const error = (await openPostgresStore(refused).catch((e: unknown) => e)) as Error;
       expect(error).toMatchObject({ code: 'STORE_FAILED' });
       expect(error.message).toMatch(
         new RegExp(`PostgreSQL someone@127\\.0\\.0\\.1:${port}/nowhere.*is the server running`),
@@ -129,7 +129,7 @@ if (!server) {
       const missing = new URL(server.url);
       missing.pathname = '/no_such_database';
       missing.password = 'another-secret';
-      const absent = await openPostgresStore(missing.toString()).catch((e: unknown) => e as Error);
+      const absent = (await openPostgresStore(missing.toString()).catch((e: unknown) => e)) as Error;
       expect(absent.message).toMatch(/no_such_database.*does not exist.*create the database first/);
       expect(absent.message).not.toContain('another-secret');
     });
