@@ -3,8 +3,6 @@
  * background (debounced, one refit at a time, another queued if labels changed meanwhile) and tells
  * subscribers when new suggestions are stored.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   AutolabelError,
@@ -16,12 +14,7 @@ import {
   type Workspace,
 } from '@autolabel/core';
 import type { RefitReply, RefitRequest, RefitWorkerData } from './refit-worker.js';
-
-/** The built worker script: next to this module, or in dist when this module runs from source (tests). */
-function workerFile(name: string): URL {
-  const sibling = new URL(`./${name}`, import.meta.url);
-  return existsSync(fileURLToPath(sibling)) ? sibling : new URL(`../dist/${name}`, import.meta.url);
-}
+import { workerFile } from './worker-file.js';
 
 export interface LiveModelOptions {
   /** Wait this long after the last label change before refitting. */
