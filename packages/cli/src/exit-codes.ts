@@ -42,6 +42,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   IMAGE_UNREADABLE: EXIT.badInput,
   PORT_IN_USE: EXIT.usage,
   NATIVE_MODULE_FAILED: EXIT.failure,
+  QUEUE_FAILED: EXIT.failure,
 };
 
 export function exitCodeOf(error: unknown): number {

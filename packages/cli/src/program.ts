@@ -8,6 +8,8 @@ import {
   initWorkspace,
   NEXT_STRATEGIES,
   openWorkspace,
+  queueStatus,
+  type QueueStatus,
   type AccuracyFigure,
   type NextResponse,
   type OpenWorkspaceOptions,
@@ -25,6 +27,7 @@ import { auditCommand } from './commands/audit.js';
 import { classesCommand } from './commands/classes.js';
 import { importExportCommands } from './commands/import-export.js';
 import { modelsCommand } from './commands/models.js';
+import { workerCommand } from './commands/worker.js';
 import {
   type CliIo,
   type CommandContext,
@@ -33,7 +36,7 @@ import {
   parseFlags,
   resolveSpec,
 } from './commands/context.js';
-import { progressPrinter } from './progress.js';
+import { formatDuration, progressPrinter } from './progress.js';
 
 export type { CliIo } from './commands/context.js';
 
@@ -98,7 +101,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--max-pixels <n>', 'skip images with more pixels than this (decompression bombs)', '100000000')
     .option(
       '--store <url>',
-      'a shared store, postgres://user@host:port/database (default: the workspace\'s own SQLite file)',
+      "a shared store, postgres://user@host:port/database (default: the workspace's own SQLite file)",
     )
     .action(async (raw: unknown) => {
       const flags = parseFlags(
@@ -156,6 +159,8 @@ export function buildProgram(io: CliIo): Command {
     .option('--batch-size <n>', 'images per model call')
     .option('--threads <n>', 'threads or workers for the model (default: all cores)')
     .option('--retry-skipped', 'try again images that failed to decode before')
+    .option('--queue <url>', 'put the missing images on this queue for workers (autolabel worker) and follow it')
+    .option('--job-size <n>', 'with --queue: images per job (default 128)')
     .option(
       '--cache-dir <dir>',
       'hf: models: the download cache (default: $AUTOLABEL_CACHE_DIR, else ~/.cache/autolabel)',
@@ -168,6 +173,8 @@ export function buildProgram(io: CliIo): Command {
           threads: positiveInt.optional(),
           retrySkipped: z.boolean().optional(),
           cacheDir: z.string().min(1).optional(),
+          queue: z.string().min(1).optional(),
+          jobSize: positiveInt.optional(),
         }),
         raw,
       );
@@ -180,10 +187,14 @@ export function buildProgram(io: CliIo): Command {
         const result = await workspace.embed({ ...flags, model, hub, signal: io.signal, onProgress: bar.onProgress });
         bar.done();
         const rate = result.seconds > 0 ? (result.embedded / result.seconds).toFixed(1) : '0';
+        const queued = 'queue' in result ? result.queue : undefined;
         print(
           result.aborted
-            ? `Stopped: ${result.embedded} embedded and saved. Run embed again to continue where it stopped.`
-            : `Embedded ${result.embedded} images in ${result.seconds.toFixed(1)} s (${rate} img/s); ${result.skipped} skipped (see autolabel status)`,
+            ? queued
+              ? `Stopped following the queue: ${result.embedded} embedded so far; ${queued.left} jobs stay on ${queued.url} for the workers. Run embed --queue again to follow them.`
+              : `Stopped: ${result.embedded} embedded and saved. Run embed again to continue where it stopped.`
+            : `Embedded ${result.embedded} images in ${result.seconds.toFixed(1)} s (${rate} img/s); ${result.skipped} skipped (see autolabel status)` +
+                (queued ? `; ${queued.jobs} jobs on ${queued.url}, ${queued.workers} workers` : ''),
           result,
         );
         if (result.aborted) throw new AutolabelError('ABORTED', 'embed interrupted');
@@ -217,17 +228,24 @@ export function buildProgram(io: CliIo): Command {
 
   classesCommand(program, context);
   modelsCommand(program, context);
+  workerCommand(program, context);
   auditCommand(program, context);
 
   program
     .command('status')
     .description('images, embeddings, labels per class, and skipped files with reasons')
     .option('--all-skipped', 'list every skipped file, not just the first 20')
+    .option('--queue <url>', 'also the job queue: workers alive, jobs open, jobs per second, ETA')
     .action(async (raw: unknown) => {
-      const flags = parseFlags(z.object({ allSkipped: z.boolean().optional() }), raw);
+      const flags = parseFlags(
+        z.object({ allSkipped: z.boolean().optional(), queue: z.string().min(1).optional() }),
+        raw,
+      );
       await withWorkspace(async (workspace) => {
         const status = await workspace.status();
-        print(formatStatus(status, flags.allSkipped ? Infinity : 20), status);
+        const queue = flags.queue === undefined ? undefined : await queueStatus(flags.queue);
+        const text = formatStatus(status, flags.allSkipped ? Infinity : 20);
+        print(queue ? `${text}\n${formatQueueStatus(queue)}` : text, queue ? { ...status, queue } : status);
       });
     });
 
@@ -491,6 +509,10 @@ const EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>>
   embed: [
     ['autolabel embed', 'embed what is missing (Ctrl-C stops; run again to resume)'],
     ['autolabel embed --retry-skipped', 'try again the images that failed to decode'],
+    [
+      'autolabel embed --queue postgres://autolabel@db/photos',
+      'batches for workers on other machines (autolabel worker), followed to the end',
+    ],
   ],
   label: [
     ['autolabel label cats/001.jpg cat', 'one label by hand'],
@@ -607,6 +629,19 @@ function formatAccuracy(accuracy: AccuracyFigure): string {
 
 function resolveFrom(cwd: string, path: string): string {
   return resolve(cwd, path);
+}
+
+function formatQueueStatus(queue: QueueStatus): string {
+  const rate =
+    queue.jobsPerSecond === null
+      ? 'no rate yet (workers count by the minute)'
+      : `${queue.jobsPerSecond.toFixed(2)} jobs/s`;
+  const eta = queue.etaSeconds === null ? '' : `, ETA ${formatDuration(queue.etaSeconds)}`;
+  return [
+    `Queue     ${queue.queue}`,
+    `  ${queue.workers} workers alive; ${queue.waiting} jobs waiting, ${queue.active} running, ${queue.delayed} to retry, ${queue.failed} failed`,
+    `  ${rate}${eta}`,
+  ].join('\n');
 }
 
 function formatStatus(status: WorkspaceStatus, maxSkipped: number): string {

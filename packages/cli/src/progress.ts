@@ -38,7 +38,8 @@ export function formatProgress(progress: Progress, unit: string): string {
       : `${progress.done}/${progress.total} (${progress.total === 0 ? 100 : ((100 * progress.done) / progress.total).toFixed(1)}%)`;
   const rate = `${progress.rate.toFixed(progress.rate < 10 ? 1 : 0)} ${unit}/s`;
   const eta = progress.etaSeconds === null ? '' : `, ETA ${formatDuration(progress.etaSeconds)}`;
-  return `${progress.phase}: ${count}, ${rate}${eta}`;
+  const note = progress.note === undefined ? '' : `; ${progress.note}`;
+  return `${progress.phase}: ${count}, ${rate}${eta}${note}`;
 }
 
 /** Returns a listener that draws progress on `stream`, plus `done` to finish the line. */

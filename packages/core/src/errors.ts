@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   'PORT_IN_USE',
   /** A native add-on (usearch's approximate neighbour search) cannot load on this machine. */
   'NATIVE_MODULE_FAILED',
+  /** A job queue cannot be reached, or jobs on it failed after every try. */
+  'QUEUE_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

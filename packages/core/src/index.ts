@@ -44,6 +44,16 @@ export type * from './store/store.js';
 export { describeStoreUrl } from './store/store-url.js';
 export type { Progress, ProgressListener } from './util/progress.js';
 export * from './workspace/index.js';
+export { runWorker, type RunWorkerOptions } from './workspace/worker.js';
+export {
+  parseQueueUrl,
+  queueStatus,
+  type EmbedJobResult,
+  type QueueEmbedResult,
+  type QueueStatus,
+  type QueueWorkerSummary,
+  type WorkerJobEvent,
+} from './queue/index.js';
 // What the CLI and the server use of learning: the learner a server keeps between fits, the map, the pick
 // strategies, what certification still needs. The rest of learn/, select/ and verify/ is '@autolabel/core/learn'.
 export { Learner, type LearnerFit, type LearnerOptions, type SharedLearner } from './learn/learner.js';

@@ -39,20 +39,12 @@ type Prepared =
 const PAGE = 512;
 
 export async function embedPending(store: Store, embedder: Embedder, options: EmbedOptions): Promise<EmbedResult> {
-  const started = performance.now();
-  const { modelId, input } = embedder;
+  const { modelId } = embedder;
   await store.registerModel({ id: modelId, spec: options.spec, dim: embedder.dim });
   const total = await store.countPendingEmbeddings(modelId);
-  const tracker = new ProgressTracker('embed', total, options.onProgress);
-  tracker.report();
-  const batchSize = options.batchSize ?? embedder.batchSize;
-  const imageBytes = input.width * input.height * 3;
-  const decodeOptions = { maxPixels: options.maxPixels };
   const signal = options.signal;
   // Content hashes handed out but not yet stored: a later page must not list them again.
   const inFlight = new Set<string>();
-  let embedded = 0;
-  let skipped = 0;
 
   async function* pending(): AsyncGenerator<PendingEmbedding> {
     let after = 0;
@@ -68,6 +60,32 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
       }
     }
   }
+  return embedItems(store, embedder, pending(), total, options, (hash) => inFlight.delete(hash));
+}
+
+/**
+ * Embeds `items` (one per content hash) and stores each batch with its decode failures in one
+ * transaction: the loop behind `embedPending`, and behind a queue worker's batch of given images.
+ * The model must be registered. `onStored` hears each content hash once its row is committed.
+ */
+export async function embedItems(
+  store: Store,
+  embedder: Embedder,
+  source: AsyncIterable<PendingEmbedding> | Iterable<PendingEmbedding>,
+  total: number,
+  options: EmbedOptions,
+  onStored?: (contentHash: string) => void,
+): Promise<EmbedResult> {
+  const started = performance.now();
+  const { modelId, input } = embedder;
+  const tracker = new ProgressTracker('embed', total, options.onProgress);
+  tracker.report();
+  const batchSize = options.batchSize ?? embedder.batchSize;
+  const imageBytes = input.width * input.height * 3;
+  const decodeOptions = { maxPixels: options.maxPixels };
+  const signal = options.signal;
+  let embedded = 0;
+  let skipped = 0;
 
   const prepare = async (item: PendingEmbedding): Promise<Prepared> => {
     try {
@@ -103,8 +121,8 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
       failures: batchFailures.map(({ item, skip }) => ({ id: item.id, contentHash: item.contentHash, ...skip })),
     };
     await store.putEmbeddings(batch);
-    for (const item of batchItems) inFlight.delete(item.contentHash);
-    for (const { item } of batchFailures) inFlight.delete(item.contentHash);
+    for (const item of batchItems) onStored?.(item.contentHash);
+    for (const { item } of batchFailures) onStored?.(item.contentHash);
     embedded += count;
     skipped += batchFailures.length;
     tracker.advance(count + batchFailures.length);
@@ -122,7 +140,7 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
   };
 
   const prefetch = options.prefetch ?? Math.max(batchSize * 2, 16);
-  for await (const prepared of mapOrdered(pending(), prefetch, prepare)) {
+  for await (const prepared of mapOrdered(source, prefetch, prepare)) {
     // On abort only the batch already in the model finishes; decoded images wait for the next run.
     if (signal?.aborted) break;
     if ('skip' in prepared) {

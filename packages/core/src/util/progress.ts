@@ -11,6 +11,8 @@ export interface Progress {
   readonly etaSeconds: number | null;
   /** What `done` and `total` count: items (the default) or bytes (downloads). */
   readonly unit?: 'bytes';
+  /** A word on how the work goes, shown after the ETA (a queue's jobs open and workers alive). */
+  readonly note?: string;
 }
 
 export type ProgressListener = (progress: Progress) => void;

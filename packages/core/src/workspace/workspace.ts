@@ -6,6 +6,7 @@ import { AutolabelError, messageOf } from '../errors.js';
 import type { Embedder } from '../embed/embedder.js';
 import { loadEmbedder } from '../embed/load.js';
 import { type EmbedResult, embedPending } from '../embed/pipeline.js';
+import { embedOnQueue, type QueueEmbedResult } from '../queue/index.js';
 import { DEFAULT_MODEL_SPEC, formatModelSpec, parseModelSpec } from '../embed/spec.js';
 import { type ExportOptions, type ExportResult, exportLabels } from '../formats/index.js';
 import { type ScanResult, scanImages } from '../image/scan.js';
@@ -87,6 +88,13 @@ export interface EmbedJobOptions extends JobOptions {
   readonly embedder?: Embedder;
   /** hf: models: where the model cache is and how the hub is reached (defaults from the environment). */
   readonly hub?: HubOptions;
+  /**
+   * A job queue (postgres://... or redis://...): the missing images go on it in batches of `jobSize`
+   * for workers (`runWorker`) to embed, and the job follows the queue to the end.
+   */
+  readonly queue?: string;
+  /** Images per queued job (see QueueEmbedOptions.jobSize). */
+  readonly jobSize?: number;
 }
 
 export interface WorkspaceStatus {
@@ -304,13 +312,13 @@ export class Workspace {
     });
   }
 
-  async embed(options: EmbedJobOptions = {}): Promise<EmbedResult> {
+  async embed(options: EmbedJobOptions = {}): Promise<EmbedResult | QueueEmbedResult> {
     await this.#requireImagesRoot();
     const spec = options.model ? formatModelSpec(parseModelSpec(options.model)) : this.modelSpec;
     if (options.retrySkipped) await this.#store.clearDecodeSkips();
     const embedder = options.embedder ?? (await loadEmbedder(spec, options));
     try {
-      return await embedPending(this.#store, embedder, {
+      const embedOptions = {
         imagesRoot: this.imagesRoot,
         maxPixels: this.config.maxPixels,
         dtype: this.config.embeddings.dtype,
@@ -319,7 +327,15 @@ export class Workspace {
         prefetch: options.prefetch,
         signal: options.signal,
         onProgress: options.onProgress,
-      });
+      };
+      if (options.queue !== undefined) {
+        return await embedOnQueue(this.#store, embedder, {
+          ...embedOptions,
+          queue: options.queue,
+          jobSize: options.jobSize,
+        });
+      }
+      return await embedPending(this.#store, embedder, embedOptions);
     } finally {
       if (!options.embedder) await embedder.close();
     }
@@ -331,7 +347,13 @@ export class Workspace {
    * for an answer to a random check), accepted ones stay accepted; suggestions are never imported.
    */
   async import(source: string, options: ImportOptions = {}): Promise<ImportResult> {
-    return importLabels(this.#store, resolve(source), this.imagesRoot, options);
+    return importLabels(this.#store, resolve(source), this.imagesRoot, options, {
+      modelId: () =>
+        this.modelId().catch((error: unknown) => {
+          if (error instanceof AutolabelError && error.code === 'NO_EMBEDDINGS') return null;
+          throw error;
+        }),
+    });
   }
 
   async status(): Promise<WorkspaceStatus> {
