@@ -32,6 +32,10 @@ export function importExportCommands(program: Command, { io, print, withWorkspac
       '--skip-unmatched',
       'import what matches and list the entries naming no image (or several), instead of failing',
     )
+    .option(
+      '--predictions',
+      "label-studio: import the tasks' predictions too, as suggestions (confidence = score) to review, verify or accept; never as labels",
+    )
     .addOption(
       new Option(
         '--multi <rule>',
@@ -45,6 +49,10 @@ export function importExportCommands(program: Command, { io, print, withWorkspac
         ['autolabel import theirs.csv --image-column file --label-column species', 'name the columns'],
         ['autolabel import ./by-class', '<root>/<class>/<image> (or --format yolo-cls: <root>/train/<class>/...)'],
         ['autolabel import labels.jsonl --skip-unmatched', 'import what matches, list the rest'],
+        [
+          'autolabel import project.json --predictions',
+          "Label Studio: annotations as labels, the model's predictions as suggestions",
+        ],
       ]),
     )
     .action(async (source: string, raw: unknown) => {
@@ -55,6 +63,7 @@ export function importExportCommands(program: Command, { io, print, withWorkspac
           labelColumn: z.string().min(1).optional(),
           skipUnmatched: z.boolean().optional(),
           multi: z.enum(MULTI_LABEL_RULES).optional(),
+          predictions: z.boolean().optional(),
         }),
         raw,
       );
@@ -148,6 +157,11 @@ export function formatImport(result: ImportResult): string {
     `Imported ${plural(result.imported, 'label')} in ${plural(result.classes.length, 'class', 'classes')}` +
       (details.length > 0 ? ` (${details.join('; ')})` : ''),
   ];
+  if (result.suggestions > 0) {
+    lines.push(
+      `Imported ${plural(result.suggestions, 'prediction')} as suggestions (fit ${result.fitId}), their scores as confidences, not calibrated: check them (verify, the web app) before accepting.`,
+    );
+  }
   if (result.checks > 0) lines.push(`${result.checks} of them answer random checks: they can certify suggestions.`);
   if (result.notDrawn > 0) {
     lines.push(

@@ -26,6 +26,20 @@ export interface LabelEntry {
   readonly confidence?: number | null;
   /** A person's label: how it was chosen where it came from ("chosen", "next: uncertain"). */
   readonly provenance?: string | null;
+  /** A model's prediction for the image (read when `ReadOptions.predictions` asks): imported as a suggestion. */
+  readonly prediction?: Prediction;
+}
+
+/** A model's guess where it came from (a Label Studio prediction): a suggestion, never a label. */
+export interface Prediction {
+  readonly label: string;
+  /** The model's score, from 0 to 1. */
+  readonly confidence: number;
+  /** The best other class the source predicts for the image, and its score. */
+  readonly runnerUp: string | null;
+  readonly runnerUpConfidence: number | null;
+  /** The model version the source names. */
+  readonly model: string | null;
 }
 
 export interface ReadOptions {
@@ -33,6 +47,8 @@ export interface ReadOptions {
   readonly imageColumn?: string;
   /** The column that holds the label. */
   readonly labelColumn?: string;
+  /** Formats that carry a model's predictions (label-studio): read them too, as suggestions. */
+  readonly predictions?: boolean;
 }
 
 export interface ReadContext extends ReadOptions {

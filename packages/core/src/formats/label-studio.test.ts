@@ -1,9 +1,12 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeImage } from '@autolabel/test-utils';
 import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
+import { initWorkspace, storeOf } from '../workspace/workspace.js';
 import { labelStudio, labelStudioTask } from './label-studio.js';
 import { sniffFormat } from './registry.js';
 
-const { json: write } = scratchFolder('autolabel-label-studio-');
+const { json: write, dir } = scratchFolder('autolabel-label-studio-');
 
 const read = (source: string): Promise<ReadResult> => readSource(labelStudio, source);
 
@@ -101,7 +104,7 @@ describe('label-studio', () => {
     ]);
     expect(result.wheres[3]).toBe(`${file}: [3] (pets/bare.png)`);
     expect(result.notes).toEqual([
-      `${file}: not imported: 1 prediction (not labels), 1 draft, 1 cancelled annotation, 1 result other than choices (regions, text)`,
+      `${file}: not imported: 1 prediction (not labels; --predictions imports them as suggestions), 1 draft, 1 cancelled annotation, 1 result other than choices (regions, text)`,
     ]);
   });
 
@@ -117,6 +120,82 @@ describe('label-studio', () => {
       { image: 'd.jpg', choice: { choices: ['a', 'b'] } },
     ]);
     expect((await read(min)).entries.map((e) => e.labels)).toEqual([['cat'], ['a', 'b']]);
+  });
+
+  it("--predictions: a model's predictions become suggestions with their score, never labels", async () => {
+    const images = join(dir(), 'images');
+    for (const [i, name] of ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'].entries()) {
+      await writeImage(join(images, name), 'jpeg', { width: 8, height: 8, noise: 40, seed: i });
+    }
+    const ws = await initWorkspace({ images, workspace: join(dir(), 'ws') });
+    try {
+      await ws.scan();
+      const store = storeOf(ws);
+      // Embedded by a stand-in model, so the workspace has a model whose suggestions accept takes.
+      await store.registerModel({ id: 'test-model', spec: ws.modelSpec, dim: 2 });
+      const vectors = (await store.listImages()).map((image) => ({
+        contentHash: image.contentHash,
+        vector: Float32Array.of(1, 0),
+      }));
+      await store.putEmbeddings({ modelId: 'test-model', dtype: 'float32', dim: 2, vectors, failures: [] });
+      const file = write([
+        // A person's label and a prediction: the label stays the person's; the prediction is the image's suggestion.
+        task(1, 'a.jpg', {
+          annotations: [annotation([choices('cat')])],
+          predictions: [{ id: 1, model_version: 'resnet-v2', score: 0.7, result: [choices('dog')] }],
+        }),
+        // Two model versions: the better-scored one is the suggestion, the other class its runner-up.
+        task(2, 'b.jpg', {
+          predictions: [
+            { id: 2, model_version: 'v1', score: 0.4, result: [choices('cat')] },
+            { id: 3, model_version: 'v2', result: [{ ...choices('dog'), score: 0.9 }] },
+          ],
+        }),
+        // No score anywhere: no suggestion (counted in a note).
+        task(3, 'c.jpg', { predictions: [{ id: 4, model_version: 'v1', result: [choices('cat')] }] }),
+        task(4, 'd.jpg'),
+      ]);
+      const without = await ws.import(file, { format: 'label-studio' });
+      expect(without).toMatchObject({ imported: 1, suggestions: 0, fitId: null });
+      const result = await ws.import(file, { format: 'label-studio', predictions: true });
+      expect(result).toMatchObject({ imported: 0, unchanged: 1, suggestions: 2 });
+      expect(result.notes).toEqual([`${file}: not imported: 1 prediction without a score (a suggestion needs one)`]);
+      const suggestions = (await store.listSuggestions()).map(
+        ({ path, label, confidence, runnerUp, runnerUpConfidence, status, fitId }) => ({
+          path,
+          label,
+          confidence,
+          runnerUp,
+          runnerUpConfidence,
+          status,
+          fitId,
+        }),
+      );
+      // Only images without a label are offered; a's prediction is kept but a's label stays the person's.
+      expect(suggestions).toEqual([
+        {
+          path: 'b.jpg',
+          label: 'dog',
+          confidence: 0.9,
+          runnerUp: 'cat',
+          runnerUpConfidence: 0.4,
+          status: 'suggested',
+          fitId: result.fitId,
+        },
+      ]);
+      expect((await store.listLabels()).map((l) => l.label)).toEqual(['cat']);
+      expect((await store.latestFit())?.summary).toMatchObject({
+        imported: { format: 'label-studio', models: ['resnet-v2', 'v2'] },
+      });
+      // They are the workspace's suggestions: accept takes them (they were never certified: not auto).
+      expect(await ws.suggestions.accept({ minConfidence: 0.8 })).toMatchObject({ accepted: 1 });
+      const bad = write([task(1, 'b.jpg', { predictions: [{ id: 1, score: 1.5, result: [choices('dog')] }] })]);
+      await expect(ws.import(bad, { format: 'label-studio', predictions: true })).rejects.toThrow(
+        `${bad}: [0]: predictions[0]: score: must be a number from 0 to 1`,
+      );
+    } finally {
+      await ws.close();
+    }
   });
 
   it('names the file, the task and the field of what is wrong', async () => {

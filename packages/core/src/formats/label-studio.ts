@@ -15,6 +15,7 @@ import { ConfidenceSchema, entryOfRow, parseEntry, readJson, StatusSchema } from
 import {
   defineFormat,
   type LabelEntry,
+  type Prediction,
   type ReadContext,
   type ReadSession,
   type SniffInput,
@@ -31,6 +32,18 @@ const ResultSchema = z.looseObject({
   value: z
     .looseObject({ choices: z.array(z.string(), { error: 'must be a list of class names' }).optional() })
     .optional(),
+});
+const ScoreSchema = z
+  .number({ error: 'must be a number from 0 to 1' })
+  .min(0, 'must be a number from 0 to 1')
+  .max(1, 'must be a number from 0 to 1')
+  .nullable()
+  .optional();
+/** A model's pre-annotation: its choices and score (on the prediction, or on a result). */
+const PredictionSchema = z.looseObject({
+  model_version: z.union([z.string(), z.number()]).nullable().optional(),
+  score: ScoreSchema,
+  result: z.array(ResultSchema.extend({ score: ScoreSchema }), { error: 'must be a list of results' }).optional(),
 });
 const AnnotationSchema = z.looseObject({
   result: z.array(ResultSchema, { error: 'must be a list of results' }).optional(),
@@ -90,7 +103,7 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
   if (single && (typeof data !== 'object' || data === null || !('data' in data))) {
     throw new AutolabelError('IMPORT_INVALID', `${source}: not a task nor a list of tasks (${EXPECTED})`);
   }
-  const counts = { predictions: 0, drafts: 0, other: 0, cancelled: 0 };
+  const counts = { predictions: 0, unscored: 0, drafts: 0, other: 0, cancelled: 0 };
   async function* entries(): AsyncGenerator<LabelEntry> {
     for (const [i, value] of tasks.entries()) {
       const at = single ? source : `${source}: [${i}]`;
@@ -118,10 +131,15 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
           } else counts.other++;
         }
       }
-      counts.predictions += task.predictions?.length ?? 0;
+      let prediction: Prediction | undefined;
+      if (ctx.predictions === true) {
+        const read = predictionOf(task.predictions ?? [], at);
+        prediction = read.prediction;
+        counts.unscored += read.unscored;
+      } else counts.predictions += task.predictions?.length ?? 0;
       counts.drafts += task.drafts?.length ?? 0;
       const autolabel = task.meta?.autolabel;
-      yield entryOfRow({
+      const entry = entryOfRow({
         where: `${at} (${image})`,
         image: { path: image },
         labels,
@@ -130,9 +148,13 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
         origin: autolabel?.origin,
         originDetail: autolabel?.origin_detail,
       });
+      yield prediction === undefined ? entry : { ...entry, prediction };
     }
     const said = [
-      counts.predictions > 0 && `${counts.predictions} prediction${counts.predictions === 1 ? '' : 's'} (not labels)`,
+      counts.predictions > 0 &&
+        `${counts.predictions} prediction${counts.predictions === 1 ? '' : 's'} (not labels; --predictions imports them as suggestions)`,
+      counts.unscored > 0 &&
+        `${counts.unscored} prediction${counts.unscored === 1 ? '' : 's'} without a score (a suggestion needs one)`,
       counts.drafts > 0 && `${counts.drafts} draft${counts.drafts === 1 ? '' : 's'}`,
       counts.cancelled > 0 && `${counts.cancelled} cancelled annotation${counts.cancelled === 1 ? '' : 's'}`,
       counts.other > 0 && `${counts.other} result${counts.other === 1 ? '' : 's'} other than choices (regions, text)`,
@@ -140,6 +162,44 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
     if (said.length > 0) ctx.note(`${source}: not imported: ${said.join(', ')}`);
   }
   return { entries: entries() };
+}
+
+/**
+ * A task's predictions as one suggestion: the choice of the best-scored prediction (its score on
+ * the prediction, else on its result), the best other class as runner-up; predictions without
+ * choices (regions) are not suggestions, and those without a score are counted.
+ */
+function predictionOf(values: readonly unknown[], at: string): { prediction?: Prediction; unscored: number } {
+  const scored: { label: string; score: number; model: string | null }[] = [];
+  let unscored = 0;
+  for (const [j, value] of values.entries()) {
+    const prediction = parseEntry(PredictionSchema, value, `${at}: predictions[${j}]`);
+    const result = prediction.result?.find(
+      (r) => r.value?.choices !== undefined && r.value.choices.length > 0 && (r.type ?? 'choices') === 'choices',
+    );
+    const label = result?.value?.choices?.[0];
+    if (label === undefined) continue;
+    const score = prediction.score ?? result?.score ?? null;
+    if (score === null) {
+      unscored++;
+      continue;
+    }
+    scored.push({ label, score, model: prediction.model_version == null ? null : String(prediction.model_version) });
+  }
+  scored.sort((a, b) => b.score - a.score);
+  const best = scored[0];
+  if (best === undefined) return { unscored };
+  const second = scored.find((p) => p.label !== best.label);
+  return {
+    prediction: {
+      label: best.label,
+      confidence: best.score,
+      runnerUp: second?.label ?? null,
+      runnerUpConfidence: second?.score ?? null,
+      model: best.model,
+    },
+    unscored,
+  };
 }
 
 function sniff(input: SniffInput): SniffScore {

@@ -7,9 +7,9 @@
 import { dirname } from 'node:path';
 import { AutolabelError, messageOf } from '../errors.js';
 import type { ImageId } from '../domain/index.js';
-import type { LabelEntry, ReadOptions } from '../formats/format.js';
+import type { LabelEntry, Prediction, ReadOptions } from '../formats/format.js';
 import { type ImportFormat, readerOf, sniffFormat } from '../formats/registry.js';
-import type { ImportedLabel, Store } from '../store/store.js';
+import type { ImportedLabel, NewSuggestion, Store } from '../store/store.js';
 import { ImageMatcher } from './find.js';
 import { lookalikeClassWarnings, normalizeLabel } from './label.js';
 
@@ -24,6 +24,16 @@ export interface ImportOptions extends ReadOptions {
   readonly skipUnmatched?: boolean;
   /** Autolabel gives one class per image (see MultiLabelRule). */
   readonly multi?: MultiLabelRule;
+  // `predictions` (ReadOptions): a model's predictions become the workspace's suggestions (see below).
+}
+
+/** What an import needs of the workspace beyond its store. */
+export interface ImportContext {
+  /**
+   * The workspace's model, whose suggestions `accept` takes: imported predictions are saved for it;
+   * null before any image is embedded (they are then for review; `accept` wants a fit of the model).
+   */
+  modelId(): Promise<string | null>;
 }
 
 /** An entry left out, and why. */
@@ -55,6 +65,9 @@ export interface ImportResult {
   readonly notes: readonly string[];
   /** Entries left out by `skipUnmatched` or `multi`. */
   readonly skipped: readonly SkippedEntry[];
+  /** Predictions imported as suggestions (`predictions`), and the fit that holds them; 0 and null without. */
+  readonly suggestions: number;
+  readonly fitId: number | null;
 }
 
 interface Planned {
@@ -83,6 +96,7 @@ export async function importLabels(
   source: string,
   imagesRoot: string,
   options: ImportOptions = {},
+  context?: ImportContext,
 ): Promise<ImportResult> {
   const format = options.format === undefined ? await sniffFormat(source) : readerOf(options.format);
   const notes: string[] = [];
@@ -92,8 +106,10 @@ export async function importLabels(
   const plan = new Map<ImageId, Planned>();
   const problems: Problem[] = [];
   let ignored = 0;
+  const predictions = new Map<ImageId, Prediction>();
   for await (const entry of session.entries) {
-    if (entry.labels.length === 0) {
+    const prediction = options.predictions === true ? entry.prediction : undefined;
+    if (entry.labels.length === 0 && prediction === undefined) {
       ignored++;
       continue;
     }
@@ -129,6 +145,14 @@ export async function importLabels(
       });
       continue;
     }
+    if (prediction !== undefined) {
+      predictions.set(match.image.id, {
+        ...prediction,
+        label: normalizeLabelIn(prediction.label, entry.where),
+        runnerUp: prediction.runnerUp === null ? null : normalizeLabelIn(prediction.runnerUp, entry.where),
+      });
+    }
+    if (labels.length === 0) continue;
     const planned = plan.get(match.image.id) ?? { imageId: match.image.id, path: match.image.path, labels: [], entry };
     for (const label of labels) {
       if (!planned.labels.some((l) => l.label === label)) planned.labels.push({ label, where: entry.where });
@@ -179,6 +203,7 @@ export async function importLabels(
     [...declared, ...writes.map((w) => w.label)],
   );
   await store.importLabels(writes, declared);
+  const fitId = predictions.size === 0 ? null : await savePredictions(store, predictions, format.name, source, context);
   const drawn = new Set((await store.listChecks()).map((c) => c.imageId as number));
   const checks = writes.filter((w) => drawn.has(w.imageId)).length;
   return {
@@ -193,7 +218,51 @@ export async function importLabels(
     warnings,
     notes,
     skipped,
+    suggestions: predictions.size,
+    fitId,
   };
+}
+
+/**
+ * A model's predictions saved as the workspace's suggestions, as a fit of their own (what a `suggest`
+ * saves, replacing the suggestions before it): status `suggested`, never `auto` (nothing certified
+ * them), the confidence the model's score as it is (not calibrated here). They never train, and are
+ * labels only once accepted or verified.
+ */
+async function savePredictions(
+  store: Store,
+  predictions: ReadonlyMap<ImageId, Prediction>,
+  format: string,
+  source: string,
+  context: ImportContext | undefined,
+): Promise<number> {
+  if (context === undefined) throw new Error('importing predictions needs the workspace (an ImportContext)');
+  const suggestions: NewSuggestion[] = [];
+  const classes = new Set<string>();
+  const models = new Set<string>();
+  for (const [imageId, p] of predictions) {
+    suggestions.push({
+      imageId,
+      label: p.label,
+      confidence: p.confidence,
+      runnerUp: p.runnerUp,
+      runnerUpConfidence: p.runnerUpConfidence,
+      status: 'suggested',
+    });
+    classes.add(p.label);
+    if (p.runnerUp !== null) classes.add(p.runnerUp);
+    if (p.model !== null) models.add(p.model);
+  }
+  return store.saveFit(
+    {
+      modelId: (await context.modelId()) ?? `import:${format}`,
+      classes: [...classes].sort(),
+      labels: 0,
+      summary: { imported: { format, source, models: [...models].sort() }, suggestions: suggestions.length, auto: 0 },
+      head: new Uint8Array(0),
+    },
+    suggestions,
+  );
 }
 
 /** One error for every entry that fails an import, each named, grouped by what is wrong. */
