@@ -65,6 +65,11 @@ export class AuditQueue<T extends Identified> {
     this.#cursor = this.#clamp(this.#cursor);
   }
 
+  /** A new audit ran: its lists are newer than any decision made here, so they are shown as they are. */
+  forgetHandled(): void {
+    this.#handled.clear();
+  }
+
   /** A decision failed on the server: the finding comes back with the next list. */
   unhandled(id: string): void {
     this.#handled.delete(id);

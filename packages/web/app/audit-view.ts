@@ -82,6 +82,8 @@ export class AuditView implements View {
   #busy = false;
   #shown = false;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last audit run this page heard of finished. */
+  #lastFinished: string | null = null;
 
   readonly #tabs: HTMLElement;
   readonly #runButton: HTMLButtonElement;
@@ -270,7 +272,14 @@ export class AuditView implements View {
   }
 
   #onChange(change: Change): void {
-    if (change.kind === 'audit') this.#renderRun();
+    if (change.kind === 'audit') {
+      this.#renderRun();
+      const finished = this.#ctx.live.audit?.state === 'done' ? this.#ctx.live.audit.finishedAt : null;
+      if (finished !== null && finished !== this.#lastFinished) {
+        this.#lastFinished = finished;
+        for (const queue of Object.values(this.#queues)) queue.forgetHandled();
+      }
+    }
     if (change.kind === 'stats') this.#renderClasses();
     if (!this.#shown) return;
     // A run finished, a finding was decided, or labels changed (which settles the findings about them).

@@ -54,6 +54,15 @@ describe('AuditQueue', () => {
     expect(shown(queue)).toBe('x');
   });
 
+  it('shows a new audit’s list as it is, decisions made before it forgotten', () => {
+    const queue = new AuditQueue<{ id: string }>();
+    queue.replace(findings('a', 'b'));
+    queue.handled('a');
+    queue.forgetHandled();
+    queue.replace(findings('a', 'b'));
+    expect(queue.items.map((f) => f.id)).toEqual(['a', 'b']);
+  });
+
   it('gives a finding back when its decision failed', () => {
     const queue = new AuditQueue<{ id: string }>();
     queue.replace(findings('a', 'b'));
