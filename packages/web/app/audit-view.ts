@@ -485,7 +485,7 @@ export class AuditView implements View {
       this.#evidence.replaceChildren(
         finding.decodeError
           ? h('span', {}, 'Could not be decoded: ', h('strong', {}, finding.decodeError))
-          : h('span', {}, `${finding.distanceRatio.toFixed(1)}× as far from its neighbours as they are from theirs`),
+          : h('span', {}, 'Distance ratio ', h('strong', {}, finding.distanceRatio.toFixed(2)), ' (1 is typical here)'),
       );
       this.#neighbours.replaceChildren();
       this.#actions.replaceChildren(button('fine', 'f', 'Fine'), button('exclude', '⌫', 'Exclude', true));

@@ -166,6 +166,12 @@ describe('audit view', () => {
       .toBe(true);
     expect(await page.locator('[data-testid=audit-neighbours] li.disagrees').count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, 'audit-label-error.png') });
+    // ? lists this queue's keys.
+    await page.keyboard.press('?');
+    await expect.poll(() => text('key-help-view')).toMatch(/Enterrelabel to the likely class/);
+    expect(await text('key-help-view')).toMatch(/fkeep the label: it is right/);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-testid=key-help]').isVisible()).toBe(false);
   });
 
   it('relabels it to the likely class with Enter: the label is saved, and the finding is settled', async () => {
@@ -229,7 +235,7 @@ describe('audit view', () => {
     const before = await api<AuditResponse>('audit?kind=outlier');
     const fine = (await shown()).path!;
     expect(before.findings[0]!.images).toEqual([fine]);
-    expect(await text('audit-evidence')).toMatch(/× as far from its neighbours/);
+    expect(await text('audit-evidence')).toMatch(/^Distance ratio \d+\.\d\d \(1 is typical here\)$/);
     await page.keyboard.press('f');
     await expect.poll(message).toBe(`${fine}: marked fine`);
     await expect.poll(async () => (await shown()).path).not.toBe(fine);
@@ -251,6 +257,11 @@ describe('audit view', () => {
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(SHOTS, 'layout-390-audit.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.click('[data-testid=audit-tabs] [data-kind=outlier]');
+    await expect.poll(async () => (await shown()).path).toMatch(/\.png$/);
+    await page.screenshot({ path: join(SHOTS, 'dark-audit.png') });
     expect(problems).toEqual([]);
   });
 });
