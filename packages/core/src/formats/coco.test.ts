@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeImage } from '@autolabel/test-utils';
 import { type ReadResult, readSource, scratchFolder } from '../testing/formats.js';
+import { initWorkspace } from '../workspace/workspace.js';
 import { coco } from './coco.js';
 import { sniffFormat } from './registry.js';
 
-const { json: write } = scratchFolder('autolabel-coco-');
+const { json: write, dir } = scratchFolder('autolabel-coco-');
 
 const read = (source: string): Promise<ReadResult> => readSource(coco, source);
 
@@ -28,7 +32,7 @@ const DETECTION = {
       date_captured: 0,
     },
     { id: 7, file_name: 'pets/b c.jpg', width: 10, height: 10 },
-    { id: 40, file_name: 'pets/none.jpg', width: 10, height: 10 },
+    { id: 40, file_name: 'pets/none.jpg', width: 10, height: 10, license: 1 },
   ],
   annotations: [
     {
@@ -60,7 +64,7 @@ describe('coco', () => {
     const file = write(DETECTION);
     expect((await sniffFormat(file)).name).toBe('coco');
     const result = await read(file);
-    expect(result.entries).toEqual([
+    expect(result.entries.map(({ extras, ...entry }) => (void extras, entry))).toEqual([
       { image: { path: 'pets/a.jpg' }, labels: ['cat'], provenance: null },
       // Two categories: the import's --multi rule decides.
       { image: { path: 'pets/b c.jpg' }, labels: ['dog', 'bird'], provenance: null },
@@ -71,6 +75,78 @@ describe('coco', () => {
     expect(result.notes).toEqual([
       `${file}: 4 annotations have a box or mask: each image takes its annotations' categories`,
     ]);
+  });
+
+  it('keeps unknown keys through import and export: top-level, images, categories, annotations (boxes too)', async () => {
+    const images = join(dir(), 'images');
+    for (const [i, path] of ['pets/a.jpg', 'pets/b c.jpg', 'pets/none.jpg'].entries()) {
+      await writeImage(join(images, path), 'jpeg', { width: 8, height: 6, noise: 40, seed: i });
+    }
+    const exported = async (
+      workspace: string,
+      source: string,
+    ): Promise<Record<string, unknown[]> & Record<string, unknown>> => {
+      const ws = await initWorkspace({ images, workspace: join(dir(), workspace) });
+      try {
+        await ws.scan();
+        await ws.import(source, { format: 'coco', multi: 'first' });
+        const out = join(dir(), `${workspace}.json`);
+        await ws.export({ format: 'coco', out });
+        return JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown[]> & Record<string, unknown>;
+      } finally {
+        await ws.close();
+      }
+    };
+    const first = await exported('ws1', write({ ...DETECTION, tool: { name: 'cvat', version: '2.11' } }));
+    expect(first.info).toEqual(DETECTION.info);
+    expect(first.licenses).toEqual(DETECTION.licenses);
+    expect(first.tool).toEqual({ name: 'cvat', version: '2.11' });
+    expect(first.images).toEqual([
+      {
+        id: 1,
+        file_name: 'pets/a.jpg',
+        width: 8,
+        height: 6,
+        license: 1,
+        flickr_url: '',
+        coco_url: '',
+        date_captured: 0,
+      },
+      { id: 2, file_name: 'pets/b c.jpg', width: 8, height: 6 },
+      // No label, yet what the file said of it is kept.
+      { id: 3, file_name: 'pets/none.jpg', width: 8, height: 6, license: 1 },
+    ]);
+    // Each annotation of the label an image kept, with its keys; bird was not b c.jpg's label (--multi first).
+    expect(first.annotations).toEqual([
+      expect.objectContaining({
+        id: 1,
+        image_id: 1,
+        category_id: 2,
+        bbox: [1, 2, 3, 4],
+        area: 12,
+        iscrowd: 0,
+        segmentation: [],
+        attributes: { occluded: false },
+        status: 'labeled',
+        origin: 'import',
+      }),
+      expect.objectContaining({ id: 2, image_id: 1, category_id: 2, bbox: [5, 6, 7, 8], area: 56 }),
+      expect.objectContaining({
+        id: 3,
+        image_id: 2,
+        category_id: 3,
+        segmentation: [[0, 0, 1, 0, 1, 1]],
+        status: 'labeled',
+      }),
+    ]);
+    expect(first.categories).toEqual([
+      { id: 1, name: 'bird', supercategory: 'animal', color: '#ff0000' },
+      { id: 2, name: 'cat', supercategory: 'animal', keypoints: [] },
+      { id: 3, name: 'dog', supercategory: 'animal' },
+    ]);
+    // Once more, from the export into a fresh workspace: the same file (but for nothing).
+    const second = await exported('ws2', write(first));
+    expect(second).toEqual(first);
   });
 
   it('reads the labels variant (no bbox), string ids, and no annotations list', async () => {

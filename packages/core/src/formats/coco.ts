@@ -6,13 +6,8 @@
  * images and categories) are accepted and not kept. Out: every image, one annotation per label or
  * suggestion with Autolabel's `status`, `score`, `origin` and `origin_detail`.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { appendFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { hasSuggestion } from '../domain/index.js';
+import { hasSuggestion, type ImageId } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
 import { ConfidenceSchema, entryOfRow, parseDocument, parseEntry, readJson, StatusSchema } from './entries.js';
 import type { ExportRecord } from '../store/store.js';
@@ -26,6 +21,7 @@ import {
   type WriteContext,
 } from './format.js';
 import { recordFields, ROWS_PER_CHUNK } from './rows.js';
+import { Spool } from './spool.js';
 
 const IdSchema = z.union([z.number().int(), z.string().min(1)], { error: 'must be an id (a number or a string)' });
 
@@ -55,6 +51,46 @@ const DocumentSchema = z.looseObject({
   annotations: z.array(z.unknown(), { error: 'must be a list of annotations' }).optional(),
 });
 
+/**
+ * Keys Autolabel reads or writes itself; every other key (COCO's `info`, `licenses`, `supercategory`,
+ * `bbox`, `segmentation`, `area`, `iscrowd`, other tools' own) is kept on import and written back.
+ * Ids are renumbered from 1 on export, so they are not kept (a `license` id on an image is kept).
+ */
+const OWN_TOP_KEYS = new Set(['images', 'categories', 'annotations']);
+const OWN_IMAGE_KEYS = new Set(['id', 'file_name', 'width', 'height']);
+const OWN_CATEGORY_KEYS = new Set(['id', 'name']);
+const OWN_ANNOTATION_KEYS = new Set([
+  'id',
+  'image_id',
+  'category_id',
+  'status',
+  'score',
+  'origin',
+  'origin_detail',
+  'fit',
+]);
+
+/** What a file held beyond images, categories and annotations, and its categories' other keys by name. */
+interface FileExtras {
+  readonly top?: Record<string, unknown>;
+  readonly categories?: Record<string, Record<string, unknown>>;
+}
+/** An image's other keys, and its annotations' (each with its category's name, to go with that label only). */
+interface ImageExtras {
+  readonly image?: Record<string, unknown>;
+  readonly annotations?: readonly { readonly category: string; readonly keys: Record<string, unknown> }[];
+}
+
+function otherKeys(value: Record<string, unknown>, own: ReadonlySet<string>): Record<string, unknown> | undefined {
+  const entries = Object.entries(value).filter(([key]) => !own.has(key));
+  return entries.length === 0 ? undefined : Object.fromEntries(entries);
+}
+
+/** Extras as kept by an import (JSON written by this module), or nothing. */
+function parsed<T>(text: string | undefined): T | undefined {
+  return text === undefined ? undefined : (JSON.parse(text) as T);
+}
+
 const EXPECTED =
   'expected COCO: {"images": [{"id", "file_name"}], "categories": [{"id", "name"}], "annotations": [...]}';
 
@@ -62,6 +98,7 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
   const document = parseDocument(DocumentSchema, await readJson(source), source, EXPECTED);
   // Ids are keys, whatever they start at and however sparse: "5" and 5 are one id.
   const categories = new Map<string, string>();
+  const categoryKeys: Record<string, Record<string, unknown>> = {};
   for (const [i, value] of document.categories.entries()) {
     const where = `${source}: categories[${i}]`;
     const category = parseEntry(CategorySchema, value, where);
@@ -69,10 +106,12 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
       throw new AutolabelError('IMPORT_INVALID', `${where}: id: ${category.id} is the id of an earlier category`);
     }
     categories.set(String(category.id), category.name);
+    const keys = otherKeys(category, OWN_CATEGORY_KEYS);
+    if (keys !== undefined) categoryKeys[category.name] = keys;
   }
   const images = document.images.map((value, i) => {
     const image = parseEntry(ImageSchema, value, `${source}: images[${i}]`);
-    return { id: String(image.id), path: image.file_name };
+    return { id: String(image.id), path: image.file_name, keys: otherKeys(image, OWN_IMAGE_KEYS) };
   });
   const byImage = new Map<string, Annotation[]>(images.map((image) => [image.id, []]));
   if (byImage.size !== images.length) {
@@ -112,7 +151,7 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
     for (const [i, image] of images.entries()) {
       const annotations = byImage.get(image.id)!;
       const first = annotations[0];
-      yield entryOfRow({
+      const entry = entryOfRow({
         where: `${source}: images[${i}] (${image.path})`,
         image: { path: image.path },
         labels: [...new Set(annotations.map((a) => categories.get(String(a.category_id))!))],
@@ -121,9 +160,28 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
         origin: first?.origin,
         originDetail: first?.origin_detail,
       });
+      const kept: ImageExtras = {
+        ...(image.keys && { image: image.keys }),
+        ...(annotations.some((a) => otherKeys(a, OWN_ANNOTATION_KEYS) !== undefined) && {
+          annotations: annotations.map((a) => ({
+            category: categories.get(String(a.category_id))!,
+            keys: otherKeys(a, OWN_ANNOTATION_KEYS) ?? {},
+          })),
+        }),
+      };
+      yield Object.keys(kept).length === 0 ? entry : { ...entry, extras: JSON.stringify(kept) };
     }
   }
-  return { entries: entries(), classes: [...new Set(categories.values())] };
+  const top = otherKeys(document, OWN_TOP_KEYS);
+  const kept: FileExtras = {
+    ...(top && { top }),
+    ...(Object.keys(categoryKeys).length > 0 && { categories: categoryKeys }),
+  };
+  return {
+    entries: entries(),
+    classes: [...new Set(categories.values())],
+    ...(Object.keys(kept).length > 0 && { extras: JSON.stringify(kept) }),
+  };
 }
 
 function sniff(input: SniffInput): SniffScore {
@@ -135,54 +193,73 @@ function sniff(input: SniffInput): SniffScore {
   return 0;
 }
 
-/** Annotations wait in a temporary file while the images are written: one pass, bounded memory. */
+/**
+ * Annotations wait in a temporary file while the images are written: one pass, bounded memory. What
+ * a COCO import kept (see `OWN_*_KEYS`) is written back where it was: the file's keys (its `info` in
+ * place of Autolabel's), each image's keys, each annotation's keys on the annotations of the label it
+ * had (one per annotation, boxes included), each category's keys.
+ */
 async function* chunks(rows: AsyncIterable<ExportRecord>, ctx: WriteContext): AsyncGenerator<string> {
+  const kept = async (ids: readonly (ImageId | null)[]) => ctx.importExtras?.(ids) ?? new Map<ImageId | null, string>();
+  const file = parsed<FileExtras>((await kept([null])).get(null)) ?? {};
   const categoryId = new Map(ctx.classes.map((name, i) => [name, i + 1]));
   const info = { description: 'Autolabel export', version: '1.0', date_created: new Date().toISOString() };
-  yield `{\n"info": ${JSON.stringify(info)},\n"licenses": [],\n"images": [`;
-  const spill = join(tmpdir(), `autolabel-coco-${randomBytes(6).toString('hex')}.json`);
+  const top = { info, licenses: [], ...file.top };
+  yield `{\n${Object.entries(top)
+    .map(([key, value]) => `${JSON.stringify(key)}: ${JSON.stringify(value)},\n`)
+    .join('')}"images": [`;
+  const spill = new Spool();
   try {
-    let images = '';
-    let annotations = '';
-    let count = 0;
-    let annotationCount = 0;
     let imageId = 0;
-    for await (const row of rows) {
-      imageId++;
-      images += `${imageId === 1 ? '' : ','}\n  ${JSON.stringify({ id: imageId, file_name: row.path, width: row.width ?? 0, height: row.height ?? 0 })}`;
-      const { status, label, confidence: score, fit } = recordFields(row);
-      if (label !== null) {
+    let annotationId = 0;
+    const batch: ExportRecord[] = [];
+    const flush = async (): Promise<string> => {
+      const extras = await kept(batch.map((row) => row.id));
+      let images = '';
+      let annotations = '';
+      for (const row of batch) {
+        imageId++;
+        const own = parsed<ImageExtras>(extras.get(row.id));
+        images += `${imageId === 1 ? '' : ','}\n  ${JSON.stringify({ id: imageId, file_name: row.path, width: row.width ?? 0, height: row.height ?? 0, ...own?.image })}`;
+        const { status, label, confidence: score, fit } = recordFields(row);
+        if (label === null) continue;
         if (!categoryId.has(label)) categoryId.set(label, categoryId.size + 1);
-        annotations += `${annotationCount === 0 ? '' : ','}\n  ${JSON.stringify({
-          id: ++annotationCount,
-          image_id: imageId,
-          category_id: categoryId.get(label),
-          status,
-          ...(score !== null && { score }),
-          origin: row.origin,
-          origin_detail: row.originDetail,
-          ...(hasSuggestion(status) ? { fit } : {}),
-        })}`;
+        const theirs = own?.annotations?.filter((a) => a.category === label) ?? [];
+        for (const keys of theirs.length > 0 ? theirs.map((a) => a.keys) : [{}]) {
+          annotations += `${annotationId === 0 ? '' : ','}\n  ${JSON.stringify({
+            id: ++annotationId,
+            image_id: imageId,
+            category_id: categoryId.get(label),
+            ...keys,
+            status,
+            ...(score !== null && { score }),
+            origin: row.origin,
+            origin_detail: row.originDetail,
+            ...(hasSuggestion(status) ? { fit } : {}),
+          })}`;
+        }
       }
-      if (++count === ROWS_PER_CHUNK) {
-        ctx.advance(count);
-        yield images;
-        if (annotations !== '') await appendFile(spill, annotations);
-        images = annotations = '';
-        count = 0;
-      }
+      ctx.advance(batch.length);
+      batch.length = 0;
+      if (annotations !== '') await spill.append(annotations);
+      return images;
+    };
+    for await (const row of rows) {
+      batch.push(row);
+      if (batch.length === ROWS_PER_CHUNK) yield await flush();
     }
-    ctx.advance(count);
-    if (annotations !== '') await appendFile(spill, annotations);
-    yield `${images}\n],\n"annotations": [`;
-    if (annotationCount > 0) {
-      for await (const chunk of createReadStream(spill, { encoding: 'utf8' })) yield chunk as string;
-    }
+    yield `${await flush()}\n],\n"annotations": [`;
+    yield* spill.read();
     // Categories come last, so a label given while the export ran still gets one.
-    const categories = [...categoryId].map(([name, id]) => ({ id, name, supercategory: '' }));
+    const categories = [...categoryId].map(([name, id]) => ({
+      id,
+      name,
+      supercategory: '',
+      ...file.categories?.[name],
+    }));
     yield `\n],\n"categories": ${JSON.stringify(categories)}\n}\n`;
   } finally {
-    await rm(spill, { force: true });
+    await spill.dispose();
   }
 }
 

@@ -92,6 +92,7 @@ export async function exportLabels(store: Store, imagesRoot: string, options: Ex
       if (options.signal?.aborted) throw new AutolabelError('ABORTED', 'export interrupted: nothing was written');
       progress.advance(rows);
     },
+    importExtras: (imageIds) => store.importExtras(options.format, imageIds),
   };
   const rows = () => store.exportRecords(filter);
   const out = typeof options.out === 'string' ? options.out : null;

@@ -2,6 +2,7 @@
  * @module The interface every label format implements (one module each, listed in registry.ts): it
  * recognises a source (`sniff`), streams its entries (`read`) and streams rows out (`writer`).
  */
+import type { ImageId } from '../domain/index.js';
 import type { ExportFilter, ExportRecord } from '../store/store.js';
 
 /** An image as a file names it; the import matches it to a stored image (labels/find.ts). */
@@ -28,6 +29,8 @@ export interface LabelEntry {
   readonly provenance?: string | null;
   /** A model's prediction for the image (read when `ReadOptions.predictions` asks): imported as a suggestion. */
   readonly prediction?: Prediction;
+  /** What the entry held beyond Autolabel's fields (JSON, the format's own shape): kept, written back by its export. */
+  readonly extras?: string;
 }
 
 /** A model's guess where it came from (a Label Studio prediction): a suggestion, never a label. */
@@ -65,6 +68,8 @@ export interface ReadSession {
   readonly checklist?: boolean;
   /** Image paths written relative to this folder are tried too (a file's own folder). */
   readonly baseDir?: string;
+  /** What the file held beyond its entries and Autolabel's fields (JSON), once the entries are read: kept as the entries' extras are. */
+  readonly extras?: string;
 }
 
 /** What `sniff` looks at, gathered once for every format. */
@@ -95,6 +100,8 @@ export interface WriteContext {
   readonly groupOf?: (path: string) => string | undefined;
   /** Called as rows are written, for progress. */
   advance(rows: number): void;
+  /** What imports in this format kept (see `LabelEntry.extras`): for these images, and the file's under null. */
+  importExtras?(imageIds: readonly (ImageId | null)[]): Promise<Map<ImageId | null, string>>;
 }
 
 /** The rows an export takes, in path order; each call reads them again, so a writer may make two passes. */

@@ -9,7 +9,7 @@ import { AutolabelError, messageOf } from '../errors.js';
 import type { ImageId } from '../domain/index.js';
 import type { LabelEntry, Prediction, ReadOptions } from '../formats/format.js';
 import { type ImportFormat, readerOf, sniffFormat } from '../formats/registry.js';
-import type { ImportedLabel, NewSuggestion, Store } from '../store/store.js';
+import type { ImportedLabel, ImportExtra, NewSuggestion, Store } from '../store/store.js';
 import { ImageMatcher } from './find.js';
 import { lookalikeClassWarnings, normalizeLabel } from './label.js';
 
@@ -107,10 +107,16 @@ export async function importLabels(
   const problems: Problem[] = [];
   let ignored = 0;
   const predictions = new Map<ImageId, Prediction>();
+  const extras: ImportExtra[] = [];
   for await (const entry of session.entries) {
     const prediction = options.predictions === true ? entry.prediction : undefined;
     if (entry.labels.length === 0 && prediction === undefined) {
       ignored++;
+      // An image without a label still keeps what its file said of it, where it is found.
+      if (entry.extras !== undefined) {
+        const match = await matcher.match(entry.image);
+        if (match.kind === 'found') extras.push({ imageId: match.image.id, data: entry.extras });
+      }
       continue;
     }
     const labels = entry.labels.map((raw) => normalizeLabelIn(raw, entry.where));
@@ -145,6 +151,7 @@ export async function importLabels(
       });
       continue;
     }
+    if (entry.extras !== undefined) extras.push({ imageId: match.image.id, data: entry.extras });
     if (prediction !== undefined) {
       predictions.set(match.image.id, {
         ...prediction,
@@ -203,6 +210,8 @@ export async function importLabels(
     [...declared, ...writes.map((w) => w.label)],
   );
   await store.importLabels(writes, declared);
+  if (session.extras !== undefined) extras.push({ imageId: null, data: session.extras });
+  if (extras.length > 0) await store.saveImportExtras(format.name, extras);
   const fitId = predictions.size === 0 ? null : await savePredictions(store, predictions, format.name, source, context);
   const drawn = new Set((await store.listChecks()).map((c) => c.imageId as number));
   const checks = writes.filter((w) => drawn.has(w.imageId)).length;

@@ -230,7 +230,7 @@ describe('sqlite store', () => {
       raw.exec('DROP TABLE locks; DROP TABLE label_change_rows; DROP TABLE label_changes; PRAGMA user_version = 5;');
       raw.close();
       expect(() => openSqliteStore(file, { readOnly: true })).toThrow(
-        /schema version 5, older than this Autolabel \(7\), and its folder .* is read-only: open the workspace once where it is writable to upgrade it/,
+        /schema version 5, older than this Autolabel \(\d+\), and its folder .* is read-only: open the workspace once where it is writable to upgrade it/,
       );
       const upgraded = openSqliteStore(file);
       await upgraded.waitForFitLock();

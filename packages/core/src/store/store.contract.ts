@@ -269,6 +269,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           });
           expect((await store.listClasses()).map((c) => c.name)).toEqual(['bird', 'cat', 'dog']);
         }));
+
+      it("keeps an import file's extras per format, per image and for the file, the latest replacing", () =>
+        withStore(async (store) => {
+          const ids = await seeded(store);
+          await store.saveImportExtras('coco', [
+            { imageId: null, data: '{"info":{"year":2017}}' },
+            { imageId: ids[0]!, data: '{"image":{"license":3}}' },
+            { imageId: ids[1]!, data: '{"image":{"license":1}}' },
+          ]);
+          await store.saveImportExtras('coco', [{ imageId: ids[1]!, data: '{"image":{"license":2}}' }]);
+          await store.saveImportExtras('other', [{ imageId: ids[2]!, data: '{}' }]);
+          const kept = await store.importExtras('coco', [null, ids[0]!, ids[1]!, ids[2]!]);
+          expect([...kept].sort()).toEqual(
+            [
+              [null, '{"info":{"year":2017}}'],
+              [ids[0], '{"image":{"license":3}}'],
+              [ids[1], '{"image":{"license":2}}'],
+            ].sort(),
+          );
+          expect((await store.importExtras('csv', [null, ids[0]!])).size).toBe(0);
+        }));
     });
 
     it('exports one row per image with its label', () =>

@@ -209,6 +209,16 @@ export interface ImportedLabel {
   readonly provenance: string | null;
 }
 
+/**
+ * What an import file held that Autolabel has no field of its own for (COCO's `info`, `licenses`,
+ * other tools' keys on images and annotations), as JSON text the format reads back: for one image,
+ * or for the file as a whole (`imageId` null).
+ */
+export interface ImportExtra {
+  readonly imageId: ImageId | null;
+  readonly data: string;
+}
+
 /** All stored vectors of one model, one row per image (images sharing content share a vector). */
 export interface EmbeddingSet {
   readonly modelId: string;
@@ -411,6 +421,10 @@ export interface Store {
    * origin detail; an accepted one keeps source `accepted` and its confidence.
    */
   importLabels(labels: readonly ImportedLabel[], classes?: readonly string[]): Promise<void>;
+  /** Keeps `extras` of an import in `format`, each replacing what was kept for its image (or the file). */
+  saveImportExtras(format: string, extras: readonly ImportExtra[]): Promise<void>;
+  /** The extras kept in `format` for these images (null: the file's), where there are any. */
+  importExtras(format: string, imageIds: readonly (ImageId | null)[]): Promise<Map<ImageId | null, string>>;
 
   /** Remembers what `next` recommended, so a label given to one of them records origin `next`. */
   recordPicks(picks: readonly { readonly imageId: ImageId; readonly strategy: string }[]): Promise<void>;

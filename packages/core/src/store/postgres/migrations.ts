@@ -157,6 +157,15 @@ export const MIGRATIONS: readonly string[] = [
     excluded_at text NOT NULL DEFAULT autolabel_now()
   );
   `,
+  `
+  -- What an import file held that Autolabel has no field for (formats/coco.ts), as SQLite's.
+  CREATE TABLE import_extras (
+    format text COLLATE "C" NOT NULL,
+    image_id integer NOT NULL,
+    data text NOT NULL,
+    PRIMARY KEY (format, image_id)
+  );
+  `,
 ];
 
 /** The schema version this Autolabel writes and reads. */

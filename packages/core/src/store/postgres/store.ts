@@ -47,6 +47,7 @@ import type {
   ImageQuery,
   ImageRecord,
   ImportedLabel,
+  ImportExtra,
   LabelChangeRecord,
   LabelEdit,
   LabelRecord,
@@ -607,6 +608,28 @@ export class PostgresStore implements Store {
         await this.#addClass(q, l.label);
       }
     });
+  }
+
+  async saveImportExtras(format: string, extras: readonly ImportExtra[]): Promise<void> {
+    await this.#write('keep what an import file held', async (q) => {
+      for (const e of extras) {
+        await q.run(
+          `INSERT INTO import_extras (format, image_id, data) VALUES ($1, $2, $3)
+           ON CONFLICT (format, image_id) DO UPDATE SET data = excluded.data`,
+          [format, e.imageId ?? 0, e.data],
+        );
+      }
+    });
+  }
+
+  async importExtras(format: string, imageIds: readonly (ImageId | null)[]): Promise<Map<ImageId | null, string>> {
+    const rows = await this.#read('read what an import file held', (q) =>
+      q.rows<{ image_id: number; data: string }>(
+        'SELECT image_id, data FROM import_extras WHERE format = $1 AND image_id = ANY($2::int[])',
+        [format, imageIds.map((id) => id ?? 0)],
+      ),
+    );
+    return new Map(rows.map((row) => [row.image_id === 0 ? null : (row.image_id as ImageId), row.data]));
   }
 
   async recordPicks(picks: readonly { imageId: ImageId; strategy: string }[]): Promise<void> {

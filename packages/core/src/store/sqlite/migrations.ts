@@ -166,6 +166,16 @@ export const MIGRATIONS: readonly string[] = [
     excluded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );
   `,
+  `
+  -- What an import file held that Autolabel has no field for (formats/coco.ts), by format: per image,
+  -- and for the file under image_id 0. Not a foreign key: an image removed leaves a row nothing reads.
+  CREATE TABLE import_extras (
+    format TEXT NOT NULL,
+    image_id INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (format, image_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this Autolabel writes and reads. */

@@ -166,6 +166,13 @@ const QUERIES = {
      WHERE labels.label IS NOT excluded.label OR labels.source IS NOT excluded.source
        OR labels.origin_detail IS NOT excluded.origin_detail OR labels.confidence IS NOT excluded.confidence`,
   ),
+  upsertImportExtra: query<[string, number, string]>(
+    `INSERT INTO import_extras (format, image_id, data) VALUES (?, ?, ?)
+     ON CONFLICT(format, image_id) DO UPDATE SET data = excluded.data`,
+  ),
+  importExtra: query<[string, number], { data: string }>(
+    'SELECT data FROM import_extras WHERE format = ? AND image_id = ?',
+  ),
   upsertPick: query<[number, string]>(
     `INSERT INTO picks (image_id, strategy) VALUES (?, ?)
      ON CONFLICT(image_id) DO UPDATE SET strategy = excluded.strategy, picked_at = excluded.picked_at`,

@@ -19,6 +19,7 @@ import type {
   ImageQuery,
   ImageRecord,
   ImportedLabel,
+  ImportExtra,
   LabelChangeRecord,
   LabelEdit,
   LabelRecord,
@@ -513,6 +514,21 @@ export class SqliteStore implements Store {
         this.#stmt.addClass.run(l.label);
       }
     });
+  }
+
+  async saveImportExtras(format: string, extras: readonly ImportExtra[]): Promise<void> {
+    this.#write('keep what an import file held', () => {
+      for (const e of extras) this.#stmt.upsertImportExtra.run(format, e.imageId ?? 0, e.data);
+    });
+  }
+
+  async importExtras(format: string, imageIds: readonly (ImageId | null)[]): Promise<Map<ImageId | null, string>> {
+    const found = new Map<ImageId | null, string>();
+    for (const id of imageIds) {
+      const row = this.#stmt.importExtra.get(format, id ?? 0);
+      if (row) found.set(id, row.data);
+    }
+    return found;
   }
 
   async stats(): Promise<StoreStats> {
