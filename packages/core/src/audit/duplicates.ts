@@ -11,12 +11,17 @@ import { UnionFind } from './union-find.js';
 /** Hashes within this many bits are near-exact copies (resized, re-encoded). */
 export const HASH_NEAR_BITS = 4;
 /**
- * Graph neighbours at least this similar whose hashes are within `HASH_FAR_BITS` are copies too (a
- * crop moves more bits; two different pictures differ in about 32). The hash must agree: a model can
- * see two different pictures of one thing as nearly the same vector.
+ * Graph neighbours are copies when their hashes agree and their features are similar enough: a
+ * re-encode or a resize of a small image moves its features a lot (cosine 0.6 on CIFAR-10, measured)
+ * but its hash little (up to 10 bits); a 5% crop moves the hash more (up to 14) and the features
+ * less. Two different pictures differ in about 32 bits. The hash must agree: a model can see two
+ * different pictures of one thing as nearly the same vector.
  */
-export const COSINE_LIKELY = 0.85;
-export const HASH_FAR_BITS = 20;
+export const GRAPH_LINKS: readonly { readonly maxBits: number; readonly minCosine: number }[] = [
+  { maxBits: 12, minCosine: 0.6 },
+  { maxBits: 20, minCosine: 0.85 },
+];
+const MIN_LINK_COSINE = 0.6;
 /** Graph neighbours this similar are copies on their own where one of them has no hash (it could not be read). */
 export const COSINE_DUPLICATE = 0.97;
 /** A hash block shared by more images than this is uninformative (blank images); left to the graph. */
@@ -38,7 +43,7 @@ export interface DuplicateInput {
 export interface DuplicateGroup {
   /** Rows of the group, ascending. */
   readonly rows: readonly number[];
-  /** The weakest link that joined the group (1 for identical content). */
+  /** The weakest link that joined the group: the larger of cosine and 1 - hash bits / 64 (1 for identical content). */
   readonly similarity: number;
   /** Every link was identical content or an identical perceptual hash. */
   readonly exact: boolean;
@@ -88,11 +93,12 @@ export function duplicateGroups(input: DuplicateInput): DuplicateGroup[] {
     for (let j = 0; j < k; j++) {
       const b = neighbours[a * k + j]!;
       const s = similarities[a * k + j]!;
-      if (s < COSINE_LIKELY) break; // nearest first
+      if (s < MIN_LINK_COSINE) break; // nearest first
       if (b === a || contentKeys[a] === contentKeys[b]) continue;
       const hashed = hasHash[a] === 1 && hasHash[b] === 1;
-      if (hashed ? hammingAt(hashWords, a, b) <= HASH_FAR_BITS : s >= COSINE_DUPLICATE)
-        link(a, b, Math.min(1, s), false);
+      const bits = hashed ? hammingAt(hashWords, a, b) : 64;
+      const linked = hashed ? GRAPH_LINKS.some((l) => bits <= l.maxBits && s >= l.minCosine) : s >= COSINE_DUPLICATE;
+      if (linked) link(a, b, Math.min(1, Math.max(s, hashed ? 1 - bits / 64 : 0)), false);
     }
   }
   const groupOf = new Map<number, { similarity: number; exact: boolean }>();

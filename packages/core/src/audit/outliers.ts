@@ -1,9 +1,11 @@
 /**
  * @module Outliers by k-NN distance relative to density: an image's mean cosine distance to its k
  * nearest neighbours, over the same distance of those neighbours (the local reachability idea of LOF,
- * Breunig et al. 2000, in its simple kNN-distance-ratio form) and over the median of all images (a
- * small cluster of strays, each other's neighbours, is not dense for the pool). The ratio is the
- * geometric mean of the two: 1 is typical.
+ * Breunig et al. 2000, in its simple kNN-distance-ratio form) and over the median of all images,
+ * combined as a geometric mean. A group of strays from another source (photos among thumbnails) are
+ * each other's neighbours, and dense: for them the distance to the centroid of every image counts
+ * (cosine distance to the mean embedding, over its median; the Mahalanobis score of Lee et al. 2018
+ * with an identity covariance). The ratio is the larger of the two: 1 is typical.
  */
 
 /** Neighbours an image's distance is measured over. */
@@ -14,6 +16,26 @@ export interface OutlierInput {
   readonly neighbours: Int32Array;
   readonly similarities: Float32Array;
   readonly k: number;
+  /** Each row's cosine distance to the mean embedding (`centroidDistances`); without it, density alone. */
+  readonly centroidDistance?: Float64Array;
+}
+
+/** Cosine distance of each unit row (row-major [rows, dim], from `row(r)`) to the mean of all rows. */
+export function centroidDistances(rows: number, dim: number, row: (r: number) => Float32Array): Float64Array {
+  const mean = new Float64Array(dim);
+  const unit = (v: Float32Array): number => Math.sqrt(v.reduce((a, x) => a + x * x, 0)) || 1;
+  for (let r = 0; r < rows; r++) {
+    const v = row(r);
+    const norm = unit(v);
+    for (let j = 0; j < dim; j++) mean[j]! += v[j]! / norm;
+  }
+  const meanNorm = Math.sqrt(mean.reduce((a, x) => a + x * x, 0)) || 1;
+  return Float64Array.from({ length: rows }, (_, r) => {
+    const v = row(r);
+    let dot = 0;
+    for (let j = 0; j < dim; j++) dot += v[j]! * mean[j]!;
+    return 1 - dot / (unit(v) * meanNorm);
+  });
 }
 
 /** Each row's distance ratio (1 = as dense as usual, higher = farther out). */
@@ -46,6 +68,11 @@ export function outlierRatios(input: OutlierInput): Float64Array {
     const local = count > 0 && around > 0 ? distance[r]! / (around / count) : 1;
     const global = median > 0 ? distance[r]! / median : 1;
     ratios[r] = Math.sqrt(local * global);
+  }
+  const centroid = input.centroidDistance;
+  if (centroid) {
+    const middle = Float64Array.from(centroid).sort()[Math.floor(rows / 2)] ?? 0;
+    if (middle > 0) for (let r = 0; r < rows; r++) ratios[r] = Math.max(ratios[r]!, centroid[r]! / middle);
   }
   return ratios;
 }

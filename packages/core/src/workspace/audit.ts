@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { findLabelErrors } from '../audit/label-errors.js';
 import { duplicateGroups } from '../audit/duplicates.js';
-import { outlierRatios, outlierScore } from '../audit/outliers.js';
+import { centroidDistances, outlierRatios, outlierScore } from '../audit/outliers.js';
 import { hashWords, perceptualHash } from '../audit/phash.js';
 import {
   AUDIT_KINDS,
@@ -21,7 +21,9 @@ import {
 import { AutolabelError, isAutolabelError } from '../errors.js';
 import type { AuditFinding, AuditResolveResponse, AuditResponse } from '../http/api.js';
 import { Learner } from '../learn/learner.js';
+import type { PipelineConfig } from '../learn/semi-supervised.js';
 import type { AuditFindingRecord, ImageRecord, LabelRecord, NewAuditFinding, Store } from '../store/store.js';
+import { embeddingRows } from '../store/embedding-rows.js';
 import { sha256 } from '../util/hash.js';
 import { mapOrdered } from '../util/pool.js';
 import { type ProgressListener, ProgressTracker } from '../util/progress.js';
@@ -31,6 +33,18 @@ import type { WorkspaceContext } from './context.js';
 export const MIN_LABELS_PER_CLASS = 5;
 /** Folds of the cross-fit whose held-out probabilities confident learning reads. */
 const AUDIT_FOLDS = 5;
+/**
+ * The one pipeline the audit cross-fits: a logistic head with correct and smooth on the graph. The
+ * audit needs honest out-of-fold probabilities, not the best suggestions; this is the cheapest variant
+ * (one head per fold; half the time of the learner's two, measured on CIFAR-10 in bench:audit).
+ */
+const AUDIT_PIPELINE: PipelineConfig = {
+  name: 'logistic+correct-smooth',
+  l2: 1e-4,
+  selfTrainingRounds: 0,
+  pseudoShare: 0,
+  alpha: 0.8,
+};
 /** Labelled neighbours whose labels are compared with an image's, and shown with a label-error finding. */
 const LABEL_NEIGHBOURS = 10;
 const SHOWN_NEIGHBOURS = 5;
@@ -197,8 +211,11 @@ export class WorkspaceAudit {
     return groups;
   }
 
-  /** A learner over every embedding, excluded images included (they are audited too); undefined without embeddings. */
-  async #openLearner(notes: string[]): Promise<Learner | undefined> {
+  /**
+   * A learner over every embedding, excluded images included (they are audited too), with each row's
+   * distance to the centroid of all (the learner keeps no raw vectors); undefined without embeddings.
+   */
+  async #openLearner(notes: string[]): Promise<AuditLearner | undefined> {
     const { store } = this.#ctx;
     let modelId: string;
     try {
@@ -213,7 +230,13 @@ export class WorkspaceAudit {
     const embeddings = await store.loadEmbeddings(modelId, { includeExcluded: true });
     // The learner's own cache holds the graph of the images it learns from; with exclusions that set differs.
     const excluded = (await store.listExcluded()).length > 0;
-    return Learner.create(embeddings, { cacheDir: join(this.#ctx.dir, 'cache', ...(excluded ? ['audit'] : [])) });
+    const centroid = centroidDistances(embeddings.imageIds.length, embeddings.dim, (r) =>
+      embeddingRows(embeddings, r, 1),
+    );
+    const learner = await Learner.create(embeddings, {
+      cacheDir: join(this.#ctx.dir, 'cache', ...(excluded ? ['audit'] : [])),
+    });
+    return Object.assign(learner, { centroid });
   }
 
   async #duplicates(
@@ -275,6 +298,9 @@ export class WorkspaceAudit {
     });
   }
 }
+
+/** The learner the audit reads, with each row's cosine distance to the centroid of all embeddings. */
+type AuditLearner = Learner & { readonly centroid: Float64Array };
 
 interface AuditData {
   readonly images: readonly ImageRecord[];
@@ -386,7 +412,7 @@ async function ensurePerceptualHashes(
   return hashes;
 }
 
-function outlierFindings(data: AuditData, learner: Learner | undefined): NewAuditFinding[] {
+function outlierFindings(data: AuditData, learner: AuditLearner | undefined): NewAuditFinding[] {
   const out: NewAuditFinding[] = [];
   for (const image of data.images) {
     if (image.skipReason === null || !DECODE_FAILURES.includes(image.skipReason)) continue;
@@ -405,6 +431,7 @@ function outlierFindings(data: AuditData, learner: Learner | undefined): NewAudi
     neighbours: learner.graph.indices,
     similarities: learner.graph.scores,
     k: learner.graph.k,
+    centroidDistance: learner.centroid,
   });
   const order = [...ratios.keys()]
     .filter((r) => ratios[r]! >= OUTLIER_MIN_RATIO)
@@ -417,7 +444,7 @@ function outlierFindings(data: AuditData, learner: Learner | undefined): NewAudi
     out.push(
       newFinding('outlier', [image], data, outlierScore(ratio), {
         distanceRatio: round(ratio),
-        reason: `its nearest neighbours are ${ratio.toFixed(2)} times as far as usual here: it may not belong in this data set`,
+        reason: `it is ${ratio.toFixed(2)} times as far from the other images as usual (from its neighbours, or from the centre of them all): it may not belong in this data set`,
       }),
     );
   }
@@ -455,6 +482,7 @@ async function labelErrorFindings(
   let tracker: ProgressTracker | undefined;
   const fit = await learner.fit(audited, {
     folds: AUDIT_FOLDS,
+    configs: [AUDIT_PIPELINE],
     onStep: (done, total) => {
       options.signal?.throwIfAborted();
       tracker ??= new ProgressTracker('label errors', total, options.onProgress);
@@ -470,21 +498,18 @@ async function labelErrorFindings(
   const rows = heldOut.rows;
   const given = Int32Array.from(rows, (row) => seeds[row]!);
   const { indices, scores, k } = learner.graph;
-  const disagreement = Float64Array.from(rows, (row) => {
-    let total = 0;
-    let against = 0;
+  // The labels of each row's nearest labelled neighbours, by similarity.
+  const neighbourVotes = new Float32Array(rows.length * c);
+  rows.forEach((row, i) => {
     let seen = 0;
     for (let j = 0; j < k && seen < LABEL_NEIGHBOURS; j++) {
       const t = indices[row * k + j]!;
       if (t === row || seeds[t]! < 0) continue;
-      const w = Math.max(0, scores[row * k + j]!);
-      total += w;
-      if (seeds[t] !== seeds[row]) against += w;
+      neighbourVotes[i * c + seeds[t]!]! += Math.max(0, scores[row * k + j]!);
       seen++;
     }
-    return total > 0 ? against / total : Number.NaN;
   });
-  const candidates = findLabelErrors({ classes: c, probabilities: heldOut.scores, given, disagreement });
+  const candidates = findLabelErrors({ classes: c, probabilities: heldOut.scores, given, neighbourVotes });
   return candidates.flatMap((candidate) => {
     const row = rows[candidate.index]!;
     const image = data.imageById.get(learner.imageIdAt(row));
@@ -506,7 +531,7 @@ async function labelErrorFindings(
     const likelyLabel = fit.classes[candidate.likely]!;
     const disagreeing = neighbours.filter((n) => n.label !== givenLabel).length;
     const reason =
-      `labelled "${givenLabel}", but a model that never saw this label gives "${likelyLabel}" ` +
+      `labelled "${givenLabel}", but a model that never saw this label, with the labels of its neighbours, gives "${likelyLabel}" ` +
       `${percent(candidate.likelyProbability)} and "${givenLabel}" ${percent(candidate.givenProbability)}` +
       (neighbours.length > 0
         ? `; ${disagreeing} of its ${neighbours.length} nearest labelled neighbours are not "${givenLabel}"`
