@@ -23,6 +23,8 @@ const DIM = 16;
 const FLIPPED = 'red-04.png';
 /** Exact copies of two photos: two groups of duplicates. */
 const COPIES = { 'blue-07.png': 'blue-07-copy.png', 'green-03.png': 'green-03-copy.png' } as const;
+/** Unlabelled photos from elsewhere, each far from every class and from each other: outliers. */
+const STRAYS = ['stray-1.png', 'stray-2.png'] as const;
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-audit-'));
 let server: RunningServer;
@@ -85,25 +87,32 @@ beforeAll(async () => {
     }
   }
   for (const [original, copy] of Object.entries(COPIES)) copyFileSync(join(photos, original), join(photos, copy));
+  await writeImage(join(photos, STRAYS[0]), 'png', { color: [230, 220, 30], pattern: 'checker', noise: 40, seed: 900 });
+  await writeImage(join(photos, STRAYS[1]), 'png', { color: [150, 60, 200], pattern: 'stripes', noise: 40, seed: 901 });
   const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: DIM });
   const workspace = await initWorkspace({ images: photos, workspace: join(dir, 'ws'), model: `onnx:${model.dir}` });
   await workspace.scan();
-  // Three clusters, one per class; a copy has its original's vector (embeddings go by content).
+  // Three clusters, one per class; a copy has its original's vector (embeddings go by content); a
+  // stray lies along an axis of its own.
   const store = storeOf(workspace);
   await store.registerModel({ id: 'planted', spec: workspace.modelSpec, dim: DIM });
   const random = seededRandom(11);
   const centres = new Map(Object.keys(COLORS).map((name) => [name, Array.from({ length: DIM }, () => random() * 4)]));
   const images = await store.listImages();
-  const vectors = images.map((image) => ({
-    contentHash: image.contentHash,
-    vector: Float32Array.from(centres.get(truthOf(image.path))!, (x) => Math.max(0, x + 3 * (random() - 0.5))),
-  }));
+  const vectorOf = (path: string): Float32Array => {
+    const stray = STRAYS.indexOf(path as (typeof STRAYS)[number]);
+    if (stray >= 0) return Float32Array.from({ length: DIM }, (_, j) => (j === stray ? 30 : 0));
+    return Float32Array.from(centres.get(truthOf(path))!, (x) => Math.max(0, x + 3 * (random() - 0.5)));
+  };
+  const vectors = images.map((image) => ({ contentHash: image.contentHash, vector: vectorOf(image.path) }));
   await store.putEmbeddings({ modelId: 'planted', dtype: 'float32', dim: DIM, vectors, failures: [] });
   await workspace.labels.set(
-    images.map((image) => ({
-      image: image.id as ImageId,
-      label: image.path === FLIPPED ? 'green' : truthOf(image.path),
-    })),
+    images
+      .filter((image) => !image.path.startsWith('stray'))
+      .map((image) => ({
+        image: image.id as ImageId,
+        label: image.path === FLIPPED ? 'green' : truthOf(image.path),
+      })),
   );
   await workspace.close();
   server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
@@ -227,14 +236,21 @@ describe('audit view', () => {
     await page.screenshot({ path: join(SHOTS, 'audit-dashboard.png') });
   });
 
-  it('marks an outlier fine with f and excludes the next with Backspace', async () => {
+  it('marks a stray fine with f and excludes the other with Backspace', async () => {
     await open('audit');
     await page.click('[data-testid=audit-tabs] [data-kind=outlier]');
     await expect.poll(async () => (await shown()).kind).toBe('outlier');
-    await expect.poll(async () => (await shown()).path, { timeout: 10_000 }).toMatch(/\.png$/);
+    // The strays come first, the farthest out.
+    await expect.poll(async () => (await shown()).path, { timeout: 10_000 }).toMatch(/^stray-\d\.png$/);
     const before = await api<AuditResponse>('audit?kind=outlier');
     const fine = (await shown()).path!;
     expect(before.findings[0]!.images).toEqual([fine]);
+    expect(
+      before.findings
+        .slice(0, 2)
+        .flatMap((f) => f.images)
+        .sort(),
+    ).toEqual([...STRAYS]);
     expect(await text('audit-evidence')).toMatch(/^Distance ratio \d+\.\d\d \(1 is typical here\)$/);
     await page.keyboard.press('f');
     await expect.poll(message).toBe(`${fine}: marked fine`);
@@ -260,7 +276,7 @@ describe('audit view', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.setViewportSize({ width: 1280, height: 860 });
     await page.click('[data-testid=audit-tabs] [data-kind=outlier]');
-    await expect.poll(async () => (await shown()).path).toMatch(/\.png$/);
+    await expect.poll(() => page.locator('[data-view=audit]').getAttribute('data-state')).toMatch(/^(finding|none)$/);
     await page.screenshot({ path: join(SHOTS, 'dark-audit.png') });
     expect(problems).toEqual([]);
   });
