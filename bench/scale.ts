@@ -60,7 +60,7 @@ function memoryMb(field: 'VmHWM' | 'VmRSS'): number {
 }
 
 /** Runs `work` as one stage: wall and CPU time (all threads of the process), and the peak RSS during it. */
-async function stage<T>(work: () => Promise<T>): Promise<{ value: T; figures: StageFigures }> {
+async function stage<T>(name: Stage, work: () => Promise<T>): Promise<{ value: T; figures: StageFigures }> {
   global.gc?.();
   try {
     writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current RSS
@@ -71,14 +71,14 @@ async function stage<T>(work: () => Promise<T>): Promise<{ value: T; figures: St
   const started = performance.now();
   const value = await work();
   const used = process.cpuUsage(cpu);
-  return {
-    value,
-    figures: {
-      wallSeconds: (performance.now() - started) / 1000,
-      cpuSeconds: (used.user + used.system) / 1e6,
-      peakRssMb: memoryMb('VmHWM'),
-    },
+  const figures = {
+    wallSeconds: (performance.now() - started) / 1000,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    peakRssMb: memoryMb('VmHWM'),
   };
+  // Progress on stderr while the stages run (the parent passes it through); the figures go to stdout at the end.
+  process.stderr.write(`  ${name}: ${JSON.stringify(figures)}\n`);
+  return { value, figures };
 }
 
 async function runStages(dir: string, dim: number, dtype: string): Promise<SizeResult> {
@@ -88,21 +88,23 @@ async function runStages(dir: string, dim: number, dtype: string): Promise<SizeR
   try {
     global.gc?.();
     const before = memoryMb('VmRSS');
-    const graph = await stage(() => ws.openLearner());
+    const graph = await stage('graph', () => ws.openLearner());
     stages.graph = graph.figures;
     const learner = graph.value;
     const n = learner.size;
     global.gc?.();
     const bytesPerImage = ((memoryMb('VmRSS') - before) * 1024 * 1024) / n;
     notes.graphHow = learner.graphInfo.how;
-    const fit = await stage(() => ws.suggest({ learner, targetPrecision: DEFAULT_TARGET_PRECISION }));
+    const fit = await stage('fit', () => ws.suggest({ learner, targetPrecision: DEFAULT_TARGET_PRECISION }));
     stages.fit = fit.figures;
     notes.fitSaveSeconds = fit.value.seconds.save;
 
     // One new label, as a person gives it in the review app; then the server's refit.
     const next = (LABELLED + 1) as ImageId;
     await ws.labels.set([{ image: next, label: CLASSES[(next - 1) % CLASSES.length]! }]);
-    const quick = await stage(() => ws.suggest({ learner, quick: true, targetPrecision: DEFAULT_TARGET_PRECISION }));
+    const quick = await stage('quickRefit', () =>
+      ws.suggest({ learner, quick: true, targetPrecision: DEFAULT_TARGET_PRECISION }),
+    );
     stages.quickRefit = quick.figures;
     notes.quickRefitFitSeconds = quick.value.seconds.fit;
     notes.quickRefitSaveSeconds = quick.value.seconds.save;
@@ -127,16 +129,18 @@ async function runStages(dir: string, dim: number, dtype: string): Promise<SizeR
       summary: latest.summary,
       head: latest.head,
     };
-    stages.save = (await stage(() => store.saveFit(fitRecord, rewritten))).figures;
+    stages.save = (await stage('save', () => store.saveFit(fitRecord, rewritten))).figures;
     notes.saveSuggestions = rewritten.length;
-    stages.status = (await stage(() => ws.status())).figures;
+    stages.status = (await stage('status', () => ws.status())).figures;
     const out = join(dir, 'export.csv');
-    stages.export = (await stage(() => ws.export({ format: 'csv', out }))).figures;
+    stages.export = (await stage('export', () => ws.export({ format: 'csv', out }))).figures;
     rmSync(out, { force: true });
-    const map = await stage(() => projectLearnerMap(learner));
+    const map = await stage('map', () => projectLearnerMap(learner));
     stages.map = map.figures;
     notes.mapPlaced = map.value.filter((v, i) => i % 2 === 0 && Number.isFinite(v)).length;
-    stages.gridPaint = (await stage(() => ws.images.query({ offset: 0, limit: 200, sort: 'confidence' }))).figures;
+    stages.gridPaint = (
+      await stage('gridPaint', () => ws.images.query({ offset: 0, limit: 200, sort: 'confidence' }))
+    ).figures;
     await learner.close();
     return { images: n, dim, dtype, stages, bytesPerImage, notes };
   } finally {

@@ -84,18 +84,35 @@ export class Learner {
     embeddings.imageIds.forEach((id, row) => this.#rowOf.set(id, row));
   }
 
-  static async create(embeddings: EmbeddingSet, options: LearnerOptions = {}): Promise<Learner> {
+  /**
+   * Not async itself: once the features are made, nothing here holds `embeddings`, so the raw vectors
+   * can be collected before the graph is built (the caller should not hold them either).
+   */
+  static create(embeddings: EmbeddingSet, options: LearnerOptions = {}): Promise<Learner> {
     if (embeddings.imageIds.length === 0) {
-      throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${embeddings.modelId} yet`, {
-        hint: { action: 'embed' },
-      });
+      return Promise.reject(
+        new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${embeddings.modelId} yet`, {
+          hint: { action: 'embed' },
+        }),
+      );
     }
+    const { modelId, dim } = embeddings;
+    const images = { modelId, dim, imageIds: sharedCopy(embeddings.imageIds) };
+    // The features are the one full-size copy of the vectors.
+    const { transform, features } = transformEmbeddings(embeddings);
+    return Learner.#withGraph(images, transform, features, options);
+  }
+
+  static async #withGraph(
+    images: LearnerImages,
+    transform: FeatureTransform,
+    features: Matrix,
+    options: LearnerOptions,
+  ): Promise<Learner> {
     const math = new SharedMemoryMath({ threads: options.threads });
     try {
-      // The features are the one full-size copy of the vectors; the caller may drop `embeddings`.
-      const { transform, features } = transformEmbeddings(embeddings);
       const started = performance.now();
-      const { graph, how, search, warnings } = await loadOrBuildGraph(math, embeddings, features, {
+      const { graph, how, search, warnings } = await loadOrBuildGraph(math, images, features, {
         k: GRAPH_K,
         cacheDir: options.cacheDir,
         neighbours: options.neighbours,
@@ -103,8 +120,6 @@ export class Learner {
       });
       const cacheWarning = warnings.length > 0 ? warnings.join('; ') : undefined;
       const info = { how, search, ms: performance.now() - started, cacheWarning };
-      const { modelId, dim } = embeddings;
-      const images = { modelId, dim, imageIds: sharedCopy(embeddings.imageIds) };
       return new Learner(math, images, transform, features, sharedGraph(graph), info, options);
     } catch (error) {
       await math.close();
