@@ -17,6 +17,7 @@ import {
   type PipelineConfig,
   type PipelinePrediction,
   runPipeline,
+  WARM_TOLERANCE,
 } from './semi-supervised.js';
 
 /** With at least this many answered random checks (effective count, by their design weights), the temperature is fitted on them. */
@@ -25,6 +26,13 @@ export const MIN_CHECKS_FOR_CALIBRATION = 30;
 const CHECK_FOLDS = 5;
 /** One-sided level of the sign test that must reject "no better than the default" before another variant is chosen. */
 const CHOICE_LEVEL = 0.05;
+/**
+ * From this many images on, cross-validation runs 3 folds (not 5) with the solvers stopped at the
+ * warm tolerance: its cost grows with the pool, its statistics do not (they rest on the labels). Its
+ * folds start cold: a start from the run on all labels begins with residual -Y of the held-out labels
+ * (half the right-hand side's norm, so it saves few iterations) and, stopped early, leaks them.
+ */
+export const LARGE_POOL = 200_000;
 
 /** Labelled rows that are random checks (verify/design.ts), with their design weights. */
 export interface CheckRows {
@@ -116,7 +124,8 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   const configs = options.configs ?? PIPELINE_CONFIGS;
   const sortedCounts = [...counts].filter((n) => n > 0).sort((a, b) => a - b);
   const median = sortedCounts[Math.floor(sortedCounts.length / 2)]!;
-  const folds = options.folds ?? Math.min(5, Math.max(2, median));
+  const large = seeds.length >= LARGE_POOL;
+  const folds = options.folds ?? Math.min(large ? 3 : 5, Math.max(2, median));
   const foldOf = assignFolds(seeds, c, folds, options.seed ?? 1);
   const labelled = [...seeds.keys()].filter((i) => seeds[i]! >= 0);
   const total = configs.length * folds + 1;
@@ -126,7 +135,7 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
   for (let fold = 0; fold < folds; fold++) {
     const training = Int32Array.from(seeds, (s, i) => (foldOf[i] === fold ? -1 : s));
     for (const [k, config] of configs.entries()) {
-      const prediction = await runPipeline(context, training, config);
+      const prediction = await runPipeline(context, training, config, undefined, large ? WARM_TOLERANCE : undefined);
       labelled.forEach((row, r) => {
         if (foldOf[row] === fold) heldOut[k]!.set(prediction.scores.subarray(row * c, (row + 1) * c), r * c);
       });

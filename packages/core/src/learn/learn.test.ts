@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { float32ToFloat16 } from '../util/float16.js';
 import { seededRandom } from '../util/random.js';
 import { expectedCalibrationError, fitTemperature } from './calibration.js';
+import { applyFeatureTransform, fitFeatureTransform, transformEmbeddings } from './features.js';
 import { chooseCandidate } from './fit.js';
 import { buildKnnGraph, extendKnnGraph, normalizedAffinity } from './graph.js';
 import { Learner } from './learner.js';
@@ -205,6 +207,21 @@ describe('calibration and thresholds', () => {
     expect(expectedCalibrationError(honest)).toBeCloseTo(0, 6);
     const overconfident = Array.from({ length: 1000 }, (_, i) => ({ confidence: 0.99, correct: i % 2 === 0 }));
     expect(expectedCalibrationError(overconfident)).toBeCloseTo(0.49, 6);
+  });
+});
+
+describe('feature transform', () => {
+  it('in blocks, from float32 or float16, gives the features of the whole-matrix transform', () => {
+    const { x } = blobs(3, 3000, 16, 1.2, 4); // 9,000 rows: more than one block
+    const transform = fitFeatureTransform(x);
+    const whole = applyFeatureTransform(transform, x);
+    const imageIds = Int32Array.from({ length: x.rows }, (_, i) => i + 1);
+    const blocked = transformEmbeddings({ dim: x.cols, imageIds, vectors: x.data });
+    expect(blocked.features.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Math.max(...blocked.transform.mean.map((m, j) => Math.abs(m - transform.mean[j]!)))).toBeLessThan(1e-6);
+    expect(blocked.features.data.every((v, i) => Math.abs(v - whole.data[i]!) < 1e-5)).toBe(true);
+    const half = transformEmbeddings({ dim: x.cols, imageIds, vectors: float32ToFloat16(x.data) });
+    expect(half.features.data.every((v, i) => Math.abs(v - whole.data[i]!) < 5e-3)).toBe(true);
   });
 });
 

@@ -32,7 +32,7 @@ export interface PipelineConfig {
 
 /** Relative residual the graph solvers stop at, from scratch and from a previous solution. */
 const COLD_TOLERANCE = 1e-4;
-const WARM_TOLERANCE = 1e-3;
+export const WARM_TOLERANCE = 1e-3;
 
 /**
  * The variants fit.ts chooses from; their average is the default, kept unless cross-validation shows
@@ -87,6 +87,8 @@ export async function runPipeline(
   config: PipelineConfig,
   /** A previous run on nearly the same labels (same classes): its solutions seed this one's solvers. */
   warm?: PipelinePrediction,
+  /** Relative residual the graph solvers stop at; default 1e-4 cold, `WARM_TOLERANCE` warm. */
+  solverTolerance?: number,
 ): Promise<PipelinePrediction> {
   const { features, classes: c } = context;
   const n = features.rows;
@@ -101,7 +103,7 @@ export async function runPipeline(
   let linear: Float32Array;
   let pseudo: { labelsHead: LinearHead; propagated: Float32Array } | undefined;
   // From a warm start the solution moves little: a looser tolerance keeps refits quick.
-  const tolerance = warm ? WARM_TOLERANCE : COLD_TOLERANCE;
+  const tolerance = solverTolerance ?? (warm ? WARM_TOLERANCE : COLD_TOLERANCE);
   if (config.pseudoLabelAlpha !== undefined) {
     // Each class's labels weigh the same: the head then assumes equal class shares, and the mean of its
     // predictions over the pool estimates the pool's shares (probabilistic classify and count, Bella et
