@@ -240,6 +240,33 @@ if (!server) {
       }
     });
 
+    it('tells the holder of a named lock when it is lost with its connection (a server restart, a killed session)', async () => {
+      const one = await fresh();
+      try {
+        const lock = (await one.tryLock('refit'))!;
+        expect(lock.signal.aborted).toBe(false);
+        const { rows } = await sql(
+          url,
+          `SELECT pg_terminate_backend(pid) AS done FROM pg_locks
+           WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND granted`,
+          [0x416c6232, lockKey('refit')],
+        );
+        expect(rows).toEqual([{ done: true }]);
+        const reason = await new Promise<unknown>((resolve) =>
+          lock.signal.aborted
+            ? resolve(lock.signal.reason)
+            : lock.signal.addEventListener('abort', () => resolve(lock.signal.reason)),
+        );
+        expect(String(reason)).toMatch(/lost the lock "refit" in PostgreSQL .*: its connection to the server/);
+        const again = (await one.tryLock('refit'))!;
+        expect(again.signal.aborted).toBe(false);
+        await again.release();
+        await lock.release();
+      } finally {
+        await one.close();
+      }
+    });
+
     it('keeps ids, labels and vectors the same when reopened (one store for every process)', async () => {
       const store = await fresh();
       await store.applyScan({ upserts: [image('a.jpg', 'h1')], moves: [], removals: [] });

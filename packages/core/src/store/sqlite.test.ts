@@ -203,6 +203,24 @@ describe('sqlite store', () => {
     await one.close();
   });
 
+  it('tells the holder of a named lock when another process took it over', async () => {
+    const file = join(dir, 'lost-lock.db');
+    const store = openSqliteStore(file, { lockStaleMs: 200 });
+    const lock = (await store.tryLock('refit'))!;
+    expect(lock.signal.aborted).toBe(false);
+    // What a process that found the heartbeat stale writes when it takes the lock over.
+    const raw = new Database(file);
+    raw.prepare(`UPDATE locks SET owner = 'other' WHERE name = 'lock:refit'`).run();
+    raw.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(lock.signal.aborted).toBe(true);
+    expect(String(lock.signal.reason)).toMatch(
+      /lost the lock "refit" in .*lost-lock\.db: another process took it over/,
+    );
+    await lock.release();
+    await store.close();
+  });
+
   describe('read-only', () => {
     it('reads, and refuses every write naming the read-only folder', async () => {
       const file = join(dir, 'readonly.db');

@@ -339,6 +339,11 @@ export interface AuditRunRecord {
 /** A named lock held by this process across every process on the store (`Store.tryLock`). */
 export interface StoreLock {
   readonly name: string;
+  /**
+   * Aborted when the lock is lost while held: its connection to the server went (PostgreSQL), or
+   * another process took it over (SQLite, after the heartbeat stalled). Work under the lock should stop.
+   */
+  readonly signal: AbortSignal;
   /** Lets go of the lock; calling it again does nothing. */
   release(): Promise<void>;
 }
@@ -493,8 +498,13 @@ export interface Store {
   tryLock(name: string): Promise<StoreLock | undefined>;
   /**
    * Runs `work` holding the lock `name`, waiting for it up to `waitMs` (default: as long as `saveFit`
-   * waits); throws, naming the holder, when the wait runs out. The lock is let go when `work` settles.
+   * waits); throws, naming the holder, when the wait runs out. The lock is let go when `work` settles;
+   * `work` is given the lock's `signal`, aborted if the lock is lost meanwhile.
    */
-  withLock<T>(name: string, work: () => Promise<T>, options?: { readonly waitMs?: number }): Promise<T>;
+  withLock<T>(
+    name: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    options?: { readonly waitMs?: number },
+  ): Promise<T>;
   close(): Promise<void>;
 }

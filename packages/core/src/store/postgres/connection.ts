@@ -133,7 +133,8 @@ export class Connection {
 
   /** A connection outside the pool, for a lock held as long as it lives. */
   async dedicated(what: string): Promise<{ client: pg.Client; queries: Queries }> {
-    const client = new pg.Client(connectionConfig(this.url));
+    // Keepalives and a query timeout, so a connection cut off (a partition) is noticed, not waited on.
+    const client = new pg.Client({ ...connectionConfig(this.url), keepAlive: true, query_timeout: 15_000 });
     client.on('error', () => undefined);
     try {
       await client.connect();

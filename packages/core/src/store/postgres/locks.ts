@@ -17,6 +17,9 @@ export const MIGRATE_LOCK_KEY = 1;
 export const WRITE_LOCK_KEY = 2;
 export const FIT_LOCK_KEY = 3;
 
+/** How often a held named lock checks that its connection (and so the lock) is still there. */
+const LOCK_BEAT_MS = 5000;
+
 /** SQLSTATE lock_not_available: `lock_timeout` ran out. */
 const LOCK_NOT_AVAILABLE = '55P03';
 
@@ -109,11 +112,30 @@ async function held(pool: Connection, name: string, take: 'try' | number): Promi
   }
   if (!taken) return undefined;
   let released = false;
+  const lost = new AbortController();
+  const lose = (why: string): void => {
+    clearInterval(beat);
+    if (!released && !lost.signal.aborted) {
+      lost.abort(new AutolabelError('STORE_FAILED', `lost the lock "${name}" in ${pool.where}: ${why}`));
+    }
+  };
+  // The server holds the lock as long as the session lives: a beat checks that it still does.
+  const beat = setInterval(() => {
+    queries.run('SELECT 1').catch((error: unknown) => {
+      lose(`its connection to the server failed (${error instanceof Error ? error.message : String(error)})`);
+      client.end().catch(() => undefined);
+    });
+  }, LOCK_BEAT_MS);
+  beat.unref();
+  client.once('end', () => lose('its connection to the server ended'));
+  client.once('error', (error) => lose(`its connection to the server failed (${error.message})`));
   return {
     name,
+    signal: lost.signal,
     release: async () => {
       if (released) return;
       released = true;
+      clearInterval(beat);
       // Ending the connection lets go of the lock whether or not the unlock gets through.
       await queries.run('SELECT pg_advisory_unlock($1, $2)', [NAMED_NAMESPACE, key]).catch(() => undefined);
       await client.end().catch(() => undefined);
@@ -129,11 +151,11 @@ export async function withNamedLock<T>(
   pool: Connection,
   name: string,
   waitMs: number,
-  work: () => Promise<T>,
+  work: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const lock = (await held(pool, name, waitMs))!;
   try {
-    return await work();
+    return await work(lock.signal);
   } finally {
     await lock.release();
   }

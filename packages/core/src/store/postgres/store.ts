@@ -954,6 +954,7 @@ export class PostgresStore implements Store {
     this.#held.add(lock);
     return {
       name,
+      signal: lock.signal,
       release: async () => {
         this.#held.delete(lock);
         await lock.release();
@@ -961,7 +962,11 @@ export class PostgresStore implements Store {
     };
   }
 
-  async withLock<T>(name: string, work: () => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
+  async withLock<T>(
+    name: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    options: { readonly waitMs?: number } = {},
+  ): Promise<T> {
     return withNamedLock(this.#db, name, options.waitMs ?? this.#lockWaitMs, work);
   }
 

@@ -86,7 +86,11 @@ export class NamedLocks {
     return holder ? undefined : this.#holding(name, owner);
   }
 
-  async withLock<T>(name: string, work: () => Promise<T>, waitMs = this.#target.lockWaitMs): Promise<T> {
+  async withLock<T>(
+    name: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    waitMs = this.#target.lockWaitMs,
+  ): Promise<T> {
     const owner = randomBytes(8).toString('hex');
     const deadline = Date.now() + waitMs;
     for (let pause = 20; ; pause = Math.min(2 * pause, 500)) {
@@ -104,7 +108,7 @@ export class NamedLocks {
     }
     const lock = this.#holding(name, owner);
     try {
-      return await work();
+      return await work(lock.signal);
     } finally {
       await lock.release();
     }
@@ -128,11 +132,31 @@ export class NamedLocks {
     return row.host === here.host && row.pid_namespace === here.pidNamespace && !processAlive(row.pid);
   }
 
-  /** A lock taken: its heartbeat beats a few times per stale limit until it is released. */
+  /**
+   * A lock taken: its heartbeat beats a few times per stale limit until it is released, and finding
+   * its row taken over (its process stalled past the limit) aborts its signal.
+   */
   #holding(name: string, owner: string): StoreLock {
     const { db } = this.#target;
+    const lost = new AbortController();
     const beat = setInterval(
-      () => bestEffort(db, () => this.#stmt.refresh.run(Date.now(), ROW_PREFIX + name, owner)),
+      () => {
+        let changed = 1;
+        try {
+          changed = this.#stmt.refresh.run(Date.now(), ROW_PREFIX + name, owner).changes;
+        } catch {
+          // Busy or full disk: the next beat tries again (the row ages only past the stale limit).
+        }
+        if (changed === 0) {
+          clearInterval(beat);
+          lost.abort(
+            new AutolabelError(
+              'STORE_FAILED',
+              `lost the lock "${name}" in ${this.#target.file}: another process took it over after this one showed no sign of life for ${seconds(this.#target.lockStaleMs)}`,
+            ),
+          );
+        }
+      },
       Math.max(50, this.#target.lockStaleMs / 4),
     );
     // A held lock does not keep the process alive by itself.
@@ -140,6 +164,7 @@ export class NamedLocks {
     let released = false;
     const lock: StoreLock = {
       name,
+      signal: lost.signal,
       release: async () => {
         if (released) return;
         released = true;

@@ -579,7 +579,11 @@ export class SqliteStore implements Store {
     return this.#locks.tryLock(name);
   }
 
-  async withLock<T>(name: string, work: () => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
+  async withLock<T>(
+    name: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    options: { readonly waitMs?: number } = {},
+  ): Promise<T> {
     return this.#locks.withLock(name, work, options.waitMs);
   }
 
