@@ -102,6 +102,47 @@ describe('import and export from the command line', () => {
     expect([...after.values()].filter((r) => r.status === 'suggested' || r.status === 'auto')).toEqual([]);
   });
 
+  it("label-studio --predictions imports a model's pre-annotations as suggestions with their score, never as labels", () => {
+    const images = [...truth.keys()].slice(0, 2);
+    const tasks = images.map((image, i) => ({
+      data: { image: `/data/local-files/?d=${image}` },
+      annotations: [],
+      predictions: [
+        {
+          model_version: 'their-model',
+          score: 0.8 + i / 10,
+          result: [{ type: 'choices', value: { choices: ['moss'] } }],
+        },
+      ],
+    }));
+    writeFileSync(join(dir, 'tasks.json'), JSON.stringify(tasks));
+    const fresh = join(dir, 'fresh-predictions');
+    ok(['init', '--images', 'photos', '--workspace', fresh]);
+    ok(['-w', fresh, 'scan', '-q']);
+    const plain = cli(['-w', fresh, 'import', 'tasks.json']);
+    expect(plain.stderr).toMatch(/2 predictions \(not labels; --predictions imports them as suggestions\)/);
+    const result = cli(['-w', fresh, 'import', 'tasks.json', '--predictions']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Imported 2 predictions as suggestions \(fit \d+\), their scores as confidences/m);
+    const after = rowsOf(ok(['-w', fresh, 'export']));
+    expect(images.map((image) => after.get(image))).toEqual([
+      { label: 'moss', status: 'suggested', confidence: '0.8', origin: '' },
+      { label: 'moss', status: 'suggested', confidence: '0.9', origin: '' },
+    ]);
+  });
+
+  it('folder formats hard-link the images, or make symbolic links with --symlink', () => {
+    ok(['export', '--format', 'imagefolder', '--out', 'hard']);
+    ok(['export', '--format', 'imagefolder', '--out', 'soft', '--symlink']);
+    const first = (root: string): string => {
+      const cls = readdirSync(join(dir, root))[0]!;
+      return join(dir, root, cls, readdirSync(join(dir, root, cls))[0]!);
+    };
+    expect(lstatSync(first('hard')).isFile()).toBe(true);
+    expect(lstatSync(first('hard')).nlink).toBeGreaterThan(1);
+    expect(lstatSync(first('soft')).isSymbolicLink()).toBe(true);
+  });
+
   it('exports to stdout, filtered with --where, the summary on stderr', () => {
     const result = cli(['export', '--where', 'status=accepted label=azure']);
     expect(result.code, result.stderr).toBe(0);
