@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { testPostgres } from '@autolabel/test-utils';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,41 @@ async function lockHolder(url: string, key: number): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
   });
   return child;
+}
+
+const coreLearn = createRequire(import.meta.url).resolve('@autolabel/core/learn');
+
+/** A process with a store of its own (core's build) writing as a worker or a server would; resolves with its exit status. */
+async function writerProcess(url: string, k: number, ids: readonly number[]): Promise<number | null> {
+  const script = `
+    const { openPostgresStore } = await import(${JSON.stringify(pathToFileURL(coreLearn).href)});
+    const ids = ${JSON.stringify(ids)};
+    const k = ${k};
+    const store = await openPostgresStore(${JSON.stringify(url)});
+    const pending = await store.listPendingEmbeddings('m', 0, 1000);
+    for (let start = k * 100; start < k * 100 + 150; start += 25) {
+      const vectors = pending.slice(start % 300, (start % 300) + 25)
+        .map((p) => ({ contentHash: p.contentHash, vector: Float32Array.from({ length: 8 }, (_, d) => d + k) }));
+      await store.putEmbeddings({ modelId: 'm', dtype: 'float32', dim: 8, vectors, failures: [] });
+    }
+    for (let i = k; i < ids.length; i += 3) {
+      await store.changeLabels({ set: [{ imageId: ids[i], label: 'writer-' + k, source: 'manual' }] });
+    }
+    for (let turn = 0; turn < 4; turn++) {
+      await store.withLock('turns', async () => {
+        const n = (await store.listClasses()).filter((c) => c.name.startsWith('turn-')).length;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await store.addClass('turn-' + String(n).padStart(2, '0'));
+      });
+    }
+    const suggestions = ids.map((imageId) => ({ imageId, label: 'writer-' + k, confidence: 0.5, runnerUp: null,
+      runnerUpConfidence: null, status: 'suggested' }));
+    await store.saveFit({ modelId: 'm', classes: ['writer-' + k], labels: 1, summary: {}, head: Uint8Array.of(k) }, suggestions);
+    await store.close();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 async function killed(child: ChildProcess): Promise<void> {
@@ -169,6 +205,41 @@ if (!server) {
       } finally {
         await first.close();
         await second.close();
+      }
+    });
+
+    it('takes writers in several processes at once: every vector once, every label, one lock holder at a time', async () => {
+      const store = await fresh();
+      try {
+        const paths = Array.from({ length: 300 }, (_, k) => `img-${String(k).padStart(3, '0')}.jpg`);
+        await store.applyScan({ upserts: paths.map((p, k) => image(p, `h${k}`)), moves: [], removals: [] });
+        await store.registerModel({ id: 'm', spec: 'builtin:x', dim: 8 });
+        const ids = (await store.listImages()).map((i) => i.id);
+        // Three processes with stores of their own: overlapping embedding batches (a retried job), labels of
+        // their own images, a fit each, and a read-then-write under one named lock that a second holder would break.
+        const children = [0, 1, 2].map((k) => writerProcess(url, k, ids));
+        const exits = await Promise.all(children);
+        expect(exits).toEqual([0, 0, 0]);
+        expect(await store.countPendingEmbeddings('m')).toBe(0);
+        const counted = await sql(url, "SELECT count(*)::int AS n FROM embeddings WHERE model_id = 'm'");
+        expect(counted.rows).toEqual([{ n: 300 }]);
+        expect((await store.loadEmbeddings('m')).imageIds).toHaveLength(300);
+        expect((await store.stats()).labelsPerClass).toEqual([
+          { label: 'writer-0', count: 100 },
+          { label: 'writer-1', count: 100 },
+          { label: 'writer-2', count: 100 },
+        ]);
+        // 3 processes x 4 turns under the lock: 12 distinct turns, none lost to an overlap.
+        const turns = (await store.listClasses()).filter((c) => c.name.startsWith('turn-'));
+        expect(turns).toHaveLength(12);
+        const fits = await store.listFits();
+        expect(fits).toHaveLength(3);
+        const latest = fits[fits.length - 1]!;
+        // Every suggestion is the latest fit's (all images are labelled, so the table says it, not listSuggestions).
+        const suggested = await sql(url, 'SELECT fit_id, count(*)::int AS n FROM suggestions GROUP BY fit_id');
+        expect(suggested.rows).toEqual([{ fit_id: latest.id, n: 300 }]);
+      } finally {
+        await store.close();
       }
     });
 
