@@ -120,7 +120,9 @@ describe('import and export from the command line', () => {
     ok(['init', '--images', 'photos', '--workspace', fresh]);
     ok(['-w', fresh, 'scan', '-q']);
     const plain = cli(['-w', fresh, 'import', 'tasks.json']);
-    expect(plain.stderr).toMatch(/2 predictions \(not labels; --predictions imports them as suggestions\)/);
+    expect(plain.stderr).toMatch(
+      /2 predictions \(not labels; imported as suggestions when predictions are asked for\)/,
+    );
     const result = cli(['-w', fresh, 'import', 'tasks.json', '--predictions']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^Imported 2 predictions as suggestions \(fit \d+\), their scores as confidences/m);

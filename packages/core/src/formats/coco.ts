@@ -2,9 +2,10 @@
  * @module The `coco` format, image-level: COCO's `images`, `categories` and `annotations`, where an
  * annotation without a `bbox` gives its image a class (the "labels" variant). In: detection files
  * too, each image taking its annotations' categories (several: the import's multi rule); ids need
- * not start at 1 nor be dense; unknown keys (`info`, `licenses`, `segmentation`, extra keys on
- * images and categories) are accepted and not kept. Out: every image, one annotation per label or
- * suggestion with Autolabel's `status`, `score`, `origin` and `origin_detail`.
+ * not start at 1 nor be dense; unknown keys (`info`, `licenses`, boxes and masks, other tools' keys
+ * on images, categories and annotations) are kept in the workspace and written back by the export.
+ * Out: every image, one annotation per label or suggestion with Autolabel's `status`, `score`,
+ * `origin` and `origin_detail`.
  */
 import { z } from 'zod';
 import { hasSuggestion, type ImageId } from '../domain/index.js';
@@ -268,7 +269,7 @@ export const coco = defineFormat({
   description:
     'COCO JSON, image-level: images, categories, annotations without bbox; in, detection files too (an image takes its categories)',
   roundTrip:
-    "people's labels (origin kept as provenance), accepted ones with their exact confidence, every class; suggestions written with status, score and fit, never imported; other tools' extra keys (info, licenses, boxes) are read past, not kept",
+    "people's labels (origin kept as provenance), accepted ones with their exact confidence, every class; suggestions written with status, score and fit, never imported; other tools' keys (info, licenses, boxes, extra keys on images, categories and annotations) kept and written back; ids renumbered from 1",
   sniff,
   read,
   writer: { kind: 'file', mediaType: 'application/json', extension: 'json', chunks },

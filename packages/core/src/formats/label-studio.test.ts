@@ -104,7 +104,7 @@ describe('label-studio', () => {
     ]);
     expect(result.wheres[3]).toBe(`${file}: [3] (pets/bare.png)`);
     expect(result.notes).toEqual([
-      `${file}: not imported: 1 prediction (not labels; --predictions imports them as suggestions), 1 draft, 1 cancelled annotation, 1 result other than choices (regions, text)`,
+      `${file}: not imported: 1 prediction (not labels; imported as suggestions when predictions are asked for), 1 draft, 1 cancelled annotation, 1 result other than choices (regions, text)`,
     ]);
   });
 

@@ -2,8 +2,8 @@
  * @module The `label-studio` format: Label Studio's JSON export of tasks (an array, or one task
  * object), image classification. In: each task's `data.image` as written (upload, local-files, http
  * and bare paths are resolved by the import's matching), its annotations' `choices` (cancelled ones
- * left out, several annotators' choices together); predictions, drafts and reviews are not labels
- * and are only counted. Out: one task per image, people's and accepted labels as annotations,
+ * left out, several annotators' choices together); drafts and reviews are not labels and are only
+ * counted, nor are predictions, which `predictions` imports as suggestions (score = confidence). Out: one task per image, people's and accepted labels as annotations,
  * suggestions as predictions with `score` and `model_version` (the fit), so they show as
  * pre-annotations; Autolabel's status, confidence and origin in the task's `meta.autolabel`.
  */
@@ -152,7 +152,7 @@ async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
     }
     const said = [
       counts.predictions > 0 &&
-        `${counts.predictions} prediction${counts.predictions === 1 ? '' : 's'} (not labels; --predictions imports them as suggestions)`,
+        `${counts.predictions} prediction${counts.predictions === 1 ? '' : 's'} (not labels; imported as suggestions when predictions are asked for)`,
       counts.unscored > 0 &&
         `${counts.unscored} prediction${counts.unscored === 1 ? '' : 's'} without a score (a suggestion needs one)`,
       counts.drafts > 0 && `${counts.drafts} draft${counts.drafts === 1 ? '' : 's'}`,
@@ -254,7 +254,7 @@ export const labelStudio = defineFormat({
   description:
     "Label Studio's JSON tasks: choices on an image; out, labels as annotations and suggestions as predictions (score, model_version)",
   roundTrip:
-    "people's labels (origin kept as provenance), accepted ones with their exact confidence (in each task's meta.autolabel); suggestions written as predictions, never imported",
+    "people's labels (origin kept as provenance), accepted ones with their exact confidence (in each task's meta.autolabel); suggestions written as predictions, imported as suggestions only when predictions are asked for, never as labels",
   sniff,
   read,
   writer: {
