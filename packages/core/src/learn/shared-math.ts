@@ -1,7 +1,7 @@
 /**
  * @module OrtMath over matrices in shared memory: onnxruntime's Node binding refuses typed arrays on a
  * SharedArrayBuffer ("Invalid argument"), so such operands go in as ordinary copies, block by block
- * where the operation allows (rows of A, query rows), whole otherwise (they are small, or rare).
+ * (rows of A, query rows, searched rows with the top k merged), whole only when small.
  */
 import { type Matrix, matrix } from './matrix.js';
 import { type Neighbours, OrtMath } from './ort-math.js';
@@ -40,6 +40,7 @@ export class SharedMemoryMath extends OrtMath {
   }
 
   override async topK(queries: Matrix, base: Matrix, k: number, chunkRows?: number): Promise<Neighbours> {
+    if (isShared(base) && base.rows > BLOCK_ROWS) return this.#topKOverBlocks(queries, base, k, chunkRows);
     const searched = ordinary(base);
     if (!isShared(queries)) return super.topK(queries, searched, k, chunkRows);
     let indices: Int32Array | undefined;
@@ -55,5 +56,37 @@ export class SharedMemoryMath extends OrtMath {
       scores.set(part.scores, start * width);
     }
     return { indices: indices ?? new Int32Array(0), scores: scores ?? new Float32Array(0), k: width };
+  }
+
+  /** Top k against each block of `base` rows in turn, merged: no full copy of `base` beside it. */
+  async #topKOverBlocks(queries: Matrix, base: Matrix, k: number, chunkRows?: number): Promise<Neighbours> {
+    const kk = Math.min(k, base.rows);
+    const indices = new Int32Array(queries.rows * kk);
+    const scores = new Float32Array(queries.rows * kk).fill(-Infinity);
+    const mergedIndices = new Int32Array(kk);
+    const mergedScores = new Float32Array(kk);
+    for (let start = 0; start < base.rows; start += BLOCK_ROWS) {
+      const rows = Math.min(BLOCK_ROWS, base.rows - start);
+      const part = await this.topK(queries, rowBlock(base, start, rows), kk, chunkRows);
+      for (let q = 0; q < queries.rows; q++) {
+        // Two lists sorted by score, descending: keep the best kk of both.
+        let a = q * kk;
+        let b = q * part.k;
+        const aEnd = a + kk;
+        const bEnd = b + part.k;
+        for (let m = 0; m < kk; m++) {
+          if (b < bEnd && (a >= aEnd || part.scores[b]! > scores[a]!)) {
+            mergedScores[m] = part.scores[b]!;
+            mergedIndices[m] = part.indices[b++]! + start;
+          } else {
+            mergedScores[m] = scores[a]!;
+            mergedIndices[m] = indices[a++]!;
+          }
+        }
+        scores.set(mergedScores, q * kk);
+        indices.set(mergedIndices, q * kk);
+      }
+    }
+    return { indices, scores, k: kk };
   }
 }
