@@ -38,7 +38,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         });
         expect((await store.listImages()).map((i) => i.path)).toEqual(['a.jpg', 'b/c.jpg', 'd.jpg']);
         const a = await store.findImageByPath('a.jpg');
-        expect(a).toMatchObject({ path: 'a.jpg', contentHash: 'h1', width: 32, height: 24 });
+        expect(a).toMatchObject({ path: 'a.jpg', contentHash: 'h1', size: 100, mtimeMs: 1, width: 32, height: 24 });
         expect((await store.findImagesByHash('h1')).map((i) => i.path)).toEqual(['a.jpg', 'd.jpg']);
         await store.setLabels([{ imageId: a!.id, label: 'cat', source: 'manual' }]);
         await store.applyScan({ upserts: [], moves: [], removals: [a!.id] });
@@ -62,6 +62,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         });
         const labels = await store.listLabels();
         expect(labels.map((l) => [l.path, l.label])).toEqual([['z/a.jpg', 'cat']]);
+      }));
+
+    it('takes the last of two upserts of one path in a batch', () =>
+      withStore(async (store) => {
+        await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('a.jpg', 'h2')], moves: [], removals: [] });
+        expect((await store.listImages()).map((i) => [i.path, i.contentHash])).toEqual([['a.jpg', 'h2']]);
       }));
 
     it('sets labels all or nothing', () =>

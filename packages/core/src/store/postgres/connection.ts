@@ -69,8 +69,19 @@ function queriesOf(client: pg.Pool | pg.PoolClient | pg.Client): Queries {
 /** How the server lists this process's connections (pg_stat_activity), so a waiting process can name a holder. */
 export const APPLICATION_NAME = `autolabel pid ${process.pid} on ${hostname()}`.slice(0, 63);
 
+/**
+ * bigint (int8) as a number, for this store's connections only (not pg's global parsers): file sizes and
+ * counts stay far below 2^53, and a size read back as a string would differ from every stat.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
 export function connectionConfig(url: string): pg.ClientConfig {
-  return { connectionString: url, application_name: APPLICATION_NAME, connectionTimeoutMillis: 15_000 };
+  return { connectionString: url, application_name: APPLICATION_NAME, connectionTimeoutMillis: 15_000, types: TYPES };
 }
 
 /** The pool a store runs on. */

@@ -174,8 +174,10 @@ export class PostgresStore implements Store {
       }
       const columns = 9;
       const chunk = rowsPerInsert(columns);
-      for (let start = 0; start < changes.upserts.length; start += chunk) {
-        const images = changes.upserts.slice(start, start + chunk);
+      // One row per path (the last wins, as one upsert after another would): a statement may not update a row twice.
+      const upserts = [...new Map(changes.upserts.map((image) => [image.path, image])).values()];
+      for (let start = 0; start < upserts.length; start += chunk) {
+        const images = upserts.slice(start, start + chunk);
         // A label belongs to what the image showed: new content at the same path drops it.
         await q.run(
           `DELETE FROM labels l USING images i, unnest($1::text[], $2::text[]) AS n(path, content_hash)
@@ -669,7 +671,7 @@ export class PostgresStore implements Store {
 
   async listCheckDraws(): Promise<CheckDrawRecord[]> {
     const rows = await this.#read('list draws', (q) => q.rows<CheckDrawRow>('SELECT * FROM check_draws ORDER BY id'));
-    return rows.map((row) => toCheckDraw({ ...row, seed: Number(row.seed) }));
+    return rows.map(toCheckDraw);
   }
 
   async listChecks(): Promise<CheckRecord[]> {
@@ -862,11 +864,13 @@ export class PostgresStore implements Store {
   }
 
   async putPerceptualHashes(hashes: readonly PerceptualHashRecord[]): Promise<void> {
+    // One row per content (the last wins): a statement may not update a row twice.
+    const unique = new Map(hashes.map((h) => [h.contentHash, h.hash]));
     await this.#db.transaction('store perceptual hashes', (q) =>
       q.run(
         `INSERT INTO perceptual_hashes (content_hash, phash) SELECT * FROM unnest($1::text[], $2::text[])
          ON CONFLICT (content_hash) DO UPDATE SET phash = excluded.phash`,
-        [hashes.map((h) => h.contentHash), hashes.map((h) => h.hash)],
+        [[...unique.keys()], [...unique.values()]],
       ),
     );
   }
