@@ -329,7 +329,43 @@ async function labelErrorFigures(p: Planted, flipped: Set<string>): Promise<Reco
   };
 }
 
-async function runDataset(dataset: Dataset, other: Dataset | undefined): Promise<Record<string, unknown>> {
+type Seconds = { readonly wall: number; readonly cpu: number };
+
+interface DatasetResult {
+  readonly dataset: string;
+  readonly images: number;
+  readonly labelErrors: { readonly random: Record<string, number>; readonly realistic?: Record<string, number> };
+  readonly duplicates: {
+    readonly planted: number;
+    readonly recall: number;
+    readonly recallByVariant: Record<string, number>;
+    readonly groups: number;
+    readonly falseGroups: number;
+    readonly falseGroupShare: number;
+    readonly falseGroupExamples: readonly { readonly images: readonly string[]; readonly score: number }[];
+  };
+  readonly outliers: { readonly planted: number; readonly recallInTop200: number; readonly listed: number };
+  readonly seconds: {
+    readonly firstAudit: Seconds;
+    readonly secondAudit: Seconds;
+    readonly labelErrorsOnly?: Seconds;
+    readonly embedPlanted: number;
+  };
+  readonly notes: readonly string[];
+}
+
+interface SyntheticResult {
+  readonly images: number;
+  readonly dim: number;
+  readonly labelled: number;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  readonly phaseSeconds: Record<string, number>;
+  readonly counts: Record<string, number>;
+  readonly notes: readonly string[];
+}
+
+async function runDataset(dataset: Dataset, other: Dataset | undefined): Promise<DatasetResult> {
   const p = await plant(dataset, other);
   try {
     log(
@@ -417,7 +453,7 @@ function progressLine(progress: { phase: string; done: number; total: number | n
   process.stderr.write(`\r${progress.phase}: ${progress.done}/${progress.total ?? '?'}      `);
 }
 
-async function syntheticRun(n: number): Promise<Record<string, unknown>> {
+async function syntheticRun(n: number): Promise<SyntheticResult> {
   const dir = join(tmpdir(), `autolabel-bench-audit-synthetic-${n}`);
   await rm(dir, { recursive: true, force: true });
   const classes = Array.from({ length: 10 }, (_, i) => `class${i}`);
@@ -455,17 +491,17 @@ async function syntheticRun(n: number): Promise<Record<string, unknown>> {
   }
 }
 
-function report(results: readonly Record<string, any>[], synth: Record<string, any> | undefined): string {
+function report(results: readonly DatasetResult[], synth: SyntheticResult | undefined): string {
   const lines = [
     '| dataset | images | label errors, random flips: P / R (flagged) | realistic flips: P / R (flagged) | duplicates: recall (resized / re-encoded / cropped) | false groups | outliers: recall in top 200 | first audit wall / CPU s | again wall / CPU s |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    const le = r.labelErrors.random;
-    const re = r.labelErrors.realistic;
+    const le = r.labelErrors.random as Record<'precision' | 'recall' | 'flagged', number>;
+    const re = r.labelErrors.realistic as Record<'precision' | 'recall' | 'flagged', number> | undefined;
     const d = r.duplicates;
     lines.push(
-      `| ${r.dataset} | ${r.images} | ${f3(le.precision)} / ${f3(le.recall)} (${le.flagged}) | ${re ? `${f3(re.precision)} / ${f3(re.recall)} (${re.flagged})` : '-'} | ${f3(d.recall)} (${f3(d.recallByVariant.resized)} / ${f3(d.recallByVariant.reencoded)} / ${f3(d.recallByVariant.cropped)}) | ${d.falseGroups} of ${d.groups} (${(100 * d.falseGroupShare).toFixed(1)}%) | ${f3(r.outliers.recallInTop200)} | ${r.seconds.firstAudit.wall.toFixed(1)} / ${r.seconds.firstAudit.cpu.toFixed(1)} | ${r.seconds.secondAudit.wall.toFixed(1)} / ${r.seconds.secondAudit.cpu.toFixed(1)} |`,
+      `| ${r.dataset} | ${r.images} | ${f3(le.precision)} / ${f3(le.recall)} (${le.flagged}) | ${re ? `${f3(re.precision)} / ${f3(re.recall)} (${re.flagged})` : '-'} | ${f3(d.recall)} (${f3(d.recallByVariant.resized ?? 0)} / ${f3(d.recallByVariant.reencoded ?? 0)} / ${f3(d.recallByVariant.cropped ?? 0)}) | ${d.falseGroups} of ${d.groups} (${(100 * d.falseGroupShare).toFixed(1)}%) | ${f3(r.outliers.recallInTop200)} | ${r.seconds.firstAudit.wall.toFixed(1)} / ${r.seconds.firstAudit.cpu.toFixed(1)} | ${r.seconds.secondAudit.wall.toFixed(1)} / ${r.seconds.secondAudit.cpu.toFixed(1)} |`,
     );
   }
   if (synth) {
@@ -477,7 +513,7 @@ function report(results: readonly Record<string, any>[], synth: Record<string, a
   return lines.join('\n');
 }
 
-const results: Record<string, unknown>[] = [];
+const results: DatasetResult[] = [];
 for (const [i, dataset] of datasets.entries()) {
   const other = datasets.length > 1 ? datasets[(i + 1) % datasets.length] : undefined;
   results.push(await runDataset(dataset, other));

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { findLabelErrors } from '../audit/label-errors.js';
 import { duplicateGroups } from '../audit/duplicates.js';
-import { centroidDistances, outlierRatios, outlierScore } from '../audit/outliers.js';
+import { centroidDistances, OUTLIER_CLUSTERS, outlierRatios, outlierScore } from '../audit/outliers.js';
 import { hashWords, perceptualHash } from '../audit/phash.js';
 import {
   AUDIT_KINDS,
@@ -22,6 +22,7 @@ import { AutolabelError, isAutolabelError } from '../errors.js';
 import type { AuditFinding, AuditResolveResponse, AuditResponse } from '../http/api.js';
 import { Learner } from '../learn/learner.js';
 import type { PipelineConfig } from '../learn/semi-supervised.js';
+import { sphericalKMeans } from '../select/kmeans.js';
 import type { AuditFindingRecord, ImageRecord, LabelRecord, NewAuditFinding, Store } from '../store/store.js';
 import { embeddingRows } from '../store/embedding-rows.js';
 import { sha256 } from '../util/hash.js';
@@ -116,7 +117,7 @@ export class WorkspaceAudit {
       if (kinds.includes('duplicate')) {
         findings.push(...(await this.#duplicates(data, learner, options)));
       }
-      if (kinds.includes('outlier')) findings.push(...outlierFindings(data, learner));
+      if (kinds.includes('outlier')) findings.push(...(await outlierFindings(data, learner)));
       if (kinds.includes('label-error')) {
         if (learner) findings.push(...(await labelErrorFindings(data, learner, notes, options)));
         else notes.push('label errors were not audited: they need embeddings');
@@ -412,7 +413,7 @@ async function ensurePerceptualHashes(
   return hashes;
 }
 
-function outlierFindings(data: AuditData, learner: AuditLearner | undefined): NewAuditFinding[] {
+async function outlierFindings(data: AuditData, learner: AuditLearner | undefined): Promise<NewAuditFinding[]> {
   const out: NewAuditFinding[] = [];
   for (const image of data.images) {
     if (image.skipReason === null || !DECODE_FAILURES.includes(image.skipReason)) continue;
@@ -426,12 +427,18 @@ function outlierFindings(data: AuditData, learner: AuditLearner | undefined): Ne
     );
   }
   if (!learner || learner.size < 3) return out;
+  // Small groups that keep to themselves: clusters of about 20 images at least.
+  const clusters = Math.min(OUTLIER_CLUSTERS, Math.floor(learner.size / 20));
   const ratios = outlierRatios({
     rows: learner.size,
     neighbours: learner.graph.indices,
     similarities: learner.graph.scores,
     k: learner.graph.k,
     centroidDistance: learner.centroid,
+    clusters: {
+      count: clusters,
+      assignment: (await sphericalKMeans(learner.math, learner.features, clusters)).assignment,
+    },
   });
   const order = [...ratios.keys()]
     .filter((r) => ratios[r]! >= OUTLIER_MIN_RATIO)
@@ -444,7 +451,7 @@ function outlierFindings(data: AuditData, learner: AuditLearner | undefined): Ne
     out.push(
       newFinding('outlier', [image], data, outlierScore(ratio), {
         distanceRatio: round(ratio),
-        reason: `it is ${ratio.toFixed(2)} times as far from the other images as usual (from its neighbours, or from the centre of them all): it may not belong in this data set`,
+        reason: `it stands ${ratio.toFixed(2)} times as far apart as usual (from its neighbours, from the centre of all images, or in a small group that keeps to itself): it may not belong in this data set`,
       }),
     );
   }
