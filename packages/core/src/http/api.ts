@@ -293,7 +293,12 @@ export interface DuplicateFinding extends AuditFindingBase {
 /** An image far from its neighbours compared with how close they are to theirs, or one that failed to decode. */
 export interface OutlierFinding extends AuditFindingBase {
   readonly kind: 'outlier';
-  /** Its k-NN distance over its neighbours' (1 = typical); 0 for an image that failed to decode. */
+  /**
+   * How far apart it stands compared with usual (1 = typical): the largest of its k-NN distance over
+   * its neighbours' and the median's, its distance to the centre of all images over the median's, and
+   * for a member of a small cluster that keeps to itself, that cluster's isolation; 0 for an image that
+   * failed to decode.
+   */
   readonly distanceRatio: number;
   /** Why the image could not be decoded, if that is the finding. */
   readonly decodeError?: string;
