@@ -170,8 +170,9 @@ const QUERIES = {
     `INSERT INTO import_extras (format, image_id, data) VALUES (?, ?, ?)
      ON CONFLICT(format, image_id) DO UPDATE SET data = excluded.data`,
   ),
-  importExtra: query<[string, number], { data: string }>(
-    'SELECT data FROM import_extras WHERE format = ? AND image_id = ?',
+  // The ids as a JSON array: one query for a page of an export.
+  importExtras: query<[string, string], { image_id: number; data: string }>(
+    'SELECT image_id, data FROM import_extras WHERE format = ? AND image_id IN (SELECT value FROM json_each(?))',
   ),
   upsertPick: query<[number, string]>(
     `INSERT INTO picks (image_id, strategy) VALUES (?, ?)

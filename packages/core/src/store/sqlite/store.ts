@@ -523,12 +523,8 @@ export class SqliteStore implements Store {
   }
 
   async importExtras(format: string, imageIds: readonly (ImageId | null)[]): Promise<Map<ImageId | null, string>> {
-    const found = new Map<ImageId | null, string>();
-    for (const id of imageIds) {
-      const row = this.#stmt.importExtra.get(format, id ?? 0);
-      if (row) found.set(id, row.data);
-    }
-    return found;
+    const rows = this.#stmt.importExtras.all(format, JSON.stringify(imageIds.map((id) => id ?? 0)));
+    return new Map(rows.map((row) => [row.image_id === 0 ? null : (row.image_id as ImageId), row.data]));
   }
 
   async stats(): Promise<StoreStats> {
