@@ -18,7 +18,7 @@ export interface QueueEmbedOptions extends EmbedOptions {
   readonly jobSize?: number;
   /** Tries per job before it counts as failed (default 5), waiting 1 s, 2 s, 4 s... between them. */
   readonly attempts?: number;
-  /** How often the queue is looked at for progress (ms, default 1000). */
+  /** How often the queue is looked at for progress and the end (ms, default 500). */
   readonly pollMs?: number;
 }
 
@@ -132,7 +132,7 @@ export async function embedOnQueue(
     await flush();
 
     // Follow the queue: images done is what the open jobs no longer hold.
-    const pollMs = options.pollMs ?? 1000;
+    const pollMs = options.pollMs ?? 500;
     for (;;) {
       const counts = await queue.getJobCounts(...OPEN_STATES);
       left = OPEN_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);

@@ -61,6 +61,30 @@ export interface QueueWorkerSummary {
   readonly seconds: number;
 }
 
+/**
+ * Idempotence: the job's images that still need an embedding, with the content they were queued with.
+ * A job is a run of the pending list by image id, so one read of the pending list from its first id
+ * answers for all of them (what a dead worker committed, or another job did, is no longer pending).
+ */
+async function stillPending(store: Store, job: EmbedJob): Promise<PendingEmbedding[]> {
+  const ids = job.images.map((item) => item.id);
+  const first = Math.min(...ids);
+  const last = Math.max(...ids);
+  const queued = new Map(job.images.map((item) => [item.id, item.contentHash]));
+  const todo: PendingEmbedding[] = [];
+  // Usually one page: what else is pending in the range (an image whose content changed since) is read past.
+  for (let after = first - 1; after < last;) {
+    const page = await store.listPendingEmbeddings(job.modelId, after, job.images.length);
+    for (const item of page) {
+      if (item.id > last) return todo;
+      if (queued.get(item.id) === item.contentHash) todo.push(item);
+    }
+    if (page.length < job.images.length) break;
+    after = page[page.length - 1]!.id;
+  }
+  return todo;
+}
+
 /** Runs a worker until `signal` aborts; resolves once the jobs in hand are finished. */
 export async function runQueueWorker(store: Store, options: QueueWorkerOptions): Promise<QueueWorkerSummary> {
   const started = performance.now();
@@ -96,16 +120,7 @@ export async function runQueueWorker(store: Store, options: QueueWorkerOptions):
       await store.registerModel({ id: job.modelId, spec: job.spec, dim: embedder.dim });
       registered.add(job.modelId);
     }
-    // Idempotence: only images still stored with the queued content and not embedded yet.
-    const checks = await Promise.all(
-      job.images.map(async (item): Promise<PendingEmbedding | null> => {
-        const image = await store.getImage(item.id as PendingEmbedding['id']);
-        if (!image || image.contentHash !== item.contentHash || image.skipReason !== null) return null;
-        if (await store.getEmbedding(job.modelId, item.contentHash)) return null;
-        return { ...item, id: image.id, path: image.path };
-      }),
-    );
-    const todo = checks.filter((item): item is PendingEmbedding => item !== null);
+    const todo = await stillPending(store, job);
     const result =
       todo.length === 0
         ? { embedded: 0, skipped: 0 }
@@ -155,7 +170,6 @@ export async function runQueueWorker(store: Store, options: QueueWorkerOptions):
     stalledInterval: lockDuration,
     // A batch whose workers keep dying (a poison image killing the process) fails after three.
     maxStalledCount: 3,
-    drainDelay: 1,
     metrics: { maxDataPoints: 60 * 24 },
   });
   let connectionError: unknown;

@@ -51,6 +51,9 @@ import { WorkspaceSuggestions } from './suggestions.js';
 
 export const DEFAULT_WORKSPACE_DIR = '.autolabel';
 
+/** The store lock a fit holds from start to save: refits of several servers on one store run one at a time. */
+const REFIT_LOCK = 'refit';
+
 export interface InitOptions {
   readonly images: string;
   /** Defaults to `.autolabel` in the current folder. */
@@ -424,9 +427,12 @@ export class Workspace {
     return exportLabels(this.#store, this.imagesRoot, { ...options, out, groups });
   }
 
-  /** Fits the human labels and replaces every suggestion (see learn/fit.ts). */
+  /**
+   * Fits the human labels and replaces every suggestion (see learn/fit.ts). One fit at a time across
+   * every process on the store (servers behind one address, workers, the CLI): another's is waited for.
+   */
   async suggest(options: SuggestOptions = {}): Promise<SuggestResult> {
-    return suggest(this.#ctx, options);
+    return this.#store.withLock(REFIT_LOCK, () => suggest(this.#ctx, options));
   }
 
   /**
