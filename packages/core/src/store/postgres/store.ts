@@ -169,8 +169,12 @@ export class PostgresStore implements Store {
       if (changes.removals.length > 0) {
         await q.run('DELETE FROM images WHERE id = ANY($1::int[])', [[...changes.removals]]);
       }
-      for (const move of changes.moves) {
-        await q.run('UPDATE images SET path = $1, mtime_ms = $2 WHERE id = $3', [move.path, move.mtimeMs, move.id]);
+      if (changes.moves.length > 0) {
+        await q.run(
+          `UPDATE images i SET path = m.path, mtime_ms = m.mtime_ms
+           FROM unnest($1::int[], $2::text[], $3::double precision[]) AS m (id, path, mtime_ms) WHERE i.id = m.id`,
+          [changes.moves.map((m) => m.id), changes.moves.map((m) => m.path), changes.moves.map((m) => m.mtimeMs)],
+        );
       }
       const columns = 9;
       const chunk = rowsPerInsert(columns);
@@ -941,12 +945,21 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     await this.#write('save the audit', async (q) => {
       await q.run('DELETE FROM audit_findings WHERE kind = ANY($1::text[])', [[...run.kinds]]);
-      for (const f of findings) {
+      // One row per finding id, the last wins: a statement may not update a row twice.
+      const unique = [...new Map(findings.map((f) => [f.id, f])).values()];
+      if (unique.length > 0) {
         await q.run(
-          `INSERT INTO audit_findings (id, kind, score, image_ids, detail) VALUES ($1, $2, $3, $4, $5)
+          `INSERT INTO audit_findings (id, kind, score, image_ids, detail)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::double precision[], $4::text[], $5::text[])
            ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, score = excluded.score,
              image_ids = excluded.image_ids, detail = excluded.detail`,
-          [f.id, f.kind, f.score, JSON.stringify(f.imageIds), JSON.stringify(f.detail)],
+          [
+            unique.map((f) => f.id),
+            unique.map((f) => f.kind),
+            unique.map((f) => f.score),
+            unique.map((f) => JSON.stringify(f.imageIds)),
+            unique.map((f) => JSON.stringify(f.detail)),
+          ],
         );
       }
       await q.run('INSERT INTO audit_runs (kinds, notes) VALUES ($1, $2)', [
