@@ -51,8 +51,12 @@ export function dctHash(grey: Uint8Array): string {
 
 /** The hash of an image file (any format sharp reads; first frame, orientation applied). */
 export async function perceptualHash(file: string, maxPixels: number): Promise<string> {
+  return perceptualHashOf(await readFile(file), maxPixels);
+}
+
+/** The hash of an image's bytes. */
+export async function perceptualHashOf(data: Buffer, maxPixels: number): Promise<string> {
   const sharp = await loadSharp();
-  const data = await readFile(file);
   const { data: pixels } = await sharp(data, { limitInputPixels: maxPixels, pages: 1, autoOrient: true })
     .flatten({ background: '#ffffff' })
     .greyscale()
