@@ -81,6 +81,7 @@ export function workerCommand(program: Command, { io, print }: CommandContext): 
         name: flags.name,
         signal: io.signal,
         onJob,
+        onError: (message) => io.stderr.write(`warning: ${message}\n`),
         onReady: (queue) => log(`worker ready on ${queue}`, { type: 'ready', queue }),
       });
       // Stopping (SIGINT, SIGTERM) is how a worker ends: its jobs in hand are finished, so it exits 0.

@@ -37,6 +37,8 @@ export interface QueueWorkerOptions {
   readonly signal?: AbortSignal;
   /** Hears every job done or failed. */
   readonly onJob?: (event: WorkerJobEvent) => void;
+  /** Hears connection errors of the queue; BullMQ reconnects by itself meanwhile. */
+  readonly onError?: (message: string) => void;
   /** Hears the worker connect, with the queue as messages name it. */
   readonly onReady?: (queue: string) => void;
 }
@@ -175,6 +177,7 @@ export async function runQueueWorker(store: Store, options: QueueWorkerOptions):
   let connectionError: unknown;
   worker.on('error', (error) => {
     connectionError = error;
+    options.onError?.(queueError(backend.location, error).message);
   });
   worker.on('active', (job) => {
     const images = (job.data as Partial<EmbedJob> | undefined)?.images?.length ?? 0;
