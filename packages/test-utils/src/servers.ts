@@ -24,8 +24,8 @@ export const REDIS_URL_VARIABLE = 'AUTOLABEL_TEST_REDIS_URL';
 
 const inCi = (): boolean => process.env.CI === 'true' || process.env.CI === '1';
 
-/** No server: a reason to skip, except in CI, where every test must run. */
-function missing(reason: string): TestServerOrSkip {
+/** No server: a reason to skip, except in CI (CI=true), where every test must run, so it throws. */
+export function missingServer(reason: string): TestServerOrSkip {
   if (inCi()) throw new Error(`CI=true, but ${reason}: CI must run the tests that need it (.ci/run starts one)`);
   return { skip: reason };
 }
@@ -147,7 +147,7 @@ export async function testPostgres(): Promise<TestServerOrSkip> {
   const initdb = findBinary(['initdb'], dirs);
   const postgres = initdb && findBinary(['postgres'], [join(initdb, '..'), ...dirs]);
   if (!initdb || !postgres) {
-    return missing(
+    return missingServer(
       `${POSTGRES_URL_VARIABLE} is not set and no PostgreSQL server binaries (initdb, postgres) were found`,
     );
   }
@@ -207,7 +207,7 @@ export async function testRedis(): Promise<TestServerOrSkip> {
   const given = process.env[REDIS_URL_VARIABLE];
   if (given) return { server: { url: given, stop: async () => undefined } };
   const redis = findBinary(['redis-server'], ['/usr/bin', '/usr/local/bin']);
-  if (!redis) return missing(`${REDIS_URL_VARIABLE} is not set and no redis-server binary was found`);
+  if (!redis) return missingServer(`${REDIS_URL_VARIABLE} is not set and no redis-server binary was found`);
   const dir = mkdtempSync(join(tmpdir(), 'autolabel-redis-'));
   try {
     const port = await freePort();
