@@ -245,7 +245,10 @@ describe('sqlite store', () => {
       const file = join(dir, 'old.db');
       await openSqliteStore(file).close();
       const raw = new Database(file);
-      raw.exec('DROP TABLE locks; DROP TABLE label_change_rows; DROP TABLE label_changes; PRAGMA user_version = 5;');
+      // Back to schema version 5: the tables of every later migration dropped.
+      raw.exec(`DROP TABLE locks; DROP TABLE label_change_rows; DROP TABLE label_changes;
+        DROP TABLE perceptual_hashes; DROP TABLE audit_runs; DROP TABLE audit_findings; DROP TABLE audit_dismissals;
+        DROP TABLE excluded_images; DROP TABLE import_extras; PRAGMA user_version = 5;`);
       raw.close();
       expect(() => openSqliteStore(file, { readOnly: true })).toThrow(
         /schema version 5, older than this Autolabel \(\d+\), and its folder .* is read-only: open the workspace once where it is writable to upgrade it/,

@@ -4,11 +4,10 @@
  * that changes few suggestions writes only those, in one transaction.
  */
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AutolabelError } from '../../errors.js';
 import type { NewFit, NewSuggestion } from '../store.js';
+import { abandoned, type LockRow, processSpace, seconds } from './locks.js';
 import { bestEffort, write, type WriteTarget } from './transaction.js';
 
 /** Suggestions written per transaction while a fit is saved. */
@@ -40,42 +39,6 @@ function unchanged(row: StoredRow, s: NewSuggestion): boolean {
 
 /** The name of the lock a save holds; one row of `locks`. */
 const FIT_LOCK = 'fit-save';
-
-interface LockRow {
-  owner: string;
-  pid: number;
-  host: string;
-  pid_namespace: string;
-  taken_at: number;
-  heartbeat_at: number;
-}
-
-/** Which process table a pid belongs to: the host and, on Linux, the pid namespace (containers). */
-function processSpace(): { host: string; pidNamespace: string } {
-  let pidNamespace = '';
-  try {
-    pidNamespace = readlinkSync('/proc/self/ns/pid');
-  } catch {
-    // Not Linux: the host alone says which processes a pid can name.
-  }
-  return { host: hostname(), pidNamespace };
-}
-
-/** Whether a process of this machine is running: signal 0 checks without sending anything. */
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-}
 
 export interface FitSaveSettings extends WriteTarget {
   /** How long a save waits for another process's save to finish before it gives up. */
@@ -287,9 +250,7 @@ export class FitSaves {
   }
 
   #abandoned(row: LockRow, now: number): boolean {
-    if (now - row.heartbeat_at > this.#target.lockStaleMs) return true;
-    const here = processSpace();
-    return row.host === here.host && row.pid_namespace === here.pidNamespace && !processAlive(row.pid);
+    return abandoned(row, now, this.#target.lockStaleMs);
   }
 
   /** Inside a save's transaction: shows the lock is alive, and stops the save if it was taken over. */

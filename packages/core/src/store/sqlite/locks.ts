@@ -15,7 +15,8 @@ import { bestEffort, write, type WriteTarget } from './transaction.js';
 /** Rows of named locks are `lock:<name>`, apart from the store's own (`fit-save`). */
 const ROW_PREFIX = 'lock:';
 
-interface LockRow {
+/** A row of `locks`: who holds a lock and when it last showed a sign of life (the fit-save lock's too). */
+export interface LockRow {
   owner: string;
   pid: number;
   host: string;
@@ -30,7 +31,7 @@ export interface NamedLockSettings extends WriteTarget {
 }
 
 /** Which process table a pid belongs to: the host and, on Linux, the pid namespace (containers). */
-function processSpace(): { host: string; pidNamespace: string } {
+export function processSpace(): { host: string; pidNamespace: string } {
   let pidNamespace = '';
   try {
     pidNamespace = readlinkSync('/proc/self/ns/pid');
@@ -41,17 +42,25 @@ function processSpace(): { host: string; pidNamespace: string } {
 }
 
 /** Whether a process of this machine is running: signal 0 checks without sending anything. */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
+    // EPERM: it runs, as another user.
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
-function seconds(ms: number): string {
+/** A lock is abandoned when its holder showed no sign of life for `staleMs`, or is a process of this machine that is gone. */
+export function abandoned(row: LockRow, now: number, staleMs: number): boolean {
+  if (now - row.heartbeat_at > staleMs) return true;
+  const here = processSpace();
+  return row.host === here.host && row.pid_namespace === here.pidNamespace && !processAlive(row.pid);
+}
+
+export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
 
@@ -127,9 +136,7 @@ export class NamedLocks {
   }
 
   #abandoned(row: LockRow, now: number): boolean {
-    if (now - row.heartbeat_at > this.#target.lockStaleMs) return true;
-    const here = processSpace();
-    return row.host === here.host && row.pid_namespace === here.pidNamespace && !processAlive(row.pid);
+    return abandoned(row, now, this.#target.lockStaleMs);
   }
 
   /**
