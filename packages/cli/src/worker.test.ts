@@ -99,6 +99,38 @@ async function runCliAsync(
 const IMAGES = 3000;
 const JOB_SIZE = 100;
 
+describe('autolabel worker and embed --queue, refused', () => {
+  it('say what is wrong with the queue or the store, without a trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'autolabel-queue-refused-'));
+    try {
+      await writeImage(join(dir, 'photos', 'a.png'), 'png');
+      expect(runCli(dir, ['init', '--images', 'photos']).code).toBe(0);
+      const cases: [string[], number, RegExp][] = [
+        [
+          ['worker', '--store', '.autolabel', '--queue', 'redis://127.0.0.1:6379'],
+          1,
+          /no Redis driver \(the optional ioredis package\)/,
+        ],
+        [['embed', '--queue', 'mysql://db/jobs'], 2, /unknown kind of queue "mysql"; give postgres:\/\//],
+        [
+          ['worker', '--store', 'missing', '--queue', 'postgres://db/jobs'],
+          3,
+          /store \S*missing: neither a postgres:\/\/ URL nor an Autolabel workspace/,
+        ],
+        [['status', '--queue', 'postgres://u:secret@db/jobs?queue=a b'], 2, /queue name "a b"/],
+      ];
+      for (const [args, code, message] of cases) {
+        const run = runCli(dir, args);
+        expect(run.stderr, args.join(' ')).toMatch(message);
+        expect(run.stderr).not.toMatch(/\n\s+at |secret/);
+        expect(run.code, args.join(' ')).toBe(code);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 if (!server) {
   describe.skip(`autolabel worker (skipped: ${postgres.skip})`, () => {
     it('needs a PostgreSQL server', () => undefined);

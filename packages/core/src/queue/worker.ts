@@ -175,9 +175,11 @@ export async function runQueueWorker(store: Store, options: QueueWorkerOptions):
     metrics: { maxDataPoints: 60 * 24 },
   });
   let connectionError: unknown;
+  let ready = false;
   worker.on('error', (error) => {
     connectionError = error;
-    options.onError?.(queueError(backend.location, error).message);
+    // Before it is ready the failure is thrown to the caller instead.
+    if (ready) options.onError?.(queueError(backend.location, error).message);
   });
   worker.on('active', (job) => {
     const images = (job.data as Partial<EmbedJob> | undefined)?.images?.length ?? 0;
@@ -208,6 +210,7 @@ export async function runQueueWorker(store: Store, options: QueueWorkerOptions):
     await worker.close(true).catch(() => undefined);
     throw queueError(backend.location, error);
   }
+  ready = true;
   options.onReady?.(backend.location.display);
   const running = worker.run();
   const stop = (): void => {
