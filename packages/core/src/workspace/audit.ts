@@ -112,7 +112,7 @@ export class WorkspaceAudit {
     const notes: string[] = [];
     const data = await loadAuditData(store);
     const findings: NewAuditFinding[] = [];
-    const learner = await this.#openLearner(notes);
+    const learner = await this.#openLearner(notes, options.onProgress);
     try {
       if (kinds.includes('duplicate')) {
         findings.push(...(await this.#duplicates(data, learner, options)));
@@ -216,7 +216,7 @@ export class WorkspaceAudit {
    * A learner over every embedding, excluded images included (they are audited too), with each row's
    * distance to the centroid of all (the learner keeps no raw vectors); undefined without embeddings.
    */
-  async #openLearner(notes: string[]): Promise<AuditLearner | undefined> {
+  async #openLearner(notes: string[], onProgress?: ProgressListener): Promise<AuditLearner | undefined> {
     const { store } = this.#ctx;
     let modelId: string;
     try {
@@ -234,9 +234,13 @@ export class WorkspaceAudit {
     const centroid = centroidDistances(embeddings.imageIds.length, embeddings.dim, (r) =>
       embeddingRows(embeddings, r, 1),
     );
+    // The graph is built once per image set (then cached): a step of its own in the progress.
+    const step = new ProgressTracker('neighbour graph', 1, onProgress);
+    step.report();
     const learner = await Learner.create(embeddings, {
       cacheDir: join(this.#ctx.dir, 'cache', ...(excluded ? ['audit'] : [])),
     });
+    step.advance(1);
     return Object.assign(learner, { centroid });
   }
 
