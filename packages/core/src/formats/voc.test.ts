@@ -52,4 +52,14 @@ describe('voc', () => {
     expect('read' in voc).toBe(false);
     expect(new VocIds().idOf('a.tar.gz')).toBe('a.tar');
   });
+
+  it('gives 200,000 paths their ids as they are, and a second path of one id the next free ~n', () => {
+    const ids = new VocIds();
+    let changed = 0;
+    for (let i = 0; i < 200_000; i++) if (ids.idOf(`d${i % 97}/img ${i}.jpg`) !== `d${i % 97}/img_${i}`) changed++;
+    expect(changed).toBe(0);
+    expect(ids.idOf('d5/img 5.png')).toBe('d5/img_5~2');
+    expect(ids.idOf('d5/img_5.jpeg')).toBe('d5/img_5~3');
+    expect(ids.idOf('d5/img_5~2.jpg')).toBe('d5/img_5~2~2');
+  });
 });
