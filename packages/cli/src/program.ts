@@ -25,7 +25,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { auditCommand } from './commands/audit.js';
 import { classesCommand } from './commands/classes.js';
-import { importExportCommands } from './commands/import-export.js';
+import { importExportCommands, plural } from './commands/import-export.js';
 import { modelsCommand } from './commands/models.js';
 import { workerCommand } from './commands/worker.js';
 import {
@@ -194,7 +194,7 @@ export function buildProgram(io: CliIo): Command {
               ? `Stopped following the queue: ${result.embedded} embedded so far; ${queued.left} jobs stay on ${queued.url} for the workers. Run embed --queue again to follow them.`
               : `Stopped: ${result.embedded} embedded and saved. Run embed again to continue where it stopped.`
             : `Embedded ${result.embedded} images in ${result.seconds.toFixed(1)} s (${rate} img/s); ${result.skipped} skipped (see autolabel status)` +
-                (queued ? `; ${queued.jobs} jobs on ${queued.url}, ${queued.workers} workers` : ''),
+                (queued ? `; ${plural(queued.jobs, 'job')} on ${queued.url}, ${plural(queued.workers, 'worker')}` : ''),
           result,
         );
         if (result.aborted) throw new AutolabelError('ABORTED', 'embed interrupted');
@@ -639,7 +639,7 @@ function formatQueueStatus(queue: QueueStatus): string {
   const eta = queue.etaSeconds === null ? '' : `, ETA ${formatDuration(queue.etaSeconds)}`;
   return [
     `Queue     ${queue.queue}`,
-    `  ${queue.workers} workers alive; ${queue.waiting} jobs waiting, ${queue.active} running, ${queue.delayed} to retry, ${queue.failed} failed`,
+    `  ${plural(queue.workers, 'worker')} alive; ${plural(queue.waiting, 'job')} waiting, ${queue.active} running, ${queue.delayed} to retry, ${queue.failed} failed`,
     `  ${rate}${eta}`,
   ].join('\n');
 }

@@ -143,7 +143,8 @@ async function writeOut(stream: NodeJS.WriteStream, chunk: string | Uint8Array):
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
+/** `1 image`, `2 images`: a count with its word. */
+export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
