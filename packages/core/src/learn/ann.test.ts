@@ -130,6 +130,22 @@ describe('approximate neighbours (HNSW)', () => {
     expect(extended.graph.indices.subarray(0, 2700 * 10).some((t) => t >= 2700)).toBe(true);
   });
 
+  it('extends a graph by many new images through a throwaway index of the new rows', async () => {
+    const x = clustered(3600, 24, 6, 1.5, 7);
+    const head = matrix(2400, x.cols, x.data.slice(0, 2400 * x.cols));
+    const previous = await buildKnnGraph(math, head, 10);
+    const extended = await approximateKnnGraph({
+      features: x,
+      ids: ids(3600),
+      modelId: 'm',
+      k: 10,
+      previous,
+      exact: math,
+    });
+    expect(extended.graph.nodes).toBe(3600);
+    expect(recall(extended.graph, await buildKnnGraph(math, x, 10))).toBeGreaterThan(0.95);
+  });
+
   it('never uses an index of another model, width or image set, nor a damaged one: it is rebuilt', async () => {
     const x = clustered(800, 16, 4, 1.5, 5);
     const file = join(dir, 'stale.usearch');
