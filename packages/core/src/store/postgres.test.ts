@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { testPostgres } from '@autolabel/test-utils';
 import pg from 'pg';
@@ -69,10 +70,12 @@ async function writerProcess(url: string, k: number, ids: readonly number[]): Pr
     const ids = ${JSON.stringify(ids)};
     const k = ${k};
     const store = await openPostgresStore(${JSON.stringify(url)});
-    const pending = await store.listPendingEmbeddings('m', 0, 1000);
+    // Images k*100 to k*100+149, wrapping round to 0: each image written by one or two processes.
     for (let start = k * 100; start < k * 100 + 150; start += 25) {
-      const vectors = pending.slice(start % 300, (start % 300) + 25)
-        .map((p) => ({ contentHash: p.contentHash, vector: Float32Array.from({ length: 8 }, (_, d) => d + k) }));
+      const vectors = Array.from({ length: 25 }, (_, j) => ({
+        contentHash: 'h' + ((start + j) % 300),
+        vector: Float32Array.from({ length: 8 }, (_, d) => d + k),
+      }));
       await store.putEmbeddings({ modelId: 'm', dtype: 'float32', dim: 8, vectors, failures: [] });
     }
     for (let i = k; i < ids.length; i += 3) {
@@ -238,6 +241,72 @@ if (!server) {
         // Every suggestion is the latest fit's (all images are labelled, so the table says it, not listSuggestions).
         const suggested = await sql(url, 'SELECT fit_id, count(*)::int AS n FROM suggestions GROUP BY fit_id');
         expect(suggested.rows).toEqual([{ fit_id: latest.id, n: 300 }]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('keeps the previous fit when a process is killed half-way through saving one, and the next save goes on at once', async () => {
+      const store = await fresh();
+      try {
+        const count = 30_000;
+        await store.applyScan({
+          upserts: Array.from({ length: count }, (_, k) => image(`img-${k}.jpg`, `h${k}`)),
+          moves: [],
+          removals: [],
+        });
+        const ids = (await store.listImages()).map((i) => i.id);
+        const fit = { modelId: 'm', classes: ['cat', 'dog'], labels: 2, summary: {}, head: Uint8Array.of(0) };
+        const suggest = (label: string) =>
+          ids.map((imageId) => ({
+            imageId,
+            label,
+            confidence: 0.5,
+            runnerUp: null,
+            runnerUpConfidence: null,
+            status: 'suggested' as const,
+          }));
+        const first = await store.saveFit(fit, suggest('cat'));
+        const saver = spawn(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const { openPostgresStore } = await import(${JSON.stringify(pathToFileURL(coreLearn).href)});
+             const store = await openPostgresStore(${JSON.stringify(url)});
+             const ids = (await store.listImages()).map((i) => i.id);
+             const fit = { ...${JSON.stringify({ ...fit, head: undefined })}, head: Uint8Array.of(0) };
+             await store.saveFit(fit, ids.map((imageId) => ({ imageId, label: 'dog', confidence: 0.9,
+               runnerUp: null, runnerUpConfidence: null, status: 'suggested' })));
+             process.stdout.write('saved');`,
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        let saved = false;
+        let exited = false;
+        saver.stdout!.on('data', () => (saved = true));
+        saver.once('exit', () => (exited = true));
+        // Killed while its transaction writes suggestions, as the server shows it.
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const { rows } = await sql(
+            url,
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE application_name = $1 AND state = 'active' AND query LIKE 'INSERT INTO suggestions%'`,
+            [`autolabel pid ${saver.pid} on ${hostname()}`.slice(0, 63)],
+          );
+          if ((rows[0] as { n: number }).n > 0 || Date.now() > deadline || exited) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        expect({ saved, exited }).toEqual({ saved: false, exited: false });
+        await killed(saver);
+        expect((await store.latestFit())?.id).toBe(first);
+        const kept = await sql(url, 'SELECT fit_id, label, count(*)::int AS n FROM suggestions GROUP BY 1, 2');
+        expect(kept.rows).toEqual([{ fit_id: first, label: 'cat', n: count }]);
+        const started = Date.now();
+        const next = await store.saveFit(fit, suggest('bird'));
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect((await store.listFits()).map((f) => f.id)).toEqual([first, next]);
       } finally {
         await store.close();
       }
