@@ -29,6 +29,12 @@ function remedy(error: unknown): string {
       return 'the user needs the right to create tables in the database (the store creates its schema)';
     case '53300':
       return 'the server has no connections left: raise max_connections, or run fewer processes';
+    case '57P01':
+    case '57P02':
+    case 'ECONNRESET':
+      return 'the server ended the connection (a restart, or the session was ended): run the command again';
+    case '57P03':
+      return 'the server is starting up or shutting down: try again in a moment';
     default:
       return '';
   }
