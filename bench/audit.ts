@@ -47,6 +47,7 @@ const args = benchArgs('bench:audit --images [NAME=]DIR[,DIR] [--images ...] --m
   seed: { type: 'string' },
   synthetic: { type: 'string' },
   'skip-realistic': { type: 'boolean' },
+  kinds: { type: 'string' },
   out: { type: 'string' },
 });
 const imagesArgs = (args.images as unknown as string[] | undefined) ?? [];
@@ -66,6 +67,8 @@ const outlierCount = intArg(args.outliers, 'outliers', 100);
 const seed = intArg(args.seed, 'seed', 1);
 const outDir = resolve(String(args.out ?? 'bench-results/audit'));
 const TOP_OUTLIERS = 200;
+/** `--kinds duplicate,outlier`: audit these kinds only (label-error figures are then left out). */
+const kinds = typeof args.kinds === 'string' ? (args.kinds.split(',') as AuditKind[]) : undefined;
 
 interface Dataset {
   readonly name: string;
@@ -380,9 +383,9 @@ async function runDataset(dataset: Dataset, other: Dataset | undefined): Promise
       seed + 100,
     );
     // The first audit also computes every perceptual hash; a second one finds them stored.
-    const first = await timed(() => p.ws.audit.run({ onProgress: progressLine }));
+    const first = await timed(() => p.ws.audit.run({ kinds, onProgress: progressLine }));
     process.stderr.write('\n');
-    const again = await timed(() => p.ws.audit.run({ onProgress: progressLine }));
+    const again = await timed(() => p.ws.audit.run({ kinds, onProgress: progressLine }));
     process.stderr.write('\n');
     const random = await labelErrorFigures(p, flippedRandom);
 
@@ -407,7 +410,7 @@ async function runDataset(dataset: Dataset, other: Dataset | undefined): Promise
 
     let realistic: Record<string, number> | undefined;
     let realisticTiming: Timed<unknown> | undefined;
-    if (!args['skip-realistic']) {
+    if (!args['skip-realistic'] && (kinds === undefined || kinds.includes('label-error'))) {
       const confusable = await confusableClasses(p);
       const flippedRealistic = await giveLabels(p, (cls) => confusable.get(cls)!, seed + 200);
       realisticTiming = await timed(() => p.ws.audit.run({ kinds: ['label-error'], onProgress: progressLine }));

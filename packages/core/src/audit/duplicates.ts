@@ -11,15 +11,17 @@ import { UnionFind } from './union-find.js';
 /** Hashes within this many bits are near-exact copies (resized, re-encoded). */
 export const HASH_NEAR_BITS = 4;
 /**
- * Graph neighbours are copies when their hashes agree and their features are similar enough: a
- * re-encode or a resize of a small image moves its features a lot (cosine 0.6 on CIFAR-10, measured)
- * but its hash little (up to 10 bits); a 5% crop moves the hash more (up to 14) and the features
- * less. Two different pictures differ in about 32 bits; at 12 bits, CIFAR-10's nearest neighbours
- * were as often different pictures as copies (inspected by eye, bench:audit). The hash must agree: a model can see two
+ * Graph neighbours are copies when their hashes agree and their features are similar enough, the
+ * more similar the farther apart the hashes: a re-encode or a resize of a small image moves its
+ * features a lot (cosine 0.6 on CIFAR-10, measured) but its hash little (up to 10 bits); a 5% crop
+ * moves the hash more (up to 14) and the features less. Two different pictures differ in about 32
+ * bits; CIFAR-10's nearest neighbours 10 bits apart at cosine 0.6-0.75 were as often different
+ * pictures as copies (inspected by eye, bench:audit). The hash must agree: a model can see two
  * different pictures of one thing as nearly the same vector.
  */
 export const GRAPH_LINKS: readonly { readonly maxBits: number; readonly minCosine: number }[] = [
-  { maxBits: 10, minCosine: 0.6 },
+  { maxBits: 8, minCosine: 0.6 },
+  { maxBits: 10, minCosine: 0.75 },
   { maxBits: 20, minCosine: 0.85 },
 ];
 const MIN_LINK_COSINE = 0.6;
