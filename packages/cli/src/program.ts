@@ -434,9 +434,11 @@ export function buildProgram(io: CliIo): Command {
     .option('--open', 'open the app in the default browser')
     .option('--target-precision <p>', 'mark as auto the suggestions that reach this precision')
     .option('--model <spec>', "suggest and pick with another model's embeddings than the workspace's")
+    .option('--queue <url>', 'show this embedding queue on the dashboard: workers alive, jobs open, jobs/s, ETA')
     .action(async (raw: unknown) => {
       const flags = parseFlags(
         z.object({
+          queue: z.string().min(1).optional(),
           port: z.coerce.number().int().min(0).max(65535),
           host: z.string().min(1),
           allowedHost: z

@@ -26,6 +26,8 @@ export interface AppOptions extends GuardOptions {
   readonly live: LiveModel;
   /** The audit runs; made here when the caller does not close them itself (serve.ts does). */
   readonly audits?: AuditRuns;
+  /** An embedding queue (postgres://... or redis://...) whose workers and jobs GET /api/queue shows. */
+  readonly queue?: string;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -36,6 +38,7 @@ export function createApp(options: AppOptions): Hono {
     media: new MediaCache(workspace.imagesRoot, join(workspace.dir, 'cache', 'media')),
     map: new EmbeddingMap(live, join(workspace.dir, 'cache')),
     audits: options.audits ?? new AuditRuns(workspace, live),
+    queue: options.queue,
   };
   const app = new Hono();
 

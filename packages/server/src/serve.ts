@@ -5,7 +5,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { AutolabelError, openWorkspace } from '@autolabel/core';
+import { AutolabelError, openWorkspace, parseQueueUrl } from '@autolabel/core';
 import { createApp } from './app.js';
 import { AuditRuns } from './audit-runs.js';
 import { LiveModel } from './live-model.js';
@@ -22,6 +22,8 @@ export interface ServeOptions {
   readonly debounceMs?: number;
   /** A model spec other than the workspace's default, for this server's suggestions and picks. */
   readonly model?: string;
+  /** The embedding queue the dashboard shows (workers alive, jobs open, jobs per second, ETA). */
+  readonly queue?: string;
 }
 
 export interface RunningServer {
@@ -60,6 +62,8 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
+  // A queue URL that cannot be one fails here, before anything is opened.
+  if (options.queue !== undefined) parseQueueUrl(options.queue);
   const workspace = await openWorkspace(options.workspace, { model: options.model });
   const live = new LiveModel(workspace, { targetPrecision: options.targetPrecision, debounceMs: options.debounceMs });
   await live.load();
@@ -86,6 +90,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     allowedHosts: [...(options.allowedHosts ?? []), ...(wildcard ? [] : [host])],
     anyAddress: wildcard,
     port: () => listening.port,
+    queue: options.queue,
   });
   if (options.webRoot) {
     const root = resolve(options.webRoot);

@@ -23,6 +23,7 @@ import type {
   MapState,
   NextPick,
   NextResponse,
+  QueueResponse,
   StatsResponse,
   UndoLabelsResponse,
   VerifyCheckResponse,
@@ -93,6 +94,11 @@ export class Api {
 
   stats(): Promise<StatsResponse> {
     return this.#request('GET', '/api/stats');
+  }
+
+  /** The embedding queue the server shows (`serve --queue`), or null without one. */
+  queue(): Promise<QueueResponse> {
+    return this.#request('GET', '/api/queue');
   }
 
   images(params: ImagesParams): Promise<ImagesPage> {

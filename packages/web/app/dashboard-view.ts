@@ -8,6 +8,7 @@ import type { AuditResponse, ExportFormat, StatsResponse } from '@autolabel/core
 import { barChart, histogram, lineChart } from '@autolabel/core/charts';
 import { AUDIT_KINDS, CLASS_STATUSES } from '@autolabel/core/domain';
 import { openText, runText } from './audit-words.js';
+import { queueText } from './embed-queue-words.js';
 import { h, percent } from './dom.js';
 import { accuracyParts, count as n } from './figures.js';
 import type { View, ViewContext } from './view.js';
@@ -47,6 +48,9 @@ export class DashboardView implements View {
   readonly #charts: HTMLElement;
   readonly #exports: HTMLElement;
   readonly #audit: HTMLElement;
+  /** The embedding queue's line (`serve --queue`); hidden without a queue. */
+  readonly #queue: HTMLElement;
+  #queueTimer: ReturnType<typeof setTimeout> | undefined;
   /** The audit's open counts as last fetched; null before they arrive. */
   #auditCounts: AuditResponse | null = null;
   #auditAsked = 0;
@@ -61,10 +65,12 @@ export class DashboardView implements View {
     this.#charts = h('div', { class: 'charts' });
     this.#exports = h('p', { class: 'exports' });
     this.#audit = h('p', { class: 'audit-counts', 'data-testid': 'audit-counts' });
+    this.#queue = h('p', { class: 'embed-queue', 'data-testid': 'embed-queue', hidden: '' });
     this.element = h(
       'section',
       { class: 'view dashboard', 'data-view': 'dashboard' },
       this.#summary,
+      this.#queue,
       h('h2', {}, 'Data quality audit'),
       this.#audit,
       h('h2', {}, 'Classes'),
@@ -93,6 +99,26 @@ export class DashboardView implements View {
     this.#render();
     this.#ctx.live.refreshStats(0);
     void this.#loadAudit();
+    void this.#loadQueue();
+  }
+
+  /** The embedding queue's figures, asked again every 5 s while the dashboard shows them. */
+  async #loadQueue(): Promise<void> {
+    clearTimeout(this.#queueTimer);
+    try {
+      const { queue } = await this.#ctx.api.queue();
+      if (queue === null) return; // no queue: nothing to show or poll
+      this.#queue.replaceChildren(h('strong', {}, 'Embedding queue: '), queueText(queue));
+      this.#queue.hidden = false;
+    } catch (error) {
+      // The queue unreachable is news about the queue, not a failure of the page: said on its line.
+      this.#queue.replaceChildren(
+        h('strong', {}, 'Embedding queue: '),
+        error instanceof Error ? error.message : String(error),
+      );
+      this.#queue.hidden = false;
+    }
+    if (this.#shown) this.#queueTimer = setTimeout(() => void this.#loadQueue(), 5000);
   }
 
   async #loadAudit(): Promise<void> {
@@ -133,6 +159,7 @@ export class DashboardView implements View {
 
   hide(): void {
     this.#shown = false;
+    clearTimeout(this.#queueTimer);
   }
 
   #render(): void {

@@ -8,7 +8,8 @@ import { percent } from './dom.js';
 
 export const count = (n: number): string => n.toLocaleString('en-US');
 
-const counted = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
+/** "1 random check", "2,400 random checks": a count with its word. */
+export const counted = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
 
 const atTarget = (target: number | null): string =>
   target === null ? 'at the precision target' : `at ${percent(target)}`;

@@ -20,6 +20,7 @@ import { HTTP_LIMITS } from './limits.js';
 import type { CheckRecord, ClassInfo } from '../store/store.js';
 import type { ChecksNeeded } from '../verify/certify.js';
 import type { Progress } from '../util/progress.js';
+import type { QueueStatus } from '../queue/status.js';
 import type { VerifyStatus } from '../workspace/checks.js';
 import type { AccuracyFigure } from '../workspace/fit-summary.js';
 import type { ImagesPage } from '../workspace/images.js';
@@ -218,6 +219,11 @@ export interface ModelState {
   /** Suggestions certified at the target, and what more checks would certify. */
   readonly certified: number;
   readonly next: ChecksNeeded | null;
+}
+
+/** GET /api/queue: the embedding queue the server was started with (`serve --queue`), or null without one. */
+export interface QueueResponse {
+  readonly queue: QueueStatus | null;
 }
 
 /** GET /api/stats: the workspace's figures and the live model's state. */

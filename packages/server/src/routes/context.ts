@@ -13,6 +13,8 @@ export interface RouteContext {
   readonly map: EmbeddingMap;
   /** The data quality audit running in the background, one at a time. */
   readonly audits: AuditRuns;
+  /** The embedding queue shown on the dashboard (`serve --queue`), if any. */
+  readonly queue?: string;
 }
 
 /** Labels changed: tell the open pages, and refit in the background. */

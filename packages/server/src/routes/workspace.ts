@@ -1,11 +1,30 @@
 /** @module The workspace as a whole (mounted at /api): its figures, the embedding map, and the export. */
-import { downloadOf, ExportQuerySchema, type MapState, type StatsResponse } from '@autolabel/core';
+import {
+  downloadOf,
+  ExportQuerySchema,
+  type MapState,
+  type QueueResponse,
+  queueStatus,
+  type StatsResponse,
+} from '@autolabel/core';
 import { Hono } from 'hono';
 import { parse } from '../request.js';
 import type { RouteContext } from './context.js';
 
-export function workspaceRoutes({ workspace: ws, live, map }: RouteContext): Hono {
+export function workspaceRoutes({ workspace: ws, live, map, queue }: RouteContext): Hono {
   const routes = new Hono();
+
+  // The queue's figures, asked at most every 2 s however many pages poll them.
+  let queueAnswer: { at: number; answer: Promise<QueueResponse> } | undefined;
+  routes.get('/queue', async (c) => {
+    if (queue === undefined) return c.json({ queue: null } satisfies QueueResponse);
+    if (!queueAnswer || Date.now() - queueAnswer.at > 2000) {
+      const answer = queueStatus(queue).then((status) => ({ queue: status }));
+      queueAnswer = { at: Date.now(), answer };
+      answer.catch(() => (queueAnswer = undefined));
+    }
+    return c.json(await queueAnswer.answer);
+  });
 
   routes.get('/stats', async (c) => c.json({ ...(await ws.stats()), model: live.state } satisfies StatsResponse));
 
