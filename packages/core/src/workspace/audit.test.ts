@@ -218,6 +218,38 @@ describe('ws.audit', () => {
     }
   });
 
+  it('without embeddings, says to embed, and still groups copies by their hashes', async () => {
+    const images = join(dir, 'unembedded', 'photos');
+    const original = await writeImage(join(images, 'original.png'), 'png', {
+      width: 120,
+      height: 90,
+      pattern: 'checker',
+      noise: 40,
+      seed: 7,
+    });
+    await sharp(original).resize(80, 60).png().toFile(join(images, 'copy.png'));
+    await writeImage(join(images, 'other.png'), 'png', {
+      pattern: 'stripes',
+      color: [20, 200, 90],
+      noise: 40,
+      seed: 8,
+    });
+    const ws = await initWorkspace({ images, workspace: join(dir, 'unembedded', 'ws'), model: 'builtin:centernet' });
+    try {
+      await ws.scan();
+      const { findings, notes } = await ws.audit.run();
+      expect(notes).toEqual([
+        expect.stringMatching(/no embeddings for model .* yet \(run autolabel embed\)/),
+        expect.stringMatching(/label errors were not audited/),
+      ]);
+      expect(findings.map((f) => [f.kind, [...f.images].sort()])).toEqual([
+        ['duplicate', ['copy.png', 'original.png']],
+      ]);
+    } finally {
+      await ws.close();
+    }
+  });
+
   it('without labels, says what the label-error audit needs and still finds duplicates and outliers', async () => {
     const ws = await auditWorkspace('unlabelled', { labels: false });
     try {
