@@ -135,15 +135,19 @@ if (!server) {
         await lock!.release();
         await ws.close();
       }
-      // Free again: both refit, one after the other, each saving its own fit.
+      // Free again: both refit, one after the other, each saving its own fit; and each server then shows
+      // the latest, its own or the other's (a server watches the store for fits it did not make).
       let states: ModelState[] = [];
       for (let i = 0; i < 300; i++) {
         states = await Promise.all([model(a.url), model(b.url)]);
-        if (states.every((s) => s.state === 'idle' && s.fitId !== null)) break;
+        if (states.every((s) => s.state === 'idle' && s.fitId === 2)) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(states.map((s) => s.state)).toEqual(['idle', 'idle']);
-      expect(new Set(states.map((s) => s.fitId))).toEqual(new Set([1, 2]));
+      expect(states.map((s) => [s.state, s.fitId])).toEqual([
+        ['idle', 2],
+        ['idle', 2],
+      ]);
+      expect((await sql(storeUrl, 'SELECT id FROM fits ORDER BY id')).rows).toEqual([{ id: 1 }, { id: 2 }]);
       // And either server answers with suggestions for the images nobody labelled.
       const open = await getJson<{ total: number; items: { label: string | null }[] }>(
         `${b.url}/api/images?status=suggested&limit=100`,

@@ -24,6 +24,11 @@ export interface LiveModelOptions {
   readonly targetPrecision?: number;
   /** A full cross-validated fit (fresh calibration) once labels grew by this share since the last. */
   readonly fullFitGrowth?: number;
+  /**
+   * Look at the store's latest fit this often (ms) while idle, so a fit saved by another process (a
+   * second server on a shared store, `autolabel suggest`) reaches this server's clients; 0: never.
+   */
+  readonly watchMs?: number;
 }
 
 export class LiveModel {
@@ -44,11 +49,14 @@ export class LiveModel {
   readonly #maxWaitMs: number;
   #state: ModelState;
   #closed = false;
+  readonly #watchMs: number;
+  #watch: ReturnType<typeof setInterval> | undefined;
 
   constructor(ws: Workspace, options: LiveModelOptions = {}) {
     this.#ws = ws;
     this.#debounceMs = options.debounceMs ?? 300;
     this.#maxWaitMs = options.maxWaitMs ?? 2000;
+    this.#watchMs = options.watchMs ?? 0;
     this.#targetPrecision = options.targetPrecision ?? DEFAULT_TARGET_PRECISION;
     this.#fullFitGrowth = options.fullFitGrowth ?? 0.1;
     this.#state = {
@@ -76,10 +84,22 @@ export class LiveModel {
     for (const listener of this.#listeners) listener(event);
   }
 
-  /** Loads the latest stored fit as the current state (at start-up). */
+  /** Loads the latest stored fit as the current state (at start-up), and watches for newer ones (`watchMs`). */
   async load(): Promise<void> {
     const figures = await this.#ws.suggestions.figures();
     if (figures) this.#state = { ...this.#state, ...figures };
+    if (this.#watchMs > 0 && !this.#watch) {
+      this.#watch = setInterval(() => void this.#adoptNewerFit(), this.#watchMs);
+      this.#watch.unref();
+    }
+  }
+
+  /** A fit newer than this server's own, saved by another process, becomes the state its clients see. */
+  async #adoptNewerFit(): Promise<void> {
+    if (this.#closed || this.#running || this.#timer !== undefined) return;
+    const figures = await this.#ws.suggestions.figures().catch(() => null);
+    if (!figures || this.#closed || this.#running || this.#timer !== undefined) return;
+    if (figures.fitId > (this.#state.fitId ?? 0)) this.#setState({ ...figures, state: 'idle', message: null });
   }
 
   /**
@@ -126,6 +146,7 @@ export class LiveModel {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#watch);
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;

@@ -65,7 +65,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // A queue URL that cannot be one fails here, before anything is opened.
   if (options.queue !== undefined) parseQueueUrl(options.queue);
   const workspace = await openWorkspace(options.workspace, { model: options.model });
-  const live = new LiveModel(workspace, { targetPrecision: options.targetPrecision, debounceMs: options.debounceMs });
+  // Fits saved by other servers on a shared store (or by autolabel suggest) reach this one's clients within 2 s.
+  const live = new LiveModel(workspace, {
+    targetPrecision: options.targetPrecision,
+    debounceMs: options.debounceMs,
+    watchMs: 2000,
+  });
   await live.load();
   const audits = new AuditRuns(workspace, live);
   let token: string | null = null;
