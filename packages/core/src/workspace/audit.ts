@@ -19,7 +19,7 @@ import {
   type SkipReason,
 } from '../domain/index.js';
 import { AutolabelError, isAutolabelError } from '../errors.js';
-import type { AuditFinding, AuditResolveResponse, AuditResponse } from '../http/api.js';
+import type { AuditFinding, AuditResolveResponse, AuditResponse } from '../audit/findings.js';
 import { Learner } from '../learn/learner.js';
 import type { PipelineConfig } from '../learn/semi-supervised.js';
 import { sphericalKMeans } from '../select/kmeans.js';
