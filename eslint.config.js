@@ -157,7 +157,8 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "MemberExpression[property.name='store']",
+          // A command's parsed --store flag (flags.store) is a URL, not the store.
+          selector: "MemberExpression[property.name='store']:not([object.name='flags'])",
           message: 'the store is private to core: call a Workspace use case',
         },
       ],

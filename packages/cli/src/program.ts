@@ -3,7 +3,6 @@ import {
   AutolabelError,
   isAutolabelError,
   DEFAULT_MODEL_SPEC,
-  describeStoreUrl,
   findWorkspace,
   initWorkspace,
   NEXT_STRATEGIES,
@@ -123,7 +122,7 @@ export function buildProgram(io: CliIo): Command {
         store: flags.store,
       });
       await workspace.close();
-      const store = workspace.config.store === undefined ? undefined : describeStoreUrl(workspace.config.store);
+      const store = workspace.storeLocation;
       print(
         `Created workspace ${workspace.dir}\n  images: ${workspace.imagesRoot}\n  model:  ${workspace.config.model}\n` +
           (store ? `  store:  ${store}\n` : '') +

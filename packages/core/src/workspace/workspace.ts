@@ -13,7 +13,7 @@ import { type ScanResult, scanImages } from '../image/scan.js';
 import { LABEL_ORIGINS, SKIP_REASONS, type ImageStatus, type LabelOrigin, type SkipReason } from '../domain/index.js';
 import { type ImportOptions, type ImportResult, importLabels } from '../labels/import.js';
 import { openStore } from '../store/open.js';
-import { checkStoreUrl } from '../store/store-url.js';
+import { checkStoreUrl, describeStoreUrl } from '../store/store-url.js';
 import type { Learner, SharedLearner } from '../learn/learner.js';
 import type { ClassInfo, Store } from '../store/store.js';
 import type { ProgressListener } from '../util/progress.js';
@@ -284,6 +284,11 @@ export class Workspace {
 
   get config(): WorkspaceConfig {
     return this.#config;
+  }
+
+  /** Where a shared store lives (its URL without the password), or undefined for the workspace's own SQLite file. */
+  get storeLocation(): string | undefined {
+    return this.#config.store === undefined ? undefined : describeStoreUrl(this.#config.store);
   }
 
   /** The model in use: the session's override, else the workspace's, with any path resolved from where the workspace is now. */
