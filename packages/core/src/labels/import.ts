@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import { AutolabelError, messageOf } from '../errors.js';
 import type { ImageId } from '../domain/index.js';
-import type { LabelEntry, Prediction, ReadOptions } from '../formats/format.js';
+import type { Prediction, ReadOptions } from '../formats/format.js';
 import { type ImportFormat, readerOf, sniffFormat } from '../formats/registry.js';
 import type { ImportedLabel, ImportExtra, NewSuggestion, Store } from '../store/store.js';
 import { ImageMatcher } from './find.js';
@@ -75,7 +75,10 @@ interface Planned {
   readonly path: string;
   /** Distinct labels in the order given, each with where it was given. */
   readonly labels: { readonly label: string; readonly where: string }[];
-  readonly entry: LabelEntry;
+  /** What the first entry naming the image said beyond its label (an entry itself is not kept: an import holds one of these per image). */
+  readonly accepted: boolean;
+  readonly confidence: number | null;
+  readonly provenance: string | null;
 }
 
 interface Problem {
@@ -160,7 +163,14 @@ export async function importLabels(
       });
     }
     if (labels.length === 0) continue;
-    const planned = plan.get(match.image.id) ?? { imageId: match.image.id, path: match.image.path, labels: [], entry };
+    const planned = plan.get(match.image.id) ?? {
+      imageId: match.image.id,
+      path: match.image.path,
+      labels: [],
+      accepted: entry.accepted === true,
+      confidence: entry.confidence ?? null,
+      provenance: entry.provenance ?? null,
+    };
     for (const label of labels) {
       if (!planned.labels.some((l) => l.label === label)) planned.labels.push({ label, where: entry.where });
     }
@@ -190,7 +200,7 @@ export async function importLabels(
   for (const planned of plan.values()) {
     if (planned.labels.length > 1 && rule === 'skip') continue;
     const label = planned.labels[0]!.label;
-    const accepted = planned.entry.accepted === true;
+    const accepted = planned.accepted;
     const now = current.get(planned.imageId);
     if (now && now.label === label && (now.source === 'accepted') === accepted) {
       unchanged++;
@@ -200,8 +210,8 @@ export async function importLabels(
       imageId: planned.imageId,
       label,
       accepted,
-      confidence: accepted ? (planned.entry.confidence ?? null) : null,
-      provenance: accepted ? null : (planned.entry.provenance ?? null),
+      confidence: accepted ? planned.confidence : null,
+      provenance: accepted ? null : planned.provenance,
     });
   }
   const declared = (session.classes ?? []).map((name) => normalizeLabelIn(name, `${source}: class "${name}"`));
