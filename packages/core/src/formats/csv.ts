@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { IMAGE_STATUSES } from '../domain/index.js';
 import { AutolabelError } from '../errors.js';
 import { type CsvRecord, csvRecordsOf, formatCsvRow, sniffDelimiter, unescapeFormula } from './csv-syntax.js';
-import { entryOfRow, parseEntry, StatusSchema, textChunks } from './entries.js';
+import { closedOnError, entryOfRow, parseEntry, StatusSchema, textChunks } from './entries.js';
 import {
   defineFormat,
   type LabelEntry,
@@ -65,6 +65,10 @@ function columnOf(names: readonly string[], wanted: string | undefined, preferre
 async function read(source: string, ctx: ReadContext): Promise<ReadSession> {
   // Read as a stream, record by record: the head (enough to hold the header line) tells the delimiter.
   const chunks = textChunks(source);
+  return closedOnError(chunks, () => readHeader(source, ctx, chunks));
+}
+
+async function readHeader(source: string, ctx: ReadContext, chunks: AsyncGenerator<string>): Promise<ReadSession> {
   let head = '';
   while (!/[\r\n]/.test(head)) {
     const next = await chunks.next();

@@ -97,6 +97,16 @@ export async function* textChunks(file: string, chunkBytes = 1 << 20): AsyncGene
   }
 }
 
+/** `work`'s result; when it throws, the file `chunks` reads is closed first (a reader that fails on its header). */
+export async function closedOnError<T>(chunks: AsyncGenerator<string>, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await chunks.return(undefined);
+    throw error;
+  }
+}
+
 /** The lines of text in pieces, numbered from 1, without their `\n` (a `\r` before it is kept); the piece after a last `\n` too. */
 export async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<{ line: number; text: string }> {
   let rest = '';

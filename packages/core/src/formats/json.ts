@@ -5,7 +5,15 @@
  */
 import { extname } from 'node:path';
 import { z } from 'zod';
-import { ConfidenceSchema, entryOfRow, parseDocument, parseEntry, StatusSchema, textChunks } from './entries.js';
+import {
+  closedOnError,
+  ConfidenceSchema,
+  entryOfRow,
+  parseDocument,
+  parseEntry,
+  StatusSchema,
+  textChunks,
+} from './entries.js';
 import { type JsonEvent, jsonEvents } from './json-stream.js';
 import { defineFormat, type LabelEntry, type ReadSession, type SniffInput, type SniffScore } from './format.js';
 import { renderedChunks, toExported } from './rows.js';
@@ -30,7 +38,12 @@ const EXPECTED = 'expected Autolabel\'s JSON export: {"images": [{"image", "labe
 async function read(source: string): Promise<ReadSession> {
   // Streamed: the keys before the first image (the version, the class list) are checked before any
   // entry is read; images one at a time; the whole document again once it is read.
-  const events = jsonEvents(textChunks(source), source, 'images');
+  const chunks = textChunks(source);
+  return closedOnError(chunks, () => readHead(source, chunks));
+}
+
+async function readHead(source: string, chunks: AsyncGenerator<string>): Promise<ReadSession> {
+  const events = jsonEvents(chunks, source, 'images');
   const keys: Record<string, unknown> = {};
   let next = await events.next();
   for (; !next.done && next.value.kind === 'value'; next = await events.next()) keys[next.value.key] = next.value.value;

@@ -8,7 +8,15 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { AutolabelError } from '../errors.js';
 import type { ExportRecord } from '../store/store.js';
-import { ConfidenceSchema, entryOfRow, linesOf, parseEntry, StatusSchema, textChunks } from './entries.js';
+import {
+  closedOnError,
+  ConfidenceSchema,
+  entryOfRow,
+  linesOf,
+  parseEntry,
+  StatusSchema,
+  textChunks,
+} from './entries.js';
 import { defineFormat, type LabelEntry, type ReadSession, type SniffInput, type SniffScore } from './format.js';
 import { recordFields, renderedChunks } from './rows.js';
 
@@ -57,8 +65,9 @@ const LineSchema = z.looseObject({
 
 async function read(source: string): Promise<ReadSession> {
   // Line by line as the file is read; a missing file fails here, before any entry.
-  const lines = linesOf(textChunks(source));
-  const first = await lines.next();
+  const chunks = textChunks(source);
+  const lines = linesOf(chunks);
+  const first = await closedOnError(chunks, () => lines.next());
   async function* entries(): AsyncGenerator<LabelEntry> {
     for (let next = first; !next.done; next = await lines.next()) {
       const { line } = next.value;
