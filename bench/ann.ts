@@ -4,7 +4,7 @@
  * and on real CIFAR-10 features the recall and the suggestion accuracy with the graph forced approximate.
  *
  *   npm run bench:ann -- [--sizes 50000,100000,200000] [--dim 1024] [--extend 50000]
- *     [--workspace DIR] [--seeds 5] [--labels 4,25] [--ef 64] [--ef-add 128] [--threads N] [--skip-scale] [--skip-accuracy]
+ *     [--workspace DIR] [--seeds 5] [--labels 4,25] [--ef 64] [--ef-add 128] [--quantization f16|f32] [--threads N] [--skip-scale] [--skip-accuracy]
  *
  * Sizes: clustered vectors like bench/synthetic.ts (10 clusters, ReLU of centre + uniform noise), in
  * Autolabel's feature transform; each size builds the exact graph and the HNSW one side by side in one
@@ -35,7 +35,7 @@ import {
 import { benchArgs, intArg } from './args.js';
 
 const usage =
-  'bench:ann [--sizes 50000,100000,200000] [--dim 1024] [--extend N] [--workspace DIR] [--seeds 5] [--labels 4,25] [--ef 64] [--ef-add 128] [--threads N] [--skip-scale] [--skip-accuracy]';
+  'bench:ann [--sizes 50000,100000,200000] [--dim 1024] [--extend N] [--workspace DIR] [--seeds 5] [--labels 4,25] [--ef 64] [--ef-add 128] [--quantization f16|f32] [--threads N] [--skip-scale] [--skip-accuracy]';
 const args = benchArgs(usage, {
   sizes: { type: 'string' },
   dim: { type: 'string' },
@@ -45,6 +45,7 @@ const args = benchArgs(usage, {
   labels: { type: 'string' },
   ef: { type: 'string' },
   'ef-add': { type: 'string' },
+  quantization: { type: 'string' },
   threads: { type: 'string' },
   'skip-scale': { type: 'boolean' },
   'skip-accuracy': { type: 'boolean' },
@@ -57,7 +58,9 @@ const list = (value: string | boolean | undefined, fallback: string): number[] =
 const sizes = args['skip-scale'] ? [] : list(args.sizes, '50000,100000,200000');
 const dim = intArg(args.dim, 'dim', 1024);
 const threads = args.threads === undefined ? undefined : intArg(args.threads, 'threads', 2);
+const quantization: 'f16' | 'f32' = args.quantization === 'f32' ? 'f32' : 'f16';
 const hnsw = {
+  quantization,
   expansionAdd: intArg(args['ef-add'], 'ef-add', 128),
   expansionSearch: intArg(args.ef, 'ef', 64),
   threads,
@@ -131,7 +134,7 @@ async function hnswGraph(features: Matrix): Promise<{ graph: KnnGraph; add: Time
 async function scale(math: OrtMath): Promise<void> {
   if (sizes.length === 0) return;
   console.log(
-    `## Graph build, exact vs HNSW (M=16, efConstruction=${hnsw.expansionAdd}, ef=${hnsw.expansionSearch}), k=${k}, ${dim}-d synthetic, ${threads ?? 'all'} threads`,
+    `## Graph build, exact vs HNSW (M=16, efConstruction=${hnsw.expansionAdd}, ef=${hnsw.expansionSearch}, ${quantization}), k=${k}, ${dim}-d synthetic, ${threads ?? 'all'} threads`,
   );
   console.log('| images | exact | HNSW add | HNSW search | HNSW total | CPU ratio exact/HNSW | recall@20 |');
   console.log('|---|---|---|---|---|---|---|');
@@ -211,7 +214,7 @@ async function realData(dir: string): Promise<void> {
   const exact = await open('exact');
   const approx = await open('approximate');
   console.log(
-    `graph: exact ${s(exact)}, HNSW ${s(approx)}; recall@20 of HNSW ${recall(approx.value.graph, exact.value.graph).toFixed(4)}, recall@10 (the propagation graph) ${recall(approx.value.graph, { ...exact.value.graph, k: 10, indices: firstK(exact.value.graph, 10) }).toFixed(4)}`,
+    `graph: exact ${s(exact)}, HNSW (${quantization}, ef ${hnsw.expansionSearch}) ${s(approx)}; recall@20 of HNSW ${recall(approx.value.graph, exact.value.graph).toFixed(4)}, recall@10 (the propagation graph) ${recall(approx.value.graph, { ...exact.value.graph, k: 10, indices: firstK(exact.value.graph, 10) }).toFixed(4)}`,
   );
   try {
     if (!args['skip-accuracy']) await accuracy(exact.value, approx.value, embeddings.imageIds, truth, classNames);

@@ -75,12 +75,12 @@ describe('approximate neighbours (HNSW)', () => {
     expect(index).toBe('built');
     expect(graph.indices.every((t, p) => t !== Math.floor(p / 20))).toBe(true); // never itself
     expect(recall(graph, exact)).toBeGreaterThan(0.95);
-    // Scores are the cosines themselves (usearch's distance is 1 - dot).
+    // Scores are the cosines themselves (usearch's distance is 1 - dot), to float16 precision.
     for (const p of [0, 1234, 79_999]) {
       const [i, t] = [Math.floor(p / 20), graph.indices[p]!];
       let dot = 0;
       for (let j = 0; j < x.cols; j++) dot += x.data[i * x.cols + j]! * x.data[t * x.cols + j]!;
-      expect(graph.scores[p]).toBeCloseTo(dot, 4);
+      expect(Math.abs(graph.scores[p]! - dot)).toBeLessThan(3e-3);
     }
   });
 

@@ -17,10 +17,10 @@ import type { Matrix } from './matrix.js';
 import type { Neighbours } from './ort-math.js';
 
 /**
- * From this many images on the graph is built by HNSW. Measured (`npm run bench:ann`, README): HNSW
- * costs 4.6x exact search's CPU on 10k real CIFAR-10 features, 5.2x at 50k and 3.5x at 100k synthetic
- * 1024-d ones, whose noise makes them HNSW's hard case (recall 0.81, 0.69). Exact search grows as n²
- * (an estimated 7 CPU-minutes at 200k, 3 CPU-hours at 1M), so exact up to here.
+ * From this many images on the graph is built by HNSW. Measured (`npm run bench:ann`, README): with
+ * float16 vectors HNSW costs 3.0x exact search's CPU on 10k real CIFAR-10 features and 3.0x, 1.85x
+ * at 50k, 100k synthetic 1024-d ones (their noise makes them HNSW's hard case: recall 0.81, 0.69);
+ * exact search grows as n² and HNSW as about n^1.3, so they cross near 200k on the synthetic set.
  */
 export const ANN_MIN_ROWS = 200_000;
 
@@ -33,9 +33,14 @@ export interface HnswOptions {
   readonly expansionSearch?: number;
   /** Native threads for adds and searches; default: every core. */
   readonly threads?: number;
+  /**
+   * How the index stores vectors: float16 (default) halves its memory and, measured, costs about half
+   * the CPU of float32 at the same recall (`bench:ann --quantization`).
+   */
+  readonly quantization?: 'f16' | 'f32';
 }
 
-const DEFAULTS = { connectivity: 16, expansionAdd: 128, expansionSearch: 64 } as const;
+const DEFAULTS = { connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: 'f16' } as const;
 /** Rows per native call: the event loop gets a turn between them, and result buffers stay small. */
 const BATCH_ROWS = 16_384;
 /** Below this many new rows, the old nodes' nearest new ones are found by exact search (one small Gemm). */
@@ -66,6 +71,7 @@ interface IndexHeader extends IndexIdentity {
   readonly count: number;
   readonly metric: 'ip';
   readonly connectivity: number;
+  readonly quantization: 'f16' | 'f32';
   /** Size and hash of the index file: usearch's loader crashes the process on a damaged file. */
   readonly bytes: number;
   readonly sha256: string;
@@ -90,7 +96,7 @@ export class HnswIndex {
 
   /**
    * The index saved at `file` (its keys in `file.keys`), or undefined when either is missing,
-   * damaged, or made for another model, width, metric or connectivity: such an index is rebuilt.
+   * damaged, or made for another model, width, metric, connectivity or precision: such an index is rebuilt.
    * The file is hashed before it is loaded (a few seconds a GB).
    */
   static async open(file: string, identity: IndexIdentity, options: HnswOptions = {}): Promise<HnswIndex | undefined> {
@@ -106,7 +112,8 @@ export class HnswIndex {
         header.modelId !== identity.modelId ||
         header.dim !== identity.dim ||
         header.metric !== 'ip' ||
-        header.connectivity !== connectivity
+        header.connectivity !== connectivity ||
+        header.quantization !== (options.quantization ?? DEFAULTS.quantization)
       )
         return undefined;
       const body = data.subarray(4 + headerLength);
@@ -145,7 +152,10 @@ export class HnswIndex {
     this.#keys = all;
   }
 
-  /** The (about) k nearest keys of each query, nearest first, -1 where fewer were found; scores are dot products. */
+  /**
+   * The (about) k nearest keys of each query, nearest first, -1 where fewer were found; scores are dot
+   * products (in float16, within about 1e-3).
+   */
   async search(queries: Matrix, k: number): Promise<Neighbours> {
     const keys = new Int32Array(queries.rows * k).fill(-1);
     const scores = new Float32Array(queries.rows * k);
@@ -187,6 +197,7 @@ export class HnswIndex {
         count: this.size,
         metric: 'ip',
         connectivity: this.options.connectivity ?? DEFAULTS.connectivity,
+        quantization: this.options.quantization ?? DEFAULTS.quantization,
         bytes: (await stat(temporary)).size,
         sha256: await sha256File(temporary),
       };
@@ -215,7 +226,8 @@ function newIndex(usearch: typeof Usearch, dim: number, options: HnswOptions): U
   return new usearch.Index({
     dimensions: dim,
     metric: usearch.MetricKind.IP,
-    quantization: usearch.ScalarKind.F32,
+    quantization:
+      (options.quantization ?? DEFAULTS.quantization) === 'f16' ? usearch.ScalarKind.F16 : usearch.ScalarKind.F32,
     connectivity: options.connectivity ?? DEFAULTS.connectivity,
     expansion_add: options.expansionAdd ?? DEFAULTS.expansionAdd,
     expansion_search: options.expansionSearch ?? DEFAULTS.expansionSearch,
