@@ -17,11 +17,28 @@ function ordinary(m: Matrix): Matrix {
   return isShared(m) ? matrix(m.rows, m.cols, m.data.slice()) : m;
 }
 
-function rowBlock(m: Matrix, start: number, rows: number): Matrix {
-  return matrix(rows, m.cols, m.data.slice(start * m.cols, (start + rows) * m.cols));
-}
-
 export class SharedMemoryMath extends OrtMath {
+  /**
+   * Two reusable block buffers (a search over blocks holds a query block and a searched block at
+   * once): fresh ones per block cost page faults and collections that doubled a refit's matrix time.
+   */
+  readonly #free: Float32Array[] = [];
+
+  /** Rows `start` .. `start + rows` of `m` copied into a block buffer; give it back with `#release`. */
+  #rowBlock(m: Matrix, start: number, rows: number): Matrix {
+    const size = rows * m.cols;
+    let buffer = this.#free.pop();
+    if (!buffer || buffer.length < size) buffer = new Float32Array(Math.max(size, BLOCK_ROWS * m.cols));
+    const block = buffer.subarray(0, size);
+    block.set(m.data.subarray(start * m.cols, start * m.cols + size));
+    return matrix(rows, m.cols, block);
+  }
+
+  #release(block: Matrix): void {
+    const buffer = new Float32Array(block.data.buffer as ArrayBuffer);
+    if (this.#free.length < 2) this.#free.push(buffer);
+  }
+
   override async gemm(a: Matrix, b: Matrix, transposeA = false, transposeB = false): Promise<Matrix> {
     if (!isShared(a) || transposeA || a.rows <= BLOCK_ROWS) {
       return super.gemm(ordinary(a), ordinary(b), transposeA, transposeB);
@@ -31,7 +48,9 @@ export class SharedMemoryMath extends OrtMath {
     let cols = 0;
     for (let start = 0; start < a.rows; start += BLOCK_ROWS) {
       const rows = Math.min(BLOCK_ROWS, a.rows - start);
-      const part = await super.gemm(rowBlock(a, start, rows), other, false, transposeB);
+      const block = this.#rowBlock(a, start, rows);
+      const part = await super.gemm(block, other, false, transposeB);
+      this.#release(block);
       cols = part.cols;
       out ??= new Float32Array(a.rows * cols);
       out.set(part.data, start * cols);
@@ -48,7 +67,9 @@ export class SharedMemoryMath extends OrtMath {
     let width = 0;
     for (let start = 0; start < queries.rows; start += BLOCK_ROWS) {
       const rows = Math.min(BLOCK_ROWS, queries.rows - start);
-      const part = await super.topK(rowBlock(queries, start, rows), searched, k, chunkRows);
+      const block = this.#rowBlock(queries, start, rows);
+      const part = await super.topK(block, searched, k, chunkRows);
+      this.#release(block);
       width = part.k;
       indices ??= new Int32Array(queries.rows * width);
       scores ??= new Float32Array(queries.rows * width);
@@ -67,7 +88,9 @@ export class SharedMemoryMath extends OrtMath {
     const mergedScores = new Float32Array(kk);
     for (let start = 0; start < base.rows; start += BLOCK_ROWS) {
       const rows = Math.min(BLOCK_ROWS, base.rows - start);
-      const part = await this.topK(queries, rowBlock(base, start, rows), kk, chunkRows);
+      const block = this.#rowBlock(base, start, rows);
+      const part = await this.topK(queries, block, kk, chunkRows);
+      this.#release(block);
       for (let q = 0; q < queries.rows; q++) {
         // Two lists sorted by score, descending: keep the best kk of both.
         let a = q * kk;
