@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite/index.js';
+import { IN_PLACE_MIN_ROWS } from './sqlite/fits.js';
 import { storeContract } from './store.contract.js';
 import type { ImageId } from '../domain/index.js';
 import { embeddingRows } from './embedding-rows.js';
@@ -266,40 +267,53 @@ describe('sqlite store at scale', () => {
   const suggestion = (imageId: ImageId, label: string, confidence: number) =>
     ({ imageId, label, confidence, runnerUp: null, runnerUpConfidence: null, status: 'suggested' }) as const;
 
-  it('writes only the suggestions a fit changes: the others keep the fit that made them', async () => {
+  it('writes only the suggestions a fit of a large pool changes: the others keep the fit that made them', async () => {
     const store = openSqliteStore(join(dir, 'changed.db'));
     const names = ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'];
-    await store.applyScan({ upserts: names.map((p, i) => image(p, `h${i}`)), moves: [], removals: [] });
+    // Enough images for the in-place save (IN_PLACE_MIN_ROWS); the rest keep one suggestion throughout.
+    const rest = Array.from({ length: IN_PLACE_MIN_ROWS }, (_, i) => `rest/${i}.jpg`);
+    await store.applyScan({
+      upserts: [...names, ...rest].map((p, i) => image(p, `h${i}`)),
+      moves: [],
+      removals: [],
+    });
     const [a, b, c, d] = await Promise.all(names.map(async (p) => (await store.findImageByPath(p))!.id));
-    const first = await store.saveFit(fit, [
-      suggestion(a!, 'cat', 0.9),
-      suggestion(b!, 'cat', 0.8),
-      suggestion(c!, 'dog', 0.7),
-    ]);
+    const restIds = (await store.listImages()).filter((r) => r.path.startsWith('rest/')).map((r) => r.id);
+    const unchanged = restIds.map((id) => suggestion(id, 'dog', 0.5));
+    const save = (named: ReturnType<typeof suggestion>[]) => store.saveFit(fit, [...named, ...unchanged]);
+    const named = async () =>
+      (await store.listSuggestions())
+        .filter((s) => names.includes(s.path))
+        .map((s) => [s.path, s.label, s.confidence, s.fitId]);
+    const first = await save([suggestion(a!, 'cat', 0.9), suggestion(b!, 'cat', 0.8), suggestion(c!, 'dog', 0.7)]);
     // a moves by less than the tolerance, b's confidence changes, c is labelled now (no suggestion), d is new.
-    const second = await store.saveFit(fit, [
-      suggestion(a!, 'cat', 0.9002),
-      suggestion(b!, 'cat', 0.6),
-      suggestion(d!, 'dog', 0.75),
-    ]);
+    const second = await save([suggestion(a!, 'cat', 0.9002), suggestion(b!, 'cat', 0.6), suggestion(d!, 'dog', 0.75)]);
     expect((await store.latestFit())?.id).toBe(second);
-    const stored = (await store.listSuggestions()).map((s) => [s.path, s.label, s.confidence, s.fitId]);
-    expect(stored.sort()).toEqual([
+    expect((await named()).sort()).toEqual([
       ['a.jpg', 'cat', 0.9, first],
       ['b.jpg', 'cat', 0.6, second],
       ['d.jpg', 'dog', 0.75, second],
     ]);
     // A change of label is a change, however close the confidence.
-    const third = await store.saveFit(fit, [
-      suggestion(a!, 'dog', 0.9),
-      suggestion(b!, 'cat', 0.6),
-      suggestion(d!, 'dog', 0.75),
-    ]);
-    expect((await store.listSuggestions()).map((s) => [s.path, s.fitId]).sort()).toEqual([
+    const third = await save([suggestion(a!, 'dog', 0.9), suggestion(b!, 'cat', 0.6), suggestion(d!, 'dog', 0.75)]);
+    expect((await named()).map(([path, , , fitId]) => [path, fitId]).sort()).toEqual([
       ['a.jpg', third],
       ['b.jpg', second],
       ['d.jpg', second],
     ]);
+    expect(
+      new Set((await store.listSuggestions()).filter((s) => s.path.startsWith('rest/')).map((s) => s.fitId)),
+    ).toEqual(new Set([first]));
+    await store.close();
+  });
+
+  it('saves a small pool by a fresh table: every suggestion then carries the new fit', async () => {
+    const store = openSqliteStore(join(dir, 'small.db'));
+    await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });
+    const [a, b] = await Promise.all(['a.jpg', 'b.jpg'].map(async (p) => (await store.findImageByPath(p))!.id));
+    await store.saveFit(fit, [suggestion(a!, 'cat', 0.9), suggestion(b!, 'dog', 0.8)]);
+    const second = await store.saveFit(fit, [suggestion(a!, 'cat', 0.9), suggestion(b!, 'dog', 0.8)]);
+    expect((await store.listSuggestions()).map((s) => s.fitId)).toEqual([second, second]);
     await store.close();
   });
 

@@ -19,6 +19,12 @@ const SAVE_CHUNK = 2000;
  */
 const IN_PLACE_LIMIT = 20_000;
 
+/**
+ * Fits of fewer suggestions always take the fresh table: it costs milliseconds there, and a pool that
+ * small gains nothing from writing fewer rows.
+ */
+export const IN_PLACE_MIN_ROWS = 10_000;
+
 /** A stored confidence within this of the new one counts as unchanged (three decimals agree). */
 const CONFIDENCE_TOLERANCE = 5e-4;
 
@@ -109,9 +115,10 @@ export class FitSaves {
   /**
    * One transaction: the fit, and only the suggestions that differ from the stored ones (`unchanged`);
    * those left as they are keep the fit that made them. Undefined, having written nothing, when more
-   * than `IN_PLACE_LIMIT` changed: then a fresh table (`#saveByTable`) keeps label writes flowing.
+   * than `IN_PLACE_LIMIT` changed, or the fit is smaller than `IN_PLACE_MIN_ROWS`: then a fresh table (`#saveByTable`) keeps label writes flowing.
    */
   #saveInPlace(owner: string, fit: NewFit, suggestions: readonly NewSuggestion[]): number | undefined {
+    if (suggestions.length < IN_PLACE_MIN_ROWS) return undefined;
     const { db } = this.#target;
     return write(this.#target, 'save a fit', () => {
       this.#refreshLock(owner);
