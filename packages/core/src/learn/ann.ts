@@ -18,9 +18,9 @@ import type { Neighbours } from './ort-math.js';
 
 /**
  * From this many images on the graph is built by HNSW. Measured (`npm run bench:ann`, README): with
- * float16 vectors HNSW costs 3.0x exact search's CPU on 10k real CIFAR-10 features and 3.0x, 1.85x
- * at 50k, 100k synthetic 1024-d ones (their noise makes them HNSW's hard case: recall 0.81, 0.69);
- * exact search grows as n² and HNSW as about n^1.3, so they cross near 200k on the synthetic set.
+ * float16 vectors HNSW costs 3.0x exact search's CPU on 10k real CIFAR-10 features, and 3.0x, 1.85x,
+ * at 50k, 100k synthetic 1024-d ones (their noise makes them HNSW's hard case: recall 0.81, 0.69),
+ * 1.35x at 200k; exact search grows as n² and HNSW as n^1.3-1.5 (crossing near 350k there).
  */
 export const ANN_MIN_ROWS = 200_000;
 
