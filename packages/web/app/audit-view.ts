@@ -280,8 +280,9 @@ export class AuditView implements View {
         for (const queue of Object.values(this.#queues)) queue.forgetHandled();
       }
     }
-    if (change.kind === 'stats') this.#renderClasses();
+    // Hidden, it renders nothing (not even its class keys): `show` renders it afresh.
     if (!this.#shown) return;
+    if (change.kind === 'stats') this.#renderClasses();
     // A run finished, a finding was decided, or labels changed (which settles the findings about them).
     const running = this.#ctx.live.audit?.state === 'running';
     if ((change.kind === 'audit' && !running) || change.kind === 'labels' || change.kind === 'resync') {
