@@ -47,7 +47,9 @@ describe('autolabel audit', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Likely label errors: [1-3]$/m);
     expect(result.stdout).toMatch(new RegExp(`^\\s+1\\. \\d\\.\\d\\d  ${FLIPPED}$`, 'm'));
-    expect(result.stdout).toMatch(/labelled "moss", but a model that never saw this label, with the labels of its neighbours, gives "amber"/);
+    expect(result.stdout).toMatch(
+      /labelled "moss", but a model that never saw this label, with the labels of its neighbours, gives "amber"/,
+    );
     expect(result.stdout).toMatch(/^\s+neighbours: img_am\d\d\.png \(amber, /m);
     expect(result.stdout).not.toMatch(/Near-duplicate groups/);
     expect(result.stderr).toMatch(/label errors: \d+\/\d+/);

@@ -182,6 +182,7 @@ describe('approximate neighbours (HNSW)', () => {
     const cacheDir = join(dir, 'learner-cache');
     const set = (n: number) => ({
       modelId: 'builtin:test',
+      dtype: 'float32' as const,
       dim: x.cols,
       imageIds: Int32Array.from({ length: n }, (_, i) => i + 1),
       vectors: x.data.slice(0, n * x.cols),
