@@ -33,6 +33,7 @@ import {
   storeOf,
 } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
+import { drawLabels } from './draws.js';
 
 const usage =
   'bench:ann [--sizes 50000,100000,200000] [--dim 1024] [--extend N] [--workspace DIR] [--seeds 5] [--labels 4,25] [--ef 64] [--ef-add 128] [--quantization f16|f32] [--threads N] [--skip-scale] [--skip-accuracy]';
@@ -176,21 +177,6 @@ async function extend(math: OrtMath, n: number): Promise<void> {
   console.log(
     `\n## Extending the exact graph of ${n} images by ${added}: ${s(extended)}; building it again: ${s(full)} (${(full.cpu / extended.cpu).toFixed(1)}x the CPU); recall of the extended graph ${recall(extended.value, full.value).toFixed(4)}`,
   );
-}
-
-/** The bench:learn draw: K labelled rows per class, uniformly at random, seeded by seed and K. */
-function drawLabels(truth: Int32Array, classes: number, perClass: number, seed: number): Int32Array {
-  const random = seededRandom(seed * 7919 + perClass);
-  const seeds = new Int32Array(truth.length).fill(-1);
-  for (let c = 0; c < classes; c++) {
-    const rows = [...truth.keys()].filter((i) => truth[i] === c);
-    for (let t = 0; t < perClass && t < rows.length; t++) {
-      const j = t + Math.floor(random() * (rows.length - t));
-      [rows[t], rows[j]] = [rows[j]!, rows[t]!];
-      seeds[rows[t]!] = c;
-    }
-  }
-  return seeds;
 }
 
 async function realData(dir: string): Promise<void> {

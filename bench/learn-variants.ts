@@ -29,6 +29,7 @@ import {
   storeOf,
   trainLogistic,
 } from '@autolabel/core/learn';
+import { drawLabels as drawLabelsPerClass } from './draws.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -140,17 +141,7 @@ function balancedWeights(seeds: Int32Array, c: number): Float32Array {
 
 function drawLabels(truth: Int32Array, classes: number, perClassLabels: number, seed: number): Int32Array {
   if (argv.includes('--random-labels')) return drawRandomLabels(truth, classes, perClassLabels, seed);
-  const random = seededRandom(seed * 7919 + perClassLabels);
-  const seeds = new Int32Array(truth.length).fill(-1);
-  for (let c = 0; c < classes; c++) {
-    const rows = [...truth.keys()].filter((i) => truth[i] === c);
-    for (let t = 0; t < perClassLabels && t < rows.length; t++) {
-      const j = t + Math.floor(random() * (rows.length - t));
-      [rows[t], rows[j]] = [rows[j]!, rows[t]!];
-      seeds[rows[t]!] = c;
-    }
-  }
-  return seeds;
+  return drawLabelsPerClass(truth, classes, perClassLabels, seed);
 }
 
 function accuracy(scores: Float32Array, truth: Int32Array, seeds: Int32Array, c: number): number {

@@ -56,6 +56,7 @@ import {
   trainLogistic,
 } from '@autolabel/core/learn';
 import { benchArgs, intArg } from './args.js';
+import { drawLabels } from './draws.js';
 
 const args = benchArgs('bench:learn --images [NAME=]DIR[,DIR] [--images ...] --model SPEC [options]', {
   images: { type: 'string', multiple: true },
@@ -351,20 +352,6 @@ async function preparePool(dataset: Dataset, outDir: string, withViews = false):
   } finally {
     await ws.close();
   }
-}
-
-function drawLabels(truth: Int32Array, classes: number, perClassLabels: number, seed: number): Int32Array {
-  const random = seededRandom(seed * 7919 + perClassLabels);
-  const seeds = new Int32Array(truth.length).fill(-1);
-  for (let c = 0; c < classes; c++) {
-    const rows = [...truth.keys()].filter((i) => truth[i] === c);
-    for (let t = 0; t < perClassLabels && t < rows.length; t++) {
-      const j = t + Math.floor(random() * (rows.length - t));
-      [rows[t], rows[j]] = [rows[j]!, rows[t]!];
-      seeds[rows[t]!] = c;
-    }
-  }
-  return seeds;
 }
 
 function argmaxRows(p: Float32Array, classes: number): Int32Array {

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { openPostgresStore } from '@autolabel/core/learn';
 import type { ImageId, NewImage } from '@autolabel/core';
-import { testPostgres } from '@autolabel/test-utils';
+import { postgresQuery, testPostgres } from '@autolabel/test-utils';
 import pg from 'pg';
 import { benchArgs, intArg } from './args.js';
 
@@ -59,10 +59,7 @@ const server = found.server;
 
 async function database(): Promise<string> {
   const name = `bench_vectors_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  await postgresQuery(server.url, `CREATE DATABASE ${name}`);
   return Object.assign(new URL(server.url), { pathname: `/${name}` }).toString();
 }
 

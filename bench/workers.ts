@@ -16,8 +16,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initWorkspace, isImageName, type Workspace } from '@autolabel/core';
-import { testPostgres, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
-import pg from 'pg';
+import { testPostgres, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
 import { benchArgs, intArg } from './args.js';
 
 const args = benchArgs(
@@ -48,15 +47,6 @@ if (!postgres.server) {
 const server = postgres.server;
 const work = await mkdtemp(join(tmpdir(), 'autolabel-bench-workers-'));
 
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 const databases: string[] = [];
 async function database(prefix: string): Promise<string> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;

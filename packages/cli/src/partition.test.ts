@@ -9,8 +9,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testPostgres, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
-import pg from 'pg';
+import { testPostgres, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, runCliJson } from './testing/cli.js';
 
@@ -34,16 +33,6 @@ const problem = netnsProblem();
 const postgres = problem === null ? await testPostgres() : { skip: problem, server: undefined };
 const server = postgres.server;
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: 'pipe' });
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Line {
   readonly type: string;

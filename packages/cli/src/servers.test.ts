@@ -9,24 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openWorkspace } from '@autolabel/core';
 import { storeOf } from '@autolabel/core/learn';
-import { testPostgres, writeTinyOnnxModel } from '@autolabel/test-utils';
-import pg from 'pg';
+import { testPostgres, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, writeColourPhotos } from './testing/cli.js';
 
 const bin = fileURLToPath(new URL('../bin/autolabel.js', import.meta.url));
 const postgres = await testPostgres();
 const server = postgres.server;
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Serve {
   readonly url: string;

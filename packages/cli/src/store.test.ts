@@ -2,24 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testPostgres, writeTinyOnnxModel } from '@autolabel/test-utils';
-import pg from 'pg';
+import { testPostgres, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, runCliJson, writeColourPhotos } from './testing/cli.js';
 
 // The server CI started, or one of our own from the local binaries; without either, skipped (never in CI).
 const postgres = await testPostgres();
 const server = postgres.server;
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 if (!server) {
   describe.skip(`autolabel init --store (skipped: ${postgres.skip})`, () => {

@@ -7,24 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testPostgres, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
-import pg from 'pg';
+import { testPostgres, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, runCliJson } from './testing/cli.js';
 
 const bin = fileURLToPath(new URL('../bin/autolabel.js', import.meta.url));
 const postgres = await testPostgres();
 const server = postgres.server;
-
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A fresh database on the test server, dropped after the file's tests. */
 async function database(prefix: string, drops: string[]): Promise<string> {

@@ -8,6 +8,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 /** A server tests can use: its URL, and `stop` (a no-op for a server someone else started). */
 export interface TestServer {
@@ -231,5 +232,16 @@ export async function testRedis(): Promise<TestServerOrSkip> {
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** Runs one statement on the PostgreSQL server or database at `url`, on a connection of its own. */
+export async function postgresQuery(url: string, text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
   }
 }

@@ -5,24 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initWorkspace, type QueueResponse, runWorker } from '@autolabel/core';
-import { testPostgres, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
-import pg from 'pg';
+import { testPostgres, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { LiveModel } from '../live-model.js';
 
 const postgres = await testPostgres();
 const server = postgres.server;
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 if (!server) {
   describe.skip(`GET /api/queue (skipped: ${postgres.skip})`, () => {
