@@ -1,19 +1,21 @@
 // Workers on one queue, as an operator runs them: three `autolabel worker` processes embed 3,000 images
 // queued by `autolabel embed --queue`; one is SIGKILLed in the middle of a batch, and still every image
-// is embedded exactly once.
+// is embedded exactly once. Run on both queue engines (BullMQ on PostgreSQL and on Redis), the store
+// PostgreSQL in both.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testPostgres, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
-import { afterAll, describe, expect, it } from 'vitest';
+import { testPostgres, testRedis, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliJson } from './testing/cli.js';
 
 const bin = fileURLToPath(new URL('../bin/autolabel.js', import.meta.url));
 const postgres = await testPostgres();
 const server = postgres.server;
+const redis = await testRedis();
 
 /** A fresh database on the test server, dropped after the file's tests. */
 async function database(prefix: string, drops: string[]): Promise<string> {
@@ -95,10 +97,16 @@ describe('autolabel worker and embed --queue, refused', () => {
       await writeImage(join(dir, 'photos', 'a.png'), 'png');
       expect(runCli(dir, ['init', '--images', 'photos']).code).toBe(0);
       const cases: [string[], number, RegExp][] = [
+        // Port 1: no server listens there, so the Redis connection is refused at once (not retried forever).
         [
-          ['worker', '--store', '.autolabel', '--queue', 'redis://127.0.0.1:6379'],
+          ['worker', '--store', '.autolabel', '--queue', 'redis://127.0.0.1:1'],
           1,
-          /no Redis driver \(the optional ioredis package\)/,
+          /queue redis:\/\/127\.0\.0\.1:1: connect ECONNREFUSED.*is the Redis server running/,
+        ],
+        [
+          ['status', '--queue', 'redis://127.0.0.1:1?queue=jobs'],
+          1,
+          /queue redis:\/\/127\.0\.0\.1:1 \(queue jobs\): connect ECONNREFUSED/,
         ],
         [['embed', '--queue', 'mysql://db/jobs'], 2, /unknown kind of queue "mysql"; give postgres:\/\//],
         [
@@ -127,112 +135,143 @@ if (!server) {
 } else {
   const drops: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'autolabel-workers-'));
-  const workers: WorkerProcess[] = [];
+  const photos = join(dir, 'photos');
+  const allWorkers: WorkerProcess[] = [];
+  let modelDir = '';
   afterAll(async () => {
-    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    for (const w of allWorkers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     for (const name of drops) await sql(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await server.stop();
+    await redis.server?.stop();
   });
 
-  describe('autolabel worker', () => {
-    it('embeds every image exactly once with three workers, one of them SIGKILLed mid-batch', async () => {
-      const storeUrl = await database('autolabel_workers_store', drops);
-      const queueUrl = await database('autolabel_workers_queue', drops);
-      const photos = join(dir, 'photos');
-      // Distinct contents: each image its own colour and noise, so 3,000 images are 3,000 embeddings.
-      for (let start = 0; start < IMAGES; start += 100) {
-        await Promise.all(
-          Array.from({ length: Math.min(100, IMAGES - start) }, (_, k) => {
-            const i = start + k;
-            return writeImage(join(photos, `d${Math.floor(i / 500)}`, `img${String(i).padStart(4, '0')}.png`), 'png', {
-              width: 12,
-              height: 12,
-              color: [i % 251, (i * 7) % 253, (i * 13) % 255],
-              noise: 40,
-              seed: i,
-            });
-          }),
-        );
-      }
-      const model = await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 8, inputSize: 16 });
-      expect(
-        runCli(dir, ['init', '--images', 'photos', '--model', `onnx:${model.dir}`, '--store', storeUrl]).code,
-      ).toBe(0);
-      expect(runCli(dir, ['scan', '-q']).code).toBe(0);
-
-      const args = ['--store', storeUrl, '--queue', queueUrl, '--threads', '1', '--lock-timeout', '2'];
-      // Worker A dies by SIGKILL as soon as it has begun its second batch: mid-batch, its lock held.
-      let killed: string | undefined;
-      const killer = (line: WorkerLine, worker: WorkerProcess): void => {
-        if (
-          killed === undefined &&
-          line.type === 'started' &&
-          worker.lines.filter((l) => l.type === 'started').length === 2
-        ) {
-          killed = line.jobId;
-          worker.child.kill('SIGKILL');
-        }
-      };
-      workers.push(
-        new WorkerProcess('A', dir, args, killer),
-        new WorkerProcess('B', dir, args),
-        new WorkerProcess('C', dir, args),
+  // The images and the model, shared by both engines' runs (each has its own store, queue and workspace).
+  beforeAll(async () => {
+    // Distinct contents: each image its own colour and noise, so 3,000 images are 3,000 embeddings.
+    for (let start = 0; start < IMAGES; start += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, IMAGES - start) }, (_, k) => {
+          const i = start + k;
+          return writeImage(join(photos, `d${Math.floor(i / 500)}`, `img${String(i).padStart(4, '0')}.png`), 'png', {
+            width: 12,
+            height: 12,
+            color: [i % 251, (i * 7) % 253, (i * 13) % 255],
+            noise: 40,
+            seed: i,
+          });
+        }),
       );
-      await Promise.all(workers.map((w) => w.ready()));
+    }
+    modelDir = (await writeTinyOnnxModel(join(dir, 'model'), { featureDim: 8, inputSize: 16 })).dir;
+  }, 60_000);
 
-      const embed = await runCliAsync(dir, ['embed', '--queue', queueUrl, '--job-size', String(JOB_SIZE), '--json']);
-      expect(embed.stderr).not.toMatch(/\n\s+at /);
-      expect(embed.code).toBe(0);
-      const result = JSON.parse(embed.stdout) as {
-        total: number;
-        embedded: number;
-        skipped: number;
-        queue: { jobs: number };
-      };
-      expect(result).toMatchObject({ total: IMAGES, embedded: IMAGES, skipped: 0, queue: { jobs: IMAGES / JOB_SIZE } });
+  // Each engine's queue: a database of its own on the PostgreSQL server, a queue name of its own on Redis.
+  const engines: { engine: string; skip?: string; queue: () => Promise<string> }[] = [
+    { engine: 'PostgreSQL', queue: () => database('autolabel_workers_queue', drops) },
+    {
+      engine: 'Redis',
+      skip: redis.skip,
+      queue: async () => `${redis.server!.url}?queue=workers_${process.pid}_${randomBytes(4).toString('hex')}`,
+    },
+  ];
 
-      // The survivors stop on SIGTERM, finishing what they hold, and exit 0.
-      const [a, b, c] = workers as [WorkerProcess, WorkerProcess, WorkerProcess];
-      expect(await a.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      for (const w of [b, c]) w.child.kill('SIGTERM');
-      for (const w of [b, c]) expect((await w.exited).code, w.stderr).toBe(0);
+  describe.each(engines)('autolabel worker, queue on $engine', ({ engine, skip, queue: makeQueue }) => {
+    it.skipIf(skip !== undefined)(
+      'embeds every image exactly once with three workers, one of them SIGKILLed mid-batch',
+      async () => {
+        const storeUrl = await database('autolabel_workers_store', drops);
+        const queueUrl = await makeQueue();
+        const ws = join(dir, engine);
+        mkdirSync(ws);
+        expect(runCli(ws, ['init', '--images', photos, '--model', `onnx:${modelDir}`, '--store', storeUrl]).code).toBe(
+          0,
+        );
+        expect(runCli(ws, ['scan', '-q']).code).toBe(0);
+        const workers: WorkerProcess[] = [];
 
-      // Every job is done exactly once, the killed one by another worker on a later try.
-      expect(killed).toBeDefined();
-      const done = workers.flatMap((w) => w.lines.filter((l) => l.type === 'done').map((l) => ({ ...l, by: w.name })));
-      expect(done).toHaveLength(IMAGES / JOB_SIZE);
-      expect(new Set(done.map((l) => l.jobId)).size).toBe(IMAGES / JOB_SIZE);
-      const redo = done.find((l) => l.jobId === killed)!;
-      expect(redo.by).not.toBe('A');
-      expect(redo.attempt).toBeGreaterThanOrEqual(2);
-      // Each image's embedding was computed and written once: what A committed before it died (whole
-      // model calls, one transaction each) the retry found done, and embedded only the rest.
-      const embedded = done.reduce((sum, l) => sum + l.result!.embedded, 0);
-      const foundDone = done.reduce((sum, l) => sum + l.result!.alreadyDone, 0);
-      expect(done.filter((l) => l.jobId !== killed).every((l) => l.result!.alreadyDone === 0)).toBe(true);
-      expect(embedded + foundDone).toBe(IMAGES);
-      expect(workers.every((w) => !w.lines.some((l) => l.type === 'failed'))).toBe(true);
+        const args = ['--store', storeUrl, '--queue', queueUrl, '--threads', '1', '--lock-timeout', '2'];
+        // Worker A dies by SIGKILL as soon as it has begun its second batch: mid-batch, its lock held.
+        let killed: string | undefined;
+        const killer = (line: WorkerLine, worker: WorkerProcess): void => {
+          if (
+            killed === undefined &&
+            line.type === 'started' &&
+            worker.lines.filter((l) => l.type === 'started').length === 2
+          ) {
+            killed = line.jobId;
+            worker.child.kill('SIGKILL');
+          }
+        };
+        workers.push(
+          new WorkerProcess('A', ws, args, killer),
+          new WorkerProcess('B', ws, args),
+          new WorkerProcess('C', ws, args),
+        );
+        allWorkers.push(...workers);
+        await Promise.all(workers.map((w) => w.ready()));
 
-      // The store holds one vector per image, and everything reading it agrees.
-      const rows = (
-        await sql(storeUrl, 'SELECT count(*)::int AS n, count(DISTINCT content_hash)::int AS d FROM embeddings')
-      ).rows as { n: number; d: number }[];
-      expect(rows[0]).toEqual({ n: IMAGES, d: IMAGES });
-      const status = runCliJson<{ imageCount: number; embedded: number; skipped: unknown[] }>(dir, ['status']);
-      expect(status).toMatchObject({ imageCount: IMAGES, embedded: IMAGES, skipped: [] });
-      const again = runCliJson<{ total: number; embedded: number }>(dir, ['embed']);
-      expect(again).toMatchObject({ total: 0, embedded: 0 });
-      const next = runCliJson<{ picks: unknown[] }>(dir, ['next', '--count', '5']);
-      expect(next.picks).toHaveLength(5);
+        const embed = await runCliAsync(ws, ['embed', '--queue', queueUrl, '--job-size', String(JOB_SIZE), '--json']);
+        expect(embed.stderr).not.toMatch(/\n\s+at /);
+        expect(embed.code).toBe(0);
+        const result = JSON.parse(embed.stdout) as {
+          total: number;
+          embedded: number;
+          skipped: number;
+          queue: { jobs: number };
+        };
+        expect(result).toMatchObject({
+          total: IMAGES,
+          embedded: IMAGES,
+          skipped: 0,
+          queue: { jobs: IMAGES / JOB_SIZE },
+        });
 
-      // And the queue says so: nothing open, nothing failed, no worker left.
-      const queue = runCliJson<{ queue: { workers: number; waiting: number; active: number; failed: number } }>(dir, [
-        'status',
-        '--queue',
-        queueUrl,
-      ]).queue;
-      expect(queue).toMatchObject({ workers: 0, waiting: 0, active: 0, failed: 0 });
-    }, 180_000);
+        // The survivors stop on SIGTERM, finishing what they hold, and exit 0.
+        const [a, b, c] = workers as [WorkerProcess, WorkerProcess, WorkerProcess];
+        expect(await a.exited).toEqual({ code: null, signal: 'SIGKILL' });
+        for (const w of [b, c]) w.child.kill('SIGTERM');
+        for (const w of [b, c]) expect((await w.exited).code, w.stderr).toBe(0);
+
+        // Every job is done exactly once, the killed one by another worker on a later try.
+        expect(killed).toBeDefined();
+        const done = workers.flatMap((w) =>
+          w.lines.filter((l) => l.type === 'done').map((l) => ({ ...l, by: w.name })),
+        );
+        expect(done).toHaveLength(IMAGES / JOB_SIZE);
+        expect(new Set(done.map((l) => l.jobId)).size).toBe(IMAGES / JOB_SIZE);
+        const redo = done.find((l) => l.jobId === killed)!;
+        expect(redo.by).not.toBe('A');
+        expect(redo.attempt).toBeGreaterThanOrEqual(2);
+        // Each image's embedding was computed and written once: what A committed before it died (whole
+        // model calls, one transaction each) the retry found done, and embedded only the rest.
+        const embedded = done.reduce((sum, l) => sum + l.result!.embedded, 0);
+        const foundDone = done.reduce((sum, l) => sum + l.result!.alreadyDone, 0);
+        expect(done.filter((l) => l.jobId !== killed).every((l) => l.result!.alreadyDone === 0)).toBe(true);
+        expect(embedded + foundDone).toBe(IMAGES);
+        expect(workers.every((w) => !w.lines.some((l) => l.type === 'failed'))).toBe(true);
+
+        // The store holds one vector per image, and everything reading it agrees.
+        const rows = (
+          await sql(storeUrl, 'SELECT count(*)::int AS n, count(DISTINCT content_hash)::int AS d FROM embeddings')
+        ).rows as { n: number; d: number }[];
+        expect(rows[0]).toEqual({ n: IMAGES, d: IMAGES });
+        const status = runCliJson<{ imageCount: number; embedded: number; skipped: unknown[] }>(ws, ['status']);
+        expect(status).toMatchObject({ imageCount: IMAGES, embedded: IMAGES, skipped: [] });
+        const again = runCliJson<{ total: number; embedded: number }>(ws, ['embed']);
+        expect(again).toMatchObject({ total: 0, embedded: 0 });
+        const next = runCliJson<{ picks: unknown[] }>(ws, ['next', '--count', '5']);
+        expect(next.picks).toHaveLength(5);
+
+        // And the queue says so: nothing open, nothing failed, no worker left.
+        const queue = runCliJson<{ queue: { workers: number; waiting: number; active: number; failed: number } }>(ws, [
+          'status',
+          '--queue',
+          queueUrl,
+        ]).queue;
+        expect(queue).toMatchObject({ workers: 0, waiting: 0, active: 0, failed: 0 });
+      },
+      180_000,
+    );
   });
 }

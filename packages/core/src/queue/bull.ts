@@ -14,12 +14,34 @@ export async function openQueue<T, R>(backend: QueueBackend): Promise<Queue<T, R
   // Connection errors are also thrown to the caller of the failing command; without a listener they would crash.
   queue.on('error', () => undefined);
   try {
-    await queue.waitUntilReady();
+    await untilReady(queue);
   } catch (error) {
     await queue.close().catch(() => undefined);
     throw queueError(backend.location, error);
   }
   return queue;
+}
+
+/**
+ * Waits for a queue class to connect, failing on its first error: BullMQ's Redis connection retries
+ * forever (right for a worker that loses Redis later, wrong for one that never reached it), so an
+ * unreachable server would otherwise hang the command; a PostgreSQL backend fails by itself.
+ */
+export async function untilReady(bull: {
+  waitUntilReady(): Promise<unknown>;
+  once(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+}): Promise<void> {
+  let onError: (error: Error) => void = () => undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onError = reject;
+      bull.once('error', onError);
+      bull.waitUntilReady().then(() => resolve(), reject);
+    });
+  } finally {
+    bull.off('error', onError);
+  }
 }
 
 export function makeWorker<T, R>(

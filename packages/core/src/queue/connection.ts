@@ -1,7 +1,7 @@
 /**
  * @module Where a job queue lives: a queue URL read into a BullMQ backend and its connection.
- * BullMQ 6 runs on PostgreSQL (`postgres://`, the `pg` driver Autolabel already has) or on Redis
- * (`redis://`, which needs the optional `ioredis` driver). BullMQ loads only when a queue is used.
+ * BullMQ 6 runs on PostgreSQL (`postgres://`, the `pg` driver) or on Redis (`redis://`, the `ioredis`
+ * driver); both are dependencies of core. BullMQ loads only when a queue is used.
  */
 import type * as BullMqModule from 'bullmq';
 import { AutolabelError, messageOf } from '../errors.js';
@@ -99,5 +99,7 @@ export function queueError(location: QueueLocation, error: unknown): AutolabelEr
       { cause: error },
     );
   }
-  return new AutolabelError('QUEUE_FAILED', `queue ${location.display}: ${message}`, { cause: error });
+  const server = location.kind === 'postgres' ? 'PostgreSQL' : 'Redis';
+  const hint = /ECONNREFUSED/.test(message) ? ` (is the ${server} server running and listening there?)` : '';
+  return new AutolabelError('QUEUE_FAILED', `queue ${location.display}: ${message}${hint}`, { cause: error });
 }

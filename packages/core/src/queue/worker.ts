@@ -12,7 +12,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { loadEmbedder } from '../embed/load.js';
 import { embedItems } from '../embed/pipeline.js';
 import type { PendingEmbedding, Store } from '../store/store.js';
-import { makeWorker } from './bull.js';
+import { makeWorker, untilReady } from './bull.js';
 import { queueBackend, queueError } from './connection.js';
 import { type EmbedJob, type EmbedJobResult, queueJobSchema } from './jobs.js';
 
@@ -205,7 +205,7 @@ export async function runQueueWorker(store: Store, options: QueueWorkerOptions):
   });
 
   try {
-    await worker.waitUntilReady();
+    await untilReady(worker);
   } catch (error) {
     await worker.close(true).catch(() => undefined);
     throw queueError(backend.location, error);
