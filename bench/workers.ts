@@ -1,12 +1,14 @@
 /**
  * @module Queue workers against one process: the same images embedded in-process (`embed`) and by
- * 1, 2, 4... `autolabel worker` processes fed by `embed --queue` (BullMQ on PostgreSQL, PostgreSQL
- * store for both), with wall time, throughput per worker and per core, and CPU-seconds of every
- * part (workers, the producer, the PostgreSQL server): the queue's overhead per job is the CPU it
- * adds per image over the in-process run.
+ * 1, 2, 4... `autolabel worker` processes fed by `embed --queue`, on each queue engine side by side
+ * (BullMQ on PostgreSQL and on Redis; the store PostgreSQL for every run), with wall time, throughput
+ * per worker and per core, and CPU-seconds of every part (workers, the producer, the PostgreSQL and
+ * Redis servers): the queue's overhead is the CPU it adds per image over the in-process runs (one
+ * first, one last, averaged: the machine drifts), and its own CPU per job is the producer's plus the
+ * queue server's (for a PostgreSQL queue, the server's CPU beyond what the store's writes cost in process).
  *
- * npm run bench:workers -- --workers 1,2,4 [--images ../shared/datasets/cifar10/train --model onnx:../shared/models/mobilenet-v1-imagenet]
- *   [--limit 2000] [--job-size 128] [--threads 1]
+ * npm run bench:workers -- --workers 1,2,4 [--queue-engine postgres,redis] [--images ../shared/datasets/cifar10/train
+ *   --model onnx:../shared/models/mobilenet-v1-imagenet] [--limit 2000] [--job-size 128] [--threads 1]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,13 +18,14 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initWorkspace, isImageName, type Workspace } from '@autolabel/core';
-import { testPostgres, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
+import { testPostgres, testRedis, writeImage, writeTinyOnnxModel, postgresQuery as sql } from '@autolabel/test-utils';
 import { benchArgs, intArg } from './args.js';
 
 const args = benchArgs(
-  'bench:workers [--workers 1,2,4] [--images DIR --model SPEC] [--limit 2000] [--job-size 128] [--threads 1]',
+  'bench:workers [--workers 1,2,4] [--queue-engine postgres,redis] [--images DIR --model SPEC] [--limit 2000] [--job-size 128] [--threads 1]',
   {
     workers: { type: 'string', default: '1,2,4' },
+    'queue-engine': { type: 'string', default: 'postgres,redis' },
     images: { type: 'string' },
     model: { type: 'string' },
     limit: { type: 'string' },
@@ -33,6 +36,17 @@ const args = benchArgs(
 const workerCounts = String(args.workers)
   .split(',')
   .map((w) => intArg(w, 'workers', 1));
+const ENGINES = ['postgres', 'redis'] as const;
+type Engine = (typeof ENGINES)[number];
+const engines = String(args['queue-engine'])
+  .split(',')
+  .map((e) => {
+    if (!(ENGINES as readonly string[]).includes(e)) {
+      process.stderr.write(`--queue-engine: ${JSON.stringify(e)} is not one of ${ENGINES.join(', ')}\n`);
+      process.exit(2);
+    }
+    return e as Engine;
+  });
 const limit = intArg(args.limit, 'limit', 2000);
 const jobSize = intArg(args['job-size'], 'job-size', 128);
 const threads = intArg(args.threads, 'threads', 1);
@@ -45,6 +59,12 @@ if (!postgres.server) {
   process.exit(2);
 }
 const server = postgres.server;
+const redis = engines.includes('redis') ? await testRedis() : undefined;
+if (redis && !redis.server) {
+  process.stderr.write(`bench:workers --queue-engine redis needs a Redis server: ${redis.skip}\n`);
+  await server.stop();
+  process.exit(2);
+}
 const work = await mkdtemp(join(tmpdir(), 'autolabel-bench-workers-'));
 
 const databases: string[] = [];
@@ -135,6 +155,21 @@ function postgresCpu(port: string): number | null {
   return total;
 }
 const pgPort = new URL(server.url).port;
+
+/** The Redis server's CPU-seconds, found by its port (it names itself `redis-server HOST:PORT`); null if not on this machine. */
+function redisCpu(port: string): number | null {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (/redis-server/.test(cmd) && cmd.includes(`:${port}`)) return cpuOf(Number(pid));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return null;
+}
+const redisPort = redis?.server ? new URL(redis.server.url).port || '6379' : undefined;
+const queueServerCpu = (): number | null => (redisPort === undefined ? null : redisCpu(redisPort));
 const selfCpu = (): number => {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
@@ -172,6 +207,7 @@ function startWorker(store: string, queue: string, name: string): Promise<ChildP
 
 interface Row {
   readonly label: string;
+  readonly engine: Engine | null;
   readonly workers: number;
   readonly images: number;
   readonly jobs: number;
@@ -179,7 +215,10 @@ interface Row {
   readonly workerCpu: number;
   readonly producerCpu: number;
   readonly pgCpu: number | null;
+  readonly redisCpu: number | null;
 }
+
+const delta = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
 
 try {
   const images = join(work, 'photos');
@@ -196,95 +235,124 @@ try {
   );
   const rows: Row[] = [];
 
-  // In-process: the producer's own process embeds (the default embed).
-  {
-    const ws = await workspaceOn('inprocess', images, spec);
+  // In-process: the producer's own process embeds (the default embed); run first and last.
+  const inProcess = async (label: string): Promise<Row> => {
+    const ws = await workspaceOn(label.replace(/\W+/g, '_'), images, spec);
     const cpu0 = selfCpu();
     const pg0 = postgresCpu(pgPort);
     const t0 = performance.now();
     const result = await ws.embed({ threads });
     const wall = (performance.now() - t0) / 1000;
     const pg1 = postgresCpu(pgPort);
-    rows.push({
-      label: 'in-process',
+    await ws.close();
+    return {
+      label,
+      engine: null,
       workers: 1,
       images: result.embedded,
       jobs: 0,
       wall,
       workerCpu: selfCpu() - cpu0,
       producerCpu: 0,
-      pgCpu: pg0 === null || pg1 === null ? null : pg1 - pg0,
-    });
-    await ws.close();
-  }
+      pgCpu: delta(pg0, pg1),
+      redisCpu: null,
+    };
+  };
+  rows.push(await inProcess('in-process'));
 
-  for (const count of workerCounts) {
-    const ws = await workspaceOn(`w${count}`, images, spec);
-    const store = ws.config.store!;
-    const queue = await database(`bench_workers_queue_${count}`);
-    const workers = await Promise.all(
-      Array.from({ length: count }, (_, i) => startWorker(store, queue, `bench-${count}-${i}`)),
-    );
-    const before = workers.map((w) => cpuOf(w.pid!));
-    const cpu0 = selfCpu();
-    const pg0 = postgresCpu(pgPort);
-    const t0 = performance.now();
-    const result = await ws.embed({ queue, jobSize });
-    const wall = (performance.now() - t0) / 1000;
-    const pg1 = postgresCpu(pgPort);
-    const workerCpu = workers.reduce((sum, w, i) => sum + cpuOf(w.pid!) - before[i]!, 0);
-    const producerCpu = selfCpu() - cpu0;
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise((resolve) => {
-            w.once('exit', resolve);
-            w.kill('SIGTERM');
-          }),
-      ),
-    );
-    rows.push({
-      label: `${count} worker${count === 1 ? '' : 's'}`,
-      workers: count,
-      images: result.embedded,
-      jobs: 'queue' in result ? result.queue.jobs : 0,
-      wall,
-      workerCpu,
-      producerCpu,
-      pgCpu: pg0 === null || pg1 === null ? null : pg1 - pg0,
-    });
-    await ws.close();
-  }
+  // Engines alternate at each worker count, so both see the same moment of a shared machine.
+  for (const count of workerCounts)
+    for (const engine of engines) {
+      const ws = await workspaceOn(`w${count}_${engine}`, images, spec);
+      const store = ws.config.store!;
+      const queue =
+        engine === 'postgres'
+          ? await database(`bench_workers_queue_${count}`)
+          : `${redis!.server!.url}?queue=bench_${count}_${randomBytes(4).toString('hex')}`;
+      const workers = await Promise.all(
+        Array.from({ length: count }, (_, i) => startWorker(store, queue, `bench-${count}-${i}`)),
+      );
+      const before = workers.map((w) => cpuOf(w.pid!));
+      const cpu0 = selfCpu();
+      const pg0 = postgresCpu(pgPort);
+      const redis0 = queueServerCpu();
+      const t0 = performance.now();
+      const result = await ws.embed({ queue, jobSize });
+      const wall = (performance.now() - t0) / 1000;
+      const pg1 = postgresCpu(pgPort);
+      const redis1 = queueServerCpu();
+      const workerCpu = workers.reduce((sum, w, i) => sum + cpuOf(w.pid!) - before[i]!, 0);
+      const producerCpu = selfCpu() - cpu0;
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise((resolve) => {
+              w.once('exit', resolve);
+              w.kill('SIGTERM');
+            }),
+        ),
+      );
+      rows.push({
+        label: `${count} worker${count === 1 ? '' : 's'}, ${engine === 'postgres' ? 'PostgreSQL' : 'Redis'} queue`,
+        engine,
+        workers: count,
+        images: result.embedded,
+        jobs: 'queue' in result ? result.queue.jobs : 0,
+        wall,
+        workerCpu,
+        producerCpu,
+        pgCpu: delta(pg0, pg1),
+        redisCpu: delta(redis0, redis1),
+      });
+      await ws.close();
+    }
+  rows.push(await inProcess('in-process (again)'));
 
-  const base = rows[0]!;
-  const baseCpu = base.workerCpu + (base.pgCpu ?? 0);
+  // The base: both in-process runs, per image.
+  const bases = rows.filter((row) => row.jobs === 0);
+  const baseImages = bases.reduce((sum, row) => sum + row.images, 0);
+  const basePerImage = bases.reduce((sum, row) => sum + row.workerCpu + (row.pgCpu ?? 0), 0) / baseImages;
+  const storePgPerImage = bases.reduce((sum, row) => sum + (row.pgCpu ?? 0), 0) / baseImages;
   console.log(`load average ${loadavg()[0]!.toFixed(1)} at the end\n`);
   console.log(
-    '| run | images | jobs | wall s | img/s total | img/s per worker | img/s per core busy | CPU-s workers | CPU-s producer | CPU-s PostgreSQL | CPU-ms per image | overhead vs in-process | overhead per job |',
+    '| run | images | jobs | wall s | img/s total | img/s per worker | img/s per core busy | CPU-s workers | CPU-s producer | CPU-s PostgreSQL | CPU-s Redis | CPU-ms per image | overhead vs in-process | overhead per job | queue CPU per job |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     const rate = row.images / row.wall;
     const busy = Math.min(cores, row.workers * threads);
-    const cpu = row.workerCpu + row.producerCpu + (row.pgCpu ?? 0);
+    const cpu = row.workerCpu + row.producerCpu + (row.pgCpu ?? 0) + (row.redisCpu ?? 0);
     const perImage = (1000 * cpu) / row.images;
-    const extra = cpu - (baseCpu * row.images) / base.images;
-    const overhead = row.jobs === 0 ? '' : `${((100 * extra) / ((baseCpu * row.images) / base.images)).toFixed(1)}%`;
+    const extra = cpu - basePerImage * row.images;
+    const overhead = row.jobs === 0 ? '' : `${((100 * extra) / (basePerImage * row.images)).toFixed(1)}%`;
     const perJob = row.jobs === 0 ? '' : `${((1000 * extra) / row.jobs).toFixed(1)} ms`;
+    // The queue's own CPU: the producer, plus the queue's server (Redis; or PostgreSQL beyond the store's share).
+    const server =
+      row.engine === 'redis'
+        ? row.redisCpu
+        : row.pgCpu === null
+          ? null
+          : Math.max(0, row.pgCpu - storePgPerImage * row.images);
+    const queueCpu =
+      row.jobs === 0 || server === null ? '' : `${((1000 * (row.producerCpu + server)) / row.jobs).toFixed(1)} ms`;
     console.log(
       `| ${row.label} | ${row.images} | ${row.jobs || ''} | ${row.wall.toFixed(1)} | ${rate.toFixed(1)} | ${(rate / row.workers).toFixed(1)} | ` +
         `${(rate / busy).toFixed(1)} | ${row.workerCpu.toFixed(1)} | ${row.producerCpu.toFixed(1)} | ` +
-        `${row.pgCpu === null ? 'n/a' : row.pgCpu.toFixed(1)} | ${perImage.toFixed(2)} | ${overhead} | ${perJob} |`,
+        `${row.pgCpu === null ? 'n/a' : row.pgCpu.toFixed(1)} | ${row.engine === 'redis' ? (row.redisCpu?.toFixed(2) ?? 'n/a') : ''} | ` +
+        `${perImage.toFixed(2)} | ${overhead} | ${perJob} | ${queueCpu} |`,
     );
   }
   console.log(
     '\nCPU-s are user+system seconds from /proc (workers from ready to the end, so model loading is left out).' +
-      ' Overhead: CPU of every part (workers, producer, PostgreSQL) per image beyond the in-process run, whose' +
-      ' CPU counts the process and PostgreSQL; on a shared machine wall-time ratios move with the load.',
+      ' Overhead: CPU of every part (workers, producer, PostgreSQL, Redis) per image beyond the in-process runs' +
+      ' (both averaged), whose CPU counts the process and PostgreSQL. Queue CPU per job: the producer plus the' +
+      " queue's server (Redis, or PostgreSQL beyond the store's in-process share), per job. On a shared machine" +
+      ' wall-time ratios move with the load.',
   );
 } finally {
   for (const name of databases)
     await sql(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
   await server.stop();
+  await redis?.server?.stop();
   await rm(work, { recursive: true, force: true });
 }
