@@ -326,19 +326,17 @@ try {
     const extra = cpu - basePerImage * row.images;
     const overhead = row.jobs === 0 ? '' : `${((100 * extra) / (basePerImage * row.images)).toFixed(1)}%`;
     const perJob = row.jobs === 0 ? '' : `${((1000 * extra) / row.jobs).toFixed(1)} ms`;
-    // The queue's own CPU: the producer, plus the queue's server (Redis; or PostgreSQL beyond the store's share).
-    const server =
-      row.engine === 'redis'
-        ? row.redisCpu
-        : row.pgCpu === null
-          ? null
-          : Math.max(0, row.pgCpu - storePgPerImage * row.images);
+    // The queue's own CPU: the producer, plus the queue's server: Redis, or PostgreSQL beyond the store's
+    // share, which is what PostgreSQL took with the same workers on a Redis queue (the in-process share without one).
+    const twin = rows.find((other) => other.engine === 'redis' && other.workers === row.workers);
+    const storePg = twin?.pgCpu != null ? twin.pgCpu * (row.images / twin.images) : storePgPerImage * row.images;
+    const server = row.engine === 'redis' ? row.redisCpu : row.pgCpu === null ? null : Math.max(0, row.pgCpu - storePg);
     const queueCpu =
       row.jobs === 0 || server === null ? '' : `${((1000 * (row.producerCpu + server)) / row.jobs).toFixed(1)} ms`;
     console.log(
       `| ${row.label} | ${row.images} | ${row.jobs || ''} | ${row.wall.toFixed(1)} | ${rate.toFixed(1)} | ${(rate / row.workers).toFixed(1)} | ` +
-        `${(rate / busy).toFixed(1)} | ${row.workerCpu.toFixed(1)} | ${row.producerCpu.toFixed(1)} | ` +
-        `${row.pgCpu === null ? 'n/a' : row.pgCpu.toFixed(1)} | ${row.engine === 'redis' ? (row.redisCpu?.toFixed(2) ?? 'n/a') : ''} | ` +
+        `${(rate / busy).toFixed(1)} | ${row.workerCpu.toFixed(1)} | ${row.producerCpu.toFixed(2)} | ` +
+        `${row.pgCpu === null ? 'n/a' : row.pgCpu.toFixed(2)} | ${row.engine === 'redis' ? (row.redisCpu?.toFixed(2) ?? 'n/a') : ''} | ` +
         `${perImage.toFixed(2)} | ${overhead} | ${perJob} | ${queueCpu} |`,
     );
   }
@@ -346,7 +344,8 @@ try {
     '\nCPU-s are user+system seconds from /proc (workers from ready to the end, so model loading is left out).' +
       ' Overhead: CPU of every part (workers, producer, PostgreSQL, Redis) per image beyond the in-process runs' +
       ' (both averaged), whose CPU counts the process and PostgreSQL. Queue CPU per job: the producer plus the' +
-      " queue's server (Redis, or PostgreSQL beyond the store's in-process share), per job. On a shared machine" +
+      " queue's server (Redis, or PostgreSQL beyond the store's share: its CPU with the same workers on the Redis" +
+      ' queue), per job. On a shared machine' +
       ' wall-time ratios move with the load.',
   );
 } finally {
