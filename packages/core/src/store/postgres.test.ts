@@ -10,8 +10,8 @@ import type { ImageId } from '../domain/index.js';
 import { openPostgresStore } from './postgres/index.js';
 import { lockKey } from './postgres/locks.js';
 import { SCHEMA_VERSION } from './postgres/migrations.js';
-import { storeContract } from './store.contract.js';
-import type { NewImage, StoreLock } from './store.js';
+import { image, storeContract } from './store.contract.js';
+import type { StoreLock } from './store.js';
 
 // The server CI started, or one of our own from the local binaries; without either, skipped (never in CI).
 const postgres = await testPostgres();
@@ -103,18 +103,6 @@ async function killed(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
   await exit;
 }
-
-const image = (path: string, contentHash: string): NewImage => ({
-  path,
-  contentHash,
-  size: 1,
-  mtimeMs: 1,
-  width: 1,
-  height: 1,
-  format: 'png',
-  skipReason: null,
-  skipDetail: null,
-});
 
 if (!server) {
   describe.skip(`postgres store (skipped: ${postgres.skip})`, () => {

@@ -7,10 +7,10 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite/index.js';
 import { IN_PLACE_MIN_ROWS } from './sqlite/fits.js';
-import { storeContract } from './store.contract.js';
+import { image, storeContract } from './store.contract.js';
 import type { ImageId } from '../domain/index.js';
 import { embeddingRows } from './embedding-rows.js';
-import type { NewImage, Store } from './store.js';
+import type { Store } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autolabel-sqlite-'));
 let n = 0;
@@ -54,18 +54,6 @@ async function killed(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
   await exit;
 }
-
-const image = (path: string, contentHash: string): NewImage => ({
-  path,
-  contentHash,
-  size: 1,
-  mtimeMs: 1,
-  width: 1,
-  height: 1,
-  format: 'png',
-  skipReason: null,
-  skipDetail: null,
-});
 
 describe('sqlite store', () => {
   it('keeps data across reopen (a real file, WAL)', async () => {

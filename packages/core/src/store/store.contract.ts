@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { ImageId } from '../domain/index.js';
 import type { NewImage, Store } from './store.js';
 
-function image(path: string, contentHash: string, extra: Partial<NewImage> = {}): NewImage {
+/** A scanned image for store tests (the adapters' own test files use it too). */
+export function image(path: string, contentHash: string, extra: Partial<NewImage> = {}): NewImage {
   return {
     path,
     contentHash,

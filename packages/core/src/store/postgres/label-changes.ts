@@ -6,41 +6,9 @@
  */
 import type { ImageId } from '../../domain/index.js';
 import { AutolabelError } from '../../errors.js';
-import { LABEL_UNDO_DEPTH } from '../sqlite/label-changes.js';
+import { describe, journalRow, LABEL_UNDO_DEPTH, type LabelRowNow, NAMED_CONFLICTS } from '../sqlite/label-changes.js';
 import type { LabelChangeRecord, LabelUndoRecord } from '../store.js';
 import type { Queries } from './connection.js';
-
-/** Images an undo refusal names, of those changed since. */
-const NAMED_CONFLICTS = 3;
-
-interface LabelRowNow {
-  label: string;
-  source: string;
-  confidence: number | null;
-  origin: string | null;
-  origin_detail: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-/** A label row as the journal keeps it: the same JSON, keys in the same order, as the SQLite journal. */
-function journalRow(row: LabelRowNow | undefined): string | null {
-  if (!row) return null;
-  return JSON.stringify({
-    label: row.label,
-    source: row.source,
-    confidence: row.confidence,
-    origin: row.origin,
-    originDetail: row.origin_detail,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  });
-}
-
-function describe(row: LabelRowNow | undefined): string {
-  if (!row) return 'has no label';
-  return row.source === 'accepted' ? `is accepted as "${row.label}"` : `is labelled "${row.label}"`;
-}
 
 const LABEL_ROWS = `SELECT image_id, label, source, confidence, origin, origin_detail, created_at, updated_at
   FROM labels WHERE image_id = ANY($1::int[])`;

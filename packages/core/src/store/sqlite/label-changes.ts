@@ -11,10 +11,10 @@ import type { LabelChangeRecord, LabelUndoRecord } from '../store.js';
 /** Changes kept for undo; older ones are pruned as new ones are recorded. */
 export const LABEL_UNDO_DEPTH = 100;
 /** Images an undo refusal names, of those changed since. */
-const NAMED_CONFLICTS = 3;
+export const NAMED_CONFLICTS = 3;
 
 /** A label row as the journal keeps it (JSON, keys in this order), or null for no label. */
-interface JournalRow {
+export interface JournalRow {
   readonly label: string;
   readonly source: string;
   readonly confidence: number | null;
@@ -24,7 +24,8 @@ interface JournalRow {
   readonly updatedAt: string;
 }
 
-interface LabelRowNow {
+/** A label row as both stores read it (snake_case columns). */
+export interface LabelRowNow {
   label: string;
   source: string;
   confidence: number | null;
@@ -34,7 +35,8 @@ interface LabelRowNow {
   updated_at: string;
 }
 
-function journalRow(row: LabelRowNow | undefined): string | null {
+/** A label row as the journal keeps it (the same JSON for the SQLite and PostgreSQL stores). */
+export function journalRow(row: LabelRowNow | undefined): string | null {
   if (!row) return null;
   const kept: JournalRow = {
     label: row.label,
@@ -49,7 +51,7 @@ function journalRow(row: LabelRowNow | undefined): string | null {
 }
 
 /** How an image's label stands now, as a refusal names it. */
-function describe(row: LabelRowNow | undefined): string {
+export function describe(row: LabelRowNow | undefined): string {
   if (!row) return 'has no label';
   return row.source === 'accepted' ? `is accepted as "${row.label}"` : `is labelled "${row.label}"`;
 }
