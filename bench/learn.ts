@@ -76,6 +76,8 @@ const args = benchArgs('bench:learn --images [NAME=]DIR[,DIR] [--images ...] --m
   views: { type: 'string' },
   'long-tail': { type: 'string' },
   'views-only': { type: 'boolean' },
+  // The big pools' PCA reduction (features.ts) forced on, for its accuracy check.
+  reduce: { type: 'boolean' },
 });
 const imagesArgs = args.images as unknown as string[] | undefined;
 if (!imagesArgs?.length || typeof args.model !== 'string') {
@@ -332,7 +334,10 @@ async function preparePool(dataset: Dataset, outDir: string, withViews = false):
       };
     }
     const t0 = performance.now();
-    const learner = await Learner.create(embeddings, { cacheDir: join(wsDir, 'cache') });
+    const learner = await Learner.create(embeddings, {
+      cacheDir: join(wsDir, 'cache'),
+      reduce: args.reduce ? 'always' : 'auto',
+    });
     log(
       `${dataset.name}: pool ${embeddings.imageIds.length} images x ${embeddings.dim}-d; graph ${learner.graphInfo.how} in ${(learner.graphInfo.ms / 1000).toFixed(2)} s (learner ready in ${((performance.now() - t0) / 1000).toFixed(2)} s)`,
     );

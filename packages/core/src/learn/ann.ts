@@ -12,7 +12,7 @@ import type * as Usearch from 'usearch';
 import { AutolabelError, messageOf } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { sha256File } from '../util/hash.js';
-import { appendNodes, dropSelf, type KnnGraph, type NeighbourSearch } from './graph.js';
+import { appendNodes, dropSelf, GraphProgress, type GraphStep, type KnnGraph, type NeighbourSearch } from './graph.js';
 import type { Matrix } from './matrix.js';
 import type { Neighbours } from './ort-math.js';
 
@@ -60,10 +60,12 @@ export async function loadUsearch(): Promise<typeof Usearch> {
   }
 }
 
-/** What a saved index must match to be used: the model whose features it holds and their width. */
+/** What a saved index must match to be used: the model whose features it holds, which ones, and their width. */
 export interface IndexIdentity {
   readonly modelId: string;
   readonly dim: number;
+  /** features.ts `featureKey`; default (and an index saved before it was recorded) `full`. */
+  readonly featureKey?: string;
 }
 
 interface IndexHeader extends IndexIdentity {
@@ -111,6 +113,7 @@ export class HnswIndex {
         header.magic !== INDEX_MAGIC ||
         header.modelId !== identity.modelId ||
         header.dim !== identity.dim ||
+        (header.featureKey ?? 'full') !== (identity.featureKey ?? 'full') ||
         header.metric !== 'ip' ||
         header.connectivity !== connectivity ||
         header.quantization !== (options.quantization ?? DEFAULTS.quantization)
@@ -138,12 +141,13 @@ export class HnswIndex {
     return this.#keys.length;
   }
 
-  /** Adds `rows` under `keys` (one per row, not yet in the index). */
-  async add(keys: Int32Array, rows: Matrix): Promise<void> {
+  /** Adds `rows` under `keys` (one per row, not yet in the index); `onRows(rows)` after each native call. */
+  async add(keys: Int32Array, rows: Matrix, onRows?: (rows: number) => void): Promise<void> {
     for (let start = 0; start < rows.rows; start += BATCH_ROWS) {
       const end = Math.min(rows.rows, start + BATCH_ROWS);
       const batchKeys = BigUint64Array.from(keys.subarray(start, end), (key) => BigInt(key));
       this.index.add(batchKeys, rows.data.subarray(start * rows.cols, end * rows.cols), this.options.threads ?? 0);
+      onRows?.(end - start);
       await nextTurn();
     }
     const all = new Int32Array(this.#keys.length + keys.length);
@@ -154,9 +158,9 @@ export class HnswIndex {
 
   /**
    * The (about) k nearest keys of each query, nearest first, -1 where fewer were found; scores are dot
-   * products (in float16, within about 1e-3).
+   * products (in float16, within about 1e-3). `onRows(rows)` after each native call.
    */
-  async search(queries: Matrix, k: number): Promise<Neighbours> {
+  async search(queries: Matrix, k: number, onRows?: (rows: number) => void): Promise<Neighbours> {
     const keys = new Int32Array(queries.rows * k).fill(-1);
     const scores = new Float32Array(queries.rows * k);
     for (let start = 0; start < queries.rows; start += BATCH_ROWS) {
@@ -176,6 +180,7 @@ export class HnswIndex {
           scores[o + j] = 1 - found.distances[r * k + j]!; // usearch's inner-product distance is 1 - dot
         }
       }
+      onRows?.(end - start);
       await nextTurn();
     }
     return { indices: keys, scores, k };
@@ -185,7 +190,7 @@ export class HnswIndex {
    * Saves to `file` and its keys to `file.keys`, each written whole under a temporary name first;
    * the old keys file goes first, so a crash in between leaves an index that `open` refuses.
    */
-  async save(file: string, modelId: string): Promise<void> {
+  async save(file: string, modelId: string, featureKey = 'full'): Promise<void> {
     const temporary = `${file}.${process.pid}.tmp`;
     let header: IndexHeader;
     try {
@@ -193,6 +198,7 @@ export class HnswIndex {
       header = {
         magic: INDEX_MAGIC,
         modelId,
+        featureKey,
         dim: this.dim,
         count: this.size,
         metric: 'ip',
@@ -255,6 +261,8 @@ export interface ApproximateGraphInput {
   /** The image id of each row. */
   readonly ids: Int32Array;
   readonly modelId: string;
+  /** features.ts `featureKey` (default `full`): an index of other features is rebuilt. */
+  readonly featureKey?: string;
   readonly k: number;
   /** Where the index is kept; none: built in memory and dropped. */
   readonly file?: string;
@@ -263,7 +271,15 @@ export interface ApproximateGraphInput {
   /** Exact search, for the old nodes' nearest new ones when few are new. */
   readonly exact: NeighbourSearch;
   readonly options?: HnswOptions;
+  /** Counts the images whose neighbours are searched (`GraphProgress`). */
+  readonly onStep?: GraphStep;
 }
+
+/**
+ * What a row costs to add to the index, against searching it, in a build's progress: 1.57-1.77 times
+ * at 50k-200k synthetic 1024-d images (bench:ann's add and search CPU-seconds, README).
+ */
+const ADD_WORK = 1.6;
 
 export interface ApproximateGraph {
   readonly graph: KnnGraph;
@@ -282,18 +298,23 @@ export interface ApproximateGraph {
 export async function approximateKnnGraph(input: ApproximateGraphInput): Promise<ApproximateGraph> {
   const { features, ids, k, file } = input;
   const options = input.options ?? {};
-  const identity = { modelId: input.modelId, dim: features.cols };
+  const identity = { modelId: input.modelId, dim: features.cols, featureKey: input.featureKey };
   let index = file ? await HnswIndex.open(file, identity, options) : undefined;
   if (index && !(index.size <= ids.length && index.keys.every((key, i) => ids[i] === key))) index = undefined;
   const how: ApproximateGraph['index'] = !index ? 'built' : index.size === ids.length ? 'loaded' : 'extended';
   index ??= await HnswIndex.create(features.cols, options);
   const known = index.size;
-  if (known < ids.length) await index.add(ids.subarray(known), rowsFrom(features, known));
+  const from = input.previous?.nodes ?? 0;
+  const searched = features.rows - from;
+  // The old nodes' nearest new ones, when searched by a throwaway index of the new rows: those added, then searched.
+  const merged = from > 0 && searched > EXACT_NEW_ROWS ? ADD_WORK * searched + from : 0;
+  const progress = new GraphProgress(searched, ADD_WORK * (ids.length - known) + searched + merged, input.onStep);
+  const step = (work: number) => (rows: number) => progress.advance(work * rows);
+  if (known < ids.length) await index.add(ids.subarray(known), rowsFrom(features, known), step(ADD_WORK));
 
   const rowOfKey = new Map<number, number>();
   ids.forEach((id, row) => rowOfKey.set(id, row));
-  const from = input.previous?.nodes ?? 0;
-  const found = await index.search(rowsFrom(features, from), k + 1);
+  const found = await index.search(rowsFrom(features, from), k + 1, step(1));
   for (let p = 0; p < found.indices.length; p++) {
     const key = found.indices[p]!;
     if (key >= 0) found.indices[p] = rowOfKey.get(key) ?? -1;
@@ -306,10 +327,11 @@ export async function approximateKnnGraph(input: ApproximateGraphInput): Promise
     const search = added.rows <= EXACT_NEW_ROWS ? input.exact : new HnswSearch(options);
     graph = appendNodes(input.previous, fresh, await search.topK(old, added, k));
   }
+  progress.finish();
 
   if (file && how !== 'loaded') {
     try {
-      await index.save(file, input.modelId);
+      await index.save(file, input.modelId, input.featureKey);
     } catch (error) {
       return {
         graph,

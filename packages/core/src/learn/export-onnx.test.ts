@@ -8,7 +8,7 @@ import { encodeImage, type ImagePattern, type Rgb, writeTinyOnnxModel } from '@a
 import { loadEmbedder } from '../embed/load.js';
 import { decodeRgb } from '../image/decode.js';
 import { exportClassifierOnnx, type ExportedPixelInput } from './export-onnx.js';
-import { applyFeatureTransform, fitFeatureTransform } from './features.js';
+import { applyFeatureTransform, fitFeatureTransform, learnerFeatures, REDUCED_DIM } from './features.js';
 import { headLogits, softmaxRows, trainLogistic } from './logistic.js';
 import { matrix } from './matrix.js';
 import { FLOAT, encodeModel, floatInitializer, int64Initializer, intAttr, intsAttr, valueInfo } from './onnx-graph.js';
@@ -107,6 +107,34 @@ async function sampleImages(): Promise<{ files: Buffer[]; labels: number[] }> {
   return { files, labels };
 }
 
+/** The sample images decoded exactly as the embed job does (packed uint8 RGB at the input size), and embedded. */
+async function embedSamples(folder: string) {
+  const embedder = await loadEmbedder(`onnx:${folder}`, { threads: 1 });
+  const { input } = embedder;
+  const { files, labels } = await sampleImages();
+  const count = files.length;
+  const pixels = new Uint8Array(count * input.width * input.height * 3);
+  for (let i = 0; i < count; i++) {
+    pixels.set(await decodeRgb(files[i]!, input, { maxPixels: 1e8 }), i * input.width * input.height * 3);
+  }
+  try {
+    const raw = await embedder.embed(pixels, count);
+    return { input, labels, count, pixels, embeddings: matrix(count, embedder.dim, raw) };
+  } finally {
+    await embedder.close();
+  }
+}
+
+async function runExported(out: string, pixels: Uint8Array, shape: number[]): Promise<ort.Tensor> {
+  const session = await ort.InferenceSession.create(out, { intraOpNumThreads: 1 });
+  try {
+    const result = await session.run({ pixels: new ort.Tensor('float32', Float32Array.from(pixels), shape) });
+    return result.probabilities!;
+  } finally {
+    await session.release();
+  }
+}
+
 function close(actual: Float32Array, expected: Float32Array, tolerance: number): number {
   let worst = 0;
   for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
@@ -120,22 +148,7 @@ describe('exportClassifierOnnx', () => {
     it('gives the probabilities Autolabel computes for the same pixels, and names its classes', async () => {
       const folder = join(dir, name.replace(/\W+/g, '-'));
       await make(folder);
-      const embedder = await loadEmbedder(`onnx:${folder}`, { threads: 1 });
-      const { input } = embedder;
-      const { files, labels } = await sampleImages();
-      const count = files.length;
-      // Decoded exactly as the embed job does: packed uint8 RGB at the model's input size.
-      const pixels = new Uint8Array(count * input.width * input.height * 3);
-      for (let i = 0; i < count; i++) {
-        pixels.set(await decodeRgb(files[i]!, input, { maxPixels: 1e8 }), i * input.width * input.height * 3);
-      }
-      let raw: Float32Array;
-      try {
-        raw = await embedder.embed(pixels, count);
-      } finally {
-        await embedder.close();
-      }
-      const embeddings = matrix(count, embedder.dim, raw);
+      const { input, labels, count, pixels, embeddings } = await embedSamples(folder);
 
       const transform = fitFeatureTransform(embeddings);
       const features = applyFeatureTransform(transform, embeddings);
@@ -192,6 +205,42 @@ describe('exportClassifierOnnx', () => {
       });
       expect(model.docString).toContain('0..255');
     });
+  });
+
+  it("replays the PCA reduction of big pools: the learner's features and its linear predictions", async () => {
+    const folder = join(dir, 'reduced');
+    const featureDim = REDUCED_DIM + 44;
+    await writeTinyOnnxModel(folder, { inputSize: 32, featureDim });
+    const { input, labels, count, pixels, embeddings } = await embedSamples(folder);
+    // The learner's own features, reduced as a big pool's are (forced: this pool is small).
+    const { transform, features } = await learnerFeatures(
+      { modelId: 'tiny', dim: featureDim, imageIds: Int32Array.from(labels.keys()), vectors: embeddings.data },
+      { reduce: 'always' },
+    );
+    expect(transform.projection?.dim).toBe(REDUCED_DIM);
+    expect(features.cols).toBe(REDUCED_DIM);
+    const targets = new Float32Array(count * CLASSES.length);
+    labels.forEach((label, i) => (targets[i * CLASSES.length + label] = 1));
+    const head = await trainLogistic(features, targets, CLASSES.length, { l2: 0.05 });
+    const expected = softmaxRows(headLogits(head, features), CLASSES.length);
+
+    const out = join(folder, 'classifier.onnx');
+    await exportClassifierOnnx({ backboneDir: folder, transform, head, classes: CLASSES, out });
+    const probabilities = await runExported(out, pixels, [count, input.height, input.width, 3]);
+    expect(probabilities.dims).toEqual([count, CLASSES.length]);
+    close(probabilities.data as Float32Array, expected, 1e-4);
+    const model = onnx.ModelProto.decode(readFileSync(out));
+    expect(model.graph!.node!.some((n) => n.opType === 'MatMul')).toBe(true);
+    // Without the projection the same head cannot even be exported: it takes the reduced width.
+    await expect(
+      exportClassifierOnnx({
+        backboneDir: folder,
+        transform: { ...transform, projection: undefined },
+        head,
+        classes: CLASSES,
+        out,
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   const someHead = (dim: number) => ({

@@ -17,7 +17,7 @@ import type { ImageInputSpec } from '../domain/index.js';
 import { AutolabelError, messageOf } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readJsonFile } from '../util/json.js';
-import type { FeatureTransform } from './features.js';
+import { featureDim, type FeatureTransform } from './features.js';
 import type { LinearHead } from './logistic.js';
 import {
   FLOAT,
@@ -103,10 +103,11 @@ export async function exportClassifierOnnx(options: ExportClassifierOptions): Pr
   const input = inputSpecOf(config, configPath);
   const model = decodeModel(bytes, modelPath);
   const backbone = await probeBackbone(bytes, modelPath, input);
-  if (backbone.dim !== options.head.dim) {
+  const width = options.transform.mean.length;
+  if (backbone.dim !== width) {
     throw new AutolabelError(
       'INVALID_ARGUMENT',
-      `the head takes ${options.head.dim}-d features but ${modelPath} gives ${backbone.dim} per image: was it trained on another model?`,
+      `the head was fitted on ${width}-d embeddings but ${modelPath} gives ${backbone.dim} per image: was it trained on another model?`,
     );
   }
 
@@ -144,8 +145,14 @@ function checkArguments(options: ExportClassifierOptions): void {
   }
   if (head.bias.length !== head.classes)
     problems.push(`head bias holds ${head.bias.length} values, expected ${head.classes}`);
-  if (transform.mean.length !== head.dim) {
-    problems.push(`feature transform mean has ${transform.mean.length} values, the head takes ${head.dim}`);
+  if (featureDim(transform) !== head.dim) {
+    problems.push(`feature transform gives ${featureDim(transform)} values, the head takes ${head.dim}`);
+  }
+  const p = transform.projection;
+  if (p && p.components.length !== transform.mean.length * p.dim) {
+    problems.push(
+      `feature projection holds ${p.components.length} values, expected ${transform.mean.length} x ${p.dim}`,
+    );
   }
   if (!(transform.power > 0)) problems.push(`feature transform power ${transform.power} is not positive`);
   for (const key of Object.keys(options.metadata ?? {})) {
@@ -354,7 +361,8 @@ function appendClassifier(model: ModelProto, context: AppendContext): void {
     features = at('pooled');
   }
 
-  // Feature transform (features.ts): signed power, L2, subtract the mean, L2.
+  // Feature transform (features.ts): signed power, L2, subtract the mean, L2; reduced: times the PCA
+  // projection, L2.
   const { transform, head } = options;
   after.push(
     node('Abs', [features], at('abs')),
@@ -371,8 +379,22 @@ function appendClassifier(model: ModelProto, context: AppendContext): void {
     );
   };
   l2Normalise(at('powered'), at('unit'));
-  after.push(node('Sub', [at('unit'), constant('mean', [head.dim], transform.mean)], at('centred')));
-  l2Normalise(at('centred'), at('features'));
+  const width = transform.mean.length;
+  after.push(node('Sub', [at('unit'), constant('mean', [width], transform.mean)], at('centred')));
+  const { projection } = transform;
+  if (projection) {
+    l2Normalise(at('centred'), at('centred_unit'));
+    after.push(
+      node(
+        'MatMul',
+        [at('centred_unit'), constant('projection', [width, projection.dim], projection.components)],
+        at('projected'),
+      ),
+    );
+    l2Normalise(at('projected'), at('features'));
+  } else {
+    l2Normalise(at('centred'), at('features'));
+  }
 
   // Linear head and softmax (logistic.ts): softmax(x W + b).
   after.push(

@@ -1,44 +1,115 @@
 /**
  * @module The feature transform every learner sees: signed square root, L2 normalisation, centring on
- * the mean of all images, L2 again. The power step tames pooled-ReLU tails and the centring removes
- * the direction all images share (measured: bench/learn.ts). Exported models replay it in ONNX.
+ * the mean of all images, L2 again; for big pools then a PCA projection to `REDUCED_DIM` dimensions and
+ * L2 once more. The power step tames pooled-ReLU tails and the centring removes the direction all
+ * images share (measured: bench/learn.ts). Exported models replay it in ONNX (export-onnx.ts).
  */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { embeddingRows } from '../store/embedding-rows.js';
 import type { EmbeddingSet } from '../store/store.js';
-import { columnMeans, type Matrix, matrix, normalizeRows, powerTransform, subtractFromRows } from './matrix.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { sha256 } from '../util/hash.js';
+import { seededRandom } from '../util/random.js';
+import { ANN_MIN_ROWS } from './ann.js';
+import {
+  columnMeans,
+  type Matrix,
+  matrix,
+  multiply,
+  normalizeRows,
+  powerTransform,
+  subtractFromRows,
+} from './matrix.js';
+import { OrtMath } from './ort-math.js';
+
+/** A linear map of the centred unit features to fewer dimensions (their principal subspace). */
+export interface FeatureProjection {
+  /** Dimensions out. */
+  readonly dim: number;
+  /** Row-major [input dim, `dim`]: features (as rows) times this matrix. */
+  readonly components: Float32Array;
+}
 
 export interface FeatureTransform {
   readonly power: number;
   /** Mean of the power-transformed, normalised embeddings of every image. */
   readonly mean: Float32Array;
+  /** Big pools: the centred features are projected by this, then normalised again. */
+  readonly projection?: FeatureProjection;
 }
 
 export const FEATURE_POWER = 0.5;
+
+/**
+ * From this many images on, the features are reduced by PCA: where the graph is built by HNSW (ann.ts),
+ * whose cost and memory grow with the width. Measured (bench:scale, README): at 1M x 1024 the float32
+ * features alone would be 4 GB and the HNSW build over 1 CPU-hour; at 256-d both are a quarter. Below,
+ * exact search of the full features is fast enough and costs no accuracy.
+ */
+export const REDUCE_MIN_ROWS = ANN_MIN_ROWS;
+/** Dimensions kept by the reduction (the issue's 4x; accuracy measured by bench:learn --reduce). */
+export const REDUCED_DIM = 256;
+/** Rows the PCA is fitted on: a 1024 x 1024 covariance is well estimated from 20k (and costs ~1 s). */
+export const PCA_SAMPLE = 20_000;
+/** Subspace iterations of the covariance (each one gemm of 256 x 1024 x 1024). */
+const PCA_ITERATIONS = 12;
+const PCA_SEED = 15;
+
+/** `auto`: reduce from `REDUCE_MIN_ROWS` images on; `always` (benchmarks' accuracy check), `never`. */
+export type ReduceMode = 'auto' | 'always' | 'never';
+
+/** The width of the features a transform produces (what a head over them takes). */
+export function featureDim(transform: FeatureTransform): number {
+  return transform.projection?.dim ?? transform.mean.length;
+}
+
+/**
+ * What the features are, as a short key: caches of anything computed from them (the k-NN graph, the
+ * HNSW index) must be rebuilt when it changes. The full-width transform is `full`; a reduction is
+ * named by its projection's hash (the mean moves as images are added, and extending tolerates that).
+ */
+export function featureKey(transform: FeatureTransform): string {
+  const p = transform.projection;
+  if (!p) return 'full';
+  return `pca${p.dim}-${sha256(new Uint8Array(p.components.buffer, p.components.byteOffset, p.components.byteLength)).slice(0, 16)}`;
+}
 
 export function fitFeatureTransform(raw: Matrix, power = FEATURE_POWER): FeatureTransform {
   const scaled = normalizeRows(powerTransform(matrix(raw.rows, raw.cols, Float32Array.from(raw.data)), power));
   return { power, mean: Float32Array.from(columnMeans(scaled)) };
 }
 
-/** A new matrix: the transform applied to each row of `raw`. */
+/** A new matrix: the transform applied to each row of `raw` (plain loops: for small matrices). */
 export function applyFeatureTransform(transform: FeatureTransform, raw: Matrix): Matrix {
   const out = matrix(raw.rows, raw.cols, Float32Array.from(raw.data));
   normalizeRows(powerTransform(out, transform.power));
-  return normalizeRows(subtractFromRows(out, transform.mean));
+  normalizeRows(subtractFromRows(out, transform.mean));
+  const p = transform.projection;
+  return p ? normalizeRows(multiply(out, matrix(raw.cols, p.dim, p.components))) : out;
 }
 
 /** Rows converted and transformed at a time: the float32 block stays small beside the embeddings. */
 const BLOCK_ROWS = 4096;
 
-/**
- * The transform fitted on `set` and applied to it, block by block: the features are the one full-size
- * float32 copy (in a SharedArrayBuffer, so worker threads can read them without a copy of their own),
- * whatever precision the embeddings are held in.
- */
-export function transformEmbeddings(
-  set: Pick<EmbeddingSet, 'dim' | 'imageIds' | 'vectors'>,
-  power = FEATURE_POWER,
-): { transform: FeatureTransform; features: Matrix } {
+type EmbeddingRows = Pick<EmbeddingSet, 'dim' | 'imageIds' | 'vectors'>;
+
+/** Power, L2, centre, L2 of rows `start` .. `start + rows`, into `out` (float32, row-major). */
+function centredRows(
+  set: EmbeddingRows,
+  transform: Omit<FeatureTransform, 'projection'>,
+  start: number,
+  rows: number,
+  out: Float32Array,
+): Matrix {
+  const view = matrix(rows, set.dim, embeddingRows(set, start, rows, out));
+  normalizeRows(powerTransform(view, transform.power));
+  return normalizeRows(subtractFromRows(view, transform.mean));
+}
+
+/** The mean of the power-transformed, normalised rows, block by block. */
+function fitMean(set: EmbeddingRows, power: number): Float32Array {
   const n = set.imageIds.length;
   const d = set.dim;
   const sums = new Float64Array(d);
@@ -51,15 +122,194 @@ export function transformEmbeddings(
     const means = columnMeans(scaled);
     for (let j = 0; j < d; j++) sums[j]! += means[j]! * rows;
   }
-  const transform = { power, mean: Float32Array.from(sums, (s) => s / Math.max(1, n)) };
-  const features = matrix(n, d, new Float32Array(new SharedArrayBuffer(n * d * Float32Array.BYTES_PER_ELEMENT)));
+  return Float32Array.from(sums, (s) => s / Math.max(1, n));
+}
+
+/** Full-size float32 features in a SharedArrayBuffer (worker threads read them without a copy). */
+function sharedMatrix(rows: number, cols: number): Matrix {
+  return matrix(rows, cols, new Float32Array(new SharedArrayBuffer(rows * cols * Float32Array.BYTES_PER_ELEMENT)));
+}
+
+/**
+ * The transform fitted on `set` and applied to it, block by block, at full width: the features are
+ * the one full-size float32 copy, whatever precision the embeddings are held in.
+ */
+export function transformEmbeddings(
+  set: EmbeddingRows,
+  power = FEATURE_POWER,
+): { transform: FeatureTransform; features: Matrix } {
+  const n = set.imageIds.length;
+  const d = set.dim;
+  const transform = { power, mean: fitMean(set, power) };
+  const features = sharedMatrix(n, d);
   for (let start = 0; start < n; start += BLOCK_ROWS) {
     const rows = Math.min(BLOCK_ROWS, n - start);
-    const out = features.data.subarray(start * d, (start + rows) * d);
-    embeddingRows(set, start, rows, out);
-    const view = matrix(rows, d, out);
-    normalizeRows(powerTransform(view, power));
-    normalizeRows(subtractFromRows(view, transform.mean));
+    centredRows(set, transform, start, rows, features.data.subarray(start * d, (start + rows) * d));
   }
   return { transform, features };
+}
+
+export interface LearnerFeaturesOptions {
+  readonly reduce?: ReduceMode;
+  /** Where the fitted projection is kept (per model), so a grown pool keeps its basis and its graph. */
+  readonly cacheDir?: string;
+  readonly modelId?: string;
+  readonly threads?: number;
+}
+
+/** Whether `set` gets reduced features under `mode`. */
+export function reduces(mode: ReduceMode, rows: number, dim: number): boolean {
+  return mode !== 'never' && dim > REDUCED_DIM && (mode === 'always' || rows >= REDUCE_MIN_ROWS);
+}
+
+/**
+ * The learner's features of `set`: `transformEmbeddings`, or for big pools (`reduces`) the same rows
+ * projected onto the principal subspace of a sample and normalised again. Streamed: only the reduced
+ * features are made full size (a quarter of the float32 width), block by block from the embeddings.
+ */
+export async function learnerFeatures(
+  set: Pick<EmbeddingSet, 'modelId' | 'dim' | 'imageIds' | 'vectors'>,
+  options: LearnerFeaturesOptions = {},
+): Promise<{ transform: FeatureTransform; features: Matrix }> {
+  const n = set.imageIds.length;
+  const d = set.dim;
+  if (!reduces(options.reduce ?? 'auto', n, d)) return transformEmbeddings(set);
+  const power = FEATURE_POWER;
+  const mean = fitMean(set, power);
+  const math = new OrtMath({ threads: options.threads });
+  try {
+    const file = options.cacheDir && join(options.cacheDir, `pca-${sha256(set.modelId).slice(0, 16)}.bin`);
+    const kept = file ? await readProjection(file, d, n) : undefined;
+    const projection = kept ?? (await fitProjection(math, set, { power, mean }));
+    if (file && !kept) await saveProjection(file, projection, d, n);
+    const transform: FeatureTransform = { power, mean, projection };
+    const r = projection.dim;
+    const features = sharedMatrix(n, r);
+    const components = matrix(d, r, projection.components);
+    const block = new Float32Array(BLOCK_ROWS * d);
+    for (let start = 0; start < n; start += BLOCK_ROWS) {
+      const rows = Math.min(BLOCK_ROWS, n - start);
+      const centred = centredRows(set, transform, start, rows, block.subarray(0, rows * d));
+      const reduced = await math.gemm(centred, components);
+      features.data.set(reduced.data, start * r);
+    }
+    normalizeRows(features);
+    return { transform, features };
+  } finally {
+    await math.close();
+  }
+}
+
+/**
+ * PCA of the centred features of a random sample (fixed seed: the same pool gives the same basis): an
+ * orthonormal basis of the top `REDUCED_DIM` eigenvectors of their second-moment matrix (their mean is
+ * about zero: they are centred), by subspace iteration (Halko, Martinsson & Tropp 2011, "Finding
+ * structure with randomness", Alg. 4.4). No rotation within the subspace is chosen: cosines and the
+ * L2-penalised logistic regression are the same in any basis of it.
+ */
+async function fitProjection(
+  math: OrtMath,
+  set: EmbeddingRows,
+  transform: Omit<FeatureTransform, 'projection'>,
+): Promise<FeatureProjection> {
+  const n = set.imageIds.length;
+  const d = set.dim;
+  const r = Math.min(REDUCED_DIM, d);
+  const random = seededRandom(PCA_SEED);
+  // Floyd's sample of distinct rows, read in order.
+  const s = Math.min(PCA_SAMPLE, n);
+  const chosen = new Set<number>();
+  for (let j = n - s; j < n; j++) {
+    const t = Math.floor(random() * (j + 1));
+    chosen.add(chosen.has(t) ? j : t);
+  }
+  const rows = Int32Array.from(chosen).sort();
+  const sample = matrix(s, d);
+  rows.forEach((row, i) => centredRows(set, transform, row, 1, sample.data.subarray(i * d, (i + 1) * d)));
+  const covariance = await math.gemm(sample, sample, true, false);
+  // Q^T, one basis vector per row: Q^T C is (C Q)^T, C being symmetric.
+  let basis = matrix(
+    r,
+    d,
+    Float32Array.from({ length: r * d }, () => gaussian(random)),
+  );
+  orthonormaliseRows(basis);
+  for (let i = 0; i < PCA_ITERATIONS; i++) {
+    basis = await math.gemm(basis, covariance);
+    orthonormaliseRows(basis);
+  }
+  const components = new Float32Array(d * r);
+  for (let k = 0; k < r; k++) for (let j = 0; j < d; j++) components[j * r + k] = basis.data[k * d + j]!;
+  return { dim: r, components };
+}
+
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+/** Modified Gram-Schmidt on the rows, twice over (once is not enough in float32), in float64. */
+function orthonormaliseRows(m: Matrix): void {
+  const { rows, cols, data } = m;
+  const q = Float64Array.from(data);
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < i; k++) {
+        const p = k * cols;
+        let dot = 0;
+        for (let j = 0; j < cols; j++) dot += q[o + j]! * q[p + j]!;
+        for (let j = 0; j < cols; j++) q[o + j]! -= dot * q[p + j]!;
+      }
+    }
+    let norm = 0;
+    for (let j = 0; j < cols; j++) norm += q[o + j]! * q[o + j]!;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let j = 0; j < cols; j++) q[o + j]! *= scale;
+  }
+  data.set(q);
+}
+
+const PROJECTION_MAGIC = 'autolabel-pca-v1';
+/** A kept projection serves while at most this share of the pool is newer than its fit. */
+const REFIT_SHARE = 0.2;
+
+/**
+ * The projection kept at `file`, when it maps `dim` dimensions and was fitted on a pool at least
+ * (1 - `REFIT_SHARE`) of `rows`: images added since are projected on the same basis, so the graph and
+ * the HNSW index built on it are extended, not rebuilt. Missing or damaged: undefined (refitted).
+ */
+async function readProjection(file: string, dim: number, rows: number): Promise<FeatureProjection | undefined> {
+  if (!existsSync(file)) return undefined;
+  try {
+    const data = await readFile(file);
+    const length = data.readUInt32LE(0);
+    const header = JSON.parse(data.subarray(4, 4 + length).toString('utf8')) as {
+      magic: string;
+      inputDim: number;
+      dim: number;
+      rows: number;
+    };
+    if (header.magic !== PROJECTION_MAGIC || header.inputDim !== dim || header.dim !== Math.min(REDUCED_DIM, dim))
+      return undefined;
+    if (header.rows > rows || rows - header.rows > REFIT_SHARE * rows) return undefined;
+    const body = data.subarray(4 + length);
+    if (body.length !== 4 * dim * header.dim) return undefined;
+    return { dim: header.dim, components: new Float32Array(new Uint8Array(body).buffer) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the projection; a cache only (a full disk or a read-only workspace refits next time). */
+async function saveProjection(file: string, projection: FeatureProjection, dim: number, rows: number): Promise<void> {
+  const header = Buffer.from(JSON.stringify({ magic: PROJECTION_MAGIC, inputDim: dim, dim: projection.dim, rows }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  const c = projection.components;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, [length, header, new Uint8Array(c.buffer, c.byteOffset, c.byteLength)]);
+  } catch {
+    // The graph cache reports an unwritable folder; the projection is fitted again next time.
+  }
 }

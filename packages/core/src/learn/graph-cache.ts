@@ -11,7 +11,7 @@ import type { EmbeddingSet } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { sha256 } from '../util/hash.js';
 import { ANN_MIN_ROWS, approximateKnnGraph, type HnswOptions, loadUsearch } from './ann.js';
-import { buildKnnGraph, extendKnnGraph, type KnnGraph } from './graph.js';
+import { buildKnnGraph, extendKnnGraph, type GraphStep, type KnnGraph } from './graph.js';
 import type { Matrix } from './matrix.js';
 import type { OrtMath } from './ort-math.js';
 
@@ -29,6 +29,13 @@ export interface GraphOptions {
   readonly cacheDir?: string;
   readonly neighbours?: NeighbourMode;
   readonly hnsw?: HnswOptions;
+  /** Counts the images whose neighbours are searched while a graph is built or extended (not when cached). */
+  readonly onStep?: GraphStep;
+  /**
+   * What the features are (features.ts `featureKey`; default `full`): a graph or index made from other
+   * features (a PCA reduction, or none) is rebuilt, not extended.
+   */
+  readonly features?: string;
 }
 
 export interface CachedGraph {
@@ -56,6 +63,7 @@ export async function loadOrBuildGraph(
   const k = Math.min(options.k, Math.max(1, features.rows - 1));
   const files = cacheDir ? cacheFiles(cacheDir, images.modelId) : undefined;
   const ids = images.imageIds;
+  const featureKey = options.features ?? 'full';
   const warnings: string[] = [];
   let approximate =
     options.neighbours === 'approximate' || (options.neighbours !== 'exact' && features.rows >= ANN_MIN_ROWS);
@@ -73,7 +81,7 @@ export async function loadOrBuildGraph(
   let previous: KnnGraph | undefined;
   if (files && existsSync(files.graph)) {
     const cached = decodeGraph(await readFile(files.graph));
-    if (cached && cached.graph.k === k && cached.ids.length <= ids.length) {
+    if (cached && cached.graph.k === k && cached.features === featureKey && cached.ids.length <= ids.length) {
       const prefix = cached.ids.every((id, i) => ids[i] === id);
       if (prefix && cached.ids.length === ids.length) return { graph: cached.graph, how: 'cached', search, warnings };
       if (prefix && ids.length - cached.ids.length <= REBUILD_SHARE * ids.length) previous = cached.graph;
@@ -86,20 +94,24 @@ export async function loadOrBuildGraph(
       features,
       ids,
       modelId: images.modelId,
+      featureKey,
       k,
       file: files && (await ready(cacheDir!, warnings)) ? files.index : undefined,
       previous,
       exact: math,
       options: options.hnsw,
+      onStep: options.onStep,
     });
     if (built.warning) warnings.push(built.warning);
     graph = built.graph;
   } else {
-    graph = previous ? await extendKnnGraph(math, previous, features) : await buildKnnGraph(math, features, k);
+    graph = previous
+      ? await extendKnnGraph(math, previous, features, options.onStep)
+      : await buildKnnGraph(math, features, k, options.onStep);
   }
   if (files && (await ready(cacheDir!, warnings))) {
     try {
-      await writeFileAtomic(files.graph, encodeGraph(graph, ids));
+      await writeFileAtomic(files.graph, encodeGraph(graph, ids, featureKey));
     } catch (error) {
       // The cache only saves time: a full disk or a read-only workspace must not stop the fit.
       warnings.push(`the neighbour graph was not cached (${messageOf(error)}); it is built again next time`);
@@ -120,21 +132,23 @@ async function ready(dir: string, warnings: string[]): Promise<boolean> {
   }
 }
 
-function encodeGraph(graph: KnnGraph, ids: Int32Array): Uint8Array[] {
-  const header = Buffer.from(JSON.stringify({ magic: GRAPH_MAGIC, nodes: graph.nodes, k: graph.k }) + '\n');
+function encodeGraph(graph: KnnGraph, ids: Int32Array, features: string): Uint8Array[] {
+  const header = Buffer.from(JSON.stringify({ magic: GRAPH_MAGIC, nodes: graph.nodes, k: graph.k, features }) + '\n');
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);
   const bytes = (a: Int32Array | Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   return [length, header, bytes(ids), bytes(graph.indices), bytes(graph.scores)];
 }
 
-function decodeGraph(data: Buffer): { graph: KnnGraph; ids: Int32Array } | undefined {
+function decodeGraph(data: Buffer): { graph: KnnGraph; ids: Int32Array; features: string } | undefined {
   try {
     const headerLength = data.readUInt32LE(0);
     const header = JSON.parse(data.subarray(4, 4 + headerLength).toString('utf8')) as {
       magic: string;
       nodes: number;
       k: number;
+      /** Absent in graphs written before the reduction: full-width features. */
+      features?: string;
     };
     if (header.magic !== GRAPH_MAGIC) return undefined;
     const { nodes, k } = header;
@@ -144,7 +158,7 @@ function decodeGraph(data: Buffer): { graph: KnnGraph; ids: Int32Array } | undef
     const ids = new Int32Array(copy.buffer, 0, nodes);
     const indices = new Int32Array(copy.buffer, 4 * nodes, nodes * k);
     const scores = new Float32Array(copy.buffer, 4 * (nodes + nodes * k), nodes * k);
-    return { ids, graph: { nodes, k, indices, scores } };
+    return { ids, graph: { nodes, k, indices, scores }, features: header.features ?? 'full' };
   } catch {
     return undefined; // a damaged cache is rebuilt
   }

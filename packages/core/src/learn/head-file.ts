@@ -15,17 +15,29 @@ const HeaderSchema = z.object({
   classes: z.array(z.string()).min(2),
   power: z.number().positive(),
   dim: z.number().int().positive(),
+  /** A PCA-reduced transform (features.ts): the embeddings' width; the projection follows the mean. */
+  inputDim: z.number().int().positive().optional(),
 });
 
 export function encodeHead(stored: StoredHead): Uint8Array {
   const { head, transform } = stored;
+  const projection = transform.projection?.components ?? new Float32Array(0);
+  const inputDim = transform.projection ? transform.mean.length : undefined;
   const header = Buffer.from(
-    JSON.stringify({ format: 'autolabel-head-v1', classes: stored.classes, power: transform.power, dim: head.dim }),
+    JSON.stringify({
+      format: 'autolabel-head-v1',
+      classes: stored.classes,
+      power: transform.power,
+      dim: head.dim,
+      inputDim,
+    }),
   );
-  const floats = new Float32Array(head.dim + head.dim * head.classes + head.classes);
+  const before = transform.mean.length + projection.length;
+  const floats = new Float32Array(before + head.dim * head.classes + head.classes);
   floats.set(transform.mean, 0);
-  floats.set(head.weights, head.dim);
-  floats.set(head.bias, head.dim + head.dim * head.classes);
+  floats.set(projection, transform.mean.length);
+  floats.set(head.weights, before);
+  floats.set(head.bias, before + head.dim * head.classes);
   const out = new Uint8Array(4 + header.length + floats.byteLength);
   new DataView(out.buffer).setUint32(0, header.length, true);
   out.set(header, 4);
@@ -39,12 +51,19 @@ export function decodeHead(bytes: Uint8Array): StoredHead {
     const header = HeaderSchema.parse(JSON.parse(Buffer.from(bytes.subarray(4, 4 + length)).toString('utf8')));
     const c = header.classes.length;
     const d = header.dim;
+    const m = header.inputDim ?? d;
+    const before = header.inputDim === undefined ? d : m + m * d;
     const floats = new Float32Array(Uint8Array.from(bytes.subarray(4 + length)).buffer);
-    if (floats.length !== d + d * c + c) throw new Error(`expected ${d + d * c + c} values, found ${floats.length}`);
+    const expected = before + d * c + c;
+    if (floats.length !== expected) throw new Error(`expected ${expected} values, found ${floats.length}`);
+    const mean = floats.slice(0, m);
     return {
       classes: header.classes,
-      transform: { power: header.power, mean: floats.slice(0, d) },
-      head: { dim: d, classes: c, weights: floats.slice(d, d + d * c), bias: floats.slice(d + d * c) },
+      transform:
+        header.inputDim === undefined
+          ? { power: header.power, mean }
+          : { power: header.power, mean, projection: { dim: d, components: floats.slice(m, before) } },
+      head: { dim: d, classes: c, weights: floats.slice(before, before + d * c), bias: floats.slice(before + d * c) },
     };
   } catch (error) {
     throw new AutolabelError('STORE_FAILED', `the stored model of this fit is damaged: ${(error as Error).message}`, {

@@ -6,10 +6,10 @@
 import { AutolabelError } from '../errors.js';
 import type { ImageId } from '../domain/index.js';
 import type { EmbeddingSet, LabelRecord } from '../store/store.js';
-import { type FeatureTransform, transformEmbeddings } from './features.js';
+import { type FeatureTransform, featureKey, learnerFeatures, type ReduceMode } from './features.js';
 import { type FitOptions, fitLabels, type LabelFit } from './fit.js';
 import type { HnswOptions } from './ann.js';
-import { type KnnGraph, normalizedAffinity, type SparseMatrix } from './graph.js';
+import { type GraphStep, type KnnGraph, normalizedAffinity, type SparseMatrix } from './graph.js';
 import { loadOrBuildGraph, type NeighbourMode } from './graph-cache.js';
 import type { Matrix } from './matrix.js';
 import type { OrtMath } from './ort-math.js';
@@ -27,6 +27,10 @@ export interface LearnerOptions {
   readonly neighbours?: NeighbourMode;
   /** The HNSW index's parameters, for benchmarks that tune them. */
   readonly hnsw?: HnswOptions;
+  /** Counts the images whose neighbours are searched while the graph is built or extended (not when cached). */
+  readonly onGraphStep?: GraphStep;
+  /** PCA-reduced features: default `auto`, from `REDUCE_MIN_ROWS` images on (features.ts). */
+  readonly reduce?: ReduceMode;
   /**
    * Loads the raw embeddings again (the learner keeps only the features): for what reads the vectors
    * as the model made them, zero-shot's cosines. None: `rawEmbeddings` refuses.
@@ -85,8 +89,8 @@ export class Learner {
   }
 
   /**
-   * Not async itself: once the features are made, nothing here holds `embeddings`, so the raw vectors
-   * can be collected before the graph is built (the caller should not hold them either).
+   * Once the features are made, nothing here holds `embeddings`, so the raw vectors can be collected
+   * before the graph is built (the caller should not hold them either).
    */
   static create(embeddings: EmbeddingSet, options: LearnerOptions = {}): Promise<Learner> {
     if (embeddings.imageIds.length === 0) {
@@ -98,9 +102,11 @@ export class Learner {
     }
     const { modelId, dim } = embeddings;
     const images = { modelId, dim, imageIds: sharedCopy(embeddings.imageIds) };
-    // The features are the one full-size copy of the vectors.
-    const { transform, features } = transformEmbeddings(embeddings);
-    return Learner.#withGraph(images, transform, features, options);
+    // The features are the one full-size copy of the vectors (reduced by PCA in big pools).
+    const { cacheDir, threads, reduce } = options;
+    return learnerFeatures(embeddings, { reduce, cacheDir, modelId, threads }).then(({ transform, features }) =>
+      Learner.#withGraph(images, transform, features, options),
+    );
   }
 
   static async #withGraph(
@@ -116,7 +122,9 @@ export class Learner {
         k: GRAPH_K,
         cacheDir: options.cacheDir,
         neighbours: options.neighbours,
+        features: featureKey(transform),
         hnsw: { threads: options.threads, ...options.hnsw },
+        onStep: options.onGraphStep,
       });
       const cacheWarning = warnings.length > 0 ? warnings.join('; ') : undefined;
       const info = { how, search, ms: performance.now() - started, cacheWarning };
