@@ -276,12 +276,16 @@ export function buildProgram(io: CliIo): Command {
       await withWorkspace(
         async (workspace) => {
           const bar = progress('runs');
-          const result = await workspace.suggest({
-            targetPrecision: flags.targetPrecision,
-            onProgress: bar.onProgress,
-            zeroShot: !flags.zeroShot ? false : flags.template.length > 0 ? { templates: flags.template } : undefined,
-          });
-          bar.done();
+          let result;
+          try {
+            result = await workspace.suggest({
+              targetPrecision: flags.targetPrecision,
+              onProgress: bar.onProgress,
+              zeroShot: !flags.zeroShot ? false : flags.template.length > 0 ? { templates: flags.template } : undefined,
+            });
+          } finally {
+            bar.done();
+          }
           print(formatSuggest(result), result);
         },
         { model: flags.model },
@@ -311,7 +315,13 @@ export function buildProgram(io: CliIo): Command {
       );
       await withWorkspace(
         async (workspace) => {
-          const picks = await workspace.next(flags);
+          const bar = progress('images');
+          let picks;
+          try {
+            picks = await workspace.next({ ...flags, onProgress: bar.onProgress });
+          } finally {
+            bar.done();
+          }
           const width = Math.max(0, ...picks.map((p) => p.path.length));
           print(
             picks.length === 0

@@ -36,7 +36,7 @@ export function formatProgress(progress: Progress, unit: string): string {
     progress.total === null
       ? `${progress.done}`
       : `${progress.done}/${progress.total} (${progress.total === 0 ? 100 : ((100 * progress.done) / progress.total).toFixed(1)}%)`;
-  const rate = `${progress.rate.toFixed(progress.rate < 10 ? 1 : 0)} ${unit}/s`;
+  const rate = `${progress.rate.toFixed(progress.rate < 10 ? 1 : 0)} ${progress.unit ?? unit}/s`;
   const eta = progress.etaSeconds === null ? '' : `, ETA ${formatDuration(progress.etaSeconds)}`;
   const note = progress.note === undefined ? '' : `; ${progress.note}`;
   return `${progress.phase}: ${count}, ${rate}${eta}${note}`;

@@ -68,6 +68,7 @@ export class LiveModel {
       threshold: null,
       certified: 0,
       next: null,
+      progress: null,
     };
   }
 
@@ -209,6 +210,13 @@ export class LiveModel {
       const worker = new Worker(workerFile('refit-worker.js'), { workerData: data });
       worker.unref();
       worker.on('message', (reply: RefitReply) => {
+        if (reply.type === 'progress') {
+          // The graph's end clears it: the model's state says what comes next.
+          this.#setState({ progress: reply.progress.done === reply.progress.total ? null : reply.progress });
+          return;
+        }
+        // Any answer means the graph build is over (done, or failed).
+        if (this.#state.progress) this.#setState({ progress: null });
         const pending = this.#pending.get(reply.id);
         this.#pending.delete(reply.id);
         pending?.resolve(reply);

@@ -15,6 +15,7 @@ import {
   type Learner,
   messageOf,
   openWorkspace,
+  type Progress,
   type SharedLearner,
 } from '@autolabel/core';
 
@@ -43,6 +44,8 @@ export type RefitReply = { readonly id: number } & (
       readonly next: ChecksNeeded | null;
     }
   | { readonly type: 'shared'; readonly learner: SharedLearner }
+  /** The learner's graph build (id 0: no request's answer), at most every `PROGRESS_MS`, and its end. */
+  | { readonly type: 'progress'; readonly progress: Progress }
   | {
       readonly type: 'failed';
       readonly message: string;
@@ -52,12 +55,22 @@ export type RefitReply = { readonly id: number } & (
     }
 );
 
+/** Progress this often at most: a message per block of neighbours would flood the port and the pages. */
+const PROGRESS_MS = 250;
+
 async function main(port: NonNullable<typeof parentPort>, data: RefitWorkerData): Promise<void> {
   const ws = await openWorkspace(data.workspace, { model: data.model });
+  let last = 0;
+  const onProgress = (progress: Progress): void => {
+    const now = performance.now();
+    if (now - last < PROGRESS_MS && progress.done !== progress.total) return;
+    last = now;
+    port.postMessage({ id: 0, type: 'progress', progress } satisfies RefitReply);
+  };
   // One learner, however many requests ask for it at once.
   let learner: Promise<Learner> | undefined;
   const ready = (): Promise<Learner> => {
-    learner ??= ws.openLearner().catch((error: unknown) => {
+    learner ??= ws.openLearner(undefined, { onProgress }).catch((error: unknown) => {
       learner = undefined; // the next request tries again
       throw error;
     });

@@ -1,13 +1,22 @@
 /** @module The status line: the model's state (waiting, fitting, idle, failed), the live connection and the last message. */
 import type { ModelState } from '@autolabel/core';
 import { h } from './dom.js';
-import { accuracyShort, accuracyText } from './figures.js';
+import { roughDuration } from './audit-words.js';
+import { accuracyShort, accuracyText, count } from './figures.js';
 import type { Live } from './live.js';
 
 const MESSAGE_MS = 5_000;
 
 export function describeModel(model: ModelState | null): string {
   if (model === null) return 'Model: …';
+  const progress = model.progress;
+  if (progress) {
+    // The first refit (and the map) wait for the learner's neighbour graph: minutes at 1M images.
+    const done = progress.total === null ? count(progress.done) : `${count(progress.done)} of ${count(progress.total)}`;
+    const rate = progress.rate > 0 ? ` · ${count(Math.round(progress.rate))}/s` : '';
+    const eta = progress.etaSeconds === null ? '' : ` · about ${roughDuration(progress.etaSeconds)} left`;
+    return `Model: building the neighbour graph, ${done} images${rate}${eta}`;
+  }
   switch (model.state) {
     case 'waiting':
       return 'Model: refitting shortly…';

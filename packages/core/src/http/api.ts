@@ -212,6 +212,11 @@ export interface ModelState {
   /** Suggestions certified at the target, and what more checks would certify. */
   readonly certified: number;
   readonly next: ChecksNeeded | null;
+  /**
+   * The learner's neighbour graph while it is built (phase `graph`, images, rate, time left): the
+   * server's first refit and its map wait for it. Absent or null otherwise.
+   */
+  readonly progress?: Progress | null;
 }
 
 /** GET /api/queue: the embedding queue the server was started with (`serve --queue`), or null without one. */

@@ -1,6 +1,6 @@
 /** @module The k-nearest-neighbour graph over all embeddings and its normalised affinity, the substrate of label propagation. */
 import type { Matrix } from './matrix.js';
-import type { Neighbours, OrtMath } from './ort-math.js';
+import type { Neighbours } from './ort-math.js';
 
 export interface KnnGraph {
   readonly nodes: number;
@@ -19,10 +19,105 @@ export interface SparseMatrix {
   readonly values: Float32Array;
 }
 
-/** Builds the graph of `features` (unit rows) by exact search, excluding each node itself. */
-export async function buildKnnGraph(math: OrtMath, features: Matrix, k: number): Promise<KnnGraph> {
-  const found = await math.topK(features, features, k + 1);
-  return dropSelf(found.indices, found.scores, features.rows, 0, found.k, k);
+/**
+ * Images of a graph build done so far, of its total (the images whose neighbours it finds): called
+ * at the start, after each block of work, and once with done == total at the end.
+ */
+export type GraphStep = (done: number, total: number) => void;
+
+/**
+ * Turns the work of a build's searches, however many and of whatever sizes, into one count of
+ * images (`total` in proportion to the work done), so a bar's rate and ETA hold across them.
+ */
+export class GraphProgress {
+  #work = 0;
+  #reported = -1;
+
+  /** `work`: the build's whole work, in any unit that `advance` counts in too. */
+  constructor(
+    readonly total: number,
+    readonly work: number,
+    private readonly onStep: GraphStep | undefined,
+  ) {
+    this.#report();
+  }
+
+  advance(work: number): void {
+    this.#work += work;
+    this.#report();
+  }
+
+  /** The end, whatever the work's estimate said: done == total. */
+  finish(): void {
+    this.#work = this.work;
+    this.#report();
+  }
+
+  #report(): void {
+    if (!this.onStep) return;
+    const done = this.work > 0 ? Math.min(this.total, Math.floor((this.total * this.#work) / this.work)) : 0;
+    if (done === this.#reported) return;
+    this.#reported = done;
+    this.onStep(done, this.total);
+  }
+}
+
+/**
+ * Query rows per search call in a graph build: each block is a progress step, copied once into
+ * ordinary memory (as shared-math.ts would copy it per searched block), 32 MiB at 1024-d.
+ */
+const QUERY_BLOCK = 8192;
+
+/**
+ * `search.topK` over blocks of `queries`, the same neighbours as one call; `onRows(rows)` after each
+ * block. A block of shared memory goes in as an ordinary copy, once, instead of once per searched block.
+ */
+export async function topKInBlocks(
+  search: NeighbourSearch,
+  queries: Matrix,
+  base: Matrix,
+  k: number,
+  onRows?: (rows: number) => void,
+): Promise<Neighbours> {
+  if (queries.rows <= QUERY_BLOCK) {
+    const found = await search.topK(queries, base, k);
+    onRows?.(queries.rows);
+    return found;
+  }
+  let indices: Int32Array | undefined;
+  let scores: Float32Array | undefined;
+  let width = 0;
+  const { cols } = queries;
+  for (let start = 0; start < queries.rows; start += QUERY_BLOCK) {
+    const rows = Math.min(QUERY_BLOCK, queries.rows - start);
+    const data = queries.data.subarray(start * cols, (start + rows) * cols);
+    const block = { rows, cols, data: data.buffer instanceof SharedArrayBuffer ? data.slice() : data };
+    const part = await search.topK(block, base, k);
+    width = part.k;
+    indices ??= new Int32Array(queries.rows * width);
+    scores ??= new Float32Array(queries.rows * width);
+    indices.set(part.indices, start * width);
+    scores.set(part.scores, start * width);
+    onRows?.(rows);
+  }
+  return { indices: indices!, scores: scores!, k: width };
+}
+
+/**
+ * Builds the graph of `features` (unit rows) by exact search, excluding each node itself; `onStep`
+ * counts the images searched.
+ */
+export async function buildKnnGraph(
+  math: NeighbourSearch,
+  features: Matrix,
+  k: number,
+  onStep?: GraphStep,
+): Promise<KnnGraph> {
+  const progress = new GraphProgress(features.rows, features.rows, onStep);
+  const found = await topKInBlocks(math, features, features, k + 1, (rows) => progress.advance(rows));
+  const graph = dropSelf(found.indices, found.scores, features.rows, 0, found.k, k);
+  progress.finish();
+  return graph;
 }
 
 /** Finds, for each query row, the k rows of `base` with the largest dot product (exact: `OrtMath`; approximate: ann.ts). */
@@ -34,8 +129,14 @@ export interface NeighbourSearch {
  * Adds `features.rows - graph.nodes` new nodes (the last rows of `features`): searches their
  * neighbours among all nodes, and the old nodes' nearest new ones, which displace farther neighbours.
  * Two searches with the new rows on one side; with exact search, the graph a full build gives.
+ * `onStep` counts the new images, both searches weighed by their products (query rows x searched rows).
  */
-export async function extendKnnGraph(search: NeighbourSearch, graph: KnnGraph, features: Matrix): Promise<KnnGraph> {
+export async function extendKnnGraph(
+  search: NeighbourSearch,
+  graph: KnnGraph,
+  features: Matrix,
+  onStep?: GraphStep,
+): Promise<KnnGraph> {
   const k = graph.k;
   const first = graph.nodes;
   if (features.rows === first) return graph;
@@ -44,10 +145,14 @@ export async function extendKnnGraph(search: NeighbourSearch, graph: KnnGraph, f
     cols: features.cols,
     data: features.data.subarray(first * features.cols),
   };
-  const found = await search.topK(added, features, k + 1);
+  const progress = new GraphProgress(added.rows, added.rows * features.rows + first * added.rows, onStep);
+  const found = await topKInBlocks(search, added, features, k + 1, (rows) => progress.advance(rows * features.rows));
   const fresh = dropSelf(found.indices, found.scores, added.rows, first, found.k, k);
   const old = { rows: first, cols: features.cols, data: features.data.subarray(0, first * features.cols) };
-  return appendNodes(graph, fresh, await search.topK(old, added, k));
+  const nearestNew = await topKInBlocks(search, old, added, k, (rows) => progress.advance(rows * added.rows));
+  const extended = appendNodes(graph, fresh, nearestNew);
+  progress.finish();
+  return extended;
 }
 
 /**

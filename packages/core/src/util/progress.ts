@@ -9,8 +9,8 @@ export interface Progress {
   readonly rate: number;
   /** Seconds left at the current rate; null when unknown. */
   readonly etaSeconds: number | null;
-  /** What `done` and `total` count: items (the default) or bytes (downloads). */
-  readonly unit?: 'bytes';
+  /** What `done` and `total` count: the front end's items (the default), bytes (downloads) or images. */
+  readonly unit?: 'bytes' | 'images';
   /** A word on how the work goes, shown after the ETA (a queue's jobs open and workers alive). */
   readonly note?: string;
 }
@@ -26,6 +26,7 @@ export class ProgressTracker {
     readonly phase: string,
     readonly total: number | null,
     private readonly listener: ProgressListener | undefined,
+    readonly unit?: 'images',
   ) {}
 
   get done(): number {
@@ -48,6 +49,24 @@ export class ProgressTracker {
       total: this.total,
       rate,
       etaSeconds: left === null || rate === 0 ? null : left / rate,
+      ...(this.unit ? { unit: this.unit } : {}),
     });
   }
+}
+
+/**
+ * A `(done, total)` callback, as learn/ reports its steps, that reports to `listener` as `phase`
+ * (rate and ETA from the first step on); undefined without a listener.
+ */
+export function stepReporter(
+  phase: string,
+  listener: ProgressListener | undefined,
+  unit?: 'images',
+): ((done: number, total: number) => void) | undefined {
+  if (!listener) return undefined;
+  let tracker: ProgressTracker | undefined;
+  return (done, total) => {
+    tracker ??= new ProgressTracker(phase, total, listener, unit);
+    tracker.advance(done - tracker.done);
+  };
 }

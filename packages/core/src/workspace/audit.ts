@@ -27,7 +27,8 @@ import type { AuditFindingRecord, ImageRecord, LabelRecord, NewAuditFinding, Sto
 import { embeddingRows } from '../store/embedding-rows.js';
 import { sha256 } from '../util/hash.js';
 import { mapOrdered } from '../util/pool.js';
-import { type ProgressListener, ProgressTracker } from '../util/progress.js';
+import { type ProgressListener, ProgressTracker, stepReporter } from '../util/progress.js';
+import { GRAPH_PHASE } from './learning.js';
 import type { WorkspaceContext } from './context.js';
 
 /** A class takes part in the label-error audit with at least this many labels (its out-of-fold folds need them). */
@@ -234,13 +235,11 @@ export class WorkspaceAudit {
     const centroid = centroidDistances(embeddings.imageIds.length, embeddings.dim, (r) =>
       embeddingRows(embeddings, r, 1),
     );
-    // The graph is built once per image set (then cached): a step of its own in the progress.
-    const step = new ProgressTracker('neighbour graph', 1, onProgress);
-    step.report();
+    // The graph is built once per image set (then cached): a phase of its own in the progress.
     const learner = await Learner.create(embeddings, {
       cacheDir: join(this.#ctx.dir, 'cache', ...(excluded ? ['audit'] : [])),
+      onGraphStep: stepReporter(GRAPH_PHASE, onProgress, 'images'),
     });
-    step.advance(1);
     return Object.assign(learner, { centroid });
   }
 

@@ -10,7 +10,7 @@ import { type NextStrategy, pickNext } from '../select/next.js';
 import { HUMAN_LABEL_SOURCES, type ImageId } from '../domain/index.js';
 import type { FitRecord, LabelRecord, NewSuggestion, Store } from '../store/store.js';
 import type { HubOptions } from '../models/index.js';
-import { type ProgressListener, ProgressTracker } from '../util/progress.js';
+import { type ProgressListener, ProgressTracker, stepReporter } from '../util/progress.js';
 import {
   blendWithLearner,
   checkTemplates,
@@ -116,13 +116,25 @@ export interface AcceptResult {
   readonly changeId: number | null;
 }
 
+/** The learner's graph build as progress: phase `graph`, counting images. */
+export const GRAPH_PHASE = 'graph';
+
 /**
  * A learner over every embedding of the workspace's model, its graph cached in the workspace; or, given
  * another thread's learner memory (`Learner.share`), one over that memory, with no copy of its own.
+ * `onProgress` hears the graph build (phase `graph`), when the graph is not cached.
  */
-export async function openLearner(ws: WorkspaceContext, shared?: SharedLearner): Promise<Learner> {
+export async function openLearner(
+  ws: WorkspaceContext,
+  shared?: SharedLearner,
+  onProgress?: ProgressListener,
+): Promise<Learner> {
   const modelId = await ws.modelId();
-  const options = { cacheDir: join(ws.dir, 'cache'), reload: () => ws.store.loadEmbeddings(modelId) };
+  const options = {
+    cacheDir: join(ws.dir, 'cache'),
+    reload: () => ws.store.loadEmbeddings(modelId),
+    onGraphStep: stepReporter(GRAPH_PHASE, onProgress, 'images'),
+  };
   if (shared) return Learner.fromShared(shared, options);
   return Learner.create(await ws.store.loadEmbeddings(modelId), options);
 }
@@ -132,7 +144,7 @@ export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}
   const modelId = await ws.modelId();
   // Another process's save in progress, or a read-only workspace: wait or fail before the fit, not after it.
   await ws.store.waitForFitLock();
-  const learner = options.learner ?? (await openLearner(ws));
+  const learner = options.learner ?? (await openLearner(ws, undefined, options.onProgress));
   try {
     const allLabels = await ws.store.listLabels();
     // Images excluded by the audit are not learned from (the learner has no row for them either).
@@ -456,11 +468,13 @@ export interface NextOptions {
   readonly seed?: number;
   /** A learner kept between calls (the server's); the caller closes it. */
   readonly learner?: Learner;
+  /** The graph build, when a learner is made for this call and its graph is not cached. */
+  readonly onProgress?: ProgressListener;
 }
 
 export async function next(ws: WorkspaceContext, options: NextOptions = {}): Promise<NextPick[]> {
   const modelId = await ws.modelId();
-  const learner = options.learner ?? (await openLearner(ws));
+  const learner = options.learner ?? (await openLearner(ws, undefined, options.onProgress));
   try {
     const fit = await currentFit(ws.store, modelId);
     const classes = fit?.classes ?? [];

@@ -84,6 +84,8 @@ export interface EmbedJobOptions extends JobOptions {
   readonly batchSize?: number;
   /** Images decoded ahead of the model (see EmbedOptions.prefetch). */
   readonly prefetch?: number;
+  /** Decode worker threads (see EmbedOptions.decodeWorkers). */
+  readonly decodeWorkers?: number;
   readonly threads?: number;
   /** Try again the images an earlier run could not decode. */
   readonly retrySkipped?: boolean;
@@ -333,6 +335,7 @@ export class Workspace {
         spec: resolveSpecPath(spec),
         batchSize: options.batchSize,
         prefetch: options.prefetch,
+        decodeWorkers: options.decodeWorkers,
         signal: options.signal,
         onProgress: options.onProgress,
       };
@@ -443,9 +446,13 @@ export class Workspace {
   /**
    * A learner over this workspace's embeddings, for callers that refit often (the server); they close
    * it. `shared`: another thread's learner memory (`Learner.share`), used in place instead of loading.
+   * `onProgress` hears the graph build (phase `graph`, images), when its graph is not cached.
    */
-  async openLearner(shared?: SharedLearner): Promise<Learner> {
-    return openLearner(this.#ctx, shared);
+  async openLearner(
+    shared?: SharedLearner,
+    options: { readonly onProgress?: ProgressListener } = {},
+  ): Promise<Learner> {
+    return openLearner(this.#ctx, shared, options.onProgress);
   }
 
   /** Images to label next, each with a reason. */
