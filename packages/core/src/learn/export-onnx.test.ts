@@ -214,7 +214,13 @@ describe('exportClassifierOnnx', () => {
     const { input, labels, count, pixels, embeddings } = await embedSamples(folder);
     // The learner's own features, reduced as a big pool's are (forced: this pool is small).
     const { transform, features } = await learnerFeatures(
-      { modelId: 'tiny', dim: featureDim, imageIds: Int32Array.from(labels.keys()), vectors: embeddings.data },
+      {
+        modelId: 'tiny',
+        dim: featureDim,
+        dtype: 'float32',
+        imageIds: Int32Array.from(labels.keys()),
+        vectors: embeddings.data,
+      },
       { reduce: 'always' },
     );
     expect(transform.projection?.dim).toBe(REDUCED_DIM);

@@ -113,6 +113,36 @@ describe('PCA-reduced features', () => {
     expect(half.features.data.every((v, i) => Math.abs(v - features.data[i]!) < 1e-2)).toBe(true);
   });
 
+  it('reads a store a page at a time and makes the same features as from the whole set', async () => {
+    const { vectors } = embeddings(6000, 6);
+    const whole = {
+      ...set(float32ToFloat16(vectors)),
+      imageIds: Int32Array.from({ length: 6000 }, (_, i) => 2 * i + 3),
+    };
+    let largest = 0;
+    const page = async (afterId: number, limit: number) => {
+      let first = 0;
+      while (first < whole.imageIds.length && whole.imageIds[first]! <= afterId) first++;
+      const end = Math.min(whole.imageIds.length, first + limit);
+      largest = Math.max(largest, end - first);
+      return {
+        ...whole,
+        imageIds: whole.imageIds.slice(first, end),
+        vectors: whole.vectors.slice(first * DIM, end * DIM),
+      };
+    };
+    for (const reduce of ['always', 'never'] as const) {
+      const paged = await learnerFeatures({ modelId: 'm', page }, { reduce });
+      const direct = await learnerFeatures(whole, { reduce });
+      expect(Array.from(paged.imageIds)).toEqual(Array.from(whole.imageIds));
+      expect(paged.features.cols).toBe(reduce === 'always' ? REDUCED_DIM : DIM);
+      expect(paged.features.data.every((v, i) => v === direct.features.data[i])).toBe(true);
+      expect(paged.dim).toBe(DIM);
+    }
+    // Never more than a page of raw rows at a time.
+    expect(largest).toBeLessThanOrEqual(4096);
+  });
+
   it('keeps its projection for a pool that grew a little, and fits a new one when it grew a lot', async () => {
     const cacheDir = join(dir, 'kept');
     const { vectors } = embeddings(1500, 2);

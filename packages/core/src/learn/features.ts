@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { AutolabelError } from '../errors.js';
 import { embeddingRows } from '../store/embedding-rows.js';
 import type { EmbeddingSet } from '../store/store.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -153,7 +154,6 @@ export interface LearnerFeaturesOptions {
   readonly reduce?: ReduceMode;
   /** Where the fitted projection is kept (per model), so a grown pool keeps its basis and its graph. */
   readonly cacheDir?: string;
-  readonly modelId?: string;
   readonly threads?: number;
 }
 
@@ -163,41 +163,143 @@ export function reduces(mode: ReduceMode, rows: number, dim: number): boolean {
 }
 
 /**
- * The learner's features of `set`: `transformEmbeddings`, or for big pools (`reduces`) the same rows
- * projected onto the principal subspace of a sample and normalised again. Streamed: only the reduced
- * features are made full size (a quarter of the float32 width), block by block from the embeddings.
+ * A model's embeddings read a page at a time (the store's `loadEmbeddings` with `afterId` and `limit`):
+ * a big pool's raw vectors never sit in memory whole beside its features.
+ */
+export interface EmbeddingPages {
+  readonly modelId: string;
+  /** Rows of images with an id above `afterId`, by id, at most `limit`. */
+  readonly page: (afterId: number, limit: number) => Promise<EmbeddingSet>;
+}
+
+/** Rows read per page: 16 MiB of float32 at 1024-d. */
+const PAGE_ROWS = 4096;
+
+/** The pages of `source`, in order; an in-memory set is paged without a copy. */
+async function* pagesOf(source: EmbeddingSet | EmbeddingPages): AsyncGenerator<EmbeddingSet> {
+  if ('vectors' in source) {
+    const { dim } = source;
+    for (let start = 0; start < source.imageIds.length; start += PAGE_ROWS) {
+      const end = Math.min(source.imageIds.length, start + PAGE_ROWS);
+      yield {
+        ...source,
+        imageIds: source.imageIds.subarray(start, end),
+        vectors: source.vectors.subarray(start * dim, end * dim),
+      };
+    }
+    return;
+  }
+  for (let after = 0; ;) {
+    const page = await source.page(after, PAGE_ROWS);
+    if (page.imageIds.length > 0) yield page;
+    if (page.imageIds.length < PAGE_ROWS) return;
+    after = page.imageIds[page.imageIds.length - 1]!;
+  }
+}
+
+export interface LearnerFeatures {
+  readonly transform: FeatureTransform;
+  /** One row per image, in `imageIds` order. */
+  readonly features: Matrix;
+  /** In a SharedArrayBuffer, like the features. */
+  readonly imageIds: Int32Array;
+  /** The embeddings' width (the features' is less when reduced). */
+  readonly dim: number;
+}
+
+/**
+ * The learner's features of every embedding of `source`: power, L2, centring, L2 (as
+ * `transformEmbeddings`), and for big pools (`reduces`) then the projection onto the principal
+ * subspace of a sample and L2 again. Two reads of the pages: the first counts the rows, sums the
+ * mean and keeps a sample; the second makes the features, the one full-size array (a quarter of the
+ * float32 width when reduced). Rows embedded between the reads are left for the next learner.
  */
 export async function learnerFeatures(
-  set: Pick<EmbeddingSet, 'modelId' | 'dim' | 'imageIds' | 'vectors'>,
+  source: EmbeddingSet | EmbeddingPages,
   options: LearnerFeaturesOptions = {},
-): Promise<{ transform: FeatureTransform; features: Matrix }> {
-  const n = set.imageIds.length;
-  const d = set.dim;
-  if (!reduces(options.reduce ?? 'auto', n, d)) return transformEmbeddings(set);
+): Promise<LearnerFeatures> {
   const power = FEATURE_POWER;
-  const mean = fitMean(set, power);
-  const math = new OrtMath({ threads: options.threads });
-  try {
-    const file = options.cacheDir && join(options.cacheDir, `pca-${sha256(set.modelId).slice(0, 16)}.bin`);
-    const kept = file ? await readProjection(file, d, n) : undefined;
-    const projection = kept ?? (await fitProjection(math, set, { power, mean }));
-    if (file && !kept) await saveProjection(file, projection, d, n);
-    const transform: FeatureTransform = { power, mean, projection };
-    const r = projection.dim;
-    const features = sharedMatrix(n, r);
-    const components = matrix(d, r, projection.components);
-    const block = new Float32Array(BLOCK_ROWS * d);
-    for (let start = 0; start < n; start += BLOCK_ROWS) {
-      const rows = Math.min(BLOCK_ROWS, n - start);
-      const centred = centredRows(set, transform, start, rows, block.subarray(0, rows * d));
-      const reduced = await math.gemm(centred, components);
-      features.data.set(reduced.data, start * r);
+  // First read: count, mean, and a reservoir sample (Vitter's algorithm R, fixed seed) of the scaled rows.
+  const random = seededRandom(PCA_SEED);
+  let dim = 'dim' in source ? source.dim : 0;
+  let n = 0;
+  let sums = new Float64Array(dim);
+  let sample = new Float32Array(0);
+  let block = new Float32Array(0);
+  for await (const page of pagesOf(source)) {
+    if (n === 0) {
+      dim = page.dim;
+      sums = new Float64Array(dim);
+      // Pages of memory are taken as the sample fills (a small pool touches only its own rows).
+      sample = new Float32Array(PCA_SAMPLE * dim);
+      block = new Float32Array(PAGE_ROWS * dim);
+    } else if (page.dim !== dim) {
+      throw widthChanged(source.modelId, dim, page.dim);
     }
-    normalizeRows(features);
-    return { transform, features };
-  } finally {
-    await math.close();
+    const rows = page.imageIds.length;
+    const scaled = normalizeRows(
+      powerTransform(matrix(rows, dim, embeddingRows(page, 0, rows, block.subarray(0, rows * dim))), power),
+    );
+    const means = columnMeans(scaled);
+    for (let j = 0; j < dim; j++) sums[j]! += means[j]! * rows;
+    for (let r = 0; r < rows; r++, n++) {
+      const slot = n < PCA_SAMPLE ? n : Math.floor(random() * (n + 1));
+      if (slot < PCA_SAMPLE) sample.set(scaled.data.subarray(r * dim, (r + 1) * dim), slot * dim);
+    }
   }
+  const mean = Float32Array.from(sums, (s) => s / Math.max(1, n));
+  const reduced = reduces(options.reduce ?? 'auto', n, dim);
+  const math = reduced ? new OrtMath({ threads: options.threads }) : undefined;
+  try {
+    let projection: FeatureProjection | undefined;
+    if (math) {
+      const file = options.cacheDir && join(options.cacheDir, `pca-${sha256(source.modelId).slice(0, 16)}.bin`);
+      projection = file ? await readProjection(file, dim, n) : undefined;
+      if (!projection) {
+        const s = Math.min(PCA_SAMPLE, n);
+        const centred = matrix(s, dim, sample.subarray(0, s * dim));
+        projection = await fitProjection(math, normalizeRows(subtractFromRows(centred, mean)));
+        if (file) await saveProjection(file, projection, dim, n);
+      }
+    }
+    sample = new Float32Array(0);
+    const transform: FeatureTransform = projection ? { power, mean, projection } : { power, mean };
+    const width = featureDim(transform);
+    // Second read: the features, page by page, into one shared array sized from the first read's count.
+    const features = sharedMatrix(n, width);
+    const imageIds = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+    const components = projection && matrix(dim, projection.dim, projection.components);
+    let row = 0;
+    for await (const page of pagesOf(source)) {
+      if (page.dim !== dim) throw widthChanged(source.modelId, dim, page.dim);
+      const rows = Math.min(page.imageIds.length, n - row);
+      if (rows <= 0) break;
+      imageIds.set(page.imageIds.subarray(0, rows), row);
+      const out = components ? block.subarray(0, rows * dim) : features.data.subarray(row * dim, (row + rows) * dim);
+      const centred = centredRows(page, transform, 0, rows, out);
+      if (math && components) features.data.set((await math.gemm(centred, components)).data, row * width);
+      row += rows;
+    }
+    if (components) normalizeRows(features);
+    if (row < n) {
+      // Images removed between the reads: the rows read, in arrays of their own size.
+      const ids = new Int32Array(new SharedArrayBuffer(row * Int32Array.BYTES_PER_ELEMENT));
+      ids.set(imageIds.subarray(0, row));
+      const kept = sharedMatrix(row, width);
+      kept.data.set(features.data.subarray(0, row * width));
+      return { transform, features: kept, imageIds: ids, dim };
+    }
+    return { transform, features, imageIds, dim };
+  } finally {
+    await math?.close();
+  }
+}
+
+function widthChanged(modelId: string, from: number, to: number): AutolabelError {
+  return new AutolabelError(
+    'STORE_FAILED',
+    `the embeddings of model ${modelId} changed width while they were read (${from} to ${to} values); try again`,
+  );
 }
 
 /**
@@ -207,25 +309,10 @@ export async function learnerFeatures(
  * structure with randomness", Alg. 4.4). No rotation within the subspace is chosen: cosines and the
  * L2-penalised logistic regression are the same in any basis of it.
  */
-async function fitProjection(
-  math: OrtMath,
-  set: EmbeddingRows,
-  transform: Omit<FeatureTransform, 'projection'>,
-): Promise<FeatureProjection> {
-  const n = set.imageIds.length;
-  const d = set.dim;
+async function fitProjection(math: OrtMath, sample: Matrix): Promise<FeatureProjection> {
+  const d = sample.cols;
   const r = Math.min(REDUCED_DIM, d);
-  const random = seededRandom(PCA_SEED);
-  // Floyd's sample of distinct rows, read in order.
-  const s = Math.min(PCA_SAMPLE, n);
-  const chosen = new Set<number>();
-  for (let j = n - s; j < n; j++) {
-    const t = Math.floor(random() * (j + 1));
-    chosen.add(chosen.has(t) ? j : t);
-  }
-  const rows = Int32Array.from(chosen).sort();
-  const sample = matrix(s, d);
-  rows.forEach((row, i) => centredRows(set, transform, row, 1, sample.data.subarray(i * d, (i + 1) * d)));
+  const random = seededRandom(PCA_SEED + 1);
   const covariance = await math.gemm(sample, sample, true, false);
   // Q^T, one basis vector per row: Q^T C is (C Q)^T, C being symmetric.
   let basis = matrix(

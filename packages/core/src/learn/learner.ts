@@ -6,7 +6,13 @@
 import { AutolabelError } from '../errors.js';
 import type { ImageId } from '../domain/index.js';
 import type { EmbeddingSet, LabelRecord } from '../store/store.js';
-import { type FeatureTransform, featureKey, learnerFeatures, type ReduceMode } from './features.js';
+import {
+  type EmbeddingPages,
+  type FeatureTransform,
+  featureKey,
+  learnerFeatures,
+  type ReduceMode,
+} from './features.js';
 import { type FitOptions, fitLabels, type LabelFit } from './fit.js';
 import type { HnswOptions } from './ann.js';
 import { type GraphStep, type KnnGraph, normalizedAffinity, type SparseMatrix } from './graph.js';
@@ -90,23 +96,20 @@ export class Learner {
 
   /**
    * Once the features are made, nothing here holds `embeddings`, so the raw vectors can be collected
-   * before the graph is built (the caller should not hold them either).
+   * before the graph is built (the caller should not hold them either); `EmbeddingPages` are read a
+   * page at a time and never held whole.
    */
-  static create(embeddings: EmbeddingSet, options: LearnerOptions = {}): Promise<Learner> {
-    if (embeddings.imageIds.length === 0) {
-      return Promise.reject(
-        new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${embeddings.modelId} yet`, {
-          hint: { action: 'embed' },
-        }),
-      );
-    }
-    const { modelId, dim } = embeddings;
-    const images = { modelId, dim, imageIds: sharedCopy(embeddings.imageIds) };
+  static async create(embeddings: EmbeddingSet | EmbeddingPages, options: LearnerOptions = {}): Promise<Learner> {
     // The features are the one full-size copy of the vectors (reduced by PCA in big pools).
     const { cacheDir, threads, reduce } = options;
-    return learnerFeatures(embeddings, { reduce, cacheDir, modelId, threads }).then(({ transform, features }) =>
-      Learner.#withGraph(images, transform, features, options),
-    );
+    const { transform, features, imageIds, dim } = await learnerFeatures(embeddings, { reduce, cacheDir, threads });
+    if (imageIds.length === 0) {
+      throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${embeddings.modelId} yet`, {
+        hint: { action: 'embed' },
+      });
+    }
+    const images = { modelId: embeddings.modelId, dim, imageIds };
+    return Learner.#withGraph(images, transform, features, options);
   }
 
   static async #withGraph(

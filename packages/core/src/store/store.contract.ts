@@ -353,6 +353,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect([...set.imageIds]).toEqual(ids);
         expect([...set.vectors]).toEqual([1, 2, 3, 4, 1, 2]);
         expect((await store.loadEmbeddings('unknown')).imageIds).toHaveLength(0);
+        // A page at a time, as the learner reads a big pool: rows after an image id, at most a limit.
+        const page = await store.loadEmbeddings('m1', { afterId: ids[0]!, limit: 1 });
+        expect([...page.imageIds]).toEqual([ids[1]]);
+        expect([...page.vectors]).toEqual([3, 4]);
+        const rest = await store.loadEmbeddings('m1', { afterId: ids[1]!, limit: 10 });
+        expect([...rest.imageIds]).toEqual([ids[2]]);
+        expect((await store.loadEmbeddings('m1', { afterId: ids[2]!, limit: 10 })).imageIds).toHaveLength(0);
       }));
 
     it('keeps the suggestions of the latest fit only, and accepts them into labels', () =>

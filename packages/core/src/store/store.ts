@@ -220,6 +220,14 @@ export interface ImportExtra {
 }
 
 /** All stored vectors of one model, one row per image (images sharing content share a vector). */
+export interface EmbeddingLoadOptions {
+  readonly includeExcluded?: boolean;
+  /** Only images with a greater id. */
+  readonly afterId?: number;
+  /** At most this many rows (the first by image id). */
+  readonly limit?: number;
+}
+
 export interface EmbeddingSet {
   readonly modelId: string;
   readonly dim: number;
@@ -388,9 +396,10 @@ export interface Store {
 
   /**
    * Every image with an embedding of this model and no skip reason, ordered by image id; images excluded
-   * from learning (`setExcluded`) only with `includeExcluded` (the audit sees them).
+   * from learning (`setExcluded`) only with `includeExcluded` (the audit sees them). With `afterId` and
+   * `limit`, one page of them: big pools are read a page at a time (the learner's features).
    */
-  loadEmbeddings(modelId: string, options?: { readonly includeExcluded?: boolean }): Promise<EmbeddingSet>;
+  loadEmbeddings(modelId: string, options?: EmbeddingLoadOptions): Promise<EmbeddingSet>;
   /**
    * Records a fit and replaces every suggestion with its own, atomically: until it is done (and after
    * a crash half-way) `latestFit` and the suggestions stay those of the previous fit. A suggestion

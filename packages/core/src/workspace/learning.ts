@@ -136,7 +136,9 @@ export async function openLearner(
     onGraphStep: stepReporter(GRAPH_PHASE, onProgress, 'images'),
   };
   if (shared) return Learner.fromShared(shared, options);
-  return Learner.create(await ws.store.loadEmbeddings(modelId), options);
+  // Read a page at a time: a big pool's raw vectors never sit whole beside its features.
+  const page = (afterId: number, limit: number) => ws.store.loadEmbeddings(modelId, { afterId, limit });
+  return Learner.create({ modelId, page }, options);
 }
 
 export async function suggest(ws: WorkspaceContext, options: SuggestOptions = {}): Promise<SuggestResult> {

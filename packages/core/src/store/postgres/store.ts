@@ -38,6 +38,7 @@ import type {
   CheckRecord,
   ClassInfo,
   EmbeddingBatch,
+  EmbeddingLoadOptions,
   EmbeddingSet,
   ExportFilter,
   ExportRecord,
@@ -351,26 +352,29 @@ export class PostgresStore implements Store {
    * model's vectors mix precisions), read in keyset pages by image id. Images embedded between the
    * count and the read are left for the next load.
    */
-  async loadEmbeddings(modelId: string, options: { readonly includeExcluded?: boolean } = {}): Promise<EmbeddingSet> {
+  async loadEmbeddings(modelId: string, options: EmbeddingLoadOptions = {}): Promise<EmbeddingSet> {
     const included = options.includeExcluded === true;
+    const first = options.afterId ?? 0;
+    const limit = options.limit ?? null; // LIMIT NULL: all
     await this.#freshStatistics();
     return this.#read('load embeddings', async (q) => {
       const dim = (await q.one<{ dim: number }>('SELECT dim FROM models WHERE id = $1', [modelId]))?.dim ?? 0;
       const where = `FROM images i JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = $1
         WHERE i.skip_reason IS NULL ${included ? '' : `AND ${NOT_EXCLUDED_SQL}`}`;
       const counts = await q.one<{ n: number; half: number }>(
-        `SELECT count(*)::int AS n, count(*) FILTER (WHERE e.dtype = 'float16')::int AS half ${where}`,
-        [modelId],
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE dtype = 'float16')::int AS half
+         FROM (SELECT e.dtype ${where} AND i.id > $2 ORDER BY i.id LIMIT $3) page`,
+        [modelId, first, limit],
       );
       const n = counts?.n ?? 0;
       const dtype = n > 0 && counts!.half === n ? 'float16' : 'float32';
       const vectors = dtype === 'float16' ? new Uint16Array(n * dim) : new Float32Array(n * dim);
       const ids = new Int32Array(n);
       let count = 0;
-      for (let after = 0; count < n;) {
+      for (let after = first; count < n;) {
         const rows = await q.rows<{ id: number; dim: number; dtype: string; vector: Buffer }>(
           `SELECT i.id, e.dim, e.dtype, e.vector ${where} AND i.id > $2 ORDER BY i.id LIMIT $3`,
-          [modelId, after, LOAD_PAGE],
+          [modelId, after, Math.min(LOAD_PAGE, n - count)],
         );
         for (const row of rows) {
           if (count === n) break;

@@ -131,16 +131,16 @@ const QUERIES = {
     'SELECT dtype, dim, vector FROM embeddings WHERE model_id = ? AND content_hash = ?',
   ),
   // The rows `embeddings` reads (same parameters), and how many are float16.
-  embeddingCounts: query<[string, number], { n: number; half: number }>(
-    `SELECT count(*) AS n, coalesce(sum(e.dtype = 'float16'), 0) AS half FROM images i
+  // Parameters: model, 1 to include excluded images, the image id the rows start after, at most how many (-1: all).
+  embeddingCounts: query<[string, number, number, number], { n: number; half: number }>(
+    `SELECT count(*) AS n, coalesce(sum(dtype = 'float16'), 0) AS half FROM (SELECT e.dtype FROM images i
      JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = ?
-     WHERE i.skip_reason IS NULL AND (? OR ${NOT_EXCLUDED_SQL})`,
+     WHERE i.skip_reason IS NULL AND (? OR ${NOT_EXCLUDED_SQL}) AND i.id > ? ORDER BY i.id LIMIT ?)`,
   ),
-  // The second parameter: 1 to include excluded images.
-  embeddings: query<[string, number], { id: number; dim: number; dtype: string; vector: Buffer }>(
+  embeddings: query<[string, number, number, number], { id: number; dim: number; dtype: string; vector: Buffer }>(
     `SELECT i.id, e.dim, e.dtype, e.vector FROM images i
      JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = ?
-     WHERE i.skip_reason IS NULL AND (? OR ${NOT_EXCLUDED_SQL}) ORDER BY i.id`,
+     WHERE i.skip_reason IS NULL AND (? OR ${NOT_EXCLUDED_SQL}) AND i.id > ? ORDER BY i.id LIMIT ?`,
   ),
 
   setLabel: query<[number, string, string, string | null, string | null]>(

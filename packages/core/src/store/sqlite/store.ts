@@ -10,6 +10,7 @@ import type {
   CheckRecord,
   ClassInfo,
   EmbeddingBatch,
+  EmbeddingLoadOptions,
   EmbeddingSet,
   ExportFilter,
   ExportRecord,
@@ -301,15 +302,16 @@ export class SqliteStore implements Store {
    * float16 unless the model's vectors mix precisions. Images embedded between the count and the read
    * are left for the next load.
    */
-  async loadEmbeddings(modelId: string, options: { readonly includeExcluded?: boolean } = {}): Promise<EmbeddingSet> {
+  async loadEmbeddings(modelId: string, options: EmbeddingLoadOptions = {}): Promise<EmbeddingSet> {
     const dim = this.#stmt.modelDim.get(modelId)?.dim ?? 0;
     const included = options.includeExcluded ? 1 : 0;
-    const { n, half } = this.#stmt.embeddingCounts.get(modelId, included) ?? { n: 0, half: 0 };
+    const page = [options.afterId ?? 0, options.limit ?? -1] as const;
+    const { n, half } = this.#stmt.embeddingCounts.get(modelId, included, ...page) ?? { n: 0, half: 0 };
     const dtype = n > 0 && half === n ? 'float16' : 'float32';
     const vectors = dtype === 'float16' ? new Uint16Array(n * dim) : new Float32Array(n * dim);
     const ids = new Int32Array(n);
     let count = 0;
-    for (const row of this.#stmt.embeddings.iterate(modelId, included)) {
+    for (const row of this.#stmt.embeddings.iterate(modelId, included, ...page)) {
       if (count === n) break;
       if (row.dim !== dim) {
         throw new AutolabelError(
