@@ -1,32 +1,54 @@
 /**
- * @module Embedding speed: bare model inference vs the end-to-end `embed` job (read, decode, resize,
- * infer, store) on the same images and model, plus memory over the run.
+ * @module Embedding speed: bare model inference against the end-to-end `embed` job (read, decode,
+ * resize, normalise, infer, store) on the same images and model, interleaved round by round (bare,
+ * embed, embed, bare, ...) so that the ratio holds while the machine's speed drifts; with CPU-seconds
+ * of each and memory over the run.
  *
  * npm run bench:embed -- --images ../shared/datasets/cifar10/train --model onnx:../shared/models/mobilenet-v1-imagenet
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decodeRgb, initWorkspace, isImageName, loadEmbedder, parseModelSpec } from '@autolabel/core';
+import {
+  decodeRgb,
+  initWorkspace,
+  isImageName,
+  loadEmbedder,
+  parseModelSpec,
+  takesTensors,
+  tensorLut,
+  writeTensor,
+} from '@autolabel/core';
 import * as ort from 'onnxruntime-node';
 import { benchArgs, intArg } from './args.js';
 
-const args = benchArgs('bench:embed --images DIR --model SPEC [--limit 5000] [--batch-size 32] [--threads N]', {
+const usage =
+  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 8] [--batch-size 32] [--threads N] [--decode-workers N] [--baseline CHECKOUT]';
+const args = benchArgs(usage, {
   images: { type: 'string' },
   model: { type: 'string' },
   limit: { type: 'string' },
+  rounds: { type: 'string' },
   'batch-size': { type: 'string' },
   threads: { type: 'string' },
+  'decode-workers': { type: 'string' },
+  baseline: { type: 'string' },
 });
 if (typeof args.images !== 'string' || typeof args.model !== 'string') {
-  process.stderr.write('usage: npm run bench:embed -- --images DIR --model SPEC [--limit 5000] [--batch-size 32]\n');
+  process.stderr.write(`usage: npm run ${usage}\n`);
   process.exit(2);
 }
 const imagesDir = resolve(args.images);
 const spec = args.model.startsWith('onnx:') ? `onnx:${resolve(args.model.slice(5))}` : args.model;
-const limit = intArg(args.limit, 'limit', 5000);
+const limit = intArg(args.limit, 'limit', 2000);
+const rounds = intArg(args.rounds, 'rounds', 8);
 const batchSize = intArg(args['batch-size'], 'batch-size', 32);
-const threads = args.threads === undefined ? undefined : intArg(args.threads, 'threads', 2);
+const threads = intArg(args.threads, 'threads', availableParallelism());
+const decodeWorkers = args['decode-workers'] === undefined ? undefined : Number(args['decode-workers']);
+if (decodeWorkers !== undefined && !(Number.isInteger(decodeWorkers) && decodeWorkers >= 0)) {
+  process.stderr.write(`--decode-workers must be a whole number, got ${String(args['decode-workers'])}\n`);
+  process.exit(2);
+}
 
 /** The first `limit` images, taken round-robin across subfolders so every class is in the sample. */
 async function sampleImages(root: string, count: number): Promise<string[]> {
@@ -58,89 +80,189 @@ async function sampleImages(root: string, count: number): Promise<string[]> {
   return picked;
 }
 
+/** Puts `files` into `dir` as hard links (a copy across file systems): the scan never follows links out of the images folder. */
+async function placeImages(files: readonly string[], dir: string, first: number): Promise<void> {
+  await Promise.all(
+    files.map(async (file, i) => {
+      const target = join(dir, `${String(first + i).padStart(7, '0')}.jpg`);
+      await link(file, target).catch(() => copyFile(file, target));
+    }),
+  );
+}
+
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const cpuSeconds = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
+interface Tally {
+  images: number;
+  seconds: number;
+  cpu: number;
+}
+const tally = (): Tally => ({ images: 0, seconds: 0, cpu: 0 });
+const rate = (t: Tally): number => t.images / t.seconds;
+
+/** One engine's end-to-end embed over a workspace that grows by one round of images at a time. */
+interface EndToEnd {
+  readonly label: string;
+  /** Adds `files` to the images folder, scans, and embeds them: the embed job's images, seconds and CPU-seconds. */
+  round(files: readonly string[], first: number): Promise<Tally & { skipped: number }>;
+  close(): Promise<void>;
+}
+
+/** The embedder-facing subset of a core build: this checkout's, or a baseline's (`--baseline`). */
+interface CoreLike {
+  initWorkspace: typeof initWorkspace;
+  loadEmbedder: typeof loadEmbedder;
+}
+
+async function endToEnd(core: CoreLike, label: string, work: string): Promise<EndToEnd> {
+  const root = join(work, 'images');
+  await mkdir(root, { recursive: true });
+  const embedder = await core.loadEmbedder(spec, { threads, batchSize });
+  const workspace = await core.initWorkspace({ images: root, workspace: join(work, 'ws'), model: spec });
+  // The first batches of a fresh embedder and store pay one-off costs; keep them out of round 1.
+  await embedder.embed(new Uint8Array(batchSize * embedder.input.width * embedder.input.height * 3), batchSize);
+  return {
+    label,
+    async round(files, first) {
+      await placeImages(files, root, first);
+      await workspace.scan();
+      const options = decodeWorkers === undefined ? { embedder, batchSize } : { embedder, batchSize, decodeWorkers };
+      const c0 = cpuSeconds();
+      const result = await workspace.embed(options);
+      const cpu = cpuSeconds() - c0;
+      return { images: result.embedded, seconds: result.seconds, cpu, skipped: result.skipped };
+    },
+    async close() {
+      await workspace.close();
+      await embedder.close();
+    },
+  };
+}
 
 const files = await sampleImages(imagesDir, limit);
-console.log(`images: ${files.length} from ${imagesDir}; model: ${spec}; batch ${batchSize}`);
+const perRound = Math.ceil(files.length / rounds);
+console.log(
+  `images: ${files.length} from ${imagesDir}, ${rounds} rounds of ${perRound}; model: ${spec}; batch ${batchSize}; ` +
+    `${threads} model threads; decode workers: ${decodeWorkers ?? 'default'}; ${availableParallelism()} cores`,
+);
 
-// Bare inference: one batch of real images, decoded and normalised once, run repeatedly.
-const embedder = await loadEmbedder(spec, { threads, batchSize });
-const { width, height } = embedder.input;
+// Bare inference: one batch of real images, decoded and normalised once, run as often as a round has batches.
+const parsed = parseModelSpec(spec);
+const probe = await loadEmbedder(spec, { threads, batchSize });
+const { width, height } = probe.input;
 const pixels = new Uint8Array(batchSize * width * height * 3);
 for (let i = 0; i < batchSize; i++) {
   const data = await readFile(files[i % files.length]!);
-  pixels.set(await decodeRgb(data, embedder.input, { maxPixels: 1e8 }), i * width * height * 3);
+  pixels.set(await decodeRgb(data, probe.input, { maxPixels: 1e8 }), i * width * height * 3);
 }
-const warmup = 2;
-const timed = 10;
-const parsed = parseModelSpec(spec);
-/** Images per second of the model alone on one prepared batch: straight onnxruntime for onnx specs. */
-async function bareRate(): Promise<number> {
-  if (parsed.kind !== 'onnx') {
-    for (let i = 0; i < warmup; i++) await embedder.embed(pixels, batchSize);
-    const t0 = performance.now();
-    for (let i = 0; i < timed; i++) await embedder.embed(pixels, batchSize);
-    return (timed * batchSize) / ((performance.now() - t0) / 1000);
-  }
-  // Same model file and thread settings, float input prepared in advance.
+let bareBatch: () => Promise<void>;
+let closeBare: () => Promise<void>;
+if (parsed.kind === 'onnx' && takesTensors(probe)) {
+  // Straight onnxruntime on the same model file with the embedder's settings (threads, no spinning).
+  const format = probe.tensorFormat;
+  await probe.close();
   const session = await ort.InferenceSession.create(join(parsed.path, 'model.onnx'), {
-    intraOpNumThreads: threads ?? availableParallelism(),
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
-  const input = new ort.Tensor(
-    'float32',
-    Float32Array.from(pixels, (v) => v / 127.5 - 1),
-    [batchSize, height, width, 3],
-  ).reshape([batchSize, 3, height, width]);
-  const feeds = { [session.inputNames[0]!]: input };
-  for (let i = 0; i < warmup; i++) await session.run(feeds);
-  const t0 = performance.now();
-  for (let i = 0; i < timed; i++) await session.run(feeds);
-  const rate = (timed * batchSize) / ((performance.now() - t0) / 1000);
-  await session.release();
-  return rate;
+  const values = new Float32Array(pixels.length);
+  writeTensor(pixels, batchSize, width * height, tensorLut(format), format.channelsLast, values);
+  const dims = format.channelsLast ? [batchSize, height, width, 3] : [batchSize, 3, height, width];
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', values, dims) };
+  bareBatch = async () => void (await session.run(feeds));
+  closeBare = () => session.release();
+} else {
+  // Other backends: the embedder itself on prepared pixels.
+  bareBatch = async () => void (await probe.embed(pixels, batchSize));
+  closeBare = () => probe.close();
 }
-// This machine's speed drifts: bare inference is measured before and after the end-to-end run.
-const bareBefore = await bareRate();
+for (let i = 0; i < 2; i++) await bareBatch();
 
-// End to end: a fresh workspace over links to the sampled files, scanned, then embedded.
 const work = await mkdtemp(join(tmpdir(), 'autolabel-bench-'));
 try {
-  const root = join(work, 'images');
-  await mkdir(root);
-  await Promise.all(files.map((file, i) => symlink(file, join(root, `${String(i).padStart(7, '0')}.jpg`))));
-  const workspace = await initWorkspace({ images: root, workspace: join(work, 'ws'), model: spec });
-  await workspace.scan();
+  const engines: EndToEnd[] = [await endToEnd({ initWorkspace, loadEmbedder }, 'embed', join(work, 'current'))];
+  if (typeof args.baseline === 'string') {
+    const baseline = (await import(join(resolve(args.baseline), 'packages/core/dist/index.js'))) as CoreLike;
+    engines.push(await endToEnd(baseline, 'baseline', join(work, 'baseline')));
+  }
+  const bare = tally();
+  const totals = new Map(engines.map((e) => [e.label, tally()]));
+  const ratios = new Map<string, number[]>(engines.map((e) => [e.label, []]));
   const rss: string[] = [];
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  let nextMark = 0.25;
-  const result = await workspace.embed({
-    embedder,
-    batchSize,
-    onProgress: (p) => {
-      if (p.total && p.done / p.total >= nextMark) {
-        rss.push(`${Math.round(nextMark * 100)}%: ${mib(process.memoryUsage().rss)}`);
-        nextMark += 0.25;
+  let skipped = 0;
+
+  for (let r = 0; r < rounds; r++) {
+    const chunk = files.slice(r * perRound, (r + 1) * perRound);
+    if (chunk.length === 0) break;
+    const batches = Math.ceil(chunk.length / batchSize);
+    const runBare = async (): Promise<Tally> => {
+      const c0 = cpuSeconds();
+      const t0 = performance.now();
+      for (let b = 0; b < batches; b++) await bareBatch();
+      return { images: batches * batchSize, seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
+    };
+    const runEngine = async (engine: EndToEnd): Promise<Tally> => {
+      const result = await engine.round(chunk, r * perRound);
+      skipped += engine === engines[0] ? result.skipped : 0;
+      return result;
+    };
+    // ABBA order: bare first on even rounds, last on odd ones, so a steady drift cancels out.
+    const order = r % 2 === 0 ? ['bare', ...engines.map((e) => e.label)] : [...engines.map((e) => e.label), 'bare'];
+    let roundBare: Tally | undefined;
+    const roundRates = new Map<string, Tally>();
+    for (const step of order) {
+      if (step === 'bare') {
+        roundBare = await runBare();
+        bare.images += roundBare.images;
+        bare.seconds += roundBare.seconds;
+        bare.cpu += roundBare.cpu;
+      } else {
+        const engine = engines.find((e) => e.label === step)!;
+        const t = await runEngine(engine);
+        const total = totals.get(step)!;
+        total.images += t.images;
+        total.seconds += t.seconds;
+        total.cpu += t.cpu;
+        roundRates.set(step, t);
       }
-    },
-  });
+    }
+    rss.push(mib(process.memoryUsage().rss));
+    const parts = [`bare ${rate(roundBare!).toFixed(1)}`];
+    for (const [label, t] of roundRates) {
+      ratios.get(label)!.push(rate(t) / rate(roundBare!));
+      parts.push(`${label} ${rate(t).toFixed(1)} (${(rate(t) / rate(roundBare!)).toFixed(2)})`);
+    }
+    console.log(`round ${r + 1}: ${parts.join(', ')} img/s`);
+  }
   clearInterval(sampler);
-  await workspace.close();
-  const e2e = result.embedded / result.seconds;
-  const bareAfter = await bareRate();
-  await embedder.close();
-  const bare = (bareBefore + bareAfter) / 2;
+  for (const engine of engines) await engine.close();
+  await closeBare();
+
+  const ms = (t: Tally): string => `${((t.cpu / t.images) * 1000).toFixed(2)} CPU-ms/img`;
   console.log(
-    `bare inference:        ${bare.toFixed(1)} img/s (before ${bareBefore.toFixed(1)}, after ${bareAfter.toFixed(1)}; ${timed} batches of ${batchSize} after ${warmup} warm-up)`,
+    `bare inference:   ${rate(bare).toFixed(1)} img/s (${bare.images} images in ${bare.seconds.toFixed(1)} s; ${bare.cpu.toFixed(1)} CPU-s, ${ms(bare)})`,
   );
-  console.log(
-    `end-to-end embed:      ${e2e.toFixed(1)} img/s (${result.embedded} images in ${result.seconds.toFixed(1)} s, ${result.skipped} skipped)`,
-  );
-  console.log(`ratio end-to-end/bare: ${(e2e / bare).toFixed(2)} (target >= 0.80)`);
-  console.log(`memory (rss) during embed: ${rss.join(', ')}; peak ${mib(peak)}`);
+  for (const engine of engines) {
+    const t = totals.get(engine.label)!;
+    const sorted = [...ratios.get(engine.label)!].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    console.log(
+      `${engine.label.padEnd(8)} end to end: ${rate(t).toFixed(1)} img/s (${t.images} images in ${t.seconds.toFixed(1)} s; ${t.cpu.toFixed(1)} CPU-s, ${ms(t)})`,
+    );
+    console.log(
+      `${engine.label.padEnd(8)} ratio to bare: ${(rate(t) / rate(bare)).toFixed(3)} overall; per round median ${median.toFixed(2)}, ${sorted[0]!.toFixed(2)}-${sorted.at(-1)!.toFixed(2)} (target >= 0.85)`,
+    );
+  }
+  console.log(`skipped: ${skipped}; memory (rss) after each round: ${rss.join(', ')}; peak ${mib(peak)}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 /** @module @autolabel/core: the engine behind the CLI and the server. */
 export * from './errors.js';
-export type { Embedder } from './embed/embedder.js';
+export { type Embedder, takesTensors, type TensorEmbedder } from './embed/embedder.js';
+export { type TensorFormat, tensorLut, writeTensor } from './embed/tensor.js';
 export { loadEmbedder, type LoadEmbedderOptions, pullModel, type PullOptions } from './embed/load.js';
 export {
   type CachedModel,

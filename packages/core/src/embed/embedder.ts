@@ -1,5 +1,6 @@
 /** @module The Embedder port: turns batches of decoded RGB images into feature vectors. */
 import type { ImageInputSpec } from '../domain/index.js';
+import type { TensorFormat } from './tensor.js';
 
 /**
  * A loaded model. `embed` takes `count` images packed as uint8 RGB, row-major HWC,
@@ -16,4 +17,21 @@ export interface Embedder {
   readonly batchSize: number;
   embed(pixels: Uint8Array, count: number): Promise<Float32Array>;
   close(): Promise<void>;
+}
+
+/**
+ * An embedder that also takes model-ready float32 tensors, so the embed pipeline's decode workers
+ * can write them and the model's thread only runs the model.
+ */
+export interface TensorEmbedder extends Embedder {
+  readonly tensorFormat: TensorFormat;
+  /**
+   * Runs the first `count` images of `tensor` (laid out as `tensorFormat` says). Its buffer is
+   * transferred to the model and handed back with the features, to be filled again.
+   */
+  embedTensor(tensor: Float32Array, count: number): Promise<{ features: Float32Array; tensor: Float32Array }>;
+}
+
+export function takesTensors(embedder: Embedder): embedder is TensorEmbedder {
+  return 'embedTensor' in embedder && 'tensorFormat' in embedder;
 }

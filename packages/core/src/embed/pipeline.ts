@@ -1,13 +1,13 @@
-/** @module The embed job: decode what is missing, run the model in batches, store each batch in one transaction. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { messageOf } from '../errors.js';
-import { decodeRgb } from '../image/decode.js';
-import { ImageSkipError, type Skip } from '../image/skip.js';
+/**
+ * @module The embed job: decode what is missing in a pool of worker threads that write model-ready
+ * batches, run the model on one batch while the next ones decode, store each batch in one transaction.
+ */
+import type { Skip } from '../image/skip.js';
 import type { EmbeddingBatch, EmbeddingDtype, PendingEmbedding, Store } from '../store/store.js';
-import { mapOrdered } from '../util/pool.js';
 import { type ProgressListener, ProgressTracker } from '../util/progress.js';
-import type { Embedder } from './embedder.js';
+import { type BatchDecoderConfig, batchBytes } from './batch-decoder.js';
+import { type DecodeLane, DecodePool, type DecodePoolOptions, defaultDecodeWorkers } from './decode-pool.js';
+import { type Embedder, takesTensors } from './embedder.js';
 
 export interface EmbedOptions {
   readonly imagesRoot: string;
@@ -16,8 +16,12 @@ export interface EmbedOptions {
   /** The spec string recorded with the model. */
   readonly spec: string;
   readonly batchSize?: number;
-  /** Images decoded ahead of the model; enough to keep it busy while the next batch decodes. */
+  /** Images each decoder reads and decodes at once (libvips runs them on libuv's threads); 4 by default. */
   readonly prefetch?: number;
+  /** Decode worker threads; 0 decodes in this thread. By default from the cores and the job's size. */
+  readonly decodeWorkers?: number;
+  /** For tests that watch the decode workers (see DecodePoolOptions). */
+  readonly createDecodeWorker?: DecodePoolOptions['createWorker'];
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
 }
@@ -32,9 +36,12 @@ export interface EmbedResult {
   readonly seconds: number;
 }
 
-type Prepared =
-  | { readonly item: PendingEmbedding; readonly pixels: Uint8Array }
-  | { readonly item: PendingEmbedding; readonly skip: Skip };
+/** A batch its decoder has filled: images at the front of `buffer` in the order of `items`. */
+interface Filled {
+  readonly items: PendingEmbedding[];
+  readonly failures: { readonly item: PendingEmbedding; readonly skip: Skip }[];
+  readonly buffer: ArrayBuffer;
+}
 
 const PAGE = 512;
 
@@ -67,6 +74,11 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
  * Embeds `items` (one per content hash) and stores each batch with its decode failures in one
  * transaction: the loop behind `embedPending`, and behind a queue worker's batch of given images.
  * The model must be registered. `onStored` hears each content hash once its row is committed.
+ *
+ * Each decode lane (a worker thread, or this thread for a small job) fills one batch buffer at a
+ * time with model-ready images; filled batches queue for the model, which runs one at a time (a
+ * kill loses at most that one). Buffers are recycled, and there are two more of them than lanes,
+ * so decoding runs a batch or two ahead of the model and memory stays flat.
  */
 export async function embedItems(
   store: Store,
@@ -81,78 +93,136 @@ export async function embedItems(
   const tracker = new ProgressTracker('embed', total, options.onProgress);
   tracker.report();
   const batchSize = options.batchSize ?? embedder.batchSize;
+  const tensors = takesTensors(embedder) ? embedder : null;
+  const config: BatchDecoderConfig = {
+    imagesRoot: options.imagesRoot,
+    input,
+    maxPixels: options.maxPixels,
+    layout: tensors ? { kind: 'tensor', format: tensors.tensorFormat } : { kind: 'bytes' },
+  };
   const imageBytes = input.width * input.height * 3;
-  const decodeOptions = { maxPixels: options.maxPixels };
+  const inFlightPerLane = Math.max(1, options.prefetch ?? 4);
   const signal = options.signal;
   let embedded = 0;
   let skipped = 0;
-
-  const prepare = async (item: PendingEmbedding): Promise<Prepared> => {
-    try {
-      const data = await readFile(join(options.imagesRoot, item.path));
-      return { item, pixels: await decodeRgb(data, input, decodeOptions, item) };
-    } catch (error) {
-      if (error instanceof ImageSkipError) return { item, skip: error.skip };
-      return { item, skip: { reason: 'unreadable', detail: messageOf(error) } };
-    }
+  let failure: unknown = null;
+  const stopped = (): boolean => failure !== null || (signal?.aborted ?? false);
+  const fail = (error: unknown): void => {
+    failure ??= error;
   };
 
-  let items: PendingEmbedding[] = [];
-  let failures: { item: PendingEmbedding; skip: Skip }[] = [];
-  let pixels = new Uint8Array(batchSize * imageBytes);
+  const next = serialNext(source);
+  const buffers = new BufferPool(batchBytes(config, batchSize));
 
-  const runBatch = async (
-    batchItems: PendingEmbedding[],
-    batchPixels: Uint8Array,
-    batchFailures: { item: PendingEmbedding; skip: Skip }[],
-  ): Promise<void> => {
-    const count = batchItems.length;
-    const features =
-      count > 0 ? await embedder.embed(batchPixels.subarray(0, count * imageBytes), count) : new Float32Array();
+  const runBatch = async ({ items, failures, buffer }: Filled): Promise<void> => {
+    const count = items.length;
+    let features: Float32Array = new Float32Array();
+    let back: ArrayBuffer | undefined = buffer;
+    try {
+      if (count > 0 && tensors) {
+        const result = await tensors.embedTensor(new Float32Array(buffer), count);
+        features = result.features;
+        back = result.tensor.buffer as ArrayBuffer;
+      } else if (count > 0) {
+        features = await embedder.embed(new Uint8Array(buffer, 0, count * imageBytes), count);
+      }
+    } catch (error) {
+      // A tensor handed to a failed model may not come back.
+      if (tensors) back = undefined;
+      throw error;
+    } finally {
+      buffers.release(back);
+    }
     const dim = embedder.dim;
     const batch: EmbeddingBatch = {
       modelId,
       dtype: options.dtype,
       dim,
-      vectors: batchItems.map((item, i) => ({
+      vectors: items.map((item, i) => ({
         contentHash: item.contentHash,
         vector: features.subarray(i * dim, (i + 1) * dim),
       })),
-      failures: batchFailures.map(({ item, skip }) => ({ id: item.id, contentHash: item.contentHash, ...skip })),
+      failures: failures.map(({ item, skip }) => ({ id: item.id, contentHash: item.contentHash, ...skip })),
     };
     await store.putEmbeddings(batch);
-    for (const item of batchItems) onStored?.(item.contentHash);
-    for (const { item } of batchFailures) onStored?.(item.contentHash);
+    for (const item of items) onStored?.(item.contentHash);
+    for (const { item } of failures) onStored?.(item.contentHash);
     embedded += count;
-    skipped += batchFailures.length;
-    tracker.advance(count + batchFailures.length);
+    skipped += failures.length;
+    tracker.advance(count + failures.length);
   };
 
-  // One batch in the model at a time (a kill loses at most that one); the next decodes meanwhile.
+  // One batch in the model at a time; on abort or failure, batches not yet in the model are dropped
+  // (their images stay pending for the next run).
   let running: Promise<void> = Promise.resolve();
-  const dispatch = async (): Promise<void> => {
-    await running;
-    running = runBatch(items, pixels, failures);
-    running.catch(() => undefined);
-    items = [];
-    failures = [];
-    pixels = new Uint8Array(batchSize * imageBytes);
+  const enqueue = (filled: Filled): void => {
+    running = running.then(async () => {
+      if (stopped()) {
+        buffers.release(filled.buffer);
+        return;
+      }
+      await runBatch(filled).catch(fail);
+    });
   };
 
-  const prefetch = options.prefetch ?? Math.max(batchSize * 2, 16);
-  for await (const prepared of mapOrdered(source, prefetch, prepare)) {
-    // On abort only the batch already in the model finishes; decoded images wait for the next run.
-    if (signal?.aborted) break;
-    if ('skip' in prepared) {
-      failures.push(prepared);
-    } else {
-      pixels.set(prepared.pixels, items.length * imageBytes);
-      items.push(prepared.item);
+  let nextBatch = 0;
+  const fill = async (lane: DecodeLane, buffer: ArrayBuffer): Promise<Filled> => {
+    const batch = nextBatch++;
+    lane.begin(batch, buffer);
+    const slots: (PendingEmbedding | undefined)[] = [];
+    // Free slots, lowest on top: a failed image's slot goes back for the next one.
+    const free = Array.from({ length: batchSize }, (_, i) => batchSize - 1 - i);
+    const failures: Filled['failures'] = [];
+    const stream = async (): Promise<void> => {
+      while (!stopped() && free.length > 0) {
+        const slot = free.pop()!;
+        const item = await next(stopped);
+        if (item === undefined) {
+          free.push(slot);
+          return;
+        }
+        const skip = await lane.decode(batch, slot, item);
+        if (skip) {
+          failures.push({ item, skip });
+          free.push(slot);
+          free.sort((a, b) => b - a);
+        } else {
+          slots[slot] = item;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlightPerLane, batchSize) }, stream));
+    const used = slots.flatMap((item, slot) => (item ? [slot] : []));
+    const sealed = await lane.seal(batch, used);
+    return { items: used.map((slot) => slots[slot]!), failures, buffer: sealed };
+  };
+
+  const drive = async (lane: DecodeLane): Promise<void> => {
+    while (!stopped() && !next.exhausted) {
+      const buffer = await buffers.acquire();
+      let filled: Filled;
+      try {
+        filled = await fill(lane, buffer);
+      } catch (error) {
+        // The buffer is lost with the lane; its place in the pool is not.
+        buffers.release(undefined);
+        throw error;
+      }
+      if (filled.items.length === 0 && filled.failures.length === 0) buffers.release(filled.buffer);
+      else enqueue(filled);
     }
-    if (items.length === batchSize) await dispatch();
+  };
+
+  const workers = options.decodeWorkers ?? defaultDecodeWorkers(total, batchSize);
+  const pool = new DecodePool(config, { workers, createWorker: options.createDecodeWorker });
+  buffers.setCapacity(pool.lanes.length + 2);
+  try {
+    await Promise.all(pool.lanes.map((lane) => drive(lane).catch(fail)));
+    await running;
+  } finally {
+    await pool.close();
   }
-  if (!signal?.aborted && (items.length > 0 || failures.length > 0)) await dispatch();
-  await running;
+  if (failure !== null) throw failure;
   return {
     modelId,
     total,
@@ -161,4 +231,63 @@ export async function embedItems(
     aborted: signal?.aborted ?? false,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** `source` as one next() that concurrent callers may share; it stops handing out items once `stop()` says so. */
+function serialNext(source: AsyncIterable<PendingEmbedding> | Iterable<PendingEmbedding>): {
+  (stop: () => boolean): Promise<PendingEmbedding | undefined>;
+  readonly exhausted: boolean;
+} {
+  const iterator: AsyncIterator<PendingEmbedding> | Iterator<PendingEmbedding> =
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  let exhausted = false;
+  let chain: Promise<unknown> = Promise.resolve();
+  const next = (stop: () => boolean): Promise<PendingEmbedding | undefined> => {
+    const result = chain.then(async () => {
+      if (exhausted || stop()) return undefined;
+      const step = await iterator.next();
+      if (step.done) exhausted = true;
+      return step.done ? undefined : step.value;
+    });
+    chain = result.catch(() => undefined);
+    return result;
+  };
+  return Object.defineProperty(next, 'exhausted', { get: () => exhausted }) as ReturnType<typeof serialNext>;
+}
+
+/** Batch buffers, recycled: at most `capacity` exist at once, and acquire() waits for one to come back. */
+class BufferPool {
+  readonly #bytes: number;
+  readonly #free: ArrayBuffer[] = [];
+  readonly #waiting: ((buffer: ArrayBuffer) => void)[] = [];
+  #capacity = 1;
+  #out = 0;
+
+  constructor(bytes: number) {
+    this.#bytes = bytes;
+  }
+
+  setCapacity(capacity: number): void {
+    this.#capacity = capacity;
+  }
+
+  acquire(): Promise<ArrayBuffer> {
+    if (this.#out < this.#capacity) {
+      this.#out++;
+      return Promise.resolve(this.#take());
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Gives a buffer's place back, with the buffer to reuse when the caller still has it. */
+  release(buffer: ArrayBuffer | undefined): void {
+    if (buffer && buffer.byteLength === this.#bytes) this.#free.push(buffer);
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter(this.#take());
+    else this.#out--;
+  }
+
+  #take(): ArrayBuffer {
+    return this.#free.pop() ?? new ArrayBuffer(this.#bytes);
+  }
 }

@@ -76,7 +76,7 @@ async function main(port: NonNullable<typeof parentPort>, data: HfWorkerData): P
   port.on('message', (message: EmbedRequest) => {
     const { id, count } = message;
     const dims = [count, 3, data.height, data.width];
-    const values = new Float32Array(message.data);
+    const values = new Float32Array(message.data, 0, count * 3 * data.height * data.width);
     const pixels = halfInput
       ? new Tensor('float16', float32ToFloat16(values), dims)
       : new Tensor('float32', values, dims);
@@ -94,7 +94,10 @@ async function main(port: NonNullable<typeof parentPort>, data: HfWorkerData): P
         }
         const tensor = chosen.type === 'float32' ? chosen : chosen.to('float32');
         const features = Float32Array.from(tensor.data);
-        post({ type: 'result', id, features: features.buffer, dims: [...tensor.dims] }, [features.buffer]);
+        post({ type: 'result', id, features: features.buffer, dims: [...tensor.dims], input: message.data }, [
+          features.buffer,
+          message.data,
+        ]);
       },
       (error: unknown) => post({ type: 'failed', id, message: describeError(error) }),
     );

@@ -51,7 +51,9 @@ async function main(port: NonNullable<typeof parentPort>, data: OnnxWorkerData):
   port.on('message', (message: EmbedRequest) => {
     const { id, count } = message;
     const dims = channelsLast ? [count, data.height, data.width, 3] : [count, 3, data.height, data.width];
-    session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(message.data), dims) }).then(
+    // The buffer may hold room for more images than this batch (the pipeline reuses it).
+    const values = new Float32Array(message.data, 0, count * 3 * data.height * data.width);
+    session.run({ [inputName]: new ort.Tensor('float32', values, dims) }).then(
       (result) => {
         const output = result[outputName];
         if (output?.type !== 'float32') {
@@ -62,7 +64,7 @@ async function main(port: NonNullable<typeof parentPort>, data: OnnxWorkerData):
         const owned =
           values.byteOffset === 0 && values.byteLength === values.buffer.byteLength ? values : values.slice();
         const buffer = owned.buffer as ArrayBuffer;
-        post({ type: 'result', id, features: buffer, dims: output.dims }, [buffer]);
+        post({ type: 'result', id, features: buffer, dims: output.dims, input: message.data }, [buffer, message.data]);
       },
       (error: unknown) => post({ type: 'failed', id, message: describeError(error) }),
     );

@@ -7,8 +7,9 @@ import { AutolabelError, messageOf } from '../../errors.js';
 import { sha256, sha256File } from '../../util/hash.js';
 import { readJsonFile } from '../../util/json.js';
 import type { ImageInputSpec } from '../../domain/index.js';
-import type { Embedder } from '../embedder.js';
+import type { TensorEmbedder } from '../embedder.js';
 import { inputSpecOf, normalisationOf, preprocessorConfigSchema } from '../preprocessor.js';
+import { type TensorFormat, tensorLut, writeTensor } from '../tensor.js';
 import type { OnnxWorkerData, OnnxWorkerInfo } from './onnx-worker.js';
 import { WorkerSlot, workerUrl } from './worker-slot.js';
 
@@ -37,7 +38,7 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
     width: input.width,
     height: input.height,
   };
-  // onnxruntime-node's run() blocks its thread: in a worker, the main thread keeps decoding meanwhile.
+  // onnxruntime-node's run() blocks its thread: in a worker, the rest of the job goes on meanwhile.
   const slot = new WorkerSlot<OnnxWorkerInfo>(new Worker(workerUrl('onnx-worker.js'), { workerData }));
   return startWorkerEmbedder(slot, {
     modelId,
@@ -86,16 +87,15 @@ export async function startWorkerEmbedder(
   return embedder;
 }
 
-export class OnnxEmbedder implements Embedder {
+export class OnnxEmbedder implements TensorEmbedder {
   readonly modelId: string;
   readonly name: string;
   readonly input: ImageInputSpec;
   readonly batchSize: number;
+  readonly tensorFormat: TensorFormat;
   #dim = 0;
   readonly #slot: WorkerSlot<OnnxWorkerInfo>;
-  readonly #channelsLast: boolean;
-  /** Per channel c, the model value of byte v is lut[c * 256 + v]: rescale and normalise in one lookup. */
-  readonly #lut = new Float32Array(3 * 256);
+  readonly #lut: Float32Array;
 
   constructor(
     slot: WorkerSlot<OnnxWorkerInfo>,
@@ -113,11 +113,8 @@ export class OnnxEmbedder implements Embedder {
     this.name = meta.name;
     this.input = meta.input;
     this.batchSize = meta.batchSize;
-    this.#channelsLast = meta.channelsLast;
-    for (let c = 0; c < 3; c++) {
-      for (let v = 0; v < 256; v++)
-        this.#lut[c * 256 + v] = v * meta.normalisation.scale[c]! + meta.normalisation.offset[c]!;
-    }
+    this.tensorFormat = { channelsLast: meta.channelsLast, ...meta.normalisation };
+    this.#lut = tensorLut(this.tensorFormat);
   }
 
   get dim(): number {
@@ -140,46 +137,36 @@ export class OnnxEmbedder implements Embedder {
     if (pixels.length !== count * width * height * 3) {
       throw new AutolabelError('INVALID_ARGUMENT', `expected ${count * width * height * 3} bytes for ${count} images`);
     }
-    const data = this.#normalise(pixels, count);
+    const plane = width * height;
+    const tensor = new Float32Array(count * plane * 3);
+    writeTensor(pixels, count, plane, this.#lut, this.tensorFormat.channelsLast, tensor);
+    return (await this.embedTensor(tensor, count)).features;
+  }
+
+  async embedTensor(tensor: Float32Array, count: number): Promise<{ features: Float32Array; tensor: Float32Array }> {
+    const values = count * this.input.width * this.input.height * 3;
+    if (tensor.byteOffset !== 0 || tensor.length < values) {
+      throw new AutolabelError(
+        'INVALID_ARGUMENT',
+        `expected a tensor of at least ${values} values from its buffer's start`,
+      );
+    }
     let result;
     try {
-      result = await this.#slot.run(data.buffer as ArrayBuffer, count);
+      result = await this.#slot.run(tensor.buffer as ArrayBuffer, count);
     } catch (error) {
       throw new AutolabelError('MODEL_RUN_FAILED', `${this.name} failed on a batch of ${count}: ${messageOf(error)}`, {
         cause: error,
       });
     }
-    return poolFeatures(new Float32Array(result.features), result.dims, count, this.name);
+    const features = poolFeatures(new Float32Array(result.features), result.dims, count, this.name);
+    // A worker that does not hand the buffer back leaves the caller a fresh one of the same size.
+    const back = result.input ? new Float32Array(result.input) : new Float32Array(tensor.length);
+    return { features, tensor: back };
   }
 
   async close(): Promise<void> {
     await this.#slot.terminate();
-  }
-
-  /** HWC bytes to the model's float layout (NCHW unless the model takes NHWC), normalised. */
-  #normalise(pixels: Uint8Array, count: number): Float32Array {
-    const plane = this.input.width * this.input.height;
-    const data = new Float32Array(count * plane * 3);
-    const lut = this.#lut;
-    if (this.#channelsLast) {
-      for (let i = 0; i < data.length; i += 3) {
-        data[i] = lut[pixels[i]!]!;
-        data[i + 1] = lut[256 + pixels[i + 1]!]!;
-        data[i + 2] = lut[512 + pixels[i + 2]!]!;
-      }
-      return data;
-    }
-    for (let n = 0; n < count; n++) {
-      const r = n * plane * 3;
-      const g = r + plane;
-      const b = g + plane;
-      for (let p = 0, q = r; p < plane; p++, q += 3) {
-        data[r + p] = lut[pixels[q]!]!;
-        data[g + p] = lut[256 + pixels[q + 1]!]!;
-        data[b + p] = lut[512 + pixels[q + 2]!]!;
-      }
-    }
-    return data;
   }
 }
 

@@ -15,12 +15,20 @@ export interface EmbedRequest {
 /** Worker -> main thread. `features` holds float32 values; `dims` is their shape when the backend reports one. */
 export type WorkerReply<Info> =
   | { readonly type: 'ready'; readonly info: Info }
-  | { readonly type: 'result'; readonly id: number; readonly features: ArrayBuffer; readonly dims: readonly number[] }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly features: ArrayBuffer;
+      readonly dims: readonly number[];
+      /** The request's buffer, transferred back so the caller can fill it again. */
+      readonly input?: ArrayBuffer;
+    }
   | { readonly type: 'failed'; readonly id: number | null; readonly message: string };
 
 export interface WorkerResult {
   readonly features: ArrayBuffer;
   readonly dims: readonly number[];
+  readonly input?: ArrayBuffer;
 }
 
 interface Pending {
@@ -49,7 +57,7 @@ export class WorkerSlot<Info> {
           resolve(message.info);
           worker.unref();
         } else if (message.type === 'result') {
-          this.#take(message.id)?.resolve({ features: message.features, dims: message.dims });
+          this.#take(message.id)?.resolve({ features: message.features, dims: message.dims, input: message.input });
         } else if (message.id === null) {
           this.#fail(new AutolabelError('MODEL_RUN_FAILED', message.message));
         } else {
@@ -110,13 +118,13 @@ export class WorkerSlot<Info> {
 }
 
 /**
- * A worker script of this folder. It ships compiled next to this file; from the TypeScript
- * sources (vitest) the build in dist/ is used.
+ * A worker script of core (`folder` is its folder under src/, this one by default). It ships
+ * compiled next to its module; from the TypeScript sources (vitest) the build in dist/ is used.
  */
-export function workerUrl(file: string): URL {
-  const sibling = new URL(`./${file}`, import.meta.url);
+export function workerUrl(file: string, folder = 'embed/backends'): URL {
+  const sibling = new URL(`../../${folder}/${file}`, import.meta.url);
   if (existsSync(fileURLToPath(sibling))) return sibling;
-  const built = new URL(`../../../dist/embed/backends/${file}`, import.meta.url);
+  const built = new URL(`../../../dist/${folder}/${file}`, import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   throw new AutolabelError(
     'MODEL_RUN_FAILED',

@@ -1,0 +1,103 @@
+/**
+ * @module Filling one batch buffer with decoded images: read a file, decode and resize it to the
+ * model's input, and write it into its slot as the model takes it (float32 tensor or RGB bytes).
+ * A decode worker (decode-worker.ts) runs one; a small job runs one in its own thread.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImageInputSpec } from '../domain/index.js';
+import { messageOf } from '../errors.js';
+import { decodeRgb } from '../image/decode.js';
+import { ImageSkipError, type Skip } from '../image/skip.js';
+import { type TensorFormat, tensorLut, writeTensor } from './tensor.js';
+
+/** What a batch buffer holds per image: the model's float32 tensor, or packed RGB bytes (HWC). */
+export type BatchLayout = { readonly kind: 'tensor'; readonly format: TensorFormat } | { readonly kind: 'bytes' };
+
+export interface BatchDecoderConfig {
+  readonly imagesRoot: string;
+  readonly input: ImageInputSpec;
+  readonly maxPixels: number;
+  readonly layout: BatchLayout;
+}
+
+/** One image to decode: its path under the images root and the size recorded at scan time. */
+export interface DecodeItem {
+  readonly path: string;
+  readonly width: number | null;
+  readonly height: number | null;
+}
+
+/** Bytes a batch of `count` images takes in `layout`. */
+export function batchBytes(config: BatchDecoderConfig, count: number): number {
+  const values = count * config.input.width * config.input.height * 3;
+  return config.layout.kind === 'tensor' ? values * Float32Array.BYTES_PER_ELEMENT : values;
+}
+
+export class BatchDecoder {
+  readonly #config: BatchDecoderConfig;
+  readonly #plane: number;
+  readonly #lut: Float32Array | null;
+  readonly #buffers = new Map<number, ArrayBuffer>();
+  readonly #blockingReads: boolean;
+
+  /**
+   * `blockingReads`: read files synchronously, for a thread that does nothing else (a decode
+   * worker): a small file costs a few microseconds that way, against a tenth of a millisecond and
+   * more through fs/promises' round trips on libuv's threads, which libvips shares.
+   */
+  constructor(config: BatchDecoderConfig, options: { readonly blockingReads?: boolean } = {}) {
+    this.#config = config;
+    this.#blockingReads = options.blockingReads ?? false;
+    this.#plane = config.input.width * config.input.height;
+    this.#lut = config.layout.kind === 'tensor' ? tensorLut(config.layout.format) : null;
+  }
+
+  /** Takes `buffer` to fill as batch `batch`. */
+  begin(batch: number, buffer: ArrayBuffer): void {
+    this.#buffers.set(batch, buffer);
+  }
+
+  /** Decodes `item` into slot `slot` of batch `batch`; a file that cannot be used is a Skip, not an error. */
+  async decode(batch: number, slot: number, item: DecodeItem): Promise<Skip | null> {
+    let rgb: Uint8Array;
+    try {
+      const path = join(this.#config.imagesRoot, item.path);
+      const data = this.#blockingReads ? readFileSync(path) : await readFile(path);
+      rgb = await decodeRgb(data, this.#config.input, { maxPixels: this.#config.maxPixels }, item);
+    } catch (error) {
+      if (error instanceof ImageSkipError) return error.skip;
+      return { reason: 'unreadable', detail: messageOf(error) };
+    }
+    const buffer = this.#buffer(batch);
+    if (this.#lut && this.#config.layout.kind === 'tensor') {
+      const channelsLast = this.#config.layout.format.channelsLast;
+      writeTensor(rgb, 1, this.#plane, this.#lut, channelsLast, new Float32Array(buffer), slot);
+    } else {
+      new Uint8Array(buffer).set(rgb, slot * this.#plane * 3);
+    }
+    return null;
+  }
+
+  /**
+   * Ends batch `batch` and hands its buffer back with the images of `slots` (ascending) moved to
+   * the front, in that order: slots freed by failed images leave no gaps.
+   */
+  seal(batch: number, slots: readonly number[]): ArrayBuffer {
+    const buffer = this.#buffer(batch);
+    this.#buffers.delete(batch);
+    const values = this.#plane * 3;
+    const view = this.#lut ? new Float32Array(buffer) : new Uint8Array(buffer);
+    slots.forEach((slot, i) => {
+      if (slot !== i) view.copyWithin(i * values, slot * values, (slot + 1) * values);
+    });
+    return buffer;
+  }
+
+  #buffer(batch: number): ArrayBuffer {
+    const buffer = this.#buffers.get(batch);
+    if (!buffer) throw new Error(`batch ${batch} was not begun`);
+    return buffer;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * @module The embed pipeline's decode pool: worker threads that each fill batch buffers with
+ * model-ready images (read, decode, resize, normalise), or one decoder in this thread for jobs too
+ * small to be worth a worker. A worker that crashes fails its requests with an AutolabelError.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { AutolabelError } from '../errors.js';
+import type { Skip } from '../image/skip.js';
+import { workerUrl } from './backends/worker-slot.js';
+import { BatchDecoder, type BatchDecoderConfig, type DecodeItem } from './batch-decoder.js';
+
+/** Main thread -> decode worker. Buffers are transferred, not copied. */
+export type DecodeRequest =
+  | { readonly type: 'begin'; readonly batch: number; readonly buffer: ArrayBuffer }
+  | {
+      readonly type: 'decode';
+      readonly id: number;
+      readonly batch: number;
+      readonly slot: number;
+      readonly item: DecodeItem;
+    }
+  | { readonly type: 'seal'; readonly batch: number; readonly slots: readonly number[] };
+
+/** Decode worker -> main thread. */
+export type DecodeReply =
+  | { readonly type: 'decoded'; readonly id: number; readonly skip: Skip | null }
+  | { readonly type: 'sealed'; readonly batch: number; readonly buffer: ArrayBuffer }
+  | { readonly type: 'failed'; readonly message: string };
+
+/** One decoder that fills one batch buffer at a time: a worker thread, or this thread. */
+export interface DecodeLane {
+  /** Hands `buffer` to the lane to fill as batch `batch`. */
+  begin(batch: number, buffer: ArrayBuffer): void;
+  /** Decodes `item` into a slot of the batch: null when it is there, a Skip when the file cannot be used. */
+  decode(batch: number, slot: number, item: DecodeItem): Promise<Skip | null>;
+  /** The batch's buffer back, with the images of `slots` (ascending) moved to its front. */
+  seal(batch: number, slots: readonly number[]): Promise<ArrayBuffer>;
+}
+
+export interface DecodePoolOptions {
+  /** Worker threads; 0 decodes in this thread. */
+  readonly workers: number;
+  /** For tests that watch the workers; `new Worker` by default. */
+  readonly createWorker?: (url: URL, options: WorkerOptions) => Worker;
+}
+
+/**
+ * Decode workers a job should start: none for a job of a batch or two (starting a worker costs
+ * more than it saves), else one per four cores, at least one. Each worker keeps several images in
+ * libvips at once (on libuv's thread pool) and only normalises in JavaScript, so few are needed;
+ * the model's threads have the rest of the cores.
+ */
+export function defaultDecodeWorkers(images: number, batchSize: number): number {
+  if (images <= 2 * batchSize) return 0;
+  return Math.max(1, Math.floor(availableParallelism() / 4));
+}
+
+export class DecodePool {
+  readonly lanes: readonly DecodeLane[];
+  readonly #workers: readonly WorkerLane[];
+
+  constructor(config: BatchDecoderConfig, options: DecodePoolOptions) {
+    if (options.workers <= 0) {
+      this.#workers = [];
+      this.lanes = [new LocalLane(new BatchDecoder(config))];
+      return;
+    }
+    const url = workerUrl('decode-worker.js', 'embed');
+    const create = options.createWorker ?? ((u: URL, o: WorkerOptions) => new Worker(u, o));
+    this.#workers = Array.from({ length: options.workers }, () => new WorkerLane(create(url, { workerData: config })));
+    this.lanes = this.#workers;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((lane) => lane.terminate()));
+  }
+}
+
+class LocalLane implements DecodeLane {
+  constructor(private readonly decoder: BatchDecoder) {}
+
+  begin(batch: number, buffer: ArrayBuffer): void {
+    this.decoder.begin(batch, buffer);
+  }
+
+  decode(batch: number, slot: number, item: DecodeItem): Promise<Skip | null> {
+    return this.decoder.decode(batch, slot, item);
+  }
+
+  seal(batch: number, slots: readonly number[]): Promise<ArrayBuffer> {
+    return Promise.resolve(this.decoder.seal(batch, slots));
+  }
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+/** A decode worker and its requests in flight; a crash or an unexpected exit fails them all. */
+class WorkerLane implements DecodeLane {
+  readonly #worker: Worker;
+  readonly #exited: Promise<void>;
+  readonly #decodes = new Map<number, Waiter<Skip | null>>();
+  readonly #seals = new Map<number, Waiter<ArrayBuffer>>();
+  #nextId = 0;
+  #failure: AutolabelError | null = null;
+  #terminating = false;
+
+  constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (message: DecodeReply) => {
+      if (message.type === 'decoded') {
+        const waiter = this.#decodes.get(message.id);
+        this.#decodes.delete(message.id);
+        waiter?.resolve(message.skip);
+      } else if (message.type === 'sealed') {
+        const waiter = this.#seals.get(message.batch);
+        this.#seals.delete(message.batch);
+        waiter?.resolve(message.buffer);
+      } else {
+        this.#fail(`the image decoder failed: ${message.message}`);
+      }
+    });
+    worker.on('error', (error) => this.#fail(`an image decoder worker crashed: ${error.message}`, error));
+    this.#exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        if (!this.#terminating) this.#fail(`an image decoder worker exited unexpectedly with code ${code}`);
+        resolve();
+      });
+    });
+  }
+
+  begin(batch: number, buffer: ArrayBuffer): void {
+    if (this.#failure) return;
+    this.#post({ type: 'begin', batch, buffer }, [buffer]);
+  }
+
+  decode(batch: number, slot: number, item: DecodeItem): Promise<Skip | null> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#decodes.set(id, { resolve, reject });
+      // Only the item's own fields: the store's row may carry more than the worker needs.
+      this.#post({
+        type: 'decode',
+        id,
+        batch,
+        slot,
+        item: { path: item.path, width: item.width, height: item.height },
+      });
+    });
+  }
+
+  seal(batch: number, slots: readonly number[]): Promise<ArrayBuffer> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#seals.set(batch, { resolve, reject });
+      this.#post({ type: 'seal', batch, slots });
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.#terminating = true;
+    this.#fail('the image decoders were closed');
+    await this.#worker.terminate();
+    await this.#exited;
+  }
+
+  #post(message: DecodeRequest, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  #fail(message: string, cause?: unknown): void {
+    this.#failure ??= new AutolabelError('IO_FAILED', message, { cause });
+    for (const waiter of [...this.#decodes.values(), ...this.#seals.values()]) waiter.reject(this.#failure);
+    this.#decodes.clear();
+    this.#seals.clear();
+  }
+}
