@@ -36,7 +36,7 @@ export function createApp(options: AppOptions): Hono {
     workspace,
     live,
     media: new MediaCache(workspace.imagesRoot, join(workspace.dir, 'cache', 'media')),
-    map: new EmbeddingMap(live, join(workspace.dir, 'cache')),
+    map: new EmbeddingMap(live, join(workspace.dir, 'cache'), workspace),
     audits: options.audits ?? new AuditRuns(workspace, live),
     queue: options.queue,
   };

@@ -1,11 +1,11 @@
 /**
  * @module The embedding map: computed once in the background per set of embeddings, cached in the
- * workspace; past a sample's size, UMAP of the sample and the rest placed by their neighbours.
+ * workspace; past a sample's size, UMAP of a sample stratified by class and the rest placed by their neighbours.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type MapState, messageOf, projectLearnerMap, sha256, writeFileAtomic } from '@autolabel/core';
+import { type MapState, messageOf, sha256, type Workspace, writeFileAtomic } from '@autolabel/core';
 import type { LiveModel } from './live-model.js';
 
 export class EmbeddingMap {
@@ -16,6 +16,7 @@ export class EmbeddingMap {
   constructor(
     private readonly live: LiveModel,
     private readonly cacheDir: string,
+    private readonly workspace: Workspace,
   ) {}
 
   /** The map if it is ready; otherwise starts (or reports on) its computation. */
@@ -31,7 +32,7 @@ export class EmbeddingMap {
     if (this.#job === undefined)
       this.#job = (async () => {
         try {
-          const xy = await projectLearnerMap(learner, {
+          const { xy } = await this.workspace.mapLayout(learner, {
             onEpoch: (done, total) => (this.#progress = { done, total }),
           });
           const ready: MapState = { state: 'ready', ids: [...ids], xy: [...xy].map((v) => Math.round(v * 1e4) / 1e4) };

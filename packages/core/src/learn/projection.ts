@@ -1,8 +1,9 @@
 /**
  * @module A 2-D map of every image for people to look at: UMAP (McInnes et al. 2018, umap-js) laid out
  * from the k-NN graph already built for learning, so no distances are computed again; past
- * `MAP_SAMPLE` images, UMAP of a sample with the rest placed by their neighbours.
+ * `MAP_SAMPLE` images, UMAP of a stratified sample with the rest placed by their neighbours.
  */
+import { sphericalKMeans } from '../select/kmeans.js';
 import { seededRandom } from '../util/random.js';
 import { buildKnnGraph, type KnnGraph } from './graph.js';
 import { type Matrix, selectRows } from './matrix.js';
@@ -62,18 +63,31 @@ export async function projectGraph(graph: KnnGraph, options: ProjectionOptions =
 /** Images laid out by UMAP itself; the rest are placed from their neighbours (`projectLearnerMap`). */
 export const MAP_SAMPLE = 10_000;
 
+/** Every stratum's least share of the sample (all of it when smaller), so small classes appear in the layout. */
+export const MIN_STRATUM_SHARE = 20;
+/**
+ * k-means cells that stand in for classes where a row's class is not known: as many as the sample
+ * gives each `MIN_STRATUM_SHARE` from half of it, 64 at most (250 images a cell in a sample of 10,000).
+ */
+export const MAP_CELLS = 64;
+/** Rows the cells are fitted on (evenly spaced); every row is then assigned to its nearest centroid. */
+const CELL_FIT_ROWS = 20_000;
+
 export interface LearnerMapInput {
   readonly math: OrtMath;
   /** Unit rows, the learner's features. */
   readonly features: Matrix;
   readonly graph: KnnGraph;
-  /** A stratum per row (a class, say; -1 for none): the sample takes from each in proportion, and at least a few. */
+  /**
+   * A stratum per row: its class (label, or suggestion) where known, -1 where not (those rows are
+   * stratified by k-means cell, as every row is without `strata`).
+   */
   readonly strata?: Int32Array;
 }
 
 /**
  * The map of every image at any size: up to `sample` images (default `MAP_SAMPLE`), a stratified random
- * sample, are laid out by UMAP over their own k-NN graph; every other image goes to the similarity-
+ * sample (`mapSample`), are laid out by UMAP over their own k-NN graph; every other image goes to the similarity-
  * weighted mean of its placed neighbours in the learner's graph, in passes outwards from the sample (a
  * landmark layout, as in landmark MDS, de Silva & Tenenbaum 2003); images no pass reaches go to their
  * nearest sampled images. The cost stops growing with the pool but for the placement (n k per pass).
@@ -82,11 +96,26 @@ export async function projectLearnerMap(
   input: LearnerMapInput,
   options: ProjectionOptions & { readonly sample?: number } = {},
 ): Promise<Float32Array> {
+  return (await layoutLearnerMap(input, options)).xy;
+}
+
+export interface MapLayout {
+  /** Row-major [nodes, 2], in [-1, 1] (placed images may sit a little outside). */
+  readonly xy: Float32Array;
+  /** The rows UMAP laid out (`mapSample`), sorted; every row when the pool is no bigger than the sample. */
+  readonly sample: Int32Array;
+}
+
+/** `projectLearnerMap`, with the rows its UMAP laid out. */
+export async function layoutLearnerMap(
+  input: LearnerMapInput,
+  options: ProjectionOptions & { readonly sample?: number } = {},
+): Promise<MapLayout> {
   const { features, graph } = input;
   const n = graph.nodes;
   const size = options.sample ?? MAP_SAMPLE;
-  if (n <= size) return projectGraph(graph, options);
-  const sample = stratifiedSample(n, size, input.strata, options.seed ?? 1);
+  const sample = await mapSample(input, size, options.seed ?? 1);
+  if (n <= size) return { xy: await projectGraph(graph, options), sample };
   const sampleGraph = await buildKnnGraph(input.math, selectRows(features, sample), Math.min(15, graph.k));
   const laid = await projectGraph(sampleGraph, options);
   const xy = new Float32Array(2 * n);
@@ -128,7 +157,7 @@ export async function projectLearnerMap(
       xy[2 * row + 1] = y / total;
     });
   }
-  return xy;
+  return { xy, sample };
 }
 
 /**
@@ -154,25 +183,91 @@ function placeFromNeighbours(graph: KnnGraph, xy: Float32Array, placed: Uint8Arr
   return true;
 }
 
-/** `size` distinct rows, sorted: from each stratum its share of `size`, at least min(its size, 20); seeded. */
-function stratifiedSample(n: number, size: number, strata: Int32Array | undefined, seed: number): Int32Array {
-  const random = seededRandom(seed);
+/**
+ * The rows UMAP lays out: `size` distinct rows, sorted, drawn at random (seeded) within strata: each
+ * row's class where `input.strata` knows it, else its k-means cell (up to `MAP_CELLS`, deterministic).
+ * Every stratum gets `MIN_STRATUM_SHARE` rows (all of a smaller one) and the rest of the sample in
+ * proportion to its size, so a class of 1% has its 1% and a class of ten images all ten.
+ */
+export async function mapSample(input: LearnerMapInput, size: number, seed: number): Promise<Int32Array> {
+  const n = input.graph.nodes;
+  if (n <= size) return Int32Array.from({ length: n }, (_, i) => i);
+  const strata = Int32Array.from({ length: n }, (_, i) => input.strata?.[i] ?? -1);
+  if (strata.some((s) => s < 0)) {
+    const cells = await cellsOf(input.math, input.features, cellCount(size), seed);
+    // Cells after the classes: -1 - cell never meets a class's number.
+    for (let i = 0; i < n; i++) if (strata[i]! < 0) strata[i] = -1 - cells[i]!;
+  }
+  return stratifiedSample(strata, size, seed);
+}
+
+function cellCount(size: number): number {
+  return Math.max(2, Math.min(MAP_CELLS, Math.floor(size / (2 * MIN_STRATUM_SHARE))));
+}
+
+/** Each row's spherical k-means cell, the cells fitted on evenly spaced rows. */
+async function cellsOf(math: OrtMath, features: Matrix, cells: number, seed: number): Promise<Int32Array> {
+  const n = features.rows;
+  const fitRows = Int32Array.from({ length: Math.min(n, CELL_FIT_ROWS) }, (_, i) =>
+    Math.floor((i * n) / Math.min(n, CELL_FIT_ROWS)),
+  );
+  const { centroids } = await sphericalKMeans(math, selectRows(features, fitRows), cells, {
+    seed,
+    iterations: 10,
+  });
+  const found = await math.topK(features, centroids, 1);
+  return found.indices;
+}
+
+/** `size` distinct rows, sorted, of `strata` (one number per row): each stratum its share (`mapSample`); seeded. */
+export function stratifiedSample(strata: Int32Array, size: number, seed: number): Int32Array {
+  const n = strata.length;
+  if (n <= size) return Int32Array.from({ length: n }, (_, i) => i);
   const groups = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
-    const s = strata?.[i] ?? 0;
-    let group = groups.get(s);
-    if (!group) groups.set(s, (group = []));
+    let group = groups.get(strata[i]!);
+    if (!group) groups.set(strata[i]!, (group = []));
     group.push(i);
   }
+  const keys = [...groups.keys()].sort((a, b) => a - b);
+  const counts = keys.map((key) => groups.get(key)!.length);
+  const shares = allocate(counts, size);
+  const random = seededRandom(seed);
   const chosen: number[] = [];
-  for (const rows of groups.values()) {
-    const want = Math.min(rows.length, Math.max(20, Math.round((size * rows.length) / n)));
+  keys.forEach((key, g) => {
+    const rows = groups.get(key)!;
+    const want = shares[g]!;
     // A partial Fisher-Yates shuffle: the first `want` rows are a uniform draw.
     for (let i = 0; i < want; i++) {
       const k = i + Math.floor(random() * (rows.length - i));
       [rows[i], rows[k]] = [rows[k]!, rows[i]!];
       chosen.push(rows[i]!);
     }
-  }
+  });
   return Int32Array.from(chosen).sort();
+}
+
+/**
+ * Shares of `size` (< the sum of `counts`) that add up to it: a floor of `MIN_STRATUM_SHARE` each (less
+ * when there are so many strata that floors would take over half the sample), the rest in proportion
+ * to what each has left, largest remainders rounded up.
+ */
+function allocate(counts: readonly number[], size: number): number[] {
+  const floor = Math.min(MIN_STRATUM_SHARE, Math.floor(size / (2 * counts.length)));
+  const shares = counts.map((c) => Math.min(c, floor));
+  const rest = size - shares.reduce((a, b) => a + b, 0);
+  const left = counts.map((c, g) => c - shares[g]!);
+  const rows = left.reduce((a, b) => a + b, 0);
+  const exact = left.map((l) => (rest * l) / rows);
+  exact.forEach((e, g) => (shares[g]! += Math.floor(e)));
+  let short = size - shares.reduce((a, b) => a + b, 0);
+  const order = exact.map((e, g) => [e - Math.floor(e), g] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [, g] of order) {
+    if (short === 0) break;
+    if (shares[g]! < counts[g]!) {
+      shares[g]!++;
+      short--;
+    }
+  }
+  return shares;
 }

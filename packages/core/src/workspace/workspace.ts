@@ -15,6 +15,7 @@ import { type ImportOptions, type ImportResult, importLabels } from '../labels/i
 import { openStore } from '../store/open.js';
 import { checkStoreUrl, describeStoreUrl } from '../store/store-url.js';
 import type { Learner, SharedLearner } from '../learn/learner.js';
+import type { MapLayout, ProjectionOptions } from '../learn/projection.js';
 import type { ClassInfo, Store } from '../store/store.js';
 import type { ProgressListener } from '../util/progress.js';
 import type { HubOptions } from '../models/index.js';
@@ -35,6 +36,7 @@ import type { WorkspaceContext } from './context.js';
 import { accuracyOf, type AccuracyFigure, summaryOf } from './fit-summary.js';
 import { WorkspaceImages } from './images.js';
 import { WorkspaceLabels } from './labels.js';
+import { mapLayout } from './map.js';
 import {
   exportModel,
   next,
@@ -453,6 +455,18 @@ export class Workspace {
     options: { readonly onProgress?: ProgressListener } = {},
   ): Promise<Learner> {
     return openLearner(this.#ctx, shared, options.onProgress);
+  }
+
+  /**
+   * The 2-D map of `learner`'s images (`xy`, row-major [images, 2], about [-1, 1]): UMAP of a sample
+   * stratified by class (labels, else suggestions; k-means cells where neither), the rest placed by
+   * their neighbours.
+   */
+  async mapLayout(
+    learner: Learner,
+    options: ProjectionOptions & { readonly sample?: number } = {},
+  ): Promise<MapLayout> {
+    return mapLayout(this.#ctx, learner, options);
   }
 
   /** Images to label next, each with a reason. */
