@@ -95,6 +95,8 @@ async function runStages(dir: string, dim: number, dtype: string): Promise<SizeR
     global.gc?.();
     const bytesPerImage = ((memoryMb('VmRSS') - before) * 1024 * 1024) / n;
     notes.graphHow = learner.graphInfo.how;
+    // The features' width: reduced by PCA from REDUCE_MIN_ROWS images on (features.ts).
+    notes.featureDim = learner.features.cols;
     const fit = await stage('fit', () => ws.suggest({ learner, targetPrecision: DEFAULT_TARGET_PRECISION }));
     stages.fit = fit.figures;
     notes.fitSaveSeconds = fit.value.seconds.save;
