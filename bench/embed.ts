@@ -23,7 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { benchArgs, intArg } from './args.js';
 
 const usage =
-  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 8] [--batch-size 32] [--threads N] [--decode-workers N] [--baseline CHECKOUT]';
+  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 8] [--batch-size 32] [--threads N] [--bare-threads N] [--decode-workers N] [--baseline CHECKOUT]';
 const args = benchArgs(usage, {
   images: { type: 'string' },
   model: { type: 'string' },
@@ -31,6 +31,7 @@ const args = benchArgs(usage, {
   rounds: { type: 'string' },
   'batch-size': { type: 'string' },
   threads: { type: 'string' },
+  'bare-threads': { type: 'string' },
   'decode-workers': { type: 'string' },
   baseline: { type: 'string' },
 });
@@ -44,6 +45,8 @@ const limit = intArg(args.limit, 'limit', 2000);
 const rounds = intArg(args.rounds, 'rounds', 8);
 const batchSize = intArg(args['batch-size'], 'batch-size', 32);
 const threads = intArg(args.threads, 'threads', availableParallelism());
+/** Threads of the bare onnxruntime session: the embedder's by default. */
+const bareThreads = intArg(args['bare-threads'], 'bare-threads', threads);
 const decodeWorkers = args['decode-workers'] === undefined ? undefined : Number(args['decode-workers']);
 if (decodeWorkers !== undefined && !(Number.isInteger(decodeWorkers) && decodeWorkers >= 0)) {
   process.stderr.write(`--decode-workers must be a whole number, got ${String(args['decode-workers'])}\n`);
@@ -147,7 +150,7 @@ const files = await sampleImages(imagesDir, limit);
 const perRound = Math.ceil(files.length / rounds);
 console.log(
   `images: ${files.length} from ${imagesDir}, ${rounds} rounds of ${perRound}; model: ${spec}; batch ${batchSize}; ` +
-    `${threads} model threads; decode workers: ${decodeWorkers ?? 'default'}; ${availableParallelism()} cores`,
+    `${threads} model threads (bare: ${bareThreads}); decode workers: ${decodeWorkers ?? 'default'}; ${availableParallelism()} cores`,
 );
 
 // Bare inference: one batch of real images, decoded and normalised once, run as often as a round has batches.
@@ -162,11 +165,11 @@ for (let i = 0; i < batchSize; i++) {
 let bareBatch: () => Promise<void>;
 let closeBare: () => Promise<void>;
 if (parsed.kind === 'onnx' && takesTensors(probe)) {
-  // Straight onnxruntime on the same model file with the embedder's settings (threads, no spinning).
+  // Straight onnxruntime on the same model file with the embedder's settings (no spinning; threads unless --bare-threads).
   const format = probe.tensorFormat;
   await probe.close();
   const session = await ort.InferenceSession.create(join(parsed.path, 'model.onnx'), {
-    intraOpNumThreads: threads,
+    intraOpNumThreads: bareThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',

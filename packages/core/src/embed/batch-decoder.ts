@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageInputSpec } from '../domain/index.js';
 import { messageOf } from '../errors.js';
-import { decodeRgb } from '../image/decode.js';
+import { type DecodedRgb, decodeRgbForUpscale } from '../image/decode.js';
+import { resizeBilinearRgb, resizeBilinearTensor } from '../image/resize.js';
 import { ImageSkipError, type Skip } from '../image/skip.js';
 import { type TensorFormat, tensorLut, writeTensor } from './tensor.js';
 
@@ -61,20 +62,39 @@ export class BatchDecoder {
 
   /** Decodes `item` into slot `slot` of batch `batch`; a file that cannot be used is a Skip, not an error. */
   async decode(batch: number, slot: number, item: DecodeItem): Promise<Skip | null> {
-    let rgb: Uint8Array;
+    let decoded: DecodedRgb;
     try {
       const path = join(this.#config.imagesRoot, item.path);
       const data = this.#blockingReads ? readFileSync(path) : await readFile(path);
-      rgb = await decodeRgb(data, this.#config.input, { maxPixels: this.#config.maxPixels }, item);
+      decoded = await decodeRgbForUpscale(data, this.#config.input, { maxPixels: this.#config.maxPixels }, item);
     } catch (error) {
       if (error instanceof ImageSkipError) return error.skip;
       return { reason: 'unreadable', detail: messageOf(error) };
     }
     const buffer = this.#buffer(batch);
+    const { width, height } = this.#config.input;
+    const sized = decoded.width === width && decoded.height === height;
     if (this.#lut && this.#config.layout.kind === 'tensor') {
       const channelsLast = this.#config.layout.format.channelsLast;
-      writeTensor(rgb, 1, this.#plane, this.#lut, channelsLast, new Float32Array(buffer), slot);
+      const out = new Float32Array(buffer);
+      // A small image is upscaled straight into the tensor: the bytes decodeRgb would give, looked up.
+      if (sized) writeTensor(decoded.pixels, 1, this.#plane, this.#lut, channelsLast, out, slot);
+      else
+        resizeBilinearTensor(
+          decoded.pixels,
+          decoded.width,
+          decoded.height,
+          width,
+          height,
+          this.#lut,
+          channelsLast,
+          out,
+          slot,
+        );
     } else {
+      const rgb = sized
+        ? decoded.pixels
+        : resizeBilinearRgb(decoded.pixels, decoded.width, decoded.height, width, height);
       new Uint8Array(buffer).set(rgb, slot * this.#plane * 3);
     }
     return null;

@@ -52,6 +52,13 @@ export async function readImageInfo(data: Buffer, options: DecodeOptions): Promi
   };
 }
 
+/** Decoded RGB (HWC) at the model's input size, or smaller when it is to be upscaled bilinearly (resize.ts). */
+export interface DecodedRgb {
+  readonly pixels: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
 /**
  * Decodes an image to packed uint8 RGB (HWC) at the model's input size: first frame of an
  * animation, EXIF orientation applied, any colour space (CMYK, grey, 16-bit, ICC) to 8-bit sRGB,
@@ -65,6 +72,21 @@ export async function decodeRgb(
   options: DecodeOptions,
   size?: { readonly width: number | null; readonly height: number | null },
 ): Promise<Uint8Array> {
+  const decoded = await decodeRgbForUpscale(data, input, options, size);
+  if (decoded.width === input.width && decoded.height === input.height) return decoded.pixels;
+  return resizeBilinearRgb(decoded.pixels, decoded.width, decoded.height, input.width, input.height);
+}
+
+/**
+ * decodeRgb without its last step: an image no larger than the input comes back at its own size,
+ * for the caller to upscale bilinearly (into a model's tensor, say) as decodeRgb would.
+ */
+export async function decodeRgbForUpscale(
+  data: Buffer,
+  input: ImageInputSpec,
+  options: DecodeOptions,
+  size?: { readonly width: number | null; readonly height: number | null },
+): Promise<DecodedRgb> {
   if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
   const upscale =
     input.fit === 'fill' &&
@@ -89,12 +111,13 @@ export async function decodeRgb(
       throw new Error(`decoded to ${info.channels} channels, ${pixels.length} bytes; expected packed RGB`);
     }
     const rgb = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-    if (info.width === input.width && info.height === input.height) return rgb;
+    if (info.width === input.width && info.height === input.height)
+      return { pixels: rgb, width: input.width, height: input.height };
     if (upscale && info.width <= input.width && info.height <= input.height) {
-      return resizeBilinearRgb(rgb, info.width, info.height, input.width, input.height);
+      return { pixels: rgb, width: info.width, height: info.height };
     }
     // The recorded size was stale (the file changed since the scan): let sharp resize.
-    return await decodeRgb(data, input, options);
+    return await decodeRgbForUpscale(data, input, options);
   } catch (error) {
     throw toSkipError(error);
   }

@@ -1,7 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeRgb } from './decode.js';
-import { resizeBilinearRgb } from './resize.js';
+import { tensorLut, writeTensor } from '../embed/tensor.js';
+import { resizeBilinearRgb, resizeBilinearTensor } from './resize.js';
 
 describe('resizeBilinearRgb', () => {
   it('interpolates between pixel centres and keeps the edges', () => {
@@ -14,6 +15,21 @@ describe('resizeBilinearRgb', () => {
     const src = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 29) % 256);
     expect(Array.from(resizeBilinearRgb(src, 5, 3, 5, 3))).toEqual(Array.from(src));
   });
+});
+
+describe('resizeBilinearTensor', () => {
+  it.each([false, true])(
+    'writes exactly the bytes of resizeBilinearRgb, looked up (channels last: %s)',
+    (channelsLast) => {
+      const src = Uint8Array.from({ length: 7 * 5 * 3 }, (_, i) => (i * 53 + 11) % 256);
+      const lut = tensorLut({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
+      const want = new Float32Array(2 * 19 * 13 * 3);
+      writeTensor(resizeBilinearRgb(src, 7, 5, 19, 13), 1, 19 * 13, lut, channelsLast, want, 1);
+      const got = new Float32Array(want.length);
+      resizeBilinearTensor(src, 7, 5, 19, 13, lut, channelsLast, got, 1);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    },
+  );
 });
 
 describe('decodeRgb of images smaller than the model input', () => {
