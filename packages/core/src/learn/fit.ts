@@ -143,11 +143,12 @@ export async function fitLabels(context: LearnContext, seeds: Int32Array, option
     }
   }
   const truth = Int32Array.from(labelled, (row) => seeds[row]!);
-  // Candidates: the average of every variant (the default: less variance, and each variant's strength
-  // where the other is weak), then each alone.
+  // Candidates: the first variant alone (the default), the average of every variant, then each other
+  // variant alone.
   const candidates = [
+    { configs: [configs[0]!], scores: heldOut[0]! },
     ...(configs.length > 1 ? [{ configs, scores: averageScores(heldOut) }] : []),
-    ...configs.map((config, k) => ({ configs: [config], scores: heldOut[k]! })),
+    ...configs.slice(1).map((config, k) => ({ configs: [config], scores: heldOut[k + 1]! })),
   ];
   const accuracies = candidates.map((candidate) => accuracy(candidate.scores, truth, c));
   const best =

@@ -35,10 +35,11 @@ const COLD_TOLERANCE = 1e-4;
 export const WARM_TOLERANCE = 1e-3;
 
 /**
- * The variants fit.ts chooses from; their average is the default, kept unless cross-validation shows
- * one alone is better. The two lean on different views: propagated pseudo-labels on the graph (the
- * stronger on photos, tf_flowers), self-training on the linear head (the stronger on CIFAR-10 when
- * the labels are unevenly spread over the classes, as picks are); measured in docs/bench/learn/summary.md.
+ * The variants fit.ts chooses from; the first is the default, kept unless cross-validation shows the
+ * average of both, or the second alone, to be better. The two lean on different views: propagated
+ * pseudo-labels on the graph (the stronger on photos, tf_flowers, and on long tails), self-training on
+ * the linear head (a point stronger on CIFAR-10 when labels are unevenly spread over the classes, as
+ * picks are); measured in docs/bench/learn/summary.md.
  */
 export const PIPELINE_CONFIGS: readonly PipelineConfig[] = [
   {
@@ -75,7 +76,10 @@ export interface PipelinePrediction {
   /** The graph solutions, kept so the next run after a small label change can start from them. */
   readonly spread: Float32Array;
   readonly smoothed: Float32Array;
-  /** With pseudo-labels: the head on the labels alone and the propagation that made the pseudo-labels. */
+  /**
+   * With pseudo-labels: the head on the labels alone, and the propagation from equal class masses (the
+   * pseudo-labels are its columns scaled by the class shares).
+   */
   readonly labelsHead?: LinearHead;
   readonly propagated?: Float32Array;
 }
@@ -109,12 +113,17 @@ export async function runPipeline(
     // predictions over the pool estimates the pool's shares (probabilistic classify and count, Bella et
     // al. 2010; it errs towards equal shares), not how often each class was picked for labelling.
     const labelsHead = await fitHead(context.math, features, seeds, c, config.l2, warm?.labelsHead, true);
-    const prior = meanRows(await predictHead(context.math, labelsHead, features), c);
-    const propagated = propagateWithPrior(context.affinity, seeds, c, prior, config.pseudoLabelAlpha, {
+    const propagated = propagateLabels(context.affinity, seedMatrix(seeds, c), c, {
+      alpha: config.pseudoLabelAlpha,
+      maxIterations: 100,
       start: warm?.propagated,
       tolerance,
-    });
-    const rows = propagatedPseudoLabels(seeds, normalizeScores(propagated, c), c, prior);
+    }).scores;
+    const prior = classShares(
+      meanRows(await predictHead(context.math, labelsHead, features), c),
+      meanRows(normalizeScores(propagated, c), c),
+    );
+    const rows = propagatedPseudoLabels(seeds, normalizeScores(scaleColumns(propagated, prior), c), c, prior);
     head = await fitWeightedHead(context.math, features, rows, c, config.l2, warm?.head ?? labelsHead);
     linear = await predictHead(context.math, head, features);
     pseudo = { labelsHead, propagated };
@@ -152,21 +161,27 @@ function meanRows(scores: Float32Array, classes: number): Float64Array {
 }
 
 /**
- * Label propagation from the labels (Zhou et al. 2004) where each class's seeds carry total mass
- * `prior[j]` instead of an equal share: class mass normalisation (Zhu et al. 2003) to an estimate of
- * the pool's class shares. Equal shares make a rare class flood the clusters next to it.
+ * The pool's class shares, estimated as the mean of two estimates that err in opposite ways:
+ * `fromHead`, a head on the labels alone (each class weighing the same), follows the labels: a class
+ * with one label covers a sliver of the pool, and the propagation seeded with that share shrinks it
+ * further (measured: one label of 20 gave a class 2% of tf_flowers where it has 19%, and the variant
+ * lost 8 points to equal shares). `fromGraph`, the shares of a propagation where every class's labels
+ * carry the same mass, leans towards equal shares whatever the labels, and floods a rare class's
+ * neighbours. Their mean measured best of head, graph, equal shares and count-weighted mixes across
+ * balanced and long-tailed pools, labels per class and uneven random picks (docs/bench/learn/summary.md).
  */
-function propagateWithPrior(
-  affinity: SparseMatrix,
-  seeds: Int32Array,
-  classes: number,
-  prior: Float64Array,
-  alpha: number,
-  options: { readonly start?: Float32Array; readonly tolerance: number },
-): Float32Array {
-  const y = seedMatrix(seeds, classes);
-  for (let i = 0; i < y.length; i++) y[i]! *= prior[i % classes]!;
-  return propagateLabels(affinity, y, classes, { alpha, maxIterations: 100, ...options }).scores;
+function classShares(fromHead: Float64Array, fromGraph: Float64Array): Float64Array {
+  return fromHead.map((share, j) => (share + fromGraph[j]!) / 2);
+}
+
+/**
+ * Propagation is linear in its seeds: the equal-mass solution with column j scaled by `prior[j]` is
+ * the propagation whose class-j seeds carry total mass `prior[j]` (class mass normalisation to the
+ * pool's estimated shares, Zhu et al. 2003), at no second solve.
+ */
+function scaleColumns(scores: Float32Array, prior: Float64Array): Float32Array {
+  const c = prior.length;
+  return scores.map((value, i) => value * prior[i % c]!);
 }
 
 /** Training rows with their class and sample weight. */
