@@ -27,6 +27,11 @@ const PAGE = 1000;
 const HIT_PX = 10;
 /** Colour refreshes after label or model events wait this long, so bursts cause one. */
 const REFRESH_MS = 400;
+/**
+ * While rows stream in, the dots are regrouped by colour at most this often: a regroup reads every
+ * point, so one per page of rows made colouring 1,000,000 points take minutes (1,000 pages x 1M).
+ */
+const RECOLOR_MS = 250;
 /** A press that moves less than this is a click, not a drag. */
 const CLICK_SLOP_PX = 4;
 /** Unselected dots while there is a selection: this opaque (of 255), so the selection stands out. */
@@ -118,6 +123,8 @@ export class MapView implements View {
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshing = false;
   #loadedFitId: number | null | undefined = undefined;
+  #recolorTimer: ReturnType<typeof setTimeout> | undefined;
+  #recoloredAt = -Infinity;
   readonly #redraw: () => void;
 
   readonly #status: HTMLElement;
@@ -371,11 +378,22 @@ export class MapView implements View {
   #take(items: readonly ImageItem[]): void {
     const points = this.#points!;
     for (const item of items) if (points.pointOf(item.id) !== undefined) this.#items.set(item.id, item);
-    this.#canvas.dataset.colored = String(this.#items.size);
-    this.#recolor();
     if (this.#hover >= 0) this.#renderTooltip();
     if (this.#selection.size > 0) this.#renderBar();
-    this.#redraw();
+    this.#recolorSoon();
+  }
+
+  /** Regroups the dots by colour and draws them: at once after a quiet spell, else `RECOLOR_MS` after the last. */
+  #recolorSoon(): void {
+    if (this.#recolorTimer !== undefined) return;
+    const wait = Math.max(0, this.#recoloredAt + RECOLOR_MS - performance.now());
+    this.#recolorTimer = setTimeout(() => {
+      this.#recolorTimer = undefined;
+      this.#recoloredAt = performance.now();
+      this.#canvas.dataset.colored = String(this.#items.size);
+      this.#recolor();
+      this.#redraw();
+    }, wait);
   }
 
   // ---- colours ----
