@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { ModelState, ServerEvent } from '@autolabel/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddingMap } from './map.js';
 import { type Served, served, writeColourPhotos } from './testing/served.js';
 
 let server: Served;
@@ -14,12 +16,15 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('the learner graph build as model events', () => {
-  it('tells the pages how the refit worker builds the neighbour graph, then clears it', async () => {
+  it('tells the pages how the refit worker builds the neighbour graph, the map too, then clears it', async () => {
     const states: ModelState[] = [];
     const stop = server.live.subscribe((event: ServerEvent) => {
       if (event.type === 'model') states.push(event.model);
     });
+    // The map, asked for before the learner is ready, says the graph comes first instead of waiting.
+    const map = new EmbeddingMap(server.live, join(server.dir, 'ws', 'cache'), server.workspace, 0);
     try {
+      expect(await map.get()).toMatchObject({ state: 'computing', phase: 'graph' });
       await server.live.learner();
     } finally {
       stop();

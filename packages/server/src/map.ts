@@ -5,8 +5,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type MapState, messageOf, sha256, type Workspace, writeFileAtomic } from '@autolabel/core';
 import type { LiveModel } from './live-model.js';
+
+/** How long a request waits for the learner before it answers with the graph's progress (default). */
+const LEARNER_WAIT_MS = 200;
 
 export class EmbeddingMap {
   #progress = { done: 0, total: 0 };
@@ -17,11 +21,19 @@ export class EmbeddingMap {
     private readonly live: LiveModel,
     private readonly cacheDir: string,
     private readonly workspace: Workspace,
+    private readonly learnerWaitMs = LEARNER_WAIT_MS,
   ) {}
 
   /** The map if it is ready; otherwise starts (or reports on) its computation. */
   async get(): Promise<MapState> {
-    const learner = await this.live.learner();
+    const opening = this.live.learner();
+    // The learner's graph takes minutes in a big workspace: answer how far it is instead of waiting.
+    opening.catch(() => undefined);
+    const learner = await Promise.race([opening, delay(this.learnerWaitMs)]);
+    if (!learner) {
+      const graph = this.live.state.progress;
+      return { state: 'computing', phase: 'graph', done: graph?.done ?? 0, total: graph?.total ?? 0 };
+    }
     const ids = learner.embeddings.imageIds;
     const file = join(
       this.cacheDir,
@@ -44,6 +56,6 @@ export class EmbeddingMap {
           this.#job = undefined;
         }
       })();
-    return { state: 'computing', ...this.#progress };
+    return { state: 'computing', phase: 'layout', ...this.#progress };
   }
 }

@@ -304,7 +304,11 @@ export class MapView implements View {
         this.#progress.hidden = false;
         this.#progress.max = Math.max(1, state.total);
         this.#progress.value = state.done;
-        this.#status.textContent = `Computing the map… ${state.done.toLocaleString('en-US')} / ${state.total.toLocaleString('en-US')}`;
+        const counts = `${state.done.toLocaleString('en-US')} / ${state.total.toLocaleString('en-US')}`;
+        this.#status.textContent =
+          state.phase === 'graph'
+            ? `Building the neighbour graph first… ${counts} images`
+            : `Computing the map… ${counts}`;
         this.#status.dataset.state = 'computing';
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         if (!this.#shown) return;

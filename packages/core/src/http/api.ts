@@ -130,7 +130,13 @@ export interface NextResponse {
 /** GET /api/map: the 2-D map of the embeddings (202 while it is computed, in the background). */
 export type MapState =
   | { readonly state: 'ready'; readonly ids: readonly number[]; readonly xy: readonly number[] }
-  | { readonly state: 'computing'; readonly done: number; readonly total: number }
+  | {
+      readonly state: 'computing';
+      /** `graph`: the learner's neighbour graph, in images (first, once per image set); else layout epochs. */
+      readonly phase?: 'graph' | 'layout';
+      readonly done: number;
+      readonly total: number;
+    }
   | { readonly state: 'failed'; readonly message: string };
 
 /**
