@@ -23,7 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { benchArgs, intArg } from './args.js';
 
 const usage =
-  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 8] [--batch-size 32] [--threads N] [--bare-threads N] [--decode-workers N] [--baseline CHECKOUT]';
+  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 8] [--batch-size 32] [--threads N[,N...]] [--bare-threads N] [--decode-workers N[,N...]] [--baseline CHECKOUT]';
 const args = benchArgs(usage, {
   images: { type: 'string' },
   model: { type: 'string' },
@@ -44,14 +44,21 @@ const spec = args.model.startsWith('onnx:') ? `onnx:${resolve(args.model.slice(5
 const limit = intArg(args.limit, 'limit', 2000);
 const rounds = intArg(args.rounds, 'rounds', 8);
 const batchSize = intArg(args['batch-size'], 'batch-size', 32);
-const threads = intArg(args.threads, 'threads', availableParallelism());
-/** Threads of the bare onnxruntime session: the embedder's by default. */
-const bareThreads = intArg(args['bare-threads'], 'bare-threads', threads);
-const decodeWorkers = args['decode-workers'] === undefined ? undefined : Number(args['decode-workers']);
-if (decodeWorkers !== undefined && !(Number.isInteger(decodeWorkers) && decodeWorkers >= 0)) {
-  process.stderr.write(`--decode-workers must be a whole number, got ${String(args['decode-workers'])}\n`);
-  process.exit(2);
+/** A comma-separated list of whole numbers (each end-to-end setting to compare), or [undefined]: the default. */
+function listArg(value: string | boolean | undefined, name: string, min: number): (number | undefined)[] {
+  if (typeof value !== 'string') return [undefined];
+  const list = value.split(',').map(Number);
+  if (list.some((n) => !(Number.isInteger(n) && n >= min))) {
+    process.stderr.write(`--${name} takes whole numbers of at least ${min}, got ${value}\n`);
+    process.exit(2);
+  }
+  return list;
 }
+/** Model threads and decode workers of the end-to-end engines: one engine per pair, side by side. */
+const threadCounts = listArg(args.threads, 'threads', 1);
+const decodeWorkerCounts = listArg(args['decode-workers'], 'decode-workers', 0);
+/** Threads of the bare onnxruntime session: all cores (the plain way to run the model) unless told. */
+const bareThreads = intArg(args['bare-threads'], 'bare-threads', availableParallelism());
 
 /** The first `limit` images, taken round-robin across subfolders so every class is in the sample. */
 async function sampleImages(root: string, count: number): Promise<string[]> {
@@ -121,7 +128,13 @@ interface CoreLike {
   loadEmbedder: typeof loadEmbedder;
 }
 
-async function endToEnd(core: CoreLike, label: string, work: string): Promise<EndToEnd> {
+async function endToEnd(
+  core: CoreLike,
+  label: string,
+  work: string,
+  threads: number | undefined,
+  decodeWorkers: number | undefined,
+): Promise<EndToEnd> {
   const root = join(work, 'images');
   await mkdir(root, { recursive: true });
   const embedder = await core.loadEmbedder(spec, { threads, batchSize });
@@ -150,12 +163,12 @@ const files = await sampleImages(imagesDir, limit);
 const perRound = Math.ceil(files.length / rounds);
 console.log(
   `images: ${files.length} from ${imagesDir}, ${rounds} rounds of ${perRound}; model: ${spec}; batch ${batchSize}; ` +
-    `${threads} model threads (bare: ${bareThreads}); decode workers: ${decodeWorkers ?? 'default'}; ${availableParallelism()} cores`,
+    `bare onnxruntime on ${bareThreads} threads; ${availableParallelism()} cores`,
 );
 
 // Bare inference: one batch of real images, decoded and normalised once, run as often as a round has batches.
 const parsed = parseModelSpec(spec);
-const probe = await loadEmbedder(spec, { threads, batchSize });
+const probe = await loadEmbedder(spec, { threads: bareThreads, batchSize });
 const { width, height } = probe.input;
 const pixels = new Uint8Array(batchSize * width * height * 3);
 for (let i = 0; i < batchSize; i++) {
@@ -165,7 +178,7 @@ for (let i = 0; i < batchSize; i++) {
 let bareBatch: () => Promise<void>;
 let closeBare: () => Promise<void>;
 if (parsed.kind === 'onnx' && takesTensors(probe)) {
-  // Straight onnxruntime on the same model file with the embedder's settings (no spinning; threads unless --bare-threads).
+  // Straight onnxruntime on the same model file, without spinning as the embedder.
   const format = probe.tensorFormat;
   await probe.close();
   const session = await ort.InferenceSession.create(join(parsed.path, 'model.onnx'), {
@@ -190,10 +203,17 @@ for (let i = 0; i < 2; i++) await bareBatch();
 
 const work = await mkdtemp(join(tmpdir(), 'autolabel-bench-'));
 try {
-  const engines: EndToEnd[] = [await endToEnd({ initWorkspace, loadEmbedder }, 'embed', join(work, 'current'))];
+  const engines: EndToEnd[] = [];
+  for (const t of threadCounts) {
+    for (const w of decodeWorkerCounts) {
+      const label = ['embed', t === undefined ? '' : `t=${t}`, w === undefined ? '' : `w=${w}`].join(' ').trim();
+      const dir = join(work, `current-${engines.length}`);
+      engines.push(await endToEnd({ initWorkspace, loadEmbedder }, label, dir, t, w));
+    }
+  }
   if (typeof args.baseline === 'string') {
     const baseline = (await import(join(resolve(args.baseline), 'packages/core/dist/index.js'))) as CoreLike;
-    engines.push(await endToEnd(baseline, 'baseline', join(work, 'baseline')));
+    engines.push(await endToEnd(baseline, 'baseline', join(work, 'baseline'), threadCounts[0], undefined));
   }
   const bare = tally();
   const totals = new Map(engines.map((e) => [e.label, tally()]));
@@ -259,10 +279,10 @@ try {
     const sorted = [...ratios.get(engine.label)!].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     console.log(
-      `${engine.label.padEnd(8)} end to end: ${rate(t).toFixed(1)} img/s (${t.images} images in ${t.seconds.toFixed(1)} s; ${t.cpu.toFixed(1)} CPU-s, ${ms(t)})`,
+      `${engine.label.padEnd(14)} end to end: ${rate(t).toFixed(1)} img/s (${t.images} images in ${t.seconds.toFixed(1)} s; ${t.cpu.toFixed(1)} CPU-s, ${ms(t)})`,
     );
     console.log(
-      `${engine.label.padEnd(8)} ratio to bare: ${(rate(t) / rate(bare)).toFixed(3)} overall; per round median ${median.toFixed(2)}, ${sorted[0]!.toFixed(2)}-${sorted.at(-1)!.toFixed(2)} (target >= 0.85)`,
+      `${engine.label.padEnd(14)} ratio to bare: ${(rate(t) / rate(bare)).toFixed(3)} overall; per round median ${median.toFixed(2)}, ${sorted[0]!.toFixed(2)}-${sorted.at(-1)!.toFixed(2)} (target >= 0.85)`,
     );
   }
   console.log(`skipped: ${skipped}; memory (rss) after each round: ${rss.join(', ')}; peak ${mib(peak)}`);

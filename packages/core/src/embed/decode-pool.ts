@@ -24,6 +24,7 @@ export type DecodeRequest =
 
 /** Decode worker -> main thread. */
 export type DecodeReply =
+  | { readonly type: 'ready' }
   | { readonly type: 'decoded'; readonly id: number; readonly skip: Skip | null }
   | { readonly type: 'sealed'; readonly batch: number; readonly buffer: ArrayBuffer }
   | { readonly type: 'failed'; readonly message: string };
@@ -46,30 +47,50 @@ export interface DecodePoolOptions {
 }
 
 /**
- * Decode workers a job should start: none for a job of a batch or two (starting a worker costs
- * more than it saves), else one per four cores, at least one. Each worker keeps several images in
- * libvips at once (on libuv's thread pool) and only normalises in JavaScript, so few are needed;
- * the model's threads have the rest of the cores.
+ * Decode workers a job should start: none for a job of up to 8 batches (a worker costs about a
+ * tenth of a CPU-second to start: a new isolate loading sharp; a queue job of 128 images would
+ * pay a tenth of its work), else one per four cores, at least one. Each worker keeps several
+ * images in libvips at once (on libuv's threads) and only normalises in JavaScript, so few are
+ * needed; the model's threads have the rest of the cores.
  */
 export function defaultDecodeWorkers(images: number, batchSize: number): number {
-  if (images <= 2 * batchSize) return 0;
-  return Math.max(1, Math.floor(availableParallelism() / 4));
+  if (images <= 8 * batchSize) return 0;
+  return decodeShare(availableParallelism());
 }
 
+/** Cores decoding takes beside a light model (backends/onnx.ts leaves them free): one in four, at least one. */
+export function decodeShare(cores: number): number {
+  return Math.max(1, Math.floor(cores / 4));
+}
+
+/**
+ * The decode lanes of one job: a lane in this thread, and any workers. The thread's own lane is
+ * the only one of a small job; with workers it bridges their start (a fifth of a second: a new
+ * isolate loading sharp), so the model gets its first batch at once, and stops when one is ready.
+ */
 export class DecodePool {
-  readonly lanes: readonly DecodeLane[];
+  readonly local: DecodeLane;
+  readonly workers: readonly DecodeLane[];
+  /** Resolves when a worker can decode (at once without workers); rejects if every worker failed first. */
+  readonly anyReady: Promise<void>;
   readonly #workers: readonly WorkerLane[];
 
   constructor(config: BatchDecoderConfig, options: DecodePoolOptions) {
+    this.local = new LocalLane(new BatchDecoder(config));
     if (options.workers <= 0) {
       this.#workers = [];
-      this.lanes = [new LocalLane(new BatchDecoder(config))];
-      return;
+      this.anyReady = Promise.resolve();
+    } else {
+      const url = workerUrl('decode-worker.js', 'embed');
+      const create = options.createWorker ?? ((u: URL, o: WorkerOptions) => new Worker(u, o));
+      this.#workers = Array.from(
+        { length: options.workers },
+        () => new WorkerLane(create(url, { workerData: config })),
+      );
+      this.anyReady = Promise.any(this.#workers.map((lane) => lane.ready)).then(() => undefined);
+      this.anyReady.catch(() => undefined);
     }
-    const url = workerUrl('decode-worker.js', 'embed');
-    const create = options.createWorker ?? ((u: URL, o: WorkerOptions) => new Worker(u, o));
-    this.#workers = Array.from({ length: options.workers }, () => new WorkerLane(create(url, { workerData: config })));
-    this.lanes = this.#workers;
+    this.workers = this.#workers;
   }
 
   async close(): Promise<void> {
@@ -100,6 +121,9 @@ interface Waiter<T> {
 
 /** A decode worker and its requests in flight; a crash or an unexpected exit fails them all. */
 class WorkerLane implements DecodeLane {
+  readonly ready: Promise<void>;
+  #resolveReady: () => void = () => undefined;
+  #rejectReady: (error: Error) => void = () => undefined;
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
   readonly #decodes = new Map<number, Waiter<Skip | null>>();
@@ -110,8 +134,15 @@ class WorkerLane implements DecodeLane {
 
   constructor(worker: Worker) {
     this.#worker = worker;
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => undefined);
     worker.on('message', (message: DecodeReply) => {
-      if (message.type === 'decoded') {
+      if (message.type === 'ready') {
+        this.#resolveReady();
+      } else if (message.type === 'decoded') {
         const waiter = this.#decodes.get(message.id);
         this.#decodes.delete(message.id);
         waiter?.resolve(message.skip);
@@ -174,6 +205,7 @@ class WorkerLane implements DecodeLane {
 
   #fail(message: string, cause?: unknown): void {
     this.#failure ??= new AutolabelError('IO_FAILED', message, { cause });
+    this.#rejectReady(this.#failure);
     for (const waiter of [...this.#decodes.values(), ...this.#seals.values()]) waiter.reject(this.#failure);
     this.#decodes.clear();
     this.#seals.clear();

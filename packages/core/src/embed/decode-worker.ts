@@ -4,13 +4,17 @@
  * by decode-pool.ts, which defines the messages.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { preloadDecoder } from '../image/decode.js';
 import { describeError } from './backends/worker-slot.js';
 import { BatchDecoder, type BatchDecoderConfig } from './batch-decoder.js';
 import type { DecodeReply, DecodeRequest } from './decode-pool.js';
 
-function main(port: NonNullable<typeof parentPort>, config: BatchDecoderConfig): void {
+async function main(port: NonNullable<typeof parentPort>, config: BatchDecoderConfig): Promise<void> {
   const decoder = new BatchDecoder(config, { blockingReads: true });
   const post = (message: DecodeReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+  // Requests sent meanwhile wait in the port's queue until the listener below is attached.
+  await preloadDecoder();
+  post({ type: 'ready' });
   port.on('message', (message: DecodeRequest) => {
     try {
       if (message.type === 'begin') {
@@ -30,4 +34,5 @@ function main(port: NonNullable<typeof parentPort>, config: BatchDecoderConfig):
   });
 }
 
-if (parentPort) main(parentPort, workerData as BatchDecoderConfig);
+// Not awaited: a failed start is an unhandled rejection, which ends the worker with an 'error' event (decode-pool.ts).
+if (parentPort) void main(parentPort, workerData as BatchDecoderConfig);

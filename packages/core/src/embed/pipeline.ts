@@ -75,10 +75,10 @@ export async function embedPending(store: Store, embedder: Embedder, options: Em
  * transaction: the loop behind `embedPending`, and behind a queue worker's batch of given images.
  * The model must be registered. `onStored` hears each content hash once its row is committed.
  *
- * Each decode lane (a worker thread, or this thread for a small job) fills one batch buffer at a
- * time with model-ready images; filled batches queue for the model, which runs one at a time (a
- * kill loses at most that one). Buffers are recycled, and there are two more of them than lanes,
- * so decoding runs a batch or two ahead of the model and memory stays flat.
+ * Each decode lane (a worker thread, or this thread for a small job and while the workers start)
+ * fills one batch buffer at a time with model-ready images; filled batches queue for the model,
+ * which runs one at a time (a kill loses at most that one). Buffers are recycled, and there are two
+ * more of them than lanes, so decoding runs a batch or two ahead of the model and memory stays flat.
  */
 export async function embedItems(
   store: Store,
@@ -197,8 +197,8 @@ export async function embedItems(
     return { items: used.map((slot) => slots[slot]!), failures, buffer: sealed };
   };
 
-  const drive = async (lane: DecodeLane): Promise<void> => {
-    while (!stopped() && !next.exhausted) {
+  const drive = async (lane: DecodeLane, until: () => boolean = () => false): Promise<void> => {
+    while (!stopped() && !next.exhausted && !until()) {
       const buffer = await buffers.acquire();
       let filled: Filled;
       try {
@@ -215,9 +215,19 @@ export async function embedItems(
 
   const workers = options.decodeWorkers ?? defaultDecodeWorkers(total, batchSize);
   const pool = new DecodePool(config, { workers, createWorker: options.createDecodeWorker });
-  buffers.setCapacity(pool.lanes.length + 2);
+  // This thread decodes alone in a small job; with workers, until one of them is ready (a worker
+  // that fails to start shows it in its own first decode).
+  let bridged = false;
+  const endBridge = (): void => {
+    bridged = pool.workers.length > 0;
+  };
+  pool.anyReady.then(endBridge, endBridge);
+  buffers.setCapacity(pool.workers.length + 3);
   try {
-    await Promise.all(pool.lanes.map((lane) => drive(lane).catch(fail)));
+    await Promise.all([
+      drive(pool.local, () => bridged).catch(fail),
+      ...pool.workers.map((lane) => drive(lane).catch(fail)),
+    ]);
     await running;
   } finally {
     await pool.close();

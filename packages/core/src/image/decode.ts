@@ -10,6 +10,11 @@ async function loadSharp(): Promise<typeof Sharp> {
   return (await import('sharp')).default;
 }
 
+/** Loads the decoder ahead of the first image (a decode worker does, before it says it is ready). */
+export async function preloadDecoder(): Promise<void> {
+  await loadSharp();
+}
+
 export interface ImageInfo {
   /** Width and height as displayed, after EXIF orientation. */
   readonly width: number;

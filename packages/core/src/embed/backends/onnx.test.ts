@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeInvalidOnnxModel, writeTinyOnnxModel } from '@autolabel/test-utils';
@@ -21,6 +21,19 @@ describe('onnx embedder', () => {
     expect(embedder.input).toMatchObject({ width: 24, height: 24, fit: 'fill', kernel: 'linear' });
     expect(embedder.dim).toBe(8);
     await embedder.close();
+  });
+
+  it('leaves the decoders a core in four (at least one) when the model is light, unless told the threads', async () => {
+    const cores = availableParallelism();
+    const auto = await loadOnnxEmbedder(vectorModel.dir);
+    const told = await loadOnnxEmbedder(vectorModel.dir, { threads: cores });
+    try {
+      expect(auto.threads).toBe(cores > 1 ? cores - Math.max(1, Math.floor(cores / 4)) : cores);
+      expect(told.threads).toBe(cores);
+    } finally {
+      await auto.close();
+      await told.close();
+    }
   });
 
   it('gives a different id to a different model file', async () => {

@@ -7,6 +7,7 @@ import { AutolabelError, messageOf } from '../../errors.js';
 import { sha256, sha256File } from '../../util/hash.js';
 import { readJsonFile } from '../../util/json.js';
 import type { ImageInputSpec } from '../../domain/index.js';
+import { decodeShare } from '../decode-pool.js';
 import type { TensorEmbedder } from '../embedder.js';
 import { inputSpecOf, normalisationOf, preprocessorConfigSchema } from '../preprocessor.js';
 import { type TensorFormat, tensorLut, writeTensor } from '../tensor.js';
@@ -14,7 +15,10 @@ import type { OnnxWorkerData, OnnxWorkerInfo } from './onnx-worker.js';
 import { WorkerSlot, workerUrl } from './worker-slot.js';
 
 export interface OnnxEmbedderOptions {
-  /** Intra-op threads; all cores by default. */
+  /**
+   * Intra-op threads. By default all cores, or, for a light model (onnx-worker.ts), all but the
+   * decode pool's share (a core in four, at least one): the embed job runs faster that way.
+   */
   readonly threads?: number;
   readonly batchSize?: number;
   /** Let idle onnxruntime threads spin (lowest latency when nothing else runs); off by default. */
@@ -31,9 +35,11 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
   const config = await readJsonFile(configPath, preprocessorConfigSchema, 'MODEL_INVALID');
   const input = inputSpecOf(config, configPath);
   const modelId = `onnx:${sha256((await sha256File(modelPath)) + JSON.stringify(config)).slice(0, 16)}`;
+  const cores = availableParallelism();
   const workerData: OnnxWorkerData = {
     modelPath,
-    threads: options.threads ?? availableParallelism(),
+    threads: options.threads ?? cores,
+    lightThreads: options.threads === undefined && cores > 1 ? cores - decodeShare(cores) : undefined,
     spinning: options.spinning ?? false,
     width: input.width,
     height: input.height,
@@ -75,7 +81,7 @@ export async function startWorkerEmbedder(
     await slot.terminate();
     throw new AutolabelError('MODEL_INVALID', messageOf(error), { cause: error });
   }
-  const embedder = new OnnxEmbedder(slot, { ...meta, channelsLast: info.channelsLast });
+  const embedder = new OnnxEmbedder(slot, { ...meta, channelsLast: info.channelsLast, threads: info.threads ?? null });
   try {
     // Learn the feature size by running one blank image, so a model whose config omits it still works.
     const probe = await embedder.embed(new Uint8Array(meta.input.width * meta.input.height * 3), 1);
@@ -93,6 +99,8 @@ export class OnnxEmbedder implements TensorEmbedder {
   readonly input: ImageInputSpec;
   readonly batchSize: number;
   readonly tensorFormat: TensorFormat;
+  /** The model's intra-op threads, where its worker reports them. */
+  readonly threads: number | null;
   #dim = 0;
   readonly #slot: WorkerSlot<OnnxWorkerInfo>;
   readonly #lut: Float32Array;
@@ -104,6 +112,7 @@ export class OnnxEmbedder implements TensorEmbedder {
       name: string;
       input: ImageInputSpec;
       channelsLast: boolean;
+      threads: number | null;
       normalisation: { scale: readonly number[]; offset: readonly number[] };
       batchSize: number;
     },
@@ -114,6 +123,7 @@ export class OnnxEmbedder implements TensorEmbedder {
     this.input = meta.input;
     this.batchSize = meta.batchSize;
     this.tensorFormat = { channelsLast: meta.channelsLast, ...meta.normalisation };
+    this.threads = meta.threads;
     this.#lut = tensorLut(this.tensorFormat);
   }
 
