@@ -1,16 +1,30 @@
 /**
  * @module The embedding map: computed once in the background per set of embeddings, cached in the
  * workspace; past a sample's size, UMAP of a sample stratified by class and the rest placed by their neighbours.
+ * And what its points are coloured by (`classes`), in the map's order, as compact arrays with a version.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type MapState, messageOf, sha256, type Workspace, writeFileAtomic } from '@autolabel/core';
+import {
+  type Learner,
+  type MapClassesState,
+  type MapState,
+  messageOf,
+  sha256,
+  type Workspace,
+  writeFileAtomic,
+} from '@autolabel/core';
 import type { LiveModel } from './live-model.js';
 
 /** How long a request waits for the learner before it answers with the graph's progress (default). */
 const LEARNER_WAIT_MS = 200;
+
+/** The map as its cache file holds it (its version is the file's name). */
+type StoredMap = Omit<Extract<MapState, { state: 'ready' }>, 'version'>;
+type NotReady = Exclude<MapState, { state: 'ready' }>;
 
 export class EmbeddingMap {
   #progress = { done: 0, total: 0 };
@@ -26,6 +40,39 @@ export class EmbeddingMap {
 
   /** The map if it is ready; otherwise starts (or reports on) its computation. */
   async get(): Promise<MapState> {
+    const ready = await this.#ready();
+    if (!('learner' in ready)) return ready;
+    const stored = JSON.parse(await readFile(ready.file, 'utf8')) as StoredMap;
+    return { ...stored, version: ready.version };
+  }
+
+  /**
+   * Each point's class and status, in the order of the ready map's points; `version` changes with
+   * them (and with the map), so a client that has it is answered 304. The map's state until it is ready.
+   */
+  async classes(): Promise<MapClassesState> {
+    const ready = await this.#ready();
+    if (!('learner' in ready)) return ready;
+    const { classes, classOf, status } = await this.workspace.mapClasses(ready.learner.embeddings.imageIds);
+    const bytes = (array: ArrayBufferView) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+    const version = createHash('sha256')
+      .update(`${ready.version}|${JSON.stringify(classes)}|`)
+      .update(bytes(classOf))
+      .update(bytes(status))
+      .digest('hex')
+      .slice(0, 20);
+    return {
+      state: 'ready',
+      map: ready.version,
+      version,
+      classes,
+      classOf: bytes(classOf).toString('base64'),
+      status: bytes(status).toString('base64'),
+    };
+  }
+
+  /** The learner and its map's cache file once the map is computed; else the map's state, its computation started. */
+  async #ready(): Promise<{ learner: Learner; version: string; file: string } | NotReady> {
     const opening = this.live.learner();
     // The learner's graph takes minutes in a big workspace: answer how far it is instead of waiting.
     opening.catch(() => undefined);
@@ -35,11 +82,9 @@ export class EmbeddingMap {
       return { state: 'computing', phase: 'graph', done: graph?.done ?? 0, total: graph?.total ?? 0 };
     }
     const ids = learner.embeddings.imageIds;
-    const file = join(
-      this.cacheDir,
-      `map-${sha256(`${learner.embeddings.modelId}|${ids.join(',')}`).slice(0, 16)}.json`,
-    );
-    if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as MapState;
+    const version = sha256(`${learner.embeddings.modelId}|${ids.join(',')}`).slice(0, 16);
+    const file = join(this.cacheDir, `map-${version}.json`);
+    if (existsSync(file)) return { learner, version, file };
     if (this.#failure !== undefined) return { state: 'failed', message: this.#failure };
     if (this.#job === undefined)
       this.#job = (async () => {
@@ -47,7 +92,7 @@ export class EmbeddingMap {
           const { xy } = await this.workspace.mapLayout(learner, {
             onEpoch: (done, total) => (this.#progress = { done, total }),
           });
-          const ready: MapState = { state: 'ready', ids: [...ids], xy: [...xy].map((v) => Math.round(v * 1e4) / 1e4) };
+          const ready: StoredMap = { state: 'ready', ids: [...ids], xy: [...xy].map((v) => Math.round(v * 1e4) / 1e4) };
           await mkdir(this.cacheDir, { recursive: true });
           await writeFileAtomic(file, [JSON.stringify(ready)]);
         } catch (error) {

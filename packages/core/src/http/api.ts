@@ -129,7 +129,13 @@ export interface NextResponse {
 
 /** GET /api/map: the 2-D map of the embeddings (202 while it is computed, in the background). */
 export type MapState =
-  | { readonly state: 'ready'; readonly ids: readonly number[]; readonly xy: readonly number[] }
+  | {
+      readonly state: 'ready';
+      /** Names this layout (its images and model): GET /api/map/classes says which one it follows. */
+      readonly version: string;
+      readonly ids: readonly number[];
+      readonly xy: readonly number[];
+    }
   | {
       readonly state: 'computing';
       /** `graph`: the learner's neighbour graph, in images (first, once per image set); else layout epochs. */
@@ -138,6 +144,23 @@ export type MapState =
       readonly total: number;
     }
   | { readonly state: 'failed'; readonly message: string };
+
+/**
+ * GET /api/map/classes: what every point of the map is coloured by, in one answer at any size, in the
+ * order of the points of map `map` (its `version`): `classOf` and `status` are base64 of the arrays of
+ * MapClasses (little-endian Uint16, Uint8). Its ETag is `version`: If-None-Match answers 304 while the
+ * labels, suggestions and map are unchanged. Before the map is ready, the map's own state (202 or failed).
+ */
+export type MapClassesState =
+  | {
+      readonly state: 'ready';
+      readonly map: string;
+      readonly version: string;
+      readonly classes: readonly string[];
+      readonly classOf: string;
+      readonly status: string;
+    }
+  | Exclude<MapState, { readonly state: 'ready' }>;
 
 /**
  * GET /api/export: the export as an attachment, in any format (folder formats as a tar archive).

@@ -16,6 +16,7 @@ export {
 export type { WorkspaceImages, ImagesPage, ImagesQueryOptions } from './images.js';
 export type { WorkspaceLabels, LabelChange, LabelChangeResult, LabelUndoResult } from './labels.js';
 export type { WorkspaceClasses } from './classes.js';
+export type { MapClasses } from './map.js';
 export type {
   AuditFindingsOptions,
   AuditResolveOptions,

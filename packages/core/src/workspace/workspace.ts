@@ -36,7 +36,7 @@ import type { WorkspaceContext } from './context.js';
 import { accuracyOf, type AccuracyFigure, summaryOf } from './fit-summary.js';
 import { WorkspaceImages } from './images.js';
 import { WorkspaceLabels } from './labels.js';
-import { mapLayout } from './map.js';
+import { mapClasses, type MapClasses, mapLayout } from './map.js';
 import {
   exportModel,
   next,
@@ -467,6 +467,11 @@ export class Workspace {
     options: ProjectionOptions & { readonly sample?: number } = {},
   ): Promise<MapLayout> {
     return mapLayout(this.#ctx, learner, options);
+  }
+
+  /** What the map's points `ids` are coloured by: each one's class (label, else suggestion) and status. */
+  async mapClasses(ids: ArrayLike<number>): Promise<MapClasses> {
+    return mapClasses(this.#ctx, ids);
   }
 
   /** Images to label next, each with a reason. */

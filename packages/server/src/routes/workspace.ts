@@ -2,6 +2,7 @@
 import {
   downloadOf,
   ExportQuerySchema,
+  type MapClassesState,
   type MapState,
   type QueueResponse,
   queueStatus,
@@ -31,6 +32,17 @@ export function workspaceRoutes({ workspace: ws, live, map, queue }: RouteContex
   routes.get('/map', async (c) => {
     const state: MapState = await map.get();
     return c.json(state, state.state === 'computing' ? 202 : 200);
+  });
+
+  // One answer colours every point; revalidated by its ETag, so an unchanged one costs no transfer.
+  routes.get('/map/classes', async (c) => {
+    const state: MapClassesState = await map.classes();
+    if (state.state !== 'ready') return c.json(state, state.state === 'computing' ? 202 : 200);
+    const etag = `"${state.version}"`;
+    c.header('etag', etag);
+    c.header('cache-control', 'no-cache');
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304);
+    return c.json(state);
   });
 
   // Streamed as the store is read: memory stays flat however many images there are. A download the
