@@ -23,7 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { benchArgs, intArg } from './args.js';
 
 const usage =
-  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 8] [--batch-size 32] [--threads N[,N...]] [--bare-threads N] [--decode-workers N[,N...]] [--baseline CHECKOUT]';
+  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 4] [--batch-size 32] [--threads N[,N...]] [--bare-threads N] [--decode-workers N[,N...]] [--baseline CHECKOUT]';
 const args = benchArgs(usage, {
   images: { type: 'string' },
   model: { type: 'string' },
@@ -42,7 +42,7 @@ if (typeof args.images !== 'string' || typeof args.model !== 'string') {
 const imagesDir = resolve(args.images);
 const spec = args.model.startsWith('onnx:') ? `onnx:${resolve(args.model.slice(5))}` : args.model;
 const limit = intArg(args.limit, 'limit', 2000);
-const rounds = intArg(args.rounds, 'rounds', 8);
+const rounds = intArg(args.rounds, 'rounds', 4);
 const batchSize = intArg(args['batch-size'], 'batch-size', 32);
 /** A comma-separated list of whole numbers (each end-to-end setting to compare), or [undefined]: the default. */
 function listArg(value: string | boolean | undefined, name: string, min: number): (number | undefined)[] {
@@ -163,7 +163,7 @@ const files = await sampleImages(imagesDir, limit);
 const perRound = Math.ceil(files.length / rounds);
 console.log(
   `images: ${files.length} from ${imagesDir}, ${rounds} rounds of ${perRound}; model: ${spec}; batch ${batchSize}; ` +
-    `bare onnxruntime on ${bareThreads} threads; ${availableParallelism()} cores`,
+    `bare: ${parseModelSpec(spec).kind === 'onnx' ? `onnxruntime on ${bareThreads} threads` : 'the embedder on prepared pixels'}; ${availableParallelism()} cores`,
 );
 
 // Bare inference: one batch of real images, decoded and normalised once, run as often as a round has batches.
