@@ -114,6 +114,52 @@ describe('embed pipeline', () => {
     30_000,
   );
 
+  it('feeds an embedder that takes only bytes (no tensors) the same images', async () => {
+    const bytesOnly: Embedder = {
+      modelId: reference.modelId,
+      name: reference.name,
+      dim: reference.dim,
+      input: reference.input,
+      batchSize: reference.batchSize,
+      embed: (pixels, count) => reference.embed(pixels, count),
+      close: async () => undefined,
+    };
+    const workspaceDir = join(dir, 'ws-bytes');
+    const ws = await initWorkspace({ images, workspace: workspaceDir, model: spec });
+    await ws.scan();
+    expect(await ws.embed({ embedder: bytesOnly, batchSize: 4, decodeWorkers: 1 })).toMatchObject({
+      embedded: 21,
+      skipped: 2,
+    });
+    await ws.close();
+    for (const [path, vector] of storedVectors(workspaceDir)) {
+      const want = await expectedFor(path);
+      for (let i = 0; i < want.length; i++) expect(vector[i]).toBeCloseTo(want[i]!, 5);
+    }
+  });
+
+  it('stops at Ctrl-C with decode workers running ahead, and the next run embeds only the rest', async () => {
+    const workspaceDir = join(dir, 'ws-abort');
+    const ws = await initWorkspace({ images, workspace: workspaceDir, model: spec });
+    await ws.scan();
+    const controller = new AbortController();
+    const first = await ws.embed({
+      batchSize: 4,
+      decodeWorkers: 1,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done >= 4) controller.abort();
+      },
+    });
+    expect(first.aborted).toBe(true);
+    expect(storedVectors(workspaceDir).size).toBe(first.embedded);
+    expect(first.embedded).toBeLessThan(21);
+    const second = await ws.embed({ batchSize: 4, decodeWorkers: 1 });
+    expect(first.embedded + second.embedded).toBe(21);
+    await ws.close();
+    expect(storedVectors(workspaceDir).size).toBe(21);
+  });
+
   it('fails with an error, not a hang, when a decode worker dies, and the next run embeds the rest once', async () => {
     const workspaceDir = join(dir, 'ws-crash');
     const ws = await initWorkspace({ images, workspace: workspaceDir, model: spec });
