@@ -20,6 +20,7 @@ import type {
   ImagesPage,
   ImagesQuery,
   LabelResult,
+  MapClassesState,
   MapState,
   NextPick,
   NextResponse,
@@ -108,6 +109,15 @@ export class Api {
   /** The embedding map's state; 'computing' (HTTP 202) until the layout is done. */
   map(): Promise<MapState> {
     return this.#request('GET', '/api/map');
+  }
+
+  /**
+   * What colours every point of the map, in one answer; null when `version` (the last answer's) is
+   * still current, so an unchanged answer is not sent again.
+   */
+  mapClasses(version?: string): Promise<MapClassesState | null> {
+    const headers: Record<string, string> = version === undefined ? {} : { 'if-none-match': `"${version}"` };
+    return this.#request('GET', '/api/map/classes', {}, undefined, headers);
   }
 
   async next(count: number): Promise<readonly NextPick[]> {
@@ -216,8 +226,15 @@ export class Api {
     return found;
   }
 
-  async #request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
+  /** JSON of the answer; null for 304 Not Modified (to a request that sent If-None-Match). */
+  async #request<T>(
+    method: string,
+    path: string,
+    query: Query = {},
+    body?: unknown,
+    extraHeaders: Readonly<Record<string, string>> = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
@@ -227,6 +244,7 @@ export class Api {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    if (response.status === 304) return null as T;
     if (!response.ok) {
       const payload = (await response.json().catch(() => null)) as ApiErrorBody | null;
       throw new ApiError(

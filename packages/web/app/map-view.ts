@@ -1,11 +1,11 @@
 /**
  * @module The embedding map: every embedded image as a point on one canvas, placed by the server's 2-D
- * layout (GET /api/map) and coloured by its label or suggestion. Wheel zooms around the cursor, drag
- * pans, hover shows the nearest image, click opens it; Shift-drag draws a lasso and Alt-drag a box
+ * layout (GET /api/map) and coloured by its label or suggestion (GET /api/map/classes, every point's in one answer). Wheel
+ * zooms around the cursor, drag pans, hover shows the nearest image, click opens it; Shift-drag draws a lasso and Alt-drag a box
  * (or plain drags, in the Lasso and Box modes), and a bar accepts or labels what they select at once.
- * Built for tens of thousands of points: one ImageData buffer per frame, a frame only when something
- * changed, and hover and selection found through a uniform grid of buckets in data space instead of a
- * scan of every point.
+ * Built for a million points: one ImageData buffer per frame, a frame only when something changed, the
+ * colours as two small integers per point, and hover and selection found through a uniform grid of
+ * buckets in data space instead of a scan of every point.
  */
 import type { ImageItem } from '@autolabel/core';
 import type { MapState } from '@autolabel/core';
@@ -17,21 +17,18 @@ import { keyLine } from './key-help.js';
 import type { Change } from './live.js';
 import { MapCamera } from './map-camera.js';
 import { HitIndex } from './map-hit-index.js';
+import { PointClasses } from './map-classes.js';
 import { colorRuns, type Run } from './map-runs.js';
 import { extendPath, MapSelection, pointsInBox, pointsInPolygon } from './map-selection.js';
 import type { KeyBinding, View, ViewContext } from './view.js';
 
 const POLL_MS = 500;
+/** Past this many changed images, the whole answer of classes is fetched again instead of their rows. */
 const PAGE = 1000;
 /** Hover picks the nearest point within this many CSS pixels of the cursor. */
 const HIT_PX = 10;
 /** Colour refreshes after label or model events wait this long, so bursts cause one. */
 const REFRESH_MS = 400;
-/**
- * While rows stream in, the dots are regrouped by colour at most this often: a regroup reads every
- * point, so one per page of rows made colouring 1,000,000 points take minutes (1,000 pages x 1M).
- */
-const RECOLOR_MS = 250;
 /** A press that moves less than this is a click, not a drag. */
 const CLICK_SLOP_PX = 4;
 /** Unselected dots while there is a selection: this opaque (of 255), so the selection stands out. */
@@ -102,8 +99,14 @@ export class MapView implements View {
   #shown = false;
   #points: HitIndex | null = null;
   #polling = false;
-  /** The current row of each image whose row has arrived. */
+  /** Each point's class and status (all of them from one answer, patched by rows of changed images). */
+  #classes: PointClasses | null = null;
+  /** The map's version (its images), and the version of the classes answer last taken (its ETag). */
+  #mapVersion = '';
+  #classesVersion: string | undefined;
+  /** Rows fetched for the tooltip's and the overlay's confidence, by image id; cleared with new classes. */
   readonly #items = new Map<number, ImageItem>();
+  readonly #fetchingRows = new Set<number>();
   readonly #colors: ClassColors;
   #runs: readonly Run[] = [];
   #image: ImageData | null = null;
@@ -123,8 +126,6 @@ export class MapView implements View {
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshing = false;
   #loadedFitId: number | null | undefined = undefined;
-  #recolorTimer: ReturnType<typeof setTimeout> | undefined;
-  #recoloredAt = -Infinity;
   readonly #redraw: () => void;
 
   readonly #status: HTMLElement;
@@ -289,7 +290,14 @@ export class MapView implements View {
         }
         if (state.state === 'ready') {
           this.#progress.hidden = true;
-          this.#points = new HitIndex(state.ids, state.xy);
+          if (state.version !== this.#mapVersion || !this.#points) {
+            this.#points = new HitIndex(state.ids, state.xy);
+            this.#classes = PointClasses.unknown(state.ids.length);
+            this.#mapVersion = state.version;
+            this.#classesVersion = undefined;
+            this.#items.clear();
+            this.#selectionChanged(false);
+          }
           this.#status.textContent = `${state.ids.length.toLocaleString('en-US')} images`;
           this.#recolor();
           this.#redraw();
@@ -352,7 +360,10 @@ export class MapView implements View {
     }, REFRESH_MS);
   }
 
-  /** Fetches the rows of the pending images (all of them by pages of 1000, or a few by id) for their colours. */
+  /**
+   * Fetches the colours of the pending images: every point's in one answer (not sent again while it is
+   * unchanged), or the rows of a few changed images.
+   */
   async #refresh(): Promise<void> {
     const pending = this.#pending;
     const points = this.#points;
@@ -362,15 +373,27 @@ export class MapView implements View {
     try {
       if (pending === 'all') {
         this.#loadedFitId = this.#ctx.live.model?.fitId ?? null;
-        for (let offset = 0; ; offset += PAGE) {
-          const page = await this.#ctx.api.images({ offset, limit: PAGE, sort: 'path' });
-          this.#take(page.items);
-          if (page.items.length < PAGE || offset + PAGE >= page.total) break;
+        const answer = await this.#ctx.api.mapClasses(this.#classesVersion);
+        if (answer === null || points !== this.#points) return;
+        if (answer.state !== 'ready' || answer.map !== this.#mapVersion) {
+          // The map itself changed (new embeddings): its new layout first, then its colours.
+          void this.#loadMap();
+          return;
         }
+        this.#classes = PointClasses.decode(answer, points.count);
+        this.#classesVersion = answer.version;
+        this.#items.clear();
       } else {
         const found = await this.#ctx.api.findItems([...pending]);
-        this.#take([...found.values()]);
+        if (points !== this.#points) return;
+        for (const item of found.values()) {
+          const i = points.pointOf(item.id);
+          if (i === undefined) continue;
+          this.#classes!.set(i, item.label, item.status);
+          this.#items.set(item.id, item);
+        }
       }
+      this.#colorsChanged();
     } catch (error) {
       this.#ctx.live.reportError(error);
     } finally {
@@ -379,36 +402,39 @@ export class MapView implements View {
     }
   }
 
-  #take(items: readonly ImageItem[]): void {
-    const points = this.#points!;
-    for (const item of items) if (points.pointOf(item.id) !== undefined) this.#items.set(item.id, item);
+  #colorsChanged(): void {
+    this.#canvas.dataset.colored = String(this.#classes?.known ? this.#classes.count : 0);
     if (this.#hover >= 0) this.#renderTooltip();
     if (this.#selection.size > 0) this.#renderBar();
-    this.#recolorSoon();
-  }
-
-  /** Regroups the dots by colour and draws them: at once after a quiet spell, else `RECOLOR_MS` after the last. */
-  #recolorSoon(): void {
-    if (this.#recolorTimer !== undefined) return;
-    const wait = Math.max(0, this.#recoloredAt + RECOLOR_MS - performance.now());
-    this.#recolorTimer = setTimeout(() => {
-      this.#recolorTimer = undefined;
-      this.#recoloredAt = performance.now();
-      this.#canvas.dataset.colored = String(this.#items.size);
-      this.#recolor();
-      this.#redraw();
-    }, wait);
+    this.#recolor();
+    this.#redraw();
   }
 
   // ---- colours ----
 
   /** Groups the points into runs of one colour and size: grey first, then suggestions, then labels on top. */
   #recolor(): void {
-    const points = this.#points;
-    if (!points) return;
-    const coloring = colorRuns(points.ids, (id) => this.#items.get(id), this.#colors);
+    if (!this.#classes) return;
+    const coloring = colorRuns(this.#classes, this.#colors);
     this.#runs = coloring.runs;
     this.#renderLegend(coloring.counts, coloring.unlabeled);
+  }
+
+  /** The row of an image, for its confidence: fetched once (while its classes stay), then `then` runs. */
+  #rowOf(id: number, then: () => void): ImageItem | undefined {
+    const item = this.#items.get(id);
+    if (item || this.#fetchingRows.has(id) || !this.#classes?.known) return item;
+    this.#fetchingRows.add(id);
+    this.#ctx.api
+      .findItems([id])
+      .then((found) => {
+        const row = found.get(id);
+        if (row) this.#items.set(id, row);
+        then();
+      })
+      .catch((error: unknown) => this.#ctx.live.reportError(error))
+      .finally(() => this.#fetchingRows.delete(id));
+    return undefined;
   }
 
   #renderLegend(counts: ReadonlyMap<number, number>, unlabeled: number): void {
@@ -714,11 +740,14 @@ export class MapView implements View {
     const byLabel = new Map<string, number>();
     let suggestions = 0;
     let unknown = 0;
+    const points = this.#points;
+    const classes = this.#classes;
     for (const id of this.#selection.ids()) {
-      const item = this.#items.get(id);
-      if (!item?.label) unknown++;
-      else byLabel.set(item.label, (byLabel.get(item.label) ?? 0) + 1);
-      if (item && hasSuggestion(item.status)) suggestions++;
+      const i = points?.pointOf(id);
+      const label = i === undefined ? null : classes!.label(i);
+      if (!label) unknown++;
+      else byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
+      if (i !== undefined && hasSuggestion(classes!.statusOf(i))) suggestions++;
     }
     const common = [...byLabel].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     this.#count.textContent = `${n.toLocaleString('en-US')} selected`;
@@ -806,7 +835,7 @@ export class MapView implements View {
       return;
     }
     const id = this.#points.ids[i]!;
-    const item = this.#items.get(id);
+    const item = this.#pointInfo(i, () => this.#hover === i && this.#renderTooltip());
     const current = this.#tooltip.querySelector('img');
     const img =
       current?.dataset.imageId === String(id)
@@ -840,8 +869,23 @@ export class MapView implements View {
     this.#tooltip.hidden = false;
   }
 
+  /**
+   * What the tooltip and the overlay say of point i: its class and status (null until they arrived),
+   * and its confidence once its row has come (`then` runs when it comes).
+   */
+  #pointInfo(i: number, then: () => void): Pick<ImageItem, 'label' | 'status' | 'confidence'> | null {
+    const classes = this.#classes;
+    if (!classes?.known) return null;
+    const status = classes.statusOf(i);
+    const row = status === 'labeled' || status === 'unlabeled' ? undefined : this.#rowOf(this.#points!.ids[i]!, then);
+    return { label: classes.label(i), status, confidence: row?.confidence ?? null };
+  }
+
   #openOverlay(id: number): void {
-    const item = this.#items.get(id);
+    const i = this.#points!.pointOf(id)!;
+    const item = this.#pointInfo(i, () => {
+      if (!this.#overlay.hidden && this.#overlay.dataset.imageId === String(id)) this.#openOverlay(id);
+    });
     this.#overlay.replaceChildren(
       h(
         'figure',
@@ -856,6 +900,7 @@ export class MapView implements View {
         ),
       ),
     );
+    this.#overlay.dataset.imageId = String(id);
     this.#overlay.hidden = false;
   }
 

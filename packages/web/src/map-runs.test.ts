@@ -1,22 +1,22 @@
 // The embedding map's dot colours and sizes (app/map-runs.ts), here because tests are collected from packages/*/src.
-import type { ImageItem } from '@autolabel/core';
+import type { ImageStatus } from '@autolabel/core';
 import { describe, expect, it } from 'vitest';
 import { classColor, ClassColors, UNLABELED } from '../app/class-colors.js';
+import { PointClasses } from '../app/map-classes.js';
 import { colorRuns, dotSize } from '../app/map-runs.js';
 
-type Row = Pick<ImageItem, 'label' | 'status'>;
-
 describe('map dots', () => {
-  const rows = new Map<number, Row>([
-    [10, { label: 'dog', status: 'suggested' }],
-    [11, { label: 'cat', status: 'labeled' }],
-    [12, { label: null, status: 'unlabeled' }],
-    [13, { label: 'dog', status: 'accepted' }],
-    [14, { label: 'cat', status: 'auto' }],
-    // 15: its row has not arrived yet.
-  ]);
-  const ids = Int32Array.from([10, 11, 12, 13, 14, 15]);
-  const { runs, counts, unlabeled } = colorRuns(ids, (id) => rows.get(id), new ClassColors(() => ['cat', 'dog']));
+  const points: readonly (readonly [string | null, ImageStatus])[] = [
+    ['dog', 'suggested'],
+    ['cat', 'labeled'],
+    [null, 'unlabeled'],
+    ['dog', 'accepted'],
+    ['cat', 'auto'],
+  ];
+  // Point 5: its class has not arrived yet.
+  const classes = PointClasses.unknown(points.length + 1);
+  points.forEach(([label, status], i) => classes.set(i, label, status));
+  const { runs, counts, unlabeled } = colorRuns(classes, new ClassColors(() => ['cat', 'dog']));
   /** The run drawing point i (the last one, which is on top). */
   const runOf = (i: number) => runs.findLast((run) => run.points.includes(i))!;
 
@@ -40,7 +40,7 @@ describe('map dots', () => {
     expect(runs.indexOf(runOf(1))).toBeGreaterThan(lastSuggestion);
     expect(runs.indexOf(runOf(3))).toBeGreaterThan(lastSuggestion);
     // Each point drawn once.
-    expect(runs.reduce((n, run) => n + run.points.length, 0)).toBe(ids.length);
+    expect(runs.reduce((n, run) => n + run.points.length, 0)).toBe(classes.count);
   });
 
   it('counts the dots of each class for the legend', () => {
