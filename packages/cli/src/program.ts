@@ -156,7 +156,10 @@ export function buildProgram(io: CliIo): Command {
     .description('embed every image that has no embedding yet for the model')
     .option('--model <spec>', "a model other than the workspace's (embeddings of every model are kept)")
     .option('--batch-size <n>', 'images per model call')
-    .option('--threads <n>', 'threads or workers for the model (default: all cores)')
+    .option(
+      '--threads <n>',
+      'threads or workers for the model (default: all cores; a light onnx: model leaves a core in four to decoding)',
+    )
     .option('--retry-skipped', 'try again images that failed to decode before')
     .option('--queue <url>', 'put the missing images on this queue for workers (autolabel worker) and follow it')
     .option('--job-size <n>', 'with --queue: images per job (default 128)')
