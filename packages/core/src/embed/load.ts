@@ -10,7 +10,10 @@ import { parseModelSpec } from './spec.js';
 export interface LoadEmbedderOptions {
   /** Folder that relative onnx paths are resolved from. */
   readonly baseDir?: string;
-  /** Threads (onnx, hf) or worker processes (builtin); all cores by default. */
+  /**
+   * Threads (onnx, hf) or worker processes (builtin); all cores by default (a light onnx model:
+   * all but a core in four, left to decoding; see backends/onnx.ts).
+   */
   readonly threads?: number;
   readonly batchSize?: number;
   /** hf: models: the cache and the hub (defaults from the environment). */
