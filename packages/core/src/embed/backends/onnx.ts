@@ -161,6 +161,8 @@ export class OnnxEmbedder implements TensorEmbedder {
         `expected a tensor of at least ${values} values from its buffer's start`,
       );
     }
+    // The transfer detaches `tensor`: its length is read first.
+    const length = tensor.length;
     let result;
     try {
       result = await this.#slot.run(tensor.buffer as ArrayBuffer, count);
@@ -171,7 +173,7 @@ export class OnnxEmbedder implements TensorEmbedder {
     }
     const features = poolFeatures(new Float32Array(result.features), result.dims, count, this.name);
     // A worker that does not hand the buffer back leaves the caller a fresh one of the same size.
-    const back = result.input ? new Float32Array(result.input) : new Float32Array(tensor.length);
+    const back = result.input ? new Float32Array(result.input) : new Float32Array(length);
     return { features, tensor: back };
   }
 
