@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   type Learner,
+  type MapClasses,
   type MapClassesState,
   type MapState,
   messageOf,
@@ -25,6 +26,25 @@ const LEARNER_WAIT_MS = 200;
 /** The map as its cache file holds it (its version is the file's name). */
 type StoredMap = Omit<Extract<MapState, { state: 'ready' }>, 'version'>;
 type NotReady = Exclude<MapState, { state: 'ready' }>;
+
+/** The answer of GET /api/map/classes for map `map`: the arrays as base64, the version a hash of it all. */
+export function mapClassesAnswer(map: string, { classes, classOf, status }: MapClasses): MapClassesState {
+  const bytes = (array: ArrayBufferView) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+  const version = createHash('sha256')
+    .update(`${map}|${JSON.stringify(classes)}|`)
+    .update(bytes(classOf))
+    .update(bytes(status))
+    .digest('hex')
+    .slice(0, 20);
+  return {
+    state: 'ready',
+    map,
+    version,
+    classes,
+    classOf: bytes(classOf).toString('base64'),
+    status: bytes(status).toString('base64'),
+  };
+}
 
 export class EmbeddingMap {
   #progress = { done: 0, total: 0 };
@@ -53,22 +73,7 @@ export class EmbeddingMap {
   async classes(): Promise<MapClassesState> {
     const ready = await this.#ready();
     if (!('learner' in ready)) return ready;
-    const { classes, classOf, status } = await this.workspace.mapClasses(ready.learner.embeddings.imageIds);
-    const bytes = (array: ArrayBufferView) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-    const version = createHash('sha256')
-      .update(`${ready.version}|${JSON.stringify(classes)}|`)
-      .update(bytes(classOf))
-      .update(bytes(status))
-      .digest('hex')
-      .slice(0, 20);
-    return {
-      state: 'ready',
-      map: ready.version,
-      version,
-      classes,
-      classOf: bytes(classOf).toString('base64'),
-      status: bytes(status).toString('base64'),
-    };
+    return mapClassesAnswer(ready.version, await this.workspace.mapClasses(ready.learner.embeddings.imageIds));
   }
 
   /** The learner and its map's cache file once the map is computed; else the map's state, its computation started. */
