@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { float32ToFloat16 } from '../util/float16.js';
 import { seededRandom } from '../util/random.js';
 import { expectedCalibrationError, fitTemperature } from './calibration.js';
-import { applyFeatureTransform, fitFeatureTransform, transformEmbeddings } from './features.js';
+import { applyFeatureTransform, fitFeatureTransform, learnerFeatures } from './features.js';
 import { chooseCandidate } from './fit.js';
 import { buildKnnGraph, extendKnnGraph, normalizedAffinity } from './graph.js';
 import { Learner } from './learner.js';
@@ -209,6 +209,16 @@ describe('choosing a variant', () => {
     const better = scoresRightOn((r) => r >= 4); // 36 of 40: 12 wins, no losses
     expect(chooseCandidate([base, better], truth, 2)).toBe(1);
   });
+
+  it('weighs the held-out labels by their class share of the pool', () => {
+    // As many labels of each class, but class 1 is a tenth of the pool: the other variant's 15 wins
+    // on class 1 against its 3 losses on class 0 are significant per label, not for the pool.
+    const base = scoresRightOn((r) => truth[r] === 0 || r >= 30);
+    const other = scoresRightOn((r) => truth[r] === 1 || r >= 6);
+    const weights = Float64Array.from(truth, (t) => (t === 0 ? 1.8 : 0.2));
+    expect(chooseCandidate([base, other], truth, 2)).toBe(1);
+    expect(chooseCandidate([base, other], truth, 2, weights)).toBe(0);
+  });
 });
 
 describe('calibration and thresholds', () => {
@@ -235,16 +245,17 @@ describe('calibration and thresholds', () => {
 });
 
 describe('feature transform', () => {
-  it('in blocks, from float32 or float16, gives the features of the whole-matrix transform', () => {
+  it('in blocks, from float32 or float16, gives the features of the whole-matrix transform', async () => {
     const { x } = blobs(3, 3000, 16, 1.2, 4); // 9,000 rows: more than one block
     const transform = fitFeatureTransform(x);
     const whole = applyFeatureTransform(transform, x);
     const imageIds = Int32Array.from({ length: x.rows }, (_, i) => i + 1);
-    const blocked = transformEmbeddings({ dim: x.cols, imageIds, vectors: x.data });
+    const set = { modelId: 'm', dim: x.cols, dtype: 'float32' as const, imageIds, vectors: x.data };
+    const blocked = await learnerFeatures(set);
     expect(blocked.features.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(Math.max(...blocked.transform.mean.map((m, j) => Math.abs(m - transform.mean[j]!)))).toBeLessThan(1e-6);
     expect(blocked.features.data.every((v, i) => Math.abs(v - whole.data[i]!) < 1e-5)).toBe(true);
-    const half = transformEmbeddings({ dim: x.cols, imageIds, vectors: float32ToFloat16(x.data) });
+    const half = await learnerFeatures({ ...set, dtype: 'float16', vectors: float32ToFloat16(x.data) });
     expect(half.features.data.every((v, i) => Math.abs(v - whole.data[i]!) < 5e-3)).toBe(true);
   });
 });

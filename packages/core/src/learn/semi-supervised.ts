@@ -6,7 +6,7 @@
  */
 import type { SparseMatrix } from './graph.js';
 import { headLogits, type LinearHead, softmaxRows, trainLogistic } from './logistic.js';
-import { type Matrix, selectRows } from './matrix.js';
+import { columnMeans, type Matrix, matrix, selectRows } from './matrix.js';
 import type { OrtMath } from './ort-math.js';
 import { propagateLabels, seedMatrix } from './propagate.js';
 
@@ -120,8 +120,8 @@ export async function runPipeline(
       tolerance,
     }).scores;
     const prior = classShares(
-      meanRows(await predictHead(context.math, labelsHead, features), c),
-      meanRows(normalizeScores(propagated, c), c),
+      columnMeans(matrix(n, c, await predictHead(context.math, labelsHead, features))),
+      columnMeans(matrix(n, c, normalizeScores(propagated, c))),
       labelCounts(seeds, c),
     );
     const rows = propagatedPseudoLabels(seeds, normalizeScores(scaleColumns(propagated, prior), c), c, prior);
@@ -151,14 +151,6 @@ export async function runPipeline(
     tolerance,
   }).scores;
   return { head, linear, scores: normalizeScores(smoothed, c), spread, smoothed, ...pseudo };
-}
-
-/** Column means of a row-major [n, classes] matrix. */
-function meanRows(scores: Float32Array, classes: number): Float64Array {
-  const out = new Float64Array(classes);
-  const n = scores.length / classes;
-  for (let i = 0; i < scores.length; i++) out[i % classes]! += scores[i]! / n;
-  return out;
 }
 
 /**
