@@ -12,7 +12,6 @@ import {
   REDUCE_MIN_ROWS,
   REDUCED_DIM,
   reduces,
-  transformEmbeddings,
 } from './features.js';
 import { decodeHead, encodeHead } from './head-file.js';
 import { Learner } from './learner.js';
@@ -86,7 +85,7 @@ describe('PCA-reduced features', () => {
 
   it('gives unit rows of the reduced width that keep each image near the same images, the same way twice', async () => {
     const { vectors, truth } = embeddings(1200);
-    const full = transformEmbeddings(set(vectors));
+    const full = await learnerFeatures(set(vectors), { reduce: 'never' });
     const { transform, features } = await learnerFeatures(set(vectors), { reduce: 'always' });
     expect(features.cols).toBe(REDUCED_DIM);
     expect(features.data.buffer).toBeInstanceOf(SharedArrayBuffer);

@@ -94,9 +94,6 @@ export function applyFeatureTransform(transform: FeatureTransform, raw: Matrix):
   return p ? normalizeRows(multiply(out, matrix(raw.cols, p.dim, p.components))) : out;
 }
 
-/** Rows converted and transformed at a time: the float32 block stays small beside the embeddings. */
-const BLOCK_ROWS = 4096;
-
 type EmbeddingRows = Pick<EmbeddingSet, 'dim' | 'imageIds' | 'vectors'>;
 
 /** Power, L2, centre, L2 of rows `start` .. `start + rows`, into `out` (float32, row-major). */
@@ -112,45 +109,9 @@ function centredRows(
   return normalizeRows(subtractFromRows(view, transform.mean));
 }
 
-/** The mean of the power-transformed, normalised rows, block by block. */
-function fitMean(set: EmbeddingRows, power: number): Float32Array {
-  const n = set.imageIds.length;
-  const d = set.dim;
-  const sums = new Float64Array(d);
-  const block = new Float32Array(BLOCK_ROWS * d);
-  for (let start = 0; start < n; start += BLOCK_ROWS) {
-    const rows = Math.min(BLOCK_ROWS, n - start);
-    const scaled = normalizeRows(
-      powerTransform(matrix(rows, d, embeddingRows(set, start, rows, block.subarray(0, rows * d))), power),
-    );
-    const means = columnMeans(scaled);
-    for (let j = 0; j < d; j++) sums[j]! += means[j]! * rows;
-  }
-  return Float32Array.from(sums, (s) => s / Math.max(1, n));
-}
-
 /** Full-size float32 features in a SharedArrayBuffer (worker threads read them without a copy). */
 function sharedMatrix(rows: number, cols: number): Matrix {
   return matrix(rows, cols, new Float32Array(new SharedArrayBuffer(rows * cols * Float32Array.BYTES_PER_ELEMENT)));
-}
-
-/**
- * The transform fitted on `set` and applied to it, block by block, at full width: the features are
- * the one full-size float32 copy, whatever precision the embeddings are held in.
- */
-export function transformEmbeddings(
-  set: EmbeddingRows,
-  power = FEATURE_POWER,
-): { transform: FeatureTransform; features: Matrix } {
-  const n = set.imageIds.length;
-  const d = set.dim;
-  const transform = { power, mean: fitMean(set, power) };
-  const features = sharedMatrix(n, d);
-  for (let start = 0; start < n; start += BLOCK_ROWS) {
-    const rows = Math.min(BLOCK_ROWS, n - start);
-    centredRows(set, transform, start, rows, features.data.subarray(start * d, (start + rows) * d));
-  }
-  return { transform, features };
 }
 
 export interface LearnerFeaturesOptions {
@@ -211,8 +172,7 @@ export interface LearnerFeatures {
 }
 
 /**
- * The learner's features of every embedding of `source`: power, L2, centring, L2 (as
- * `transformEmbeddings`), and for big pools (`reduces`) then the projection onto the principal
+ * The learner's features of every embedding of `source`: power, L2, centring, L2, and for big pools (`reduces`) then the projection onto the principal
  * subspace of a sample and L2 again. Two reads of the pages: the first counts the rows, sums the
  * mean and keeps a sample; the second makes the features, the one full-size array (a quarter of the
  * float32 width when reduced). Rows embedded between the reads are left for the next learner.
