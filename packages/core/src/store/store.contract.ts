@@ -400,7 +400,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         // A person labels c before accepting: c keeps the person's label.
         await store.setLabels([{ imageId: c!, label: 'cat', source: 'manual' }]);
         expect((await store.listSuggestions()).map((s) => s.path)).toEqual(['b.jpg']);
+        const classes: unknown[] = [];
+        await store.visitImageClasses((...row) => classes.push(row));
+        // c's label hides its suggestion; a has neither (the first fit's suggestion is gone).
+        expect(classes.sort((x, y) => String(x).localeCompare(String(y)))).toEqual(
+          [
+            [b, 'cat', null, 'suggested'],
+            [c, 'cat', 'manual', null],
+          ].sort((x, y) => String(x).localeCompare(String(y))),
+        );
         expect(await store.acceptSuggestions([b!, c!])).toBe(1);
+        const accepted: unknown[] = [];
+        await store.visitImageClasses((...row) => accepted.push(row));
+        expect(accepted).toContainEqual([b, 'cat', 'accepted', null]);
+        expect(accepted).toHaveLength(2);
         const labels = await store.listLabels();
         expect(labels.map((l) => [l.path, l.label, l.source, l.confidence])).toEqual([
           ['b.jpg', 'cat', 'accepted', 0.9],

@@ -250,6 +250,14 @@ export interface NewSuggestion {
   readonly status: SuggestionStatus;
 }
 
+/** One image's class for `Store.visitImageClasses`: `source` for a label, else `suggestionStatus`. */
+export type ImageClassVisitor = (
+  imageId: ImageId,
+  label: string,
+  source: LabelSource | null,
+  suggestionStatus: SuggestionStatus | null,
+) => void;
+
 export interface SuggestionRecord extends NewSuggestion {
   readonly path: string;
   readonly fitId: number;
@@ -419,6 +427,12 @@ export interface Store {
   listFits(): Promise<FitRecord[]>;
   /** Suggestions for images that still have no label, most confident first. */
   listSuggestions(): Promise<SuggestionRecord[]>;
+  /**
+   * Calls `visit` once for every image with a label or a suggestion: its label and the label's source,
+   * else its suggestion's label and status. One pass in no order, without paths: a million images in
+   * about a CPU-second (the map's colours), where `listSuggestions` alone takes several.
+   */
+  visitImageClasses(visit: ImageClassVisitor): Promise<void>;
   /** Turns suggestions into `accepted` labels, skipping images labelled since; returns how many. */
   acceptSuggestions(imageIds: readonly ImageId[]): Promise<number>;
 

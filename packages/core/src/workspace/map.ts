@@ -26,7 +26,7 @@ const STATUS_CODE = new Map<ImageStatus, number>(IMAGE_STATUSES.map((status, i) 
 
 /**
  * Every image's class (its label, else its suggestion) and status, at `rowOf(image)` of `size` rows
- * (images without a row are skipped): the labels and the suggestions each read once, whole.
+ * (images without a row are skipped): labels and suggestions read in one pass.
  */
 async function readClasses(
   ws: WorkspaceContext,
@@ -42,20 +42,12 @@ async function readClasses(
     if (c === undefined) index.set(name, (c = classes.push(name) - 1));
     return c;
   };
-  const [suggestions, labels] = await Promise.all([ws.store.listSuggestions(), ws.store.listLabels()]);
-  for (const suggestion of suggestions) {
-    const row = rowOf(suggestion.imageId);
-    if (row === undefined) continue;
-    classOf[row] = classIndex(suggestion.label);
-    status[row] = STATUS_CODE.get(imageStatus({ source: null, suggestionStatus: suggestion.status }))!;
-  }
-  // A label says more than a suggestion of the same image.
-  for (const label of labels) {
-    const row = rowOf(label.imageId);
-    if (row === undefined) continue;
-    classOf[row] = classIndex(label.label);
-    status[row] = STATUS_CODE.get(imageStatus({ source: label.source, suggestionStatus: null }))!;
-  }
+  await ws.store.visitImageClasses((imageId, label, source, suggestionStatus) => {
+    const row = rowOf(imageId);
+    if (row === undefined) return;
+    classOf[row] = classIndex(label);
+    status[row] = STATUS_CODE.get(imageStatus({ source, suggestionStatus }))!;
+  });
   return { classes, classOf, status };
 }
 

@@ -6,7 +6,14 @@
  * done twice stores each vector once), and a fit is saved in one transaction of its own, so readers see
  * the previous fit until it commits and a crash half-way leaves nothing.
  */
-import type { AuditKind, ImageId, ImageStatus, LabelOrigin, LabelSource } from '../../domain/index.js';
+import type {
+  AuditKind,
+  ImageId,
+  ImageStatus,
+  LabelOrigin,
+  LabelSource,
+  SuggestionStatus,
+} from '../../domain/index.js';
 import { AutolabelError } from '../../errors.js';
 import { float16ToFloat32, float32ToFloat16 } from '../../util/float16.js';
 import {
@@ -64,6 +71,7 @@ import type {
   Store,
   StoreLock,
   StoreStats,
+  ImageClassVisitor,
   SuggestionRecord,
 } from '../store.js';
 import { Connection, type Queries } from './connection.js';
@@ -607,6 +615,23 @@ export class PostgresStore implements Store {
       ),
     );
     return rows.map(toSuggestion);
+  }
+
+  async visitImageClasses(visit: ImageClassVisitor): Promise<void> {
+    const rows = await this.#read('list image classes', (q) =>
+      q.rows<{
+        image_id: number;
+        label: string;
+        source: LabelSource | null;
+        suggestion_status: SuggestionStatus | null;
+      }>(
+        `SELECT image_id, label, source, NULL AS suggestion_status FROM labels
+         UNION ALL
+         SELECT s.image_id, s.label, NULL, s.status FROM suggestions s
+         WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)`,
+      ),
+    );
+    for (const row of rows) visit(row.image_id as ImageId, row.label, row.source, row.suggestion_status);
   }
 
   async exportRows(): Promise<ExportRow[]> {

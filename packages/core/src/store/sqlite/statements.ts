@@ -1,7 +1,7 @@
 /** @module The SQL of the SQLite Store: its prepared statements, and the projections queries share. */
 import type Database from 'better-sqlite3';
 import type { ClassInfo } from '../store.js';
-import type { ImageStatus, SkipReason } from '../../domain/index.js';
+import type { ImageStatus, LabelSource, SkipReason, SuggestionStatus } from '../../domain/index.js';
 import type {
   CheckDrawRow,
   CheckRow,
@@ -193,6 +193,15 @@ const QUERIES = {
     `SELECT s.*, i.path FROM suggestions s JOIN images i ON i.id = s.image_id
      WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)
      ORDER BY s.confidence DESC, i.path`,
+  ),
+  imageClasses: query<
+    [],
+    { image_id: number; label: string; source: LabelSource | null; suggestion_status: SuggestionStatus | null }
+  >(
+    `SELECT image_id, label, source, NULL AS suggestion_status FROM labels
+     UNION ALL
+     SELECT s.image_id, s.label, NULL, s.status FROM suggestions s
+     WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = s.image_id)`,
   ),
   acceptSuggestion: query<[number]>(
     `INSERT INTO labels (image_id, label, source, confidence)

@@ -36,6 +36,7 @@ import type {
   Store,
   StoreLock,
   StoreStats,
+  ImageClassVisitor,
   SuggestionRecord,
 } from '../store.js';
 import { AuditTables } from './audit.js';
@@ -357,6 +358,12 @@ export class SqliteStore implements Store {
 
   async listSuggestions(): Promise<SuggestionRecord[]> {
     return this.#stmt.listSuggestions.all().map(toSuggestion);
+  }
+
+  async visitImageClasses(visit: ImageClassVisitor): Promise<void> {
+    for (const row of this.#stmt.imageClasses.iterate()) {
+      visit(row.image_id as ImageId, row.label, row.source, row.suggestion_status);
+    }
   }
 
   async acceptSuggestions(imageIds: readonly ImageId[]): Promise<number> {
