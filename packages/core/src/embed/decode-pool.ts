@@ -1,7 +1,8 @@
 /**
  * @module The embed pipeline's decode pool: worker threads that each fill batch buffers with
- * model-ready images (read, decode, resize, normalise), or one decoder in this thread for jobs too
- * small to be worth a worker. A worker that crashes fails its requests with an AutolabelError.
+ * model-ready images (read, decode, resize, normalise), or one decoder in this thread where a worker
+ * is not worth it (small jobs, fewer than four cores). A worker that crashes fails its requests
+ * with an AutolabelError.
  */
 import { availableParallelism } from 'node:os';
 import { Worker, type WorkerOptions } from 'node:worker_threads';

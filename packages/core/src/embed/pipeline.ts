@@ -1,6 +1,7 @@
 /**
- * @module The embed job: decode what is missing in a pool of worker threads that write model-ready
- * batches, run the model on one batch while the next ones decode, store each batch in one transaction.
+ * @module The embed job: decode what is missing into model-ready batches (in a pool of worker
+ * threads, or in-process where that is faster), run the model on one batch while the next ones
+ * decode, store each batch in one transaction.
  */
 import type { Skip } from '../image/skip.js';
 import type { EmbeddingBatch, EmbeddingDtype, PendingEmbedding, Store } from '../store/store.js';
