@@ -1,8 +1,9 @@
 /**
  * @module The embedding map: every embedded image as a point on one canvas, placed by the server's 2-D
- * layout (GET /api/map) and coloured by its label or suggestion (GET /api/map/classes, every point's in one answer). Wheel
- * zooms around the cursor, drag pans, hover shows the nearest image, click opens it; Shift-drag draws a lasso and Alt-drag a box
- * (or plain drags, in the Lasso and Box modes), and a bar accepts or labels what they select at once.
+ * layout (GET /api/map) and coloured by its label or suggestion (GET /api/map/classes: every point's in
+ * one answer). Wheel zooms around the cursor, drag pans, hover shows the nearest image, click opens it;
+ * Shift-drag draws a lasso and Alt-drag a box (or plain drags, in the Lasso and Box modes), and a bar
+ * accepts or labels what they select at once.
  * Built for a million points: one ImageData buffer per frame, a frame only when something changed, the
  * colours as two small integers per point, and hover and selection found through a uniform grid of
  * buckets in data space instead of a scan of every point.
