@@ -10,24 +10,12 @@
  *                        [--runs 3] [--timeout-s 300] [--chromium PATH] [--skip-browser] [--skip-server]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
-import {
-  type ImageId,
-  type ImageItem,
-  type ImagesPage,
-  IMAGE_STATUSES,
-  type ModelState,
-  openWorkspace,
-  seededRandom,
-  type StatsResponse,
-} from '@autolabel/core';
+import { join, resolve } from 'node:path';
+import { type ImageId, openWorkspace, seededRandom } from '@autolabel/core';
 import { storeOf } from '@autolabel/core/learn';
 import { mapClassesAnswer } from '@autolabel/server';
-import { chromiumLaunchOptions } from '@autolabel/test-utils';
+import { chromiumLaunchOptions, ringMapApi, startStubApp } from '@autolabel/test-utils';
 import { chromium } from 'playwright-core';
 import { benchArgs, intArg } from './args.js';
 import { writeSyntheticWorkspace } from './synthetic.js';
@@ -61,100 +49,10 @@ const cpuSeconds = (since: NodeJS.CpuUsage) => {
 };
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const MODEL: ModelState = {
-  fitId: 1,
-  state: 'idle',
-  message: null,
-  accuracy: null,
-  targetPrecision: 0.95,
-  threshold: null,
-  certified: 0,
-  next: null,
-  progress: null,
-};
-const TYPES: Readonly<Record<string, string>> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-
-/** The stub's answers for `count` points: the map, its classes, and pages of rows as the older app read them. */
-function stubAnswers(count: number) {
-  const random = seededRandom(3);
-  const ids: number[] = [];
-  const xy: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const angle = ((i % 10) / 10) * 2 * Math.PI;
-    ids.push(i + 1);
-    xy.push(0.6 * Math.cos(angle) + 0.15 * (random() - 0.5), 0.6 * Math.sin(angle) + 0.15 * (random() - 0.5));
-  }
-  const map = JSON.stringify({ state: 'ready', version: 'bench-map', ids, xy });
-  const classes = JSON.stringify(
-    mapClassesAnswer('bench-map', {
-      classes: CLASSES,
-      classOf: Uint16Array.from({ length: count }, (_, i) => 1 + (i % 10)),
-      status: new Uint8Array(count).fill(IMAGE_STATUSES.indexOf('suggested')),
-    }),
-  );
-  const item = (id: number): ImageItem => ({
-    id: id as ImageId,
-    path: `img/${String(id).padStart(7, '0')}.jpg`,
-    width: 64,
-    height: 64,
-    status: 'suggested',
-    label: CLASSES[(id - 1) % 10]!,
-    confidence: 0.8,
-    runnerUp: null,
-    runnerUpConfidence: null,
-    origin: null,
-  });
-  const stats: StatsResponse = {
-    images: count,
-    byStatus: { labeled: 0, accepted: 0, auto: 0, suggested: count, unlabeled: 0 },
-    classes: CLASSES.map((name) => ({ name, labeled: 0, accepted: 0, auto: 0, suggested: count / 10 })),
-    model: MODEL,
-    curve: [],
-    confidence: new Array<number>(20).fill(0),
-  };
-  return { map, classes, item, stats: JSON.stringify(stats) };
-}
-
 /** Opens the map in a fresh browser context until every one of `count` points is coloured; times and requests. */
 async function timeColouring(count: number) {
-  const answers = stubAnswers(count);
-  const requests = { classes: 0, pages: 0 };
-  const server = createServer((request, response) => void stub(request.url ?? '/', response));
-  async function stub(url: string, response: ServerResponse): Promise<void> {
-    const json = (body: string) => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(body);
-    };
-    const at = new URL(url, 'http://stub');
-    const path = at.pathname;
-    if (path === '/api/map') return json(answers.map);
-    if (path === '/api/map/classes') {
-      requests.classes++;
-      return json(answers.classes);
-    }
-    if (path === '/api/stats') return json(answers.stats);
-    if (path === '/api/images') {
-      if (!at.searchParams.has('ids')) requests.pages++;
-      const ids = at.searchParams.get('ids')?.split(',').map(Number);
-      const offset = Number(at.searchParams.get('offset') ?? 0);
-      const limit = Number(at.searchParams.get('limit') ?? 100);
-      const items =
-        ids?.map(answers.item) ??
-        Array.from({ length: Math.max(0, Math.min(limit, count - offset)) }, (_, k) => answers.item(offset + k + 1));
-      return json(JSON.stringify({ total: count, offset, items } satisfies ImagesPage));
-    }
-    if (path === '/api/events') {
-      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      return void response.write(`event: model\ndata: ${JSON.stringify({ type: 'model', model: MODEL })}\n\n`);
-    }
-    if (path.startsWith('/api/')) return json('{}');
-    const file = join(webRoot, path === '/' ? 'index.html' : path);
-    const bytes = file.startsWith(webRoot) ? await readFile(file).catch(() => null) : null;
-    response.writeHead(bytes ? 200 : 404, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    response.end(bytes);
-  }
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const api = ringMapApi(count, mapClassesAnswer);
+  const app = await startStubApp({ webRoot, model: api.model, route: api.route });
   const browser = await chromium.launch(
     chromiumLaunchOptions(args.chromium === undefined ? undefined : String(args.chromium)),
   );
@@ -162,7 +60,7 @@ async function timeColouring(count: number) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await context.newPage();
     const started = performance.now();
-    await page.goto(`${url}#/map`);
+    await page.goto(`${app.url}#/map`);
     await page.waitForFunction(
       (n) => document.querySelector('[data-testid=map-canvas]')?.getAttribute('data-points') === n,
       String(count),
@@ -181,13 +79,12 @@ async function timeColouring(count: number) {
     return {
       open: (coloured - started) / 1000,
       afterDrawn: (coloured - drawn) / 1000,
-      requests: { ...requests },
-      classesBytes: Buffer.byteLength(answers.classes),
+      requests: { ...api.requests },
+      classesBytes: api.classesBytes,
     };
   } finally {
     await browser.close();
-    server.closeAllConnections();
-    await new Promise((done) => server.close(done));
+    await app.close();
   }
 }
 

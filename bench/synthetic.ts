@@ -5,23 +5,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ImageId, initWorkspace, type NewImage, seededRandom } from '@autolabel/core';
+import { type ImageId, initWorkspace, seededRandom } from '@autolabel/core';
 import { storeOf } from '@autolabel/core/learn';
+import { syntheticImage } from '@autolabel/test-utils';
 
-/** An image row with no file behind it (scan never sees it; imports and the server only look it up). */
-export function syntheticImage(path: string, index: number): NewImage {
-  return {
-    path,
-    contentHash: `hash-${index}`,
-    size: 1000,
-    mtimeMs: 1,
-    width: 32,
-    height: 32,
-    format: 'jpeg',
-    skipReason: null,
-    skipDetail: null,
-  };
-}
+/** Where the benchmarks that fill a store row by row (bench:import, bench:export) take it from. */
+export { syntheticImage };
 
 export interface SyntheticOptions {
   readonly images: number;

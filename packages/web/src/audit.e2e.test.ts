@@ -6,16 +6,16 @@
  * clusters: the tiny test model maps every photo of one colour to nearly one vector, which would make
  * them all copies of each other. Needs the built app (packages/web/dist); screenshots go to artifacts/e2e/.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditResponse, type ImageId, initWorkspace } from '@autolabel/core';
 import { storeOf } from '@autolabel/core/learn';
-import { type RunningServer, startServer } from '@autolabel/server';
-import { chromiumLaunchOptions, seededRandom, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { RunningServer } from '@autolabel/server';
+import { seededRandom, writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLORS, requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
+import { closeAll, COLORS, launchChromium, requireBuiltApp, SHOTS, startAppServer } from './e2e-fixture.js';
 
 const PER_CLASS = 12;
 const DIM = 16;
@@ -115,8 +115,8 @@ beforeAll(async () => {
       })),
   );
   await workspace.close();
-  server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
-  browser = await chromium.launch(chromiumLaunchOptions());
+  server = await startAppServer(dir);
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (entry) => {
@@ -130,11 +130,7 @@ beforeAll(async () => {
   await page.goto(`${server.url}#/dashboard`);
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeAll(dir, browser, server));
 
 describe('audit view', () => {
   it('runs the audit from its button and shows the label planted wrong first, with its evidence', async () => {

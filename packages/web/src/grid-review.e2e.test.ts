@@ -5,15 +5,22 @@
  * and labels look settled where suggestions look tentative. Needs the built app (packages/web/dist);
  * screenshots go to artifacts/e2e/grid-*.png.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageItem, ImagesPage, StatsResponse } from '@autolabel/core';
-import { type RunningServer, startServer } from '@autolabel/server';
-import { chromiumLaunchOptions } from '@autolabel/test-utils';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { RunningServer } from '@autolabel/server';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { colourWorkspace, requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
+import {
+  closeAll,
+  colourWorkspace,
+  launchChromium,
+  requireBuiltApp,
+  settled,
+  SHOTS,
+  startAppServer,
+} from './e2e-fixture.js';
 
 /** 30 of each colour: a group is five rows, taller than the window. */
 const PER_CLASS = 30;
@@ -52,22 +59,6 @@ async function findCell(selector: string) {
   }
   throw new Error(`no cell ${selector} in the grid`);
 }
-/** Waits until the model is idle on a fit, and still idle on the same fit a moment later. */
-async function settled(): Promise<void> {
-  let last: StatsResponse | null = null;
-  await expect
-    .poll(
-      async () => {
-        const now = await api<StatsResponse>('api/stats');
-        const stable =
-          now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
-        last = now;
-        return stable && now.model.fitId !== null;
-      },
-      { timeout: 30_000, interval: 250 },
-    )
-    .toBe(true);
-}
 const selectGroup = async (name: string) => {
   await page.locator(`[data-testid=group-header][data-group="${name}"] [data-select-section]`).click();
   await expect.poll(() => page.locator('[data-testid=selection-count]').textContent()).not.toBe('Nothing selected');
@@ -82,19 +73,15 @@ beforeAll(async () => {
   );
   await workspace.suggest();
   await workspace.close();
-  server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
-  browser = await chromium.launch(chromiumLaunchOptions());
+  server = await startAppServer(dir);
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.goto(`${server.url}#/grid`);
   await page.locator('.cell[data-state=suggestion]').nth(10).waitFor({ timeout: 20_000 });
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeAll(dir, browser, server));
 
 describe('review grid', () => {
   it('previews the image under the pointer full size on Space, with its suggestion and the runner-up', async () => {
@@ -166,7 +153,7 @@ describe('review grid', () => {
   });
 
   it('takes a bulk accept back with Undo: the images are suggestions again', async () => {
-    await settled();
+    await settled(server.url, { timeout: 30_000 });
     await selectGroup('blue');
     const ids = await idsOfClass('blue');
     const before = await rowsOf(ids);
@@ -192,7 +179,7 @@ describe('review grid', () => {
   });
 
   it('takes a relabel back with Ctrl+Z: people’s labels, accepted suggestions and suggestions as they were', async () => {
-    await settled();
+    await settled(server.url, { timeout: 30_000 });
     // Red is the last group: at the bottom of the grid.
     await scroller().evaluate((el) => (el.scrollTop = el.scrollHeight));
     // Some of the reds accepted first, so the relabel replaces labels of every kind.
@@ -201,7 +188,7 @@ describe('review grid', () => {
     await reds.nth(1).click();
     await page.click('[data-testid=accept-selection]');
     await expect.poll(() => page.locator('.cell[data-label="red"][data-status=accepted]').count()).toBe(2);
-    await settled();
+    await settled(server.url, { timeout: 30_000 });
     await selectGroup('red');
     const ids = await idsOfClass('red');
     const before = await rowsOf(ids);
@@ -228,7 +215,7 @@ describe('review grid', () => {
   });
 
   it('refuses an undo when the images were changed again since, saying so', async () => {
-    await settled();
+    await settled(server.url, { timeout: 30_000 });
     const cell = await findCell('.cell[data-label="green"][data-state=suggestion]');
     const id = Number(await cell.getAttribute('data-id'));
     await cell.click();
@@ -248,7 +235,7 @@ describe('review grid', () => {
   });
 
   it('keeps a long group’s header at the top of the grid while the group scrolls', async () => {
-    await settled();
+    await settled(server.url, { timeout: 30_000 });
     const header = page.locator('[data-testid=group-header][data-group="green"]');
     const band = page.locator('.group-band', { has: header });
     const top = Number((await band.evaluate((el: HTMLElement) => el.style.top)).replace('px', ''));
@@ -280,7 +267,7 @@ describe('review grid', () => {
   });
 
   it('shows accepted and labelled cells settled and suggestions tentative, without relying on colour', async () => {
-    await settled();
+    await settled(server.url, { timeout: 30_000 });
     await scroller().evaluate((el) => (el.scrollTop = 0));
     const suggestion = page.locator('.cell[data-label="blue"][data-state=suggestion]').first();
     await suggestion.click();

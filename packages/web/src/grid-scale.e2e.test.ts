@@ -4,19 +4,12 @@
  * DOM, scrolling far fetches only the pages scrolled to, and a Shift-click range spans pages never
  * shown. Needs the built app (packages/web/dist).
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ImageId, ImageItem, ImagesPage, ModelState, StatsResponse } from '@autolabel/core';
+import { chromiumLaunchOptions, type StubApp, type StubReply, startStubApp } from '@autolabel/test-utils';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumLaunchOptions } from '@autolabel/test-utils';
-
-const WEB_ROOT = fileURLToPath(new URL('../dist', import.meta.url));
-const SHOTS = fileURLToPath(new URL('../../../artifacts/e2e', import.meta.url));
+import { requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
 
 /** Two groups: 60,000 suggested cats, then 40,000 auto dogs. */
 const GROUPS = [
@@ -38,15 +31,9 @@ const PIXEL = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==',
   'base64',
 );
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-};
 
 const requests: { label: string | null; offset: number; limit: number }[] = [];
-let server: Server;
-let url: string;
+let app: StubApp;
 let browser: Browser;
 let page: Page;
 
@@ -66,13 +53,7 @@ function item(group: (typeof GROUPS)[number], index: number): ImageItem {
   };
 }
 
-function json(response: ServerResponse, body: unknown): void {
-  response.writeHead(200, { 'content-type': 'application/json' });
-  response.end(JSON.stringify(body));
-}
-
-async function stub(request: { url?: string }, response: ServerResponse): Promise<void> {
-  const at = new URL(request.url ?? '/', 'http://stub');
+function route(at: URL): StubReply | undefined {
   const path = at.pathname;
   if (path === '/api/stats') {
     const stats: StatsResponse = {
@@ -89,7 +70,7 @@ async function stub(request: { url?: string }, response: ServerResponse): Promis
       curve: [],
       confidence: new Array<number>(20).fill(0),
     };
-    return json(response, stats);
+    return { json: stats };
   }
   if (path === '/api/images') {
     const label = at.searchParams.get('label');
@@ -101,21 +82,13 @@ async function stub(request: { url?: string }, response: ServerResponse): Promis
     const items = group
       ? Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, k) => item(group, offset + k))
       : [];
-    return json(response, { total, offset, items } satisfies ImagesPage);
+    return { json: { total, offset, items } satisfies ImagesPage };
   }
   if (/^\/api\/images\/\d+\/thumbnail$/.test(path)) {
-    response.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'max-age=3600' });
-    return void response.end(PIXEL);
+    return { bytes: PIXEL, type: 'image/png', cacheControl: 'max-age=3600' };
   }
-  if (path === '/api/events') {
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    return void response.write(`event: model\ndata: ${JSON.stringify({ type: 'model', model: MODEL })}\n\n`);
-  }
-  if (path === '/api/next') return json(response, { picks: [] });
-  const file = join(WEB_ROOT, path === '/' ? 'index.html' : path);
-  const bytes = file.startsWith(WEB_ROOT) ? await readFile(file).catch(() => null) : null;
-  response.writeHead(bytes ? 200 : 404, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-  response.end(bytes);
+  if (path === '/api/next') return { json: { picks: [] } };
+  return undefined;
 }
 
 const cells = () => page.locator('.cell[data-id]');
@@ -126,27 +99,20 @@ const scrollTo = (fraction: number) =>
   })()`);
 
 beforeAll(async () => {
-  if (!existsSync(join(WEB_ROOT, 'index.html'))) {
-    throw new Error(
-      `${WEB_ROOT} has no built app: run \`npm run build\` (or \`npm run build -w @autolabel/web\`) first`,
-    );
-  }
-  server = createServer((request, response) => void stub(request, response));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  requireBuiltApp();
+  app = await startStubApp({ webRoot: WEB_ROOT, model: MODEL, route });
   browser = await chromium.launch(chromiumLaunchOptions());
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 });
 
 afterAll(async () => {
   await browser?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await app?.close();
 });
 
 describe('grid with 100,000 images', () => {
   it('renders the first screen from the first page alone, with only the visible rows in the DOM', async () => {
-    await page.goto(`${url}#/grid`);
+    await page.goto(`${app.url}#/grid`);
     await expect.poll(() => cells().count()).toBeGreaterThan(20);
     expect(requests).toEqual([{ label: 'cat', offset: 0, limit: 200 }]);
     expect(await cells().count()).toBeLessThan(150);

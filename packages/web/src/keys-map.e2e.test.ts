@@ -6,15 +6,24 @@
  * box selects another and "Accept" accepts their suggestions, and a plain drag still pans. Needs the
  * built app (packages/web/dist); screenshots go to artifacts/e2e/ (keys-*, map-*).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageItem, ImagesPage, StatsResponse } from '@autolabel/core';
-import { chromiumLaunchOptions } from '@autolabel/test-utils';
-import { type RunningServer, startServer } from '@autolabel/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { RunningServer } from '@autolabel/server';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLORS, colourWorkspace, requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
+import {
+  apiPost,
+  closeAll,
+  COLORS,
+  colourWorkspace,
+  imageRows,
+  launchChromium,
+  requireBuiltApp,
+  settled,
+  SHOTS,
+  startAppServer,
+} from './e2e-fixture.js';
 import { insidePolygon } from '../app/map-selection.js';
 
 const PER_CLASS = 10;
@@ -43,15 +52,8 @@ const problems: string[] = [];
 
 const truthOf = (path: string): string => path.split('-')[0]!;
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
-const api = async <T>(path: string, init?: RequestInit): Promise<T> => {
-  const response = await fetch(`${server.url}api/${path}`, init);
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return response.json() as Promise<T>;
-};
-const post = (path: string, body: unknown) =>
-  api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const rows = async (query: string): Promise<readonly ImageItem[]> =>
-  (await api<ImagesPage>(`images?limit=1000&${query}`)).items;
+const post = (path: string, body: unknown) => apiPost(server.url, path, body);
+const rows = (query: string) => imageRows(server.url, query);
 
 /** Every class button's key as the queue shows it: class -> key ('' for none). */
 const buttonKeys = (testId: string) =>
@@ -67,29 +69,6 @@ const buttonKeys = (testId: string) =>
 async function open(route: string): Promise<void> {
   await page.click(`nav a[data-route=${route}]`);
   await expect.poll(() => page.locator(`nav a[data-route=${route}][aria-current=page]`).count()).toBe(1);
-}
-
-/** Waits until the model has refit on every label so far: idle, and still idle on the same fit a moment later. */
-async function settled(): Promise<void> {
-  let last: StatsResponse | null = null;
-  try {
-    await expect
-      .poll(
-        async () => {
-          const now = await api<StatsResponse>('stats');
-          const stable =
-            now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
-          last = now;
-          return stable && now.model.fitId !== null;
-        },
-        { timeout: 20_000, interval: 250 },
-      )
-      .toBe(true);
-  } catch (error) {
-    // Set inside the poll's callback, which narrowing does not follow.
-    const seen = last as StatsResponse | null;
-    throw new Error(`the model did not settle: ${JSON.stringify(seen?.model)}`, { cause: error });
-  }
 }
 
 type Hook = { ids(): number[]; point(id: number): { x: number; y: number } | null };
@@ -164,9 +143,9 @@ beforeAll(async () => {
   requireBuiltApp();
   const workspace = await colourWorkspace(dir, PER_CLASS);
   await workspace.close();
-  server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
+  server = await startAppServer(dir);
   for (const name of CLASSES) await post('classes', { name });
-  browser = await chromium.launch(chromiumLaunchOptions());
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
@@ -175,11 +154,7 @@ beforeAll(async () => {
   await page.goto(`${server.url}#/queue`);
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeAll(dir, browser, server));
 
 describe('keys', () => {
   it('lists the keys of the view shown on ?, and closes on ? or Escape without labelling', async () => {
@@ -323,7 +298,7 @@ describe('map selection', () => {
   });
 
   it('selects with an Alt-drag box and accepts the suggestions in it', async () => {
-    await settled();
+    await settled(server.url);
     const all = await dots();
     const labeledIds = new Set((await rows('status=labeled')).map((item) => item.id));
     const inBox = (p: Dot, box: readonly number[]) =>

@@ -3,15 +3,24 @@
  * GET /api/map/classes colours every point (no page of image rows), a labelled point's dot is its
  * class's legend colour, and a label given in another tab recolours its dot, with no page of rows. Needs the built app (packages/web/dist); screenshots go to artifacts/e2e/ (map-colours-*).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageItem, ImagesPage, StatsResponse } from '@autolabel/core';
-import { chromiumLaunchOptions } from '@autolabel/test-utils';
-import { type RunningServer, startServer } from '@autolabel/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { RunningServer } from '@autolabel/server';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLORS, colourWorkspace, requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
+import {
+  apiPost,
+  closeAll,
+  COLORS,
+  colourWorkspace,
+  imageRows,
+  launchChromium,
+  requireBuiltApp,
+  settled,
+  SHOTS,
+  startAppServer,
+} from './e2e-fixture.js';
 
 const PER_CLASS = 4;
 const IMAGES = PER_CLASS * Object.keys(COLORS).length;
@@ -24,32 +33,7 @@ const problems: string[] = [];
 /** The app's requests for every point's classes, and for pages of image rows (not rows by id). */
 const requests = { classes: 0, pages: 0 };
 
-const api = async <T>(path: string, init?: RequestInit): Promise<T> => {
-  const response = await fetch(`${server.url}api/${path}`, init);
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return response.json() as Promise<T>;
-};
-const post = (path: string, body: unknown) =>
-  api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const rows = async (query: string): Promise<readonly ImageItem[]> =>
-  (await api<ImagesPage>(`images?limit=1000&${query}`)).items;
-
-/** Waits until the model has refit on every label so far: idle on a fit, and on the same one a moment later. */
-async function settled(): Promise<void> {
-  let last: StatsResponse | null = null;
-  await expect
-    .poll(
-      async () => {
-        const now = await api<StatsResponse>('stats');
-        const stable =
-          now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
-        last = now;
-        return stable && now.model.fitId !== null;
-      },
-      { timeout: 20_000, interval: 250 },
-    )
-    .toBe(true);
-}
+const rows = (query: string) => imageRows(server.url, query);
 
 /** The colour the canvas shows at image `id`'s point, as 'rgb(r, g, b)'. */
 const dotColour = (id: number) =>
@@ -75,11 +59,13 @@ beforeAll(async () => {
   requireBuiltApp();
   const workspace = await colourWorkspace(dir, PER_CLASS);
   await workspace.close();
-  server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
+  server = await startAppServer(dir);
   const all = await rows('sort=path');
   const first = (colour: string) => all.find((item) => item.path.startsWith(`${colour}-`))!.id;
-  await post('labels', { items: ['red', 'blue'].map((colour) => ({ imageId: first(colour), label: colour })) });
-  browser = await chromium.launch(chromiumLaunchOptions());
+  await apiPost(server.url, 'labels', {
+    items: ['red', 'blue'].map((colour) => ({ imageId: first(colour), label: colour })),
+  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('request', (request) => {
@@ -89,15 +75,11 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeAll(dir, browser, server));
 
 describe('map colours', () => {
   it('colours every point with one classes request, a labelled point in its class colour', async () => {
-    await settled(); // the suggestions of the labels, before the page opens
+    await settled(server.url); // the suggestions of the labels, before the page opens
     await page.goto(`${server.url}#/map`);
     const canvas = page.locator('[data-testid=map-canvas]');
     await expect.poll(() => canvas.getAttribute('data-points'), { timeout: 30_000 }).toBe(String(IMAGES));
@@ -118,7 +100,7 @@ describe('map colours', () => {
     const green = (await rows('sort=path')).find(
       (item) => item.path.startsWith('green-') && item.status !== 'labeled',
     )!;
-    await post('labels', { items: [{ imageId: green.id, label: 'red' }] });
+    await apiPost(server.url, 'labels', { items: [{ imageId: green.id, label: 'red' }] });
     await expect.poll(() => dotColour(green.id)).toBe(await legendColour('red'));
     // The label's event brings its row; the refit after it, every point's classes once more at most.
     expect(requests.pages).toBe(0);

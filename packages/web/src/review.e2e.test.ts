@@ -4,15 +4,23 @@
  * selected with Shift-click, read the dashboard, and find every label in the CSV export. Needs the
  * built app (packages/web/dist, made by `npm run build`); screenshots go to artifacts/e2e/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatsResponse } from '@autolabel/core';
-import { chromiumLaunchOptions } from '@autolabel/test-utils';
-import { type RunningServer, startServer } from '@autolabel/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { RunningServer } from '@autolabel/server';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLORS, colourWorkspace, requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
+import {
+  closeAll,
+  COLORS,
+  colourWorkspace,
+  launchChromium,
+  requireBuiltApp,
+  settled,
+  SHOTS,
+  startAppServer,
+} from './e2e-fixture.js';
 
 const PER_CLASS = 12;
 const IMAGES = PER_CLASS * Object.keys(COLORS).length;
@@ -41,29 +49,12 @@ async function open(route: string): Promise<void> {
   await expect.poll(() => page.locator(`nav a[data-route=${route}][aria-current=page]`).count()).toBe(1);
 }
 
-/** Waits until the model has refit on every label so far: idle, and still idle on the same fit a debounce later. */
-async function settled(): Promise<void> {
-  let last: StatsResponse | null = null;
-  await expect
-    .poll(
-      async () => {
-        const now = await stats();
-        const stable =
-          now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
-        last = now;
-        return stable && now.model.fitId !== null;
-      },
-      { timeout: 20_000, interval: 250 },
-    )
-    .toBe(true);
-}
-
 beforeAll(async () => {
   requireBuiltApp();
   const workspace = await colourWorkspace(dir, PER_CLASS);
   await workspace.close();
-  server = await startServer({ workspace: join(dir, 'ws'), port: 0, webRoot: WEB_ROOT, debounceMs: 50 });
-  browser = await chromium.launch(chromiumLaunchOptions());
+  server = await startAppServer(dir);
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('request', (request) => {
@@ -74,11 +65,7 @@ beforeAll(async () => {
   await page.evaluate('window.__sameDocument = true');
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeAll(dir, browser, server));
 
 describe('review app', () => {
   it('labels images from the keyboard in the queue, adding classes on the way', async () => {
@@ -133,7 +120,7 @@ describe('review app', () => {
 
   it('shows the suggestions for the rest in the grid as soon as the model has refit, without a reload', async () => {
     await open('grid');
-    await settled();
+    await settled(server.url);
     const counts = (await stats()).byStatus;
     expect(counts.auto + counts.suggested).toBe(IMAGES - 5);
     const suggestedCells = page.locator('.cell[data-status=auto], .cell[data-status=suggested]');

@@ -5,15 +5,23 @@
  * right the certified suggestions are accepted with one button; at the end the view says nothing is
  * left. Needs the built app (packages/web/dist); screenshots go to artifacts/e2e/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatsResponse, VerifyStatus } from '@autolabel/core';
-import { chromiumLaunchOptions } from '@autolabel/test-utils';
-import { type RunningServer, startServer } from '@autolabel/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { RunningServer } from '@autolabel/server';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLORS, colourWorkspace, requireBuiltApp, SHOTS, WEB_ROOT } from './e2e-fixture.js';
+import {
+  closeAll,
+  COLORS,
+  colourWorkspace,
+  launchChromium,
+  requireBuiltApp,
+  settled,
+  SHOTS,
+  startAppServer,
+} from './e2e-fixture.js';
 import { verifyProgress } from '../app/figures.js';
 
 const PER_CLASS = 20;
@@ -70,24 +78,6 @@ const waitForCheck = async (page: Page) => {
 const keyOf = async (page: Page, name: string) =>
   (await page.locator(`[data-testid=verify-classes] [data-class="${name}"] kbd`).textContent())!;
 
-/** Waits until the model has refit on every answer so far: idle, and still idle on the same fit a moment later. */
-async function settled(): Promise<StatsResponse> {
-  let last: StatsResponse | null = null;
-  await expect
-    .poll(
-      async () => {
-        const now = await api<StatsResponse>('stats');
-        const stable =
-          now.model.state === 'idle' && last?.model.state === 'idle' && now.model.fitId === last.model.fitId;
-        last = now;
-        return stable;
-      },
-      { timeout: 20_000, interval: 250 },
-    )
-    .toBe(true);
-  return last!;
-}
-
 /** Waits for a tab to move on from a check; if it does not, says what the tab and the server said. */
 async function movedOn(page: Page, from: string | null): Promise<void> {
   try {
@@ -133,23 +123,13 @@ beforeAll(async () => {
   );
   await workspace.suggest({ targetPrecision: TARGET });
   await workspace.close();
-  server = await startServer({
-    workspace: join(dir, 'ws'),
-    port: 0,
-    webRoot: WEB_ROOT,
-    debounceMs: 50,
-    targetPrecision: TARGET,
-  });
-  browser = await chromium.launch(chromiumLaunchOptions());
+  server = await startAppServer(dir, { targetPrecision: TARGET });
+  browser = await launchChromium();
   tabA = await openTab();
   tabB = await openTab();
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeAll(dir, browser, server));
 
 describe('verify view', () => {
   it('shows each tab its own random check, large, with the suggestion and its confidence', async () => {
@@ -220,7 +200,7 @@ describe('verify view', () => {
   });
 
   it('follows the model: the progress line is what the latest fit says more checks would certify', async () => {
-    const stats = await settled();
+    const stats = await settled(server.url, { fitted: false });
     const suggestions = stats.byStatus.auto + stats.byStatus.suggested;
     const expected = verifyProgress(stats.model, (await verifyStatus()).counts, suggestions);
     await expect.poll(() => tabA.locator('[data-testid=verify-next]').textContent()).toBe(expected.next);
@@ -233,9 +213,9 @@ describe('verify view', () => {
     for (let step = 0; !(await accept.isVisible()); step++) {
       expect(step, 'forty right answers certified nothing').toBeLessThan(40);
       await answerRightly(tabA);
-      if (step % 5 === 4) await settled();
+      if (step % 5 === 4) await settled(server.url, { fitted: false });
     }
-    const stats = await settled();
+    const stats = await settled(server.url, { fitted: false });
     expect(stats.model.certified).toBeGreaterThan(0);
     const auto = stats.byStatus.auto;
     expect(auto).toBeGreaterThan(0);
@@ -271,7 +251,7 @@ describe('verify view', () => {
     const rows = [...(await exportRows())].filter(([, row]) => row.status !== 'labeled' && row.status !== 'accepted');
     expect(rows.map(([path]) => path).filter((path) => path !== skippedPath)).toEqual([]);
     // The progress follows: with no suggestion left, it says there is nothing more to certify.
-    const stats = await settled();
+    const stats = await settled(server.url, { fitted: false });
     const suggestions = stats.byStatus.auto + stats.byStatus.suggested;
     expect(suggestions).toBe(rows.length);
     const expected = verifyProgress(stats.model, (await verifyStatus()).counts, suggestions).next;

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seededRandom } from '@autolabel/test-utils';
+import { seededRandom, syntheticImage } from '@autolabel/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ImageId } from '../domain/index.js';
 import { initWorkspace, storeOf } from './workspace.js';
@@ -31,17 +31,7 @@ async function mapWorkspace() {
     for (let i = 0; i < size; i++) truth.push(c);
   });
   await store.applyScan({
-    upserts: truth.map((_, i) => ({
-      path: `img/${String(i).padStart(5, '0')}.jpg`,
-      contentHash: `hash-${i}`,
-      size: 1000,
-      mtimeMs: 1,
-      width: 32,
-      height: 32,
-      format: 'jpeg',
-      skipReason: null,
-      skipDetail: null,
-    })),
+    upserts: truth.map((_, i) => syntheticImage(`img/${String(i).padStart(5, '0')}.jpg`, i)),
     moves: [],
     removals: [],
   });
