@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { AutolabelError } from '../errors.js';
 import type { Skip } from '../image/skip.js';
-import { workerUrl } from './backends/worker-slot.js';
+import { watchWorker, type WorkerWatch, workerUrl } from './backends/worker-slot.js';
 import { BatchDecoder, type BatchDecoderConfig, type DecodeItem } from './batch-decoder.js';
 
 /** Main thread -> decode worker. Buffers are transferred, not copied. */
@@ -79,7 +79,7 @@ export class DecodePool {
   readonly #workers: readonly WorkerLane[];
 
   constructor(config: BatchDecoderConfig, options: DecodePoolOptions) {
-    this.local = new LocalLane(new BatchDecoder(config));
+    this.local = new LocalLane(new BatchDecoder(config, { blockingReads: true }));
     if (options.workers <= 0) {
       this.#workers = [];
       this.anyReady = Promise.resolve();
@@ -128,12 +128,11 @@ class WorkerLane implements DecodeLane {
   #resolveReady: () => void = () => undefined;
   #rejectReady: (error: Error) => void = () => undefined;
   readonly #worker: Worker;
-  readonly #exited: Promise<void>;
+  readonly #watch: WorkerWatch;
   readonly #decodes = new Map<number, Waiter<Skip | null>>();
   readonly #seals = new Map<number, Waiter<ArrayBuffer>>();
   #nextId = 0;
   #failure: AutolabelError | null = null;
-  #terminating = false;
 
   constructor(worker: Worker) {
     this.#worker = worker;
@@ -157,13 +156,7 @@ class WorkerLane implements DecodeLane {
         this.#fail(`the image decoder failed: ${message.message}`);
       }
     });
-    worker.on('error', (error) => this.#fail(`an image decoder worker crashed: ${error.message}`, error));
-    this.#exited = new Promise((resolve) => {
-      worker.once('exit', (code) => {
-        if (!this.#terminating) this.#fail(`an image decoder worker exited unexpectedly with code ${code}`);
-        resolve();
-      });
-    });
+    this.#watch = watchWorker(worker, 'an image decoder worker', (message, cause) => this.#fail(message, cause));
   }
 
   begin(batch: number, buffer: ArrayBuffer): void {
@@ -195,11 +188,8 @@ class WorkerLane implements DecodeLane {
     });
   }
 
-  async terminate(): Promise<void> {
-    this.#terminating = true;
-    this.#fail('the image decoders were closed');
-    await this.#worker.terminate();
-    await this.#exited;
+  terminate(): Promise<void> {
+    return this.#watch.terminate('the image decoders were closed');
   }
 
   #post(message: DecodeRequest, transfer: ArrayBuffer[] = []): void {

@@ -41,12 +41,11 @@ export class WorkerSlot<Info> {
   /** Resolves with what the worker reports once its model is loaded; rejects if the worker fails first. */
   readonly ready: Promise<Info>;
   readonly #worker: Worker;
-  readonly #exited: Promise<void>;
+  readonly #watch: WorkerWatch;
   readonly #pending = new Map<number, Pending>();
   #rejectReady: (error: Error) => void = () => undefined;
   #nextId = 0;
   #failure: AutolabelError | null = null;
-  #terminating = false;
 
   constructor(worker: Worker) {
     this.#worker = worker;
@@ -69,17 +68,9 @@ export class WorkerSlot<Info> {
     });
     // Nobody awaits `ready` between a failure and the loader's Promise.all; keep it handled.
     this.ready.catch(() => undefined);
-    worker.on('error', (error) => {
-      this.#fail(new AutolabelError('MODEL_RUN_FAILED', `model worker crashed: ${error.message}`, { cause: error }));
-    });
-    this.#exited = new Promise((resolve) => {
-      worker.once('exit', (code) => {
-        if (!this.#terminating) {
-          this.#fail(new AutolabelError('MODEL_RUN_FAILED', `model worker exited unexpectedly with code ${code}`));
-        }
-        resolve();
-      });
-    });
+    this.#watch = watchWorker(worker, 'model worker', (message, cause) =>
+      this.#fail(new AutolabelError('MODEL_RUN_FAILED', message, { cause })),
+    );
   }
 
   run(data: ArrayBuffer, count: number): Promise<WorkerResult> {
@@ -94,11 +85,8 @@ export class WorkerSlot<Info> {
     });
   }
 
-  async terminate(): Promise<void> {
-    this.#terminating = true;
-    this.#fail(new AutolabelError('MODEL_RUN_FAILED', 'the embedder was closed'));
-    await this.#worker.terminate();
-    await this.#exited;
+  terminate(): Promise<void> {
+    return this.#watch.terminate('the embedder was closed');
   }
 
   #take(id: number): Pending | undefined {
@@ -115,6 +103,34 @@ export class WorkerSlot<Info> {
     this.#pending.clear();
     this.#worker.unref();
   }
+}
+
+/** A watched worker's end on purpose: fails what is in flight with `closed`, then stops the thread. */
+export interface WorkerWatch {
+  terminate(closed: string): Promise<void>;
+}
+
+/**
+ * Calls `fail` when `worker` (`name`, for the message) crashes or exits unasked, so that its owner
+ * fails every request in flight instead of leaving it hanging; `terminate` is the end on purpose.
+ */
+export function watchWorker(worker: Worker, name: string, fail: (message: string, cause?: Error) => void): WorkerWatch {
+  let terminating = false;
+  worker.on('error', (error) => fail(`${name} crashed: ${error.message}`, error));
+  const exited = new Promise<void>((resolve) => {
+    worker.once('exit', (code) => {
+      if (!terminating) fail(`${name} exited unexpectedly with code ${code}`);
+      resolve();
+    });
+  });
+  return {
+    async terminate(closed) {
+      terminating = true;
+      fail(closed);
+      await worker.terminate();
+      await exited;
+    },
+  };
 }
 
 /**
