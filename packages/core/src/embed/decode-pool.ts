@@ -60,9 +60,14 @@ export function defaultDecodeWorkers(images: number, batchSize: number): number 
   return Math.floor(availableParallelism() / 4);
 }
 
-/** Cores decoding takes beside a light model (backends/onnx.ts leaves them free): one in four, at least one. */
+/**
+ * Cores decoding takes beside a light model (backends/onnx.ts leaves them free): one in four, from
+ * four cores on. Below, none: on 2 cores with the machine to itself, MobileNetV1 on 2 threads
+ * embedded tf_flowers photos at 198 img/s against 153 on 1 (bench:embed --threads 1,2, load 2); only
+ * on a machine loaded by other work did 1 thread win (by 10-26%, load 7-10).
+ */
 export function decodeShare(cores: number): number {
-  return Math.max(1, Math.floor(cores / 4));
+  return cores < 4 ? 0 : Math.floor(cores / 4);
 }
 
 /**

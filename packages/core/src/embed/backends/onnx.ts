@@ -36,10 +36,11 @@ export async function loadOnnxEmbedder(dir: string, options: OnnxEmbedderOptions
   const input = inputSpecOf(config, configPath);
   const modelId = `onnx:${sha256((await sha256File(modelPath)) + JSON.stringify(config)).slice(0, 16)}`;
   const cores = availableParallelism();
+  const share = options.threads === undefined ? decodeShare(cores) : 0;
   const workerData: OnnxWorkerData = {
     modelPath,
     threads: options.threads ?? cores,
-    lightThreads: options.threads === undefined && cores > 1 ? cores - decodeShare(cores) : undefined,
+    lightThreads: share > 0 ? cores - share : undefined,
     spinning: options.spinning ?? false,
     width: input.width,
     height: input.height,
