@@ -21,6 +21,7 @@ export {
 export { ANN_MIN_ROWS, approximateKnnGraph, HnswIndex, HnswSearch, type HnswOptions } from './ann.js';
 export type { NeighbourMode } from './graph-cache.js';
 export { AFFINITY_K, GRAPH_K, Learner, type LearnerFit, type LearnerOptions } from './learner.js';
+export { sphericalKMeans, type Clustering } from './kmeans.js';
 export { headLogits, softmaxRows, trainLogistic, type LinearHead } from './logistic.js';
 export { matrix, normalizeRows, rowOf, selectRows, type Matrix } from './matrix.js';
 export { OrtMath, type Neighbours } from './ort-math.js';

@@ -3,7 +3,7 @@
  * from the k-NN graph already built for learning, so no distances are computed again; past
  * `MAP_SAMPLE` images, UMAP of a stratified sample with the rest placed by their neighbours.
  */
-import { sphericalKMeans } from '../select/kmeans.js';
+import { sphericalKMeans } from './kmeans.js';
 import { seededRandom } from '../util/random.js';
 import { buildKnnGraph, type KnnGraph } from './graph.js';
 import { type Matrix, selectRows } from './matrix.js';

@@ -1,2 +1,1 @@
-export { sphericalKMeans, type Clustering } from './kmeans.js';
 export { NEXT_STRATEGIES, pickNext, resolveStrategy, type NextInput, type NextStrategy, type Pick } from './next.js';

@@ -8,7 +8,7 @@ import type { KnnGraph } from '../learn/graph.js';
 import { type Matrix, rowOf } from '../learn/matrix.js';
 import type { OrtMath } from '../learn/ort-math.js';
 import { seededRandom } from '../util/random.js';
-import { sphericalKMeans } from './kmeans.js';
+import { sphericalKMeans } from '../learn/kmeans.js';
 
 export const NEXT_STRATEGIES = ['auto', 'typical', 'uncertain', 'diverse', 'random'] as const;
 export type NextStrategy = (typeof NEXT_STRATEGIES)[number];

@@ -22,7 +22,7 @@ import { AutolabelError, isAutolabelError } from '../errors.js';
 import type { AuditFinding, AuditResolveResponse, AuditResponse } from '../audit/findings.js';
 import { Learner } from '../learn/learner.js';
 import type { PipelineConfig } from '../learn/semi-supervised.js';
-import { sphericalKMeans } from '../select/kmeans.js';
+import { sphericalKMeans } from '../learn/kmeans.js';
 import type { AuditFindingRecord, ImageRecord, LabelRecord, NewAuditFinding, Store } from '../store/store.js';
 import { embeddingRows } from '../store/embedding-rows.js';
 import { sha256 } from '../util/hash.js';

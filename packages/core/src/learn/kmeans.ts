@@ -1,6 +1,6 @@
 /** @module Spherical k-means on unit rows (Lloyd iterations, k-means++ seeding; Arthur & Vassilvitskii 2007). */
-import { type Matrix, matrix, rowOf } from '../learn/matrix.js';
-import type { OrtMath } from '../learn/ort-math.js';
+import { type Matrix, matrix, rowOf } from './matrix.js';
+import type { OrtMath } from './ort-math.js';
 import { seededRandom } from '../util/random.js';
 
 export interface Clustering {
