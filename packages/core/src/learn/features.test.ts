@@ -112,14 +112,16 @@ describe('PCA-reduced features', () => {
     expect(half.features.data.every((v, i) => Math.abs(v - features.data[i]!) < 1e-2)).toBe(true);
   });
 
-  it('reads a store a page at a time and makes the same features as from the whole set', async () => {
+  it('reads a store a page at a time, a small pool once, and makes the same features as from the whole set', async () => {
     const { vectors } = embeddings(6000, 6);
     const whole = {
       ...set(float32ToFloat16(vectors)),
       imageIds: Int32Array.from({ length: 6000 }, (_, i) => 2 * i + 3),
     };
     let largest = 0;
+    let reads = 0;
     const page = async (afterId: number, limit: number) => {
+      reads++;
       let first = 0;
       while (first < whole.imageIds.length && whole.imageIds[first]! <= afterId) first++;
       const end = Math.min(whole.imageIds.length, first + limit);
@@ -131,7 +133,10 @@ describe('PCA-reduced features', () => {
       };
     };
     for (const reduce of ['always', 'never'] as const) {
+      reads = 0;
       const paged = await learnerFeatures({ modelId: 'm', page }, { reduce });
+      // 6,000 rows: two pages, each read once (the first pass keeps a small pool's pages for the second).
+      expect(reads).toBe(2);
       const direct = await learnerFeatures(whole, { reduce });
       expect(Array.from(paged.imageIds)).toEqual(Array.from(whole.imageIds));
       expect(paged.features.cols).toBe(reduce === 'always' ? REDUCED_DIM : DIM);

@@ -161,6 +161,10 @@ async function* pagesOf(source: EmbeddingSet | EmbeddingPages): AsyncGenerator<E
   }
 }
 
+async function* keptPages(pages: readonly EmbeddingSet[]): AsyncGenerator<EmbeddingSet> {
+  yield* pages;
+}
+
 export interface LearnerFeatures {
   readonly transform: FeatureTransform;
   /** One row per image, in `imageIds` order. */
@@ -189,6 +193,9 @@ export async function learnerFeatures(
   let sums = new Float64Array(dim);
   let sample = new Float32Array(0);
   let block = new Float32Array(0);
+  // Below the size that reduces, the pages read are kept for the second pass (the raw vectors of a
+  // small pool fit beside its features, as when they were loaded whole): one read of the store.
+  let readPages: EmbeddingSet[] | undefined = 'vectors' in source ? undefined : [];
   for await (const page of pagesOf(source)) {
     if (n === 0) {
       dim = page.dim;
@@ -200,6 +207,8 @@ export async function learnerFeatures(
       throw widthChanged(source.modelId, dim, page.dim);
     }
     const rows = page.imageIds.length;
+    if (n + rows >= REDUCE_MIN_ROWS) readPages = undefined;
+    readPages?.push(page);
     const scaled = normalizeRows(
       powerTransform(matrix(rows, dim, embeddingRows(page, 0, rows, block.subarray(0, rows * dim))), power),
     );
@@ -233,7 +242,7 @@ export async function learnerFeatures(
     const imageIds = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
     const components = projection && matrix(dim, projection.dim, projection.components);
     let row = 0;
-    for await (const page of pagesOf(source)) {
+    for await (const page of readPages ? keptPages(readPages) : pagesOf(source)) {
       if (page.dim !== dim) throw widthChanged(source.modelId, dim, page.dim);
       const rows = Math.min(page.imageIds.length, n - row);
       if (rows <= 0) break;
