@@ -5,6 +5,9 @@
  * of each and memory over the run.
  *
  * npm run bench:embed -- --images ../shared/datasets/cifar10/train --model onnx:../shared/models/mobilenet-v1-imagenet
+ *
+ * `--check-resize N` first decodes N of the images both ways decodeRgb can (resized in JavaScript
+ * where it reproduces sharp, and by sharp): pixel differences, embedding cosines, CPU-ms of each.
  */
 import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,6 +17,7 @@ import {
   initWorkspace,
   isImageName,
   loadEmbedder,
+  readImageInfo,
   parseModelSpec,
   takesTensors,
   tensorLut,
@@ -23,7 +27,7 @@ import * as ort from 'onnxruntime-node';
 import { benchArgs, intArg } from './args.js';
 
 const usage =
-  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 4] [--batch-size 32] [--threads N[,N...]] [--bare-threads N] [--decode-workers N[,N...]] [--baseline CHECKOUT]';
+  'bench:embed --images DIR --model SPEC [--limit 2000] [--rounds 4] [--batch-size 32] [--threads N[,N...]] [--bare-threads N] [--decode-workers N[,N...]] [--baseline CHECKOUT] [--check-resize N]';
 const args = benchArgs(usage, {
   images: { type: 'string' },
   model: { type: 'string' },
@@ -34,6 +38,7 @@ const args = benchArgs(usage, {
   'bare-threads': { type: 'string' },
   'decode-workers': { type: 'string' },
   baseline: { type: 'string' },
+  'check-resize': { type: 'string' },
 });
 if (typeof args.images !== 'string' || typeof args.model !== 'string') {
   process.stderr.write(`usage: npm run ${usage}\n`);
@@ -200,6 +205,63 @@ if (parsed.kind === 'onnx' && takesTensors(probe)) {
   closeBare = () => probe.close();
 }
 for (let i = 0; i < 2; i++) await bareBatch();
+
+if (args['check-resize'] !== undefined)
+  await checkResize(files.slice(0, intArg(args['check-resize'], 'check-resize', 200)));
+
+/**
+ * decodeRgb given the scanned size (JavaScript resizes what it reproduces) against decodeRgb without
+ * it (sharp resizes): largest and mean absolute pixel difference, the lowest embedding cosine, and
+ * the CPU-ms of each way, one image at a time.
+ */
+async function checkResize(sample: readonly string[]): Promise<void> {
+  const embedder = await loadEmbedder(spec, { threads: bareThreads, batchSize: 1 });
+  const input = embedder.input;
+  const values = input.width * input.height * 3;
+  const limits = { maxPixels: 1e8 };
+  let shrunk = 0;
+  let max = 0;
+  let sum = 0;
+  let lowest = 1;
+  let jsCpu = 0;
+  let sharpCpu = 0;
+  for (const file of sample) {
+    const data = await readFile(file);
+    const size = await readImageInfo(data, limits);
+    const c0 = cpuSeconds();
+    const viaJs = await decodeRgb(data, input, limits, size);
+    const c1 = cpuSeconds();
+    const viaSharp = await decodeRgb(data, input, limits);
+    sharpCpu += cpuSeconds() - c1;
+    jsCpu += c1 - c0;
+    if (size.width > input.width || size.height > input.height) shrunk += 1;
+    let diff = 0;
+    for (let i = 0; i < values; i++) {
+      const d = Math.abs(viaJs[i]! - viaSharp[i]!);
+      diff += d;
+      if (d > max) max = d;
+    }
+    sum += diff / values;
+    const a = await embedder.embed(viaJs, 1);
+    const b = await embedder.embed(viaSharp, 1);
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let i = 0; i < a.length; i++) {
+      dot += a[i]! * b[i]!;
+      na += a[i]! * a[i]!;
+      nb += b[i]! * b[i]!;
+    }
+    lowest = Math.min(lowest, dot / Math.sqrt(na * nb));
+  }
+  await embedder.close();
+  const n = sample.length;
+  console.log(
+    `resize check, ${n} images (${shrunk} larger than the input on an axis): JavaScript against sharp, max abs diff ${max}, ` +
+      `mean ${(sum / n).toFixed(4)} levels; lowest embedding cosine ${lowest.toFixed(6)}; ` +
+      `decode + resize ${((jsCpu / n) * 1000).toFixed(2)} CPU-ms against sharp's ${((sharpCpu / n) * 1000).toFixed(2)}`,
+  );
+}
 
 const work = await mkdtemp(join(tmpdir(), 'autolabel-bench-'));
 try {

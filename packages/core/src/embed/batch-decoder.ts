@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageInputSpec } from '../domain/index.js';
 import { messageOf } from '../errors.js';
-import { type DecodedRgb, decodeRgbForUpscale } from '../image/decode.js';
-import { resizeBilinearRgb, resizeBilinearTensor } from '../image/resize.js';
+import { type DecodedRgb, decodeRgbForResize } from '../image/decode.js';
+import { resizeBilinearRgb, resizeBilinearTensor, resizeLinearRgb, resizeLinearTensor } from '../image/resize.js';
 import { ImageSkipError, type Skip } from '../image/skip.js';
 import { type TensorFormat, tensorLut, writeTensor } from './tensor.js';
 
@@ -69,35 +69,29 @@ export class BatchDecoder {
     try {
       const path = join(this.#config.imagesRoot, item.path);
       const data = this.#blockingReads ? readFileSync(path) : await readFile(path);
-      decoded = await decodeRgbForUpscale(data, this.#config.input, { maxPixels: this.#config.maxPixels }, item);
+      decoded = await decodeRgbForResize(data, this.#config.input, { maxPixels: this.#config.maxPixels }, item);
     } catch (error) {
       if (error instanceof ImageSkipError) return error.skip;
       return { reason: 'unreadable', detail: messageOf(error) };
     }
     const buffer = this.#buffer(batch);
     const { width, height } = this.#config.input;
-    const sized = decoded.width === width && decoded.height === height;
+    const { pixels, width: w, height: h } = decoded;
+    const sized = w === width && h === height;
+    const up = w <= width && h <= height;
     if (this.#lut && this.#config.layout.kind === 'tensor') {
       const channelsLast = this.#config.layout.format.channelsLast;
       const out = new Float32Array(buffer);
-      // A small image is upscaled straight into the tensor: the bytes decodeRgb would give, looked up.
-      if (sized) writeTensor(decoded.pixels, 1, this.#plane, this.#lut, channelsLast, out, slot);
-      else
-        resizeBilinearTensor(
-          decoded.pixels,
-          decoded.width,
-          decoded.height,
-          width,
-          height,
-          this.#lut,
-          channelsLast,
-          out,
-          slot,
-        );
+      // An image JavaScript resizes is resized straight into the tensor: decodeRgb's bytes, looked up.
+      if (sized) writeTensor(pixels, 1, this.#plane, this.#lut, channelsLast, out, slot);
+      else if (up) resizeBilinearTensor(pixels, w, h, width, height, this.#lut, channelsLast, out, slot);
+      else resizeLinearTensor(pixels, w, h, width, height, this.#lut, channelsLast, out, slot);
     } else {
       const rgb = sized
-        ? decoded.pixels
-        : resizeBilinearRgb(decoded.pixels, decoded.width, decoded.height, width, height);
+        ? pixels
+        : up
+          ? resizeBilinearRgb(pixels, w, h, width, height)
+          : resizeLinearRgb(pixels, w, h, width, height);
       new Uint8Array(buffer).set(rgb, slot * this.#plane * 3);
     }
     return null;

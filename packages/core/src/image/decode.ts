@@ -2,7 +2,7 @@
 import type { default as Sharp, Metadata } from 'sharp';
 import type { ImageInputSpec, SkipReason } from '../domain/index.js';
 import { messageOf } from '../errors.js';
-import { resizeBilinearRgb } from './resize.js';
+import { resizeBilinearRgb, resizeLinearRgb, resizesLinearInJs } from './resize.js';
 import { ImageSkipError } from './skip.js';
 
 /** sharp (libvips, a native add-on) loads with the first image read, not when core is imported. */
@@ -57,7 +57,10 @@ export async function readImageInfo(data: Buffer, options: DecodeOptions): Promi
   };
 }
 
-/** Decoded RGB (HWC) at the model's input size, or smaller when it is to be upscaled bilinearly (resize.ts). */
+/**
+ * Decoded RGB (HWC) at the model's input size, or at its own size when JavaScript resizes it
+ * (resize.ts): bilinearly up when it is no larger than the input, else as sharp's linear downscale.
+ */
 export interface DecodedRgb {
   readonly pixels: Uint8Array;
   readonly width: number;
@@ -69,7 +72,9 @@ export interface DecodedRgb {
  * animation, EXIF orientation applied, any colour space (CMYK, grey, 16-bit, ICC) to 8-bit sRGB,
  * alpha flattened onto white. `size` is the displayed size recorded at scan time: an image no
  * larger than the input is decoded as is and upscaled bilinearly in JavaScript (libvips' affine
- * upscaling costs several times more); anything else is resized by sharp, with shrink-on-load.
+ * upscaling costs several times more), and so is one that sharp would shrink with the linear kernel
+ * without shrink-on-load, reproducing sharp's pixels (resizeLinearRgb) at under half libvips' cost;
+ * anything else is resized by sharp, with shrink-on-load.
  */
 export async function decodeRgb(
   data: Buffer,
@@ -77,35 +82,47 @@ export async function decodeRgb(
   options: DecodeOptions,
   size?: { readonly width: number | null; readonly height: number | null },
 ): Promise<Uint8Array> {
-  const decoded = await decodeRgbForUpscale(data, input, options, size);
-  if (decoded.width === input.width && decoded.height === input.height) return decoded.pixels;
-  return resizeBilinearRgb(decoded.pixels, decoded.width, decoded.height, input.width, input.height);
+  const decoded = await decodeRgbForResize(data, input, options, size);
+  const { width, height } = input;
+  if (decoded.width === width && decoded.height === height) return decoded.pixels;
+  if (decoded.width <= width && decoded.height <= height)
+    return resizeBilinearRgb(decoded.pixels, decoded.width, decoded.height, width, height);
+  return resizeLinearRgb(decoded.pixels, decoded.width, decoded.height, width, height);
 }
 
+/** What JavaScript can resize from `width` x `height` to the input, given the file's first bytes (see decodeRgb). */
+function resizedInJs(data: Buffer, input: ImageInputSpec, width: number, height: number): 'up' | 'down' | null {
+  if (input.fit !== 'fill' || input.kernel !== 'linear') return null;
+  if (width <= input.width && height <= input.height) return 'up';
+  if (!resizesLinearInJs(width, height, input.width, input.height)) return null;
+  // sharp's shrink-on-load (pipeline.cc): a JPEG shrunk by 3 or more on both axes decodes at half
+  // size; WebP, SVG and PDF load scaled. Only formats loaded at full size are resized here.
+  if (isJpeg(data)) return Math.min(width / input.width, height / input.height) < 3 ? 'down' : null;
+  return isPng(data) ? 'down' : null;
+}
+
+const isJpeg = (data: Buffer): boolean => data.length > 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
+const isPng = (data: Buffer): boolean =>
+  data.length > 8 && data.readUInt32BE(0) === 0x89504e47 && data.readUInt32BE(4) === 0x0d0a1a0a;
+
 /**
- * decodeRgb without its last step: an image no larger than the input comes back at its own size,
- * for the caller to upscale bilinearly (into a model's tensor, say) as decodeRgb would.
+ * decodeRgb without its last step: an image JavaScript resizes comes back at its own size, for the
+ * caller to resize (into a model's tensor, say) as decodeRgb would.
  */
-export async function decodeRgbForUpscale(
+export async function decodeRgbForResize(
   data: Buffer,
   input: ImageInputSpec,
   options: DecodeOptions,
   size?: { readonly width: number | null; readonly height: number | null },
 ): Promise<DecodedRgb> {
   if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
-  const upscale =
-    input.fit === 'fill' &&
-    input.kernel === 'linear' &&
-    size?.width != null &&
-    size.height != null &&
-    size.width <= input.width &&
-    size.height <= input.height;
+  const inJs = size?.width != null && size.height != null && resizedInJs(data, input, size.width, size.height) !== null;
   const sharp = await loadSharp();
   try {
     let image = sharp(data, { limitInputPixels: options.maxPixels, failOn: 'truncated', pages: 1, autoOrient: true })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb');
-    if (!upscale) {
+    if (!inJs) {
       image = image.resize(input.width, input.height, { fit: input.fit, kernel: input.kernel, background: '#000000' });
     }
     const { data: pixels, info } = await image
@@ -118,11 +135,11 @@ export async function decodeRgbForUpscale(
     const rgb = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
     if (info.width === input.width && info.height === input.height)
       return { pixels: rgb, width: input.width, height: input.height };
-    if (upscale && info.width <= input.width && info.height <= input.height) {
+    if (inJs && resizedInJs(data, input, info.width, info.height) !== null) {
       return { pixels: rgb, width: info.width, height: info.height };
     }
     // The recorded size was stale (the file changed since the scan): let sharp resize.
-    return await decodeRgbForUpscale(data, input, options);
+    return await decodeRgbForResize(data, input, options);
   } catch (error) {
     throw toSkipError(error);
   }
