@@ -1,9 +1,11 @@
 /**
- * @module Resizing packed RGB to a model's input in JavaScript, where it is cheaper than libvips:
- * bilinear upscaling of images smaller than the input, and sharp's linear downscale (libvips'
- * reduce) reproduced to the rounding. Each writes bytes, or straight into a model's float tensor
- * through a lookup table (the same bytes, looked up), saving a pass over the image.
+ * @module Resizing packed RGB to a model's input here rather than in libvips, where that is
+ * cheaper: bilinear upscaling of images smaller than the input, and sharp's linear downscale
+ * reproduced to the rounding (libvips' reduce; its inner loops in WebAssembly, reduce-kernels.ts).
+ * Each writes bytes, or straight into a model's float tensor through a lookup table (the same
+ * bytes, looked up), saving a pass over the image.
  */
+import { reduceKernels, reduceKernelsAvailable } from './reduce-kernels.js';
 
 /** Source coordinate taps for each output position: half-pixel centres, clamped at the edges (as PIL's bilinear). */
 function taps(source: number, target: number): { lo: Int32Array; hi: Int32Array; weight: Float32Array } {
@@ -153,183 +155,116 @@ function reduceTaps(source: number, target: number): { n: number; index: Int32Ar
   return { n, index, weight };
 }
 
-/** The vertical reduce: sh rows of sw RGB pixels to dh rows, rounded to bytes. */
-function reduceRows(src: Uint8Array, sw: number, sh: number, dh: number): Uint8Array {
-  const { n, index, weight } = reduceTaps(sh, dh);
-  const stride = sw * 3;
-  const out = new Uint8Array(stride * dh);
-  for (let y = 0, k = 0; y < dh; y++, k += n) {
-    const o = y * stride;
-    // The common masks unrolled (factors below 1.5 take 3 taps, below 2.5 take 5).
-    if (n === 3) {
-      const a = index[k]! * stride - o;
-      const b = index[k + 1]! * stride - o;
-      const c = index[k + 2]! * stride - o;
-      const wa = weight[k]!;
-      const wb = weight[k + 1]!;
-      const wc = weight[k + 2]!;
-      for (let i = o, end = o + stride; i < end; i++) {
-        out[i] = (HALF + wa * src[a + i]! + wb * src[b + i]! + wc * src[c + i]!) >> SHIFT;
-      }
-    } else if (n === 5) {
-      const a = index[k]! * stride - o;
-      const b = index[k + 1]! * stride - o;
-      const c = index[k + 2]! * stride - o;
-      const d = index[k + 3]! * stride - o;
-      const e = index[k + 4]! * stride - o;
-      const wa = weight[k]!;
-      const wb = weight[k + 1]!;
-      const wc = weight[k + 2]!;
-      const wd = weight[k + 3]!;
-      const we = weight[k + 4]!;
-      for (let i = o, end = o + stride; i < end; i++) {
-        out[i] =
-          (HALF + wa * src[a + i]! + wb * src[b + i]! + wc * src[c + i]! + wd * src[d + i]! + we * src[e + i]!) >>
-          SHIFT;
-      }
-    } else {
-      for (let i = 0; i < stride; i++) {
-        let sum = HALF;
-        for (let t = 0; t < n; t++) sum += weight[k + t]! * src[index[k + t]! * stride + i]!;
-        out[o + i] = sum >> SHIFT;
-      }
-    }
+/** Writes taps as the kernels read them: i32 pairs (address or offset, weight) from `at`. */
+function writeTaps(
+  memory: ArrayBuffer,
+  at: number,
+  index: Int32Array,
+  weight: Int32Array,
+  address: (i: number) => number,
+): void {
+  const pairs = new Int32Array(memory, at, index.length * 2);
+  for (let i = 0; i < index.length; i++) {
+    pairs[2 * i] = address(index[i]!);
+    pairs[2 * i + 1] = weight[i]!;
   }
-  return out;
-}
-
-/** The horizontal reduce: sh rows of sw RGB pixels to dw pixels each, rounded to bytes. */
-function reduceColumns(src: Uint8Array, sw: number, sh: number, dw: number): Uint8Array {
-  const { n, index, weight } = reduceTaps(sw, dw);
-  for (let i = 0; i < index.length; i++) index[i] = index[i]! * 3;
-  const out = new Uint8Array(dw * sh * 3);
-  for (let y = 0; y < sh; y++) {
-    const row = y * sw * 3;
-    let o = y * dw * 3;
-    if (n === 3) {
-      for (let k = 0, end = dw * 3; k < end; k += 3, o += 3) {
-        const a = row + index[k]!;
-        const b = row + index[k + 1]!;
-        const c = row + index[k + 2]!;
-        const wa = weight[k]!;
-        const wb = weight[k + 1]!;
-        const wc = weight[k + 2]!;
-        out[o] = (HALF + wa * src[a]! + wb * src[b]! + wc * src[c]!) >> SHIFT;
-        out[o + 1] = (HALF + wa * src[a + 1]! + wb * src[b + 1]! + wc * src[c + 1]!) >> SHIFT;
-        out[o + 2] = (HALF + wa * src[a + 2]! + wb * src[b + 2]! + wc * src[c + 2]!) >> SHIFT;
-      }
-    } else if (n === 5) {
-      for (let k = 0, end = dw * 5; k < end; k += 5, o += 3) {
-        const a = row + index[k]!;
-        const b = row + index[k + 1]!;
-        const c = row + index[k + 2]!;
-        const d = row + index[k + 3]!;
-        const e = row + index[k + 4]!;
-        const wa = weight[k]!;
-        const wb = weight[k + 1]!;
-        const wc = weight[k + 2]!;
-        const wd = weight[k + 3]!;
-        const we = weight[k + 4]!;
-        for (let ch = 0; ch < 3; ch++) {
-          out[o + ch] =
-            (HALF +
-              wa * src[a + ch]! +
-              wb * src[b + ch]! +
-              wc * src[c + ch]! +
-              wd * src[d + ch]! +
-              we * src[e + ch]!) >>
-            SHIFT;
-        }
-      }
-    } else {
-      for (let x = 0, k = 0; x < dw; x++, k += n, o += 3) {
-        let r = HALF;
-        let g = HALF;
-        let b = HALF;
-        for (let t = 0; t < n; t++) {
-          const p = row + index[k + t]!;
-          const w = weight[k + t]!;
-          r += w * src[p]!;
-          g += w * src[p + 1]!;
-          b += w * src[p + 2]!;
-        }
-        out[o] = r >> SHIFT;
-        out[o + 1] = g >> SHIFT;
-        out[o + 2] = b >> SHIFT;
-      }
-    }
-  }
-  return out;
 }
 
 /**
- * libvips' bilinear affine where vips_resize enlarges an axis and reduces (or keeps) the other:
- * source position o / scale - 0.5 on each axis (so a kept axis moves half a pixel: libvips' own
- * offset), float32 weights truncated to 12 bits, one rounding for the four taps.
+ * libvips' bilinear weights (interpolate.c: float32, truncated to 12 bits) of the four taps
+ * (x0y0, x1y0, x0y1, x1y1) at fractions X, Y.
  */
-function affineBilinear(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+function bilinearWeights(X: number, Y: number): [number, number, number, number] {
   const f = Math.fround;
-  const out = new Uint8Array(dw * dh * 3);
-  const xs = 1 / (dw / sw);
-  const ys = 1 / (dh / sh);
-  const x0 = new Int32Array(dw);
-  const x1 = new Int32Array(dw);
-  const fx = new Float32Array(dw);
-  for (let x = 0; x < dw; x++) {
-    const at = x * xs - 0.5;
-    const i = Math.floor(at);
-    fx[x] = at - i;
-    x0[x] = Math.min(Math.max(i, 0), sw - 1) * 3;
-    x1[x] = Math.min(Math.max(i + 1, 0), sw - 1) * 3;
-  }
-  for (let y = 0; y < dh; y++) {
-    const at = y * ys - 0.5;
-    const i = Math.floor(at);
-    const fy = f(at - i);
-    const top = Math.min(Math.max(i, 0), sh - 1) * sw * 3;
-    const bottom = Math.min(Math.max(i + 1, 0), sh - 1) * sw * 3;
-    const yd = f(1 - fy);
-    for (let x = 0, o = y * dw * 3; x < dw; x++, o += 3) {
-      const X = fx[x]!;
-      const c4 = f(fy * X);
-      const c2 = f(yd * X);
-      const c3 = f(fy - c4);
-      const c1 = f(yd - c2);
-      const s1 = (ONE * c1) | 0;
-      const s2 = (ONE * c2) | 0;
-      const s3 = (ONE * c3) | 0;
-      const s4 = (ONE * c4) | 0;
-      const p1 = top + x0[x]!;
-      const p2 = top + x1[x]!;
-      const p3 = bottom + x0[x]!;
-      const p4 = bottom + x1[x]!;
-      for (let c = 0; c < 3; c++) {
-        out[o + c] = (s1 * src[p1 + c]! + s2 * src[p2 + c]! + s3 * src[p3 + c]! + s4 * src[p4 + c]! + HALF) >> SHIFT;
-      }
-    }
-  }
-  return out;
+  const x = f(X);
+  const y = f(Y);
+  const yd = f(1 - y);
+  const c4 = f(y * x);
+  const c2 = f(yd * x);
+  const c3 = f(y - c4);
+  const c1 = f(yd - c2);
+  return [(ONE * c1) | 0, (ONE * c2) | 0, (ONE * c3) | 0, (ONE * c4) | 0];
 }
 
 /**
  * sharp's `resize(dw, dh, { fit: 'fill', kernel: 'linear' })` of decoded RGB, byte for byte where
- * libvips does no integer pre-shrink (resizesLinearInJs): an axis reduced, neither by a factor of 4
- * or more (vips_resize's gap of 2), the other reduced, kept or enlarged.
+ * libvips does no integer pre-shrink (resizesLinearInJs): vips_resize's vertical reduce, its
+ * horizontal reduce, then where an axis grows its bilinear affine, which samples the source at
+ * o / scale - 0.5 on each axis (so the axis it keeps moves half a pixel: libvips' own offset).
+ * Every pass rounds to bytes, as libvips' do; the loops run in WebAssembly memory.
  */
 export function resizeLinearRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
-  let pixels = src;
-  let w = sw;
-  let h = sh;
-  if (h > dh) {
-    pixels = reduceRows(pixels, w, h, dh);
-    h = dh;
+  const kernels = reduceKernels();
+  const w = Math.min(sw, dw);
+  const h = Math.min(sh, dh);
+  const vertical = h < sh ? reduceTaps(sh, h) : null;
+  const horizontal = w < sw ? reduceTaps(sw, w) : null;
+  // Layout: taps, then the source and each pass's bytes, with slack around each.
+  const verticalAt = 0;
+  const horizontalAt = verticalAt + (vertical?.index.length ?? 0) * 8;
+  const affineAt = horizontalAt + (horizontal?.index.length ?? 0) * 8;
+  const srcAt = affineAt + 2 * 4 * 8 * dw + 32;
+  const midAt = srcAt + src.length + 32;
+  const reducedAt = midAt + sw * h * 3 + 32;
+  const outAt = reducedAt + w * h * 3 + 32;
+  const end = outAt + dw * dh * 3 + 32;
+  const grow = end - kernels.memory.buffer.byteLength;
+  if (grow > 0) kernels.memory.grow(Math.ceil(grow / 65536));
+  const memory = kernels.memory.buffer;
+  new Uint8Array(memory, srcAt, src.length).set(src);
+
+  let at = srcAt;
+  if (vertical) {
+    const stride = sw * 3;
+    writeTaps(memory, verticalAt, vertical.index, vertical.weight, (row) => srcAt + row * stride);
+    for (let y = 0; y < h; y++) kernels.rows(verticalAt + y * vertical.n * 8, vertical.n, midAt + y * stride, stride);
+    at = midAt;
   }
-  if (w > dw) {
-    pixels = reduceColumns(pixels, w, h, dw);
-    w = dw;
+  if (horizontal) {
+    writeTaps(memory, horizontalAt, horizontal.index, horizontal.weight, (column) => column * 3);
+    kernels.cols(horizontalAt, horizontal.n, at, sw * 3, h, w, reducedAt);
+    at = reducedAt;
   }
-  if (w === dw && h === dh) return pixels;
-  return affineBilinear(pixels, w, h, dw, dh);
+  if (w === dw && h === dh) return new Uint8Array(memory.slice(at, at + dw * dh * 3));
+
+  const stride = w * 3;
+  const taps = new Int32Array(memory, affineAt, 2 * 4 * 2 * dw);
+  if (w === dw) {
+    // Rows grow, columns are kept: an output row mixes two source rows, each at columns x - 1 and
+    // x (the half pixel), with one set of weights.
+    const scale = 1 / (dh / h);
+    const out = new Uint8Array(memory, outAt, dw * dh * 3);
+    const source = new Uint8Array(memory, at, stride * h);
+    for (let y = 0; y < dh; y++) {
+      const position = y * scale - 0.5;
+      const i = Math.floor(position);
+      const top = Math.min(Math.max(i, 0), h - 1) * stride;
+      const bottom = Math.min(Math.max(i + 1, 0), h - 1) * stride;
+      const [s1, s2, s3, s4] = bilinearWeights(0.5, position - i);
+      taps.set([at + top - 3, s1, at + top, s2, at + bottom - 3, s3, at + bottom, s4]);
+      kernels.rows(affineAt, 4, outAt + y * stride, stride);
+      // Column 0's left tap is column 0 itself (libvips extends the edge), not the byte before it.
+      for (let c = 0; c < 3; c++) {
+        out[y * stride + c] = ((s1 + s2) * source[top + c]! + (s3 + s4) * source[bottom + c]! + HALF) >> SHIFT;
+      }
+    }
+  } else {
+    // Columns grow, rows are kept: output row y mixes source rows y - 1 and y (the half pixel) with
+    // weights by column; row 0's two rows are both row 0.
+    const scale = 1 / (dw / w);
+    for (let x = 0; x < dw; x++) {
+      const position = x * scale - 0.5;
+      const i = Math.floor(position);
+      const x0 = Math.min(Math.max(i, 0), w - 1) * 3;
+      const x1 = Math.min(Math.max(i + 1, 0), w - 1) * 3;
+      const [s1, s2, s3, s4] = bilinearWeights(position - i, 0.5);
+      taps.set([x0, s1, x1, s2, x0, s3, x1, s4], x * 8);
+      taps.set([x0, s1, x1, s2, stride + x0, s3, stride + x1, s4], (dw + x) * 8);
+    }
+    kernels.cols(affineAt, 4, at, stride, 1, dw, outAt);
+    if (dh > 1) kernels.cols(affineAt + dw * 32, 4, at, stride, dh - 1, dw, outAt + dw * 3);
+  }
+  return new Uint8Array(memory.slice(outAt, outAt + dw * dh * 3));
 }
 
 /** resizeLinearRgb's bytes, written as image `at` of a float tensor as resizeBilinearTensor writes its own. */
@@ -358,5 +293,5 @@ export function resizeLinearTensor(
 
 /** Whether resizeLinearRgb reproduces sharp for this resize (see there): an axis shrinks, neither by 4 or more. */
 export function resizesLinearInJs(sw: number, sh: number, dw: number, dh: number): boolean {
-  return (sw > dw || sh > dh) && sw < 4 * dw && sh < 4 * dh;
+  return (sw > dw || sh > dh) && sw < 4 * dw && sh < 4 * dh && reduceKernelsAvailable();
 }

@@ -1,0 +1,270 @@
+/**
+ * @module The inner loops of resize.ts's linear downscale as WebAssembly SIMD, assembled here from
+ * the instruction list below (no binary in the repository, no build step): libvips' reduce adds
+ * 12-bit fixed-point products of bytes, which 128-bit integer lanes do sixteen bytes at a time,
+ * several times faster than JavaScript's scalar loops. Same arithmetic, same bytes.
+ */
+
+// Opcodes (WebAssembly core spec, binary format; SIMD ops follow the 0xfd prefix).
+const I32 = 0x7f;
+const V128 = 0x7b;
+const op = {
+  block: 0x02,
+  loop: 0x03,
+  br: 0x0c,
+  brIf: 0x0d,
+  end: 0x0b,
+  localGet: 0x20,
+  localSet: 0x21,
+  i32Load: 0x28,
+  i32Store: 0x36,
+  i32Const: 0x41,
+  i32GeS: 0x4e,
+  i32Add: 0x6a,
+  i32Mul: 0x6c,
+} as const;
+const simd = {
+  load: 0x00,
+  store: 0x0b,
+  const: 0x0c,
+  i16x8Splat: 0x10,
+  i32x4ExtractLane: 0x1b,
+  load32Zero: 0x5c,
+  i8x16NarrowU: 0x66,
+  i16x8NarrowU: 0x86,
+  i16x8ExtendLowU: 0x89,
+  i16x8ExtendHighU: 0x8a,
+  i32x4ShrU: 0xad,
+  i32x4Add: 0xae,
+  i32x4ExtmulLowU: 0xbe,
+  i32x4ExtmulHighU: 0xbf,
+} as const;
+
+function uleb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+}
+
+function sleb(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+/** A function body under construction: locals by name, instructions appended in order. */
+class Body {
+  readonly code: number[] = [];
+  readonly #locals = new Map<string, number>();
+  readonly #declared: [number, number][] = [];
+
+  constructor(params: readonly string[]) {
+    params.forEach((name, i) => this.#locals.set(name, i));
+  }
+
+  local(name: string, type: number): void {
+    this.#locals.set(name, this.#locals.size);
+    this.#declared.push([1, type]);
+  }
+
+  get(name: string): this {
+    return this.emit(op.localGet, ...uleb(this.#index(name)));
+  }
+
+  set(name: string): this {
+    return this.emit(op.localSet, ...uleb(this.#index(name)));
+  }
+
+  i32(value: number): this {
+    return this.emit(op.i32Const, ...sleb(value));
+  }
+
+  /** local += value */
+  add(name: string, value: number): this {
+    return this.get(name).i32(value).emit(op.i32Add).set(name);
+  }
+
+  emit(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  v(opcode: number, ...immediates: number[]): this {
+    return this.emit(0xfd, ...uleb(opcode), ...immediates);
+  }
+
+  /** `while (counter < limit) { body; counter += step }` */
+  loopUntil(counter: string, limit: string, step: number, body: () => void): this {
+    this.emit(op.block, 0x40, op.loop, 0x40);
+    this.get(counter).get(limit).emit(op.i32GeS, op.brIf, 1);
+    body();
+    this.add(counter, step).emit(op.br, 0, op.end, op.end);
+    return this;
+  }
+
+  bytes(): number[] {
+    const locals = [...uleb(this.#declared.length), ...this.#declared.flatMap(([n, t]) => [...uleb(n), t])];
+    const body = [...locals, ...this.code, op.end];
+    return [...uleb(body.length), ...body];
+  }
+
+  #index(name: string): number {
+    const index = this.#locals.get(name);
+    if (index === undefined) throw new Error(`no local ${name}`);
+    return index;
+  }
+}
+
+const MEMARG_32 = [2, 0];
+const MEMARG_128 = [0, 0];
+const ROUNDING = Array.from({ length: 4 }, () => [0x00, 0x08, 0x00, 0x00]).flat(); // 2048 in each i32 lane
+
+/**
+ * rows(taps, n, out, len): out[i] = (2048 + sum_t weight_t * byte(rowAddress_t + i)) >> 12 for i < len
+ * (in steps of 16: up to 15 bytes past len are written too), taps being n pairs of i32 (row
+ * address, weight): reducev.cpp's inner loop.
+ */
+function rowsBody(): number[] {
+  const b = new Body(['taps', 'n', 'out', 'len']);
+  for (const name of ['i', 'k', 'tap']) b.local(name, I32);
+  for (const name of ['acc0', 'acc1', 'acc2', 'acc3', 'w', 'lo', 'hi']) b.local(name, V128);
+  b.i32(0).set('i');
+  b.loopUntil('i', 'len', 16, () => {
+    for (const acc of ['acc0', 'acc1', 'acc2', 'acc3']) b.v(simd.const, ...ROUNDING).set(acc);
+    b.get('taps').set('tap');
+    b.i32(0).set('k');
+    b.loopUntil('k', 'n', 1, () => {
+      b.get('tap').emit(op.i32Load, 2, 4).v(simd.i16x8Splat).set('w');
+      b.get('tap')
+        .emit(op.i32Load, ...MEMARG_32)
+        .get('i')
+        .emit(op.i32Add)
+        .v(simd.load, ...MEMARG_128);
+      b.set('hi').get('hi').v(simd.i16x8ExtendLowU).set('lo').get('hi').v(simd.i16x8ExtendHighU).set('hi');
+      const pairs: [string, string, number][] = [
+        ['acc0', 'lo', simd.i32x4ExtmulLowU],
+        ['acc1', 'lo', simd.i32x4ExtmulHighU],
+        ['acc2', 'hi', simd.i32x4ExtmulLowU],
+        ['acc3', 'hi', simd.i32x4ExtmulHighU],
+      ];
+      for (const [acc, half, mul] of pairs) b.get(acc).get(half).get('w').v(mul).v(simd.i32x4Add).set(acc);
+      b.add('tap', 8);
+    });
+    b.get('out').get('i').emit(op.i32Add);
+    for (const [x, y] of [
+      ['acc0', 'acc1'],
+      ['acc2', 'acc3'],
+    ]) {
+      b.get(x!).i32(12).v(simd.i32x4ShrU).get(y!).i32(12).v(simd.i32x4ShrU).v(simd.i16x8NarrowU);
+    }
+    b.v(simd.i8x16NarrowU).v(simd.store, ...MEMARG_128);
+  });
+  return b.bytes();
+}
+
+/**
+ * cols(taps, n, src, stride, height, width, out): for each of `height` rows of `stride` bytes and
+ * each of `width` output pixels, the n taps (i32 byte offset in the row, weight) of that pixel summed
+ * over its three channels, rounded as rows() does, written as 3 bytes (and one byte of slack past
+ * them): reduceh.cpp's inner loop.
+ */
+function colsBody(): number[] {
+  const b = new Body(['taps', 'n', 'src', 'stride', 'height', 'width', 'out']);
+  for (const name of ['y', 'x', 'k', 'tap', 'row']) b.local(name, I32);
+  for (const name of ['acc']) b.local(name, V128);
+  b.i32(0).set('y');
+  b.loopUntil('y', 'height', 1, () => {
+    b.get('src').get('y').get('stride').emit(op.i32Mul, op.i32Add).set('row');
+    b.get('taps').set('tap');
+    b.i32(0).set('x');
+    b.loopUntil('x', 'width', 1, () => {
+      b.v(simd.const, ...ROUNDING).set('acc');
+      b.i32(0).set('k');
+      b.loopUntil('k', 'n', 1, () => {
+        b.get('acc');
+        b.get('row')
+          .get('tap')
+          .emit(op.i32Load, ...MEMARG_32)
+          .emit(op.i32Add)
+          .v(simd.load32Zero, ...MEMARG_32);
+        b.v(simd.i16x8ExtendLowU);
+        b.get('tap').emit(op.i32Load, 2, 4).v(simd.i16x8Splat);
+        b.v(simd.i32x4ExtmulLowU).v(simd.i32x4Add).set('acc');
+        b.add('tap', 8);
+      });
+      b.get('acc').i32(12).v(simd.i32x4ShrU).set('acc');
+      b.get('acc').get('acc').v(simd.i16x8NarrowU).set('acc');
+      b.get('out').get('acc').get('acc').v(simd.i8x16NarrowU).v(simd.i32x4ExtractLane, 0).emit(op.i32Store, 0, 0);
+      b.add('out', 3);
+    });
+  });
+  return b.bytes();
+}
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...uleb(content.length), ...content];
+}
+
+const name = (text: string): number[] => [...uleb(text.length), ...[...text].map((c) => c.charCodeAt(0))];
+
+function moduleBytes(): Uint8Array {
+  const rowsType = [0x60, 4, I32, I32, I32, I32, 0];
+  const colsType = [0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0];
+  const bodies = [rowsBody(), colsBody()];
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [2, ...rowsType, ...colsType]),
+    ...section(3, [2, 0, 1]),
+    ...section(5, [1, 0x00, 1]),
+    ...section(7, [3, ...name('rows'), 0, 0, ...name('cols'), 0, 1, ...name('memory'), 2, 0]),
+    ...section(10, [2, ...bodies.flat()]),
+  ]);
+}
+
+/** The few WebAssembly names used here (the compiler's libraries in this project do not declare them). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { readonly exports: unknown };
+}
+
+export interface Exports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  rows(taps: number, n: number, out: number, len: number): void;
+  cols(taps: number, n: number, src: number, stride: number, height: number, width: number, out: number): void;
+}
+
+/**
+ * The kernels of this thread, compiled at first use (about 400 bytes of code; well under a
+ * millisecond) and kept, like compiled JavaScript: calls are synchronous, so one memory serves all.
+ */
+let kernels: Exports | null | undefined;
+
+export function reduceKernels(): Exports {
+  if (!reduceKernelsAvailable() || !kernels) throw new Error('WebAssembly SIMD is not available');
+  return kernels;
+}
+
+/** Whether this runtime runs the kernels (WebAssembly with 128-bit SIMD: Node 16.4 and later on x64 and arm64). */
+export function reduceKernelsAvailable(): boolean {
+  if (kernels === undefined) {
+    try {
+      const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+      kernels = new wasm.Instance(new wasm.Module(moduleBytes())).exports as Exports;
+    } catch {
+      kernels = null;
+    }
+  }
+  return kernels !== null;
+}
