@@ -194,6 +194,11 @@ function bilinearWeights(X: number, Y: number): [number, number, number, number]
  * Every pass rounds to bytes, as libvips' do; the loops run in WebAssembly memory.
  */
 export function resizeLinearRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+  return resizeLinearView(src, sw, sh, dw, dh).slice();
+}
+
+/** resizeLinearRgb's bytes as a view of the kernels' memory, valid until their next call. */
+function resizeLinearView(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
   const kernels = reduceKernels();
   const w = Math.min(sw, dw);
   const h = Math.min(sh, dh);
@@ -225,7 +230,7 @@ export function resizeLinearRgb(src: Uint8Array, sw: number, sh: number, dw: num
     kernels.cols(horizontalAt, horizontal.n, at, sw * 3, h, w, reducedAt);
     at = reducedAt;
   }
-  if (w === dw && h === dh) return new Uint8Array(memory.slice(at, at + dw * dh * 3));
+  if (w === dw && h === dh) return new Uint8Array(memory, at, dw * dh * 3);
 
   const stride = w * 3;
   const taps = new Int32Array(memory, affineAt, 2 * 4 * 2 * dw);
@@ -264,7 +269,7 @@ export function resizeLinearRgb(src: Uint8Array, sw: number, sh: number, dw: num
     kernels.cols(affineAt, 4, at, stride, 1, dw, outAt);
     if (dh > 1) kernels.cols(affineAt + dw * 32, 4, at, stride, dh - 1, dw, outAt + dw * 3);
   }
-  return new Uint8Array(memory.slice(outAt, outAt + dw * dh * 3));
+  return new Uint8Array(memory, outAt, dw * dh * 3);
 }
 
 /** resizeLinearRgb's bytes, written as image `at` of a float tensor as resizeBilinearTensor writes its own. */
@@ -279,7 +284,7 @@ export function resizeLinearTensor(
   out: Float32Array,
   at: number,
 ): void {
-  const rgb = resizeLinearRgb(src, sw, sh, dw, dh);
+  const rgb = resizeLinearView(src, sw, sh, dw, dh);
   const plane = dw * dh;
   const base = at * plane * 3;
   const step = channelsLast ? 3 : 1;
