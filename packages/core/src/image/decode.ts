@@ -96,14 +96,68 @@ function resizedInJs(data: Buffer, input: ImageInputSpec, width: number, height:
   if (width <= input.width && height <= input.height) return 'up';
   if (!resizesLinearInJs(width, height, input.width, input.height)) return null;
   // sharp's shrink-on-load (pipeline.cc): a JPEG shrunk by 3 or more on both axes decodes at half
-  // size; WebP, SVG and PDF load scaled. Only formats loaded at full size are resized here.
-  if (isJpeg(data)) return Math.min(width / input.width, height / input.height) < 3 ? 'down' : null;
-  return isPng(data) ? 'down' : null;
+  // size; WebP, SVG and PDF load scaled. Only formats loaded at full size are resized here, and only
+  // as stored: sharp resizes before it applies an EXIF orientation, which moves libvips' rounding.
+  if (isJpeg(data))
+    return Math.min(width / input.width, height / input.height) < 3 && jpegUpright(data) ? 'down' : null;
+  return isPng(data) && pngUpright(data) ? 'down' : null;
 }
 
 const isJpeg = (data: Buffer): boolean => data.length > 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
 const isPng = (data: Buffer): boolean =>
   data.length > 8 && data.readUInt32BE(0) === 0x89504e47 && data.readUInt32BE(4) === 0x0d0a1a0a;
+
+/**
+ * Whether a JPEG's EXIF orientation is absent or 1 (as stored), from its APP1 segments before the
+ * image data (JPEG/JFIF markers; EXIF 2.3's TIFF IFD0, tag 0x0112). Anything unreadable is not upright.
+ */
+function jpegUpright(data: Buffer): boolean {
+  let at = 2;
+  while (at + 4 <= data.length && data[at] === 0xff) {
+    const marker = data[at + 1]!;
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      at += 2;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return true; // image data: no EXIF before it
+    const length = data.readUInt16BE(at + 2);
+    const body = at + 4;
+    if (marker === 0xe1 && length >= 16 && data.toString('latin1', body, body + 6) === 'Exif\0\0') {
+      return exifOrientation(data.subarray(body + 6, at + 2 + length)) === 1;
+    }
+    at += 2 + length;
+  }
+  return false;
+}
+
+/** IFD0's orientation tag of a TIFF structure (EXIF's payload): 1 when absent, 0 when unreadable. */
+function exifOrientation(tiff: Buffer): number {
+  if (tiff.length < 8) return 0;
+  const little = tiff.toString('latin1', 0, 2) === 'II';
+  const u16 = (i: number): number => (little ? tiff.readUInt16LE(i) : tiff.readUInt16BE(i));
+  const u32 = (i: number): number => (little ? tiff.readUInt32LE(i) : tiff.readUInt32BE(i));
+  const ifd = u32(4);
+  if (ifd + 2 > tiff.length) return 0;
+  const entries = u16(ifd);
+  for (let e = 0; e < entries; e++) {
+    const entry = ifd + 2 + e * 12;
+    if (entry + 12 > tiff.length) return 0;
+    if (u16(entry) === 0x0112) return u16(entry + 8);
+  }
+  return 1;
+}
+
+/** Whether a PNG carries no EXIF (an eXIf chunk before its image data), so no orientation either. */
+function pngUpright(data: Buffer): boolean {
+  let at = 8;
+  while (at + 8 <= data.length) {
+    const type = data.toString('latin1', at + 4, at + 8);
+    if (type === 'IDAT') return true;
+    if (type === 'eXIf') return false;
+    at += 12 + data.readUInt32BE(at);
+  }
+  return false;
+}
 
 /**
  * decodeRgb without its last step: an image JavaScript resizes comes back at its own size, for the

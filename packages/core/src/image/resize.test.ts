@@ -182,6 +182,17 @@ describe('decodeRgb of images larger than the model input', () => {
     },
   );
 
+  it.each([2, 3, 6, 8])('leaves a JPEG with EXIF orientation %i to sharp (it resizes before it rotates)', async (o) => {
+    const input: ImageInputSpec = { width: 224, height: 224, fit: 'fill', kernel: 'linear' };
+    const data = await sharp(generated(320, 213, 20), { raw: { width: 320, height: 213, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: o })
+      .toBuffer();
+    const size = o >= 5 ? { width: 213, height: 320 } : { width: 320, height: 213 };
+    const withSize = await decodeRgb(data, input, limits, size);
+    expect(difference(withSize, await decodeRgb(data, input, limits)).max).toBe(0);
+  });
+
   it('falls back to sharp when a larger image was recorded at a stale size', async () => {
     const input: ImageInputSpec = { width: 64, height: 64, fit: 'fill', kernel: 'linear' };
     const data = await photo(300, 200, 'jpeg');
