@@ -36,8 +36,10 @@ import {
 } from '@autolabel/core';
 import { lineChart, reliabilityDiagram } from '@autolabel/core/charts';
 import {
+  applyFeatureTransform,
   buildKnnGraph,
   expectedCalibrationError,
+  fitFeatureTransform,
   headLogits,
   matrix,
   type Matrix,
@@ -459,6 +461,9 @@ async function randomRuns(pool: Pool): Promise<RandomRow[]> {
   const c = pool.classNames.length;
   const math = learner.math;
   const plainGraph = normalizedAffinity(await buildKnnGraph(math, pool.raw, 20), 20, 1);
+  // "Our features" for the baseline: the transform without the projection and its whitening (the
+  // baseline as it was before the learner's features were whitened, so the figures compare).
+  const ourFeatures = applyFeatureTransform(fitFeatureTransform(pool.raw), pool.raw);
   const rows: RandomRow[] = [];
   const scoredByK = new Map<number, ScoredPrediction[]>();
   for (const k of labelCounts) {
@@ -485,7 +490,7 @@ async function randomRuns(pool: Pool): Promise<RandomRow[]> {
       const baselines = {
         knn: accuracy(await knnBaseline(math, pool.raw, seeds, c), truth, seeds),
         logistic: accuracy(await logisticBaseline(math, pool.raw, seeds, c), truth, seeds),
-        logisticOurFeatures: accuracy(await logisticBaseline(math, learner.features, seeds, c), truth, seeds),
+        logisticOurFeatures: accuracy(await logisticBaseline(math, ourFeatures, seeds, c), truth, seeds),
         propagation: accuracy(argmaxRows(lp, c), truth, seeds),
       };
       const row: RandomRow = {

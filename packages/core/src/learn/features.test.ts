@@ -97,19 +97,30 @@ describe('PCA-reduced features', () => {
     // The streamed path and the plain one (what export replays) agree.
     const plain = applyFeatureTransform(transform, matrix(1200, DIM, vectors));
     expect(plain.data.every((v, i) => Math.abs(v - features.data[i]!) < 1e-4)).toBe(true);
-    // Nearest neighbours: mostly the same images as at full width, and of the same cluster.
+    // Nearest neighbours: of the same cluster as often as at full width (the whitening moves some of
+    // them on purpose: it weighs the directions of small variance more), and mostly the same images.
     const before = nearest(full.features);
     const after = nearest(features);
     const same = before.filter((r, i) => r === after[i]).length / before.length;
-    const sameCluster = after.filter((r, i) => truth[r] === truth[i]).length / after.length;
-    expect(same).toBeGreaterThan(0.9);
-    expect(sameCluster).toBeGreaterThan(0.95);
+    const sameCluster = (found: Int32Array) => found.filter((r, i) => truth[r] === truth[i]).length / found.length;
+    expect(same).toBeGreaterThan(0.6);
+    expect(sameCluster(after)).toBeGreaterThan(0.95);
+    expect(sameCluster(after)).toBeGreaterThanOrEqual(sameCluster(before) - 0.01);
     const again = await learnerFeatures(set(vectors), { reduce: 'always' });
     expect(featureKey(again.transform)).toBe(featureKey(transform));
     expect(featureKey(transform)).not.toBe('full');
-    // Float16 storage gives the same features within float16's precision.
+    // Float16 storage gives the same cosines within float16's precision (not the same coordinates:
+    // directions of nearly equal variance may come out rotated among themselves).
     const half = await learnerFeatures(set(float32ToFloat16(vectors)), { reduce: 'always' });
-    expect(half.features.data.every((v, i) => Math.abs(v - features.data[i]!) < 1e-2)).toBe(true);
+    const cosine = (m: Matrix, i: number, r: number) => {
+      let dot = 0;
+      for (let j = 0; j < m.cols; j++) dot += m.data[i * m.cols + j]! * m.data[r * m.cols + j]!;
+      return dot;
+    };
+    for (let i = 0; i < 1200; i += 37) {
+      for (const r of [0, 1, 599, 1199])
+        expect(Math.abs(cosine(half.features, i, r) - cosine(features, i, r))).toBeLessThan(1e-2);
+    }
   });
 
   it('reads a store a page at a time, a small pool once, and makes the same features as from the whole set', async () => {

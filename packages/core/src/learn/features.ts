@@ -1,8 +1,11 @@
 /**
  * @module The feature transform every learner sees: signed square root, L2 normalisation, centring on
- * the mean of all images, L2 again; for big pools then a PCA projection to `REDUCED_DIM` dimensions and
- * L2 once more. The power step tames pooled-ReLU tails and the centring removes the direction all
- * images share (measured: bench/learn.ts). Exported models replay it in ONNX (export-onnx.ts).
+ * the mean of all images, L2 again; from `REDUCE_MIN_ROWS` images on then a projection onto the
+ * `REDUCED_DIM` principal directions, each scaled down by its variance to the power `WHITENING_POWER`
+ * (a partial whitening), and L2 once more. The power step tames pooled-ReLU tails and the centring
+ * removes the direction all images share; the whitening lets the directions of small variance, where
+ * classes part, count in the cosines (measured: docs/bench/learn/summary.md, "Third stop"). Exported
+ * models replay it in ONNX (export-onnx.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -44,14 +47,27 @@ export interface FeatureTransform {
 export const FEATURE_POWER = 0.5;
 
 /**
- * From this many images on, the features are reduced by PCA: where the graph is built by HNSW (ann.ts),
- * whose cost and memory grow with the width. Measured (bench:scale, README): at 1M x 1024 the float32
- * features alone would be 4 GB and the HNSW build over 1 CPU-hour; at 256-d both are a quarter. Below,
- * exact search of the full features is fast enough and costs no accuracy.
+ * From this many images on, the features are projected and partly whitened (`WHITENING_POWER`): it
+ * gained 0.7-3.1 points at 4 and 25 labels per class on CIFAR-10, tf_flowers and their long tails
+ * (3,239-10,000 images; smaller pools unmeasured, and their covariance is rough). It also keeps big
+ * pools affordable where the graph is built by HNSW (ann.ts), whose cost and memory grow with the
+ * width: at 1M x 1024 the float32 features alone would be 4 GB and the HNSW build over 1 CPU-hour; at
+ * 256-d both are a quarter (bench:scale, README).
  */
-export const REDUCE_MIN_ROWS = ANN_MIN_ROWS;
-/** Dimensions kept by the reduction (the issue's 4x; accuracy measured by bench:learn --reduce). */
+export const REDUCE_MIN_ROWS = 1000;
+/** Below this many images the pages read for the features' first pass are kept for the second. */
+const KEEP_PAGES_BELOW_ROWS = ANN_MIN_ROWS;
+/** Dimensions kept by the reduction (the issue's 4x; 64 and 128 measured 0.3-2.5 points worse). */
 export const REDUCED_DIM = 256;
+/**
+ * Principal direction k is scaled by (variance_k / variance_1)^-WHITENING_POWER: 0 is plain PCA, 0.5
+ * full whitening. Measured 0, 0.15, 0.2, 0.25, 0.35 and 0.5 (docs/bench/learn/summary.md): 0.25 and up
+ * lost up to 1.1 points (0.5: 12) on the long-tailed CIFAR-10 at 4 labels per class, where 0.15
+ * gained 0.8 and the balanced pools 2.8-3.1.
+ */
+export const WHITENING_POWER = 0.15;
+/** Variances below this share of the largest count as this share (a pool narrower than the width). */
+const WHITENING_FLOOR = 1e-4;
 /**
  * Rows the PCA is fitted on (a reservoir sample): 20 per dimension at 1024-d. The reduction of 20,000 x
  * 1024-d rows, fit included, took 2.3 CPU-s against 0.4 for the full-width features (loaded 2-core VM).
@@ -61,7 +77,7 @@ export const PCA_SAMPLE = 20_000;
 const PCA_ITERATIONS = 12;
 const PCA_SEED = 15;
 
-/** `auto`: reduce from `REDUCE_MIN_ROWS` images on; `always` (benchmarks' accuracy check), `never`. */
+/** `auto`: reduce from `REDUCE_MIN_ROWS` images on; `always`, `never` (benchmarks' and tests' checks). */
 export type ReduceMode = 'auto' | 'always' | 'never';
 
 /** The width of the features a transform produces (what a head over them takes). */
@@ -193,7 +209,7 @@ export async function learnerFeatures(
   let sums = new Float64Array(dim);
   let sample = new Float32Array(0);
   let block = new Float32Array(0);
-  // Below the size that reduces, the pages read are kept for the second pass (the raw vectors of a
+  // Below the size that HNSW serves, the pages read are kept for the second pass (the raw vectors of a
   // small pool fit beside its features, as when they were loaded whole): one read of the store.
   let readPages: EmbeddingSet[] | undefined = 'vectors' in source ? undefined : [];
   for await (const page of pagesOf(source)) {
@@ -207,7 +223,7 @@ export async function learnerFeatures(
       throw widthChanged(source.modelId, dim, page.dim);
     }
     const rows = page.imageIds.length;
-    if (n + rows >= REDUCE_MIN_ROWS) readPages = undefined;
+    if (n + rows >= KEEP_PAGES_BELOW_ROWS) readPages = undefined;
     readPages?.push(page);
     const scaled = normalizeRows(
       powerTransform(matrix(rows, dim, embeddingRows(page, 0, rows, block.subarray(0, rows * dim))), power),
@@ -275,11 +291,11 @@ function widthChanged(modelId: string, from: number, to: number): AutolabelError
 }
 
 /**
- * PCA of the centred features of a random sample (fixed seed: the same pool gives the same basis): an
- * orthonormal basis of the top `REDUCED_DIM` eigenvectors of their second-moment matrix (their mean is
- * about zero: they are centred), by subspace iteration (Halko, Martinsson & Tropp 2011, "Finding
- * structure with randomness", Alg. 4.4). No rotation within the subspace is chosen: cosines and the
- * L2-penalised logistic regression are the same in any basis of it.
+ * PCA of the centred features of a random sample (fixed seed: the same pool gives the same basis): the
+ * top `REDUCED_DIM` eigenvectors of their second-moment matrix (their mean is about zero: they are
+ * centred), by subspace iteration (Halko, Martinsson & Tropp 2011, "Finding structure with
+ * randomness", Alg. 4.4) and a Rayleigh-Ritz step (the eigenvectors of the covariance within the
+ * subspace, by Jacobi rotations), each scaled by its variance to the power -`WHITENING_POWER`.
  */
 async function fitProjection(math: OrtMath, sample: Matrix): Promise<FeatureProjection> {
   const d = sample.cols;
@@ -297,9 +313,68 @@ async function fitProjection(math: OrtMath, sample: Matrix): Promise<FeatureProj
     basis = await math.gemm(basis, covariance);
     orthonormaliseRows(basis);
   }
+  // Rayleigh-Ritz: the covariance within the subspace, Q^T C Q (r x r), diagonalised.
+  const within = await math.gemm(await math.gemm(basis, covariance), basis, false, true);
+  const { values, vectors } = symmetricEigen(Float64Array.from(within.data), r);
+  const directions = await math.gemm(matrix(r, r, Float32Array.from(vectors)), basis);
+  const largest = Math.max(values[0]!, Number.MIN_VALUE);
   const components = new Float32Array(d * r);
-  for (let k = 0; k < r; k++) for (let j = 0; j < d; j++) components[j * r + k] = basis.data[k * d + j]!;
+  for (let k = 0; k < r; k++) {
+    const scale = Math.max(values[k]! / largest, WHITENING_FLOOR) ** -WHITENING_POWER;
+    for (let j = 0; j < d; j++) components[j * r + k] = scale * directions.data[k * d + j]!;
+  }
   return { dim: r, components };
+}
+
+/**
+ * Eigenvalues (descending) and eigenvectors (row k for value k) of a symmetric r x r matrix, by cyclic
+ * Jacobi rotations in float64 (r = 256: well under a second; the matrix is nearly diagonal already).
+ */
+function symmetricEigen(a: Float64Array, r: number): { values: Float64Array; vectors: Float64Array } {
+  const v = new Float64Array(r * r);
+  for (let i = 0; i < r; i++) v[i * r + i] = 1;
+  let scale = 0;
+  for (let i = 0; i < r; i++) scale += a[i * r + i]! ** 2;
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    for (let p = 0; p < r; p++) for (let q = p + 1; q < r; q++) off += a[p * r + q]! ** 2;
+    if (off <= 1e-24 * scale) break;
+    for (let p = 0; p < r; p++) {
+      for (let q = p + 1; q < r; q++) {
+        const apq = a[p * r + q]!;
+        if (apq === 0) continue;
+        const theta = (a[q * r + q]! - a[p * r + p]!) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const cos = 1 / Math.sqrt(t * t + 1);
+        const sin = t * cos;
+        for (let k = 0; k < r; k++) {
+          const kp = a[k * r + p]!;
+          const kq = a[k * r + q]!;
+          a[k * r + p] = cos * kp - sin * kq;
+          a[k * r + q] = sin * kp + cos * kq;
+        }
+        for (let k = 0; k < r; k++) {
+          const pk = a[p * r + k]!;
+          const qk = a[q * r + k]!;
+          a[p * r + k] = cos * pk - sin * qk;
+          a[q * r + k] = sin * pk + cos * qk;
+        }
+        for (let k = 0; k < r; k++) {
+          const kp = v[k * r + p]!;
+          const kq = v[k * r + q]!;
+          v[k * r + p] = cos * kp - sin * kq;
+          v[k * r + q] = sin * kp + cos * kq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: r }, (_, i) => i).sort((i, j) => a[j * r + j]! - a[i * r + i]!);
+  const values = Float64Array.from(order, (i) => a[i * r + i]!);
+  const vectors = new Float64Array(r * r);
+  order.forEach((column, k) => {
+    for (let i = 0; i < r; i++) vectors[k * r + i] = v[i * r + column]!;
+  });
+  return { values, vectors };
 }
 
 function gaussian(random: () => number): number {
@@ -328,7 +403,8 @@ function orthonormaliseRows(m: Matrix): void {
   data.set(q);
 }
 
-const PROJECTION_MAGIC = 'autolabel-pca-v1';
+/** v2: partly whitened (a v1 file, plain PCA, is refitted). */
+const PROJECTION_MAGIC = 'autolabel-pca-v2';
 /** A kept projection serves while at most this share of the pool is newer than its fit. */
 const REFIT_SHARE = 0.2;
 

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { float32ToFloat16 } from '../util/float16.js';
 import { seededRandom } from '../util/random.js';
 import { expectedCalibrationError, fitTemperature } from './calibration.js';
-import { applyFeatureTransform, fitFeatureTransform, learnerFeatures } from './features.js';
+import { applyFeatureTransform, fitFeatureTransform, learnerFeatures, REDUCE_MIN_ROWS } from './features.js';
 import { chooseCandidate } from './fit.js';
 import { buildKnnGraph, extendKnnGraph, normalizedAffinity } from './graph.js';
 import { Learner } from './learner.js';
@@ -299,6 +299,59 @@ describe('Learner', () => {
     } finally {
       await learner.close();
     }
+  });
+
+  it('tells classes apart beside a few strong directions that have nothing to do with them (partial whitening)', async () => {
+    // 1,200 images x 320-d (the default reduces and whitens from REDUCE_MIN_ROWS on): 4 classes,
+    // each offset along its own direction, and 3 class-blind directions (lighting, background)
+    // that vary twice as much; 4 labels per class. Measured: 95.9% whitened, 89.9% at full width
+    // and 90.1% with plain PCA (WHITENING_POWER 0); on four other draws of such data +4 to +29.
+    const dim = 320;
+    const classes = 4;
+    const n = 1200;
+    expect(n).toBeGreaterThanOrEqual(REDUCE_MIN_ROWS);
+    const random = seededRandom(5);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const direction = () => Float32Array.from({ length: dim }, () => gauss() / Math.sqrt(dim));
+    const nuisance = Array.from({ length: 3 }, direction);
+    const offsets = Array.from({ length: classes }, direction);
+    const vectors = new Float32Array(n * dim);
+    const truth = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      truth[i] = i % classes;
+      const strength = nuisance.map(() => 2 * gauss());
+      for (let j = 0; j < dim; j++) {
+        let v = 1 + offsets[truth[i]!]![j]! + (0.3 * gauss()) / Math.sqrt(dim);
+        nuisance.forEach((d, k) => (v += strength[k]! * d[j]!));
+        vectors[i * dim + j] = Math.max(0, v);
+      }
+    }
+    const set = {
+      modelId: 'test',
+      dim,
+      dtype: 'float32' as const,
+      imageIds: Int32Array.from({ length: n }, (_, i) => i + 1),
+      vectors,
+    };
+    const labelled = Array.from({ length: classes * 4 }, (_, i) => i);
+    const accuracyOf = async (reduce: 'auto' | 'never'): Promise<number> => {
+      const learner = await Learner.create(set, { reduce, threads: 1 });
+      try {
+        const fit = await learner.fit(labelRecords(labelled, truth));
+        let right = 0;
+        for (let i = labelled.length; i < n; i++) {
+          const row = [...fit.probabilities.subarray(i * classes, (i + 1) * classes)];
+          if (row.indexOf(Math.max(...row)) === truth[i]) right++;
+        }
+        return right / (n - labelled.length);
+      } finally {
+        await learner.close();
+      }
+    };
+    const whitened = await accuracyOf('auto');
+    const full = await accuracyOf('never');
+    expect(whitened).toBeGreaterThan(0.93);
+    expect(whitened - full).toBeGreaterThan(0.04);
   });
 
   it('predicts each random check without seeing its answer, and calibrates on the checks', async () => {
