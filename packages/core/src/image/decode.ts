@@ -100,7 +100,8 @@ function resizedInJs(data: Buffer, input: ImageInputSpec, width: number, height:
   // as stored: sharp resizes before it applies an EXIF orientation, which moves libvips' rounding.
   if (isJpeg(data))
     return Math.min(width / input.width, height / input.height) < 3 && jpegUpright(data) ? 'down' : null;
-  return isPng(data) && pngUpright(data) ? 'down' : null;
+  // A 16-bit PNG: sharp resizes before it reduces to 8 bits (within a level, but not the same bytes).
+  return isPng(data) && data[24]! <= 8 && pngUpright(data) ? 'down' : null;
 }
 
 const isJpeg = (data: Buffer): boolean => data.length > 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;

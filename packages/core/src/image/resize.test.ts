@@ -193,6 +193,17 @@ describe('decodeRgb of images larger than the model input', () => {
     expect(difference(withSize, await decodeRgb(data, input, limits)).max).toBe(0);
   });
 
+  it('leaves a 16-bit PNG to sharp (it resizes before it reduces to 8 bits)', async () => {
+    const input: ImageInputSpec = { width: 224, height: 224, fit: 'fill', kernel: 'linear' };
+    const wide = Uint16Array.from(generated(300, 260, 30), (v, i) => v * 257 + (i % 200));
+    const data = await sharp(Buffer.from(wide.buffer), { raw: { width: 300, height: 260, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
+    const withSize = await decodeRgb(data, input, limits, { width: 300, height: 260 });
+    expect(difference(withSize, await decodeRgb(data, input, limits)).max).toBe(0);
+  });
+
   it('falls back to sharp when a larger image was recorded at a stale size', async () => {
     const input: ImageInputSpec = { width: 64, height: 64, fit: 'fill', kernel: 'linear' };
     const data = await photo(300, 200, 'jpeg');
