@@ -101,8 +101,12 @@ async function runStages(dir: string, dim: number, dtype: string): Promise<SizeR
     stages.fit = fit.figures;
     notes.fitSaveSeconds = fit.value.seconds.save;
 
-    // One new label, as a person gives it in the review app; then the server's refit.
-    const next = (LABELLED + 1) as ImageId;
+    // One new label, as a person gives it in the review app; then the server's refit. A kept workspace
+    // (--keep) has the labels of its earlier runs: the new one goes to the first image without one.
+    const store = storeOf(ws);
+    const labelled = new Set<number>((await store.listLabels()).map((l) => l.imageId));
+    let next = (LABELLED + 1) as ImageId;
+    while (labelled.has(next)) next++;
     await ws.labels.set([{ image: next, label: CLASSES[(next - 1) % CLASSES.length]! }]);
     const quick = await stage('quickRefit', () =>
       ws.suggest({ learner, quick: true, targetPrecision: DEFAULT_TARGET_PRECISION }),
@@ -110,7 +114,6 @@ async function runStages(dir: string, dim: number, dtype: string): Promise<SizeR
     stages.quickRefit = quick.figures;
     notes.quickRefitFitSeconds = quick.value.seconds.fit;
     notes.quickRefitSaveSeconds = quick.value.seconds.save;
-    const store = storeOf(ws);
     // The listed and rewritten suggestions (a million objects each at 1M) are dropped after the save
     // stage, so they are not counted in the later stages' peaks.
     stages.save = await (async () => {

@@ -1,6 +1,7 @@
 /** @module The k-nearest-neighbour graph over all embeddings and its normalised affinity, the substrate of label propagation. */
 import type { Matrix } from './matrix.js';
 import type { Neighbours } from './ort-math.js';
+import { PARALLEL_MIN_ROWS, sharedFloats, sharedInts } from './sparse-product.js';
 
 export interface KnnGraph {
   readonly nodes: number;
@@ -17,6 +18,11 @@ export interface SparseMatrix {
   readonly rowStart: Int32Array;
   readonly columns: Int32Array;
   readonly values: Float32Array;
+  /**
+   * Row and column r of the stored matrix are node `order[r]` (`localityOrder`); absent, node r.
+   * Whoever multiplies by it (propagate.ts) permutes its vectors to match.
+   */
+  readonly order?: Int32Array;
 }
 
 /**
@@ -223,9 +229,70 @@ export function dropSelf(
 
 /**
  * S = D^-1/2 (W + W^T) D^-1/2 with W_ij = max(0, cos_ij)^gamma over each node's first `k`
- * neighbours (Zhou et al. 2004, with the sharpened affinity of Iscen et al. 2019).
+ * neighbours (Zhou et al. 2004, with the sharpened affinity of Iscen et al. 2019). Stored in
+ * `localityOrder` unless `ordered` is false.
  */
-export function normalizedAffinity(graph: KnnGraph, k = graph.k, gamma = 3): SparseMatrix {
+export function normalizedAffinity(graph: KnnGraph, k = graph.k, gamma = 3, ordered = true): SparseMatrix {
+  const affinity = affinityInNodeOrder(graph, k, gamma);
+  return ordered ? permuteSymmetric(affinity, localityOrder(affinity)) : affinity;
+}
+
+/**
+ * Nodes in breadth-first order over the graph (Cuthill & McKee 1969, without the degree sort), each
+ * component from its lowest node: neighbours get nearby numbers, so a product with the matrix reads
+ * its vector from nearby memory. In image order a node's neighbours lie anywhere in the pool, and at
+ * a million images the vector outgrows the caches: measured 2-3x the CPU per propagation step of this
+ * order (1M nodes, 10 classes, random neighbours within 10 interleaved clusters).
+ */
+export function localityOrder(matrix: SparseMatrix): Int32Array {
+  const n = matrix.size;
+  const order = new Int32Array(n);
+  const seen = new Uint8Array(n);
+  let head = 0;
+  let tail = 0;
+  for (let start = 0; start < n; start++) {
+    if (seen[start]) continue;
+    seen[start] = 1;
+    order[tail++] = start;
+    while (head < tail) {
+      const u = order[head++]!;
+      for (let p = matrix.rowStart[u]!; p < matrix.rowStart[u + 1]!; p++) {
+        const v = matrix.columns[p]!;
+        if (seen[v]) continue;
+        seen[v] = 1;
+        order[tail++] = v;
+      }
+    }
+  }
+  return order;
+}
+
+/** P S P^T for the permutation that puts node `order[r]` at r (a matrix in node order). */
+function permuteSymmetric(matrix: SparseMatrix, order: Int32Array): SparseMatrix {
+  const n = matrix.size;
+  const rank = new Int32Array(n);
+  for (let r = 0; r < n; r++) rank[order[r]!] = r;
+  const rowStart = n >= PARALLEL_MIN_ROWS ? sharedInts(n + 1) : new Int32Array(n + 1);
+  for (let r = 0; r < n; r++) {
+    const u = order[r]!;
+    rowStart[r + 1] = rowStart[r]! + matrix.rowStart[u + 1]! - matrix.rowStart[u]!;
+  }
+  // In shared memory when products of it are split over two threads (sparse-product.ts).
+  const shared = n >= PARALLEL_MIN_ROWS;
+  const columns = shared ? sharedInts(matrix.columns.length) : new Int32Array(matrix.columns.length);
+  const values = shared ? sharedFloats(matrix.values.length) : new Float32Array(matrix.values.length);
+  for (let r = 0; r < n; r++) {
+    const u = order[r]!;
+    let o = rowStart[r]!;
+    for (let p = matrix.rowStart[u]!; p < matrix.rowStart[u + 1]!; p++, o++) {
+      columns[o] = rank[matrix.columns[p]!]!;
+      values[o] = matrix.values[p]!;
+    }
+  }
+  return { size: n, rowStart, columns, values, order };
+}
+
+function affinityInNodeOrder(graph: KnnGraph, k: number, gamma: number): SparseMatrix {
   const n = graph.nodes;
   const kk = Math.min(k, graph.k);
   const degreeCount = new Int32Array(n);
@@ -263,5 +330,34 @@ export function normalizedAffinity(graph: KnnGraph, k = graph.k, gamma = 3): Spa
       values[p] = dj > 0 ? (values[p]! * di) / Math.sqrt(dj) : 0;
     }
   }
-  return { size: n, rowStart, columns, values };
+  return mergeDuplicates({ size: n, rowStart, columns, values });
+}
+
+/**
+ * One entry per (row, column): a pair of mutual neighbours is written once from each side, and the two
+ * entries become one with their sum (the same matrix, fewer reads per product: 19% of the entries on
+ * tf_flowers' MobileNetV1 graph, k = 10).
+ */
+function mergeDuplicates(m: SparseMatrix): SparseMatrix {
+  const n = m.size;
+  const at = new Int32Array(n).fill(-1); // where column j went in the current row
+  const rowStart = new Int32Array(n + 1);
+  const columns = new Int32Array(m.columns.length);
+  const values = new Float32Array(m.values.length);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const first = o;
+    for (let p = m.rowStart[i]!; p < m.rowStart[i + 1]!; p++) {
+      const j = m.columns[p]!;
+      if (at[j]! >= first) {
+        values[at[j]!]! += m.values[p]!;
+        continue;
+      }
+      at[j] = o;
+      columns[o] = j;
+      values[o++] = m.values[p]!;
+    }
+    rowStart[i + 1] = o;
+  }
+  return { size: n, rowStart, columns: columns.slice(0, o), values: values.slice(0, o) };
 }

@@ -1,5 +1,6 @@
 /** @module Label propagation: solves (I - alpha S) Z = Y by conjugate gradient (Zhou et al. 2004; Iscen et al. 2019). */
 import type { SparseMatrix } from './graph.js';
+import { sharedFloats, sparseProduct, splitsProducts } from './sparse-product.js';
 
 export interface PropagateOptions {
   /** Weight of the graph against the given labels, in (0, 1). */
@@ -39,31 +40,49 @@ export function propagateLabels(
   classes: number,
   options: PropagateOptions = {},
 ): Propagation {
+  const { order } = affinity;
+  if (!order) return solve(affinity, y, classes, options);
+  // The solve runs in the matrix's order (graph.ts `localityOrder`), its vectors permuted to match.
+  const start = options.start && gatherRows(options.start, order, classes);
+  const { scores, iterations } = solve(affinity, gatherRows(y, order, classes), classes, { ...options, start });
+  return { scores: scatterRows(scores, order, classes), iterations };
+}
+
+/** Row r of the result is row `order[r]` of `x` ([rows, width], row-major). */
+function gatherRows(x: Float32Array, order: Int32Array, width: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < order.length; r++) {
+    const from = order[r]! * width;
+    for (let j = 0; j < width; j++) out[r * width + j] = x[from + j]!;
+  }
+  return out;
+}
+
+/** The inverse of `gatherRows`. */
+function scatterRows(x: Float32Array, order: Int32Array, width: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < order.length; r++) {
+    const to = order[r]! * width;
+    for (let j = 0; j < width; j++) out[to + j] = x[r * width + j]!;
+  }
+  return out;
+}
+
+function solve(affinity: SparseMatrix, y: Float32Array, classes: number, options: PropagateOptions): Propagation {
   const alpha = options.alpha ?? 0.99;
   const n = affinity.size;
   const c = classes;
-  const z = options.start ? Float32Array.from(options.start) : new Float32Array(n * c);
-  const { rowStart, columns } = affinity;
-  const weights = affinity.values.map((v) => alpha * v);
-  const row = new Float64Array(c);
-  const apply = (x: Float32Array, out: Float32Array): void => {
-    // out = (I - alpha S) x, one row at a time in a small accumulator that stays in cache
-    for (let i = 0, o = 0; i < n; i++, o += c) {
-      for (let j = 0; j < c; j++) row[j] = x[o + j]!;
-      const end = rowStart[i + 1]!;
-      for (let p = rowStart[i]!; p < end; p++) {
-        const w = weights[p]!;
-        const q = columns[p]! * c;
-        for (let j = 0; j < c; j++) row[j]! -= w * x[q + j]!;
-      }
-      for (let j = 0; j < c; j++) out[o + j] = row[j]!;
-    }
-  };
-  const r = new Float32Array(n * c);
+  const apply = sparseProduct(affinity, alpha, c);
+  // The vectors the product reads and writes: shared with its helper thread when it has one.
+  const vector = splitsProducts(affinity) ? sharedFloats : (length: number) => new Float32Array(length);
+  const z = vector(n * c);
+  if (options.start) z.set(options.start);
+  const r = vector(n * c);
   apply(z, r);
   for (let i = 0; i < r.length; i++) r[i] = y[i]! - r[i]!;
-  const p = Float32Array.from(r);
-  const ap = new Float32Array(n * c);
+  const p = vector(n * c);
+  p.set(r);
+  const ap = vector(n * c);
   const rr = columnDots(r, r, n, c);
   const target = columnDots(y, y, n, c).map((v) => v * (options.tolerance ?? 1e-4) ** 2);
   const maxIterations = options.maxIterations ?? 100;
