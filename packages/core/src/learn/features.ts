@@ -330,8 +330,8 @@ async function fitProjection(math: OrtMath, sample: Matrix): Promise<FeatureProj
 
 /**
  * Eigenvalues (descending) and eigenvectors (row k for value k) of a symmetric r x r matrix, by cyclic
- * Jacobi rotations in float64 (r = 256: with the two products that make the matrix, 2.4 s wall on the
- * loaded 2-core VM).
+ * Jacobi rotations in float64 (tf_flowers' r = 256: 7 sweeps, 0.76 s wall on the loaded 2-core VM;
+ * the subspace iteration before it costs more).
  */
 function symmetricEigen(a: Float64Array, r: number): { values: Float64Array; vectors: Float64Array } {
   const v = new Float64Array(r * r);
