@@ -340,24 +340,25 @@ function affinityInNodeOrder(graph: KnnGraph, k: number, gamma: number): SparseM
  */
 function mergeDuplicates(m: SparseMatrix): SparseMatrix {
   const n = m.size;
+  const { rowStart, columns, values } = m;
   const at = new Int32Array(n).fill(-1); // where column j went in the current row
-  const rowStart = new Int32Array(n + 1);
-  const columns = new Int32Array(m.columns.length);
-  const values = new Float32Array(m.values.length);
+  // In place: the write position never passes the read position.
   let o = 0;
+  let read = rowStart[0]!;
   for (let i = 0; i < n; i++) {
     const first = o;
-    for (let p = m.rowStart[i]!; p < m.rowStart[i + 1]!; p++) {
-      const j = m.columns[p]!;
+    const end = rowStart[i + 1]!;
+    for (; read < end; read++) {
+      const j = columns[read]!;
       if (at[j]! >= first) {
-        values[at[j]!]! += m.values[p]!;
+        values[at[j]!]! += values[read]!;
         continue;
       }
       at[j] = o;
       columns[o] = j;
-      values[o++] = m.values[p]!;
+      values[o++] = values[read]!;
     }
     rowStart[i + 1] = o;
   }
-  return { size: n, rowStart, columns: columns.slice(0, o), values: values.slice(0, o) };
+  return { size: n, rowStart, columns: columns.subarray(0, o), values: values.subarray(0, o) };
 }
