@@ -349,7 +349,7 @@ async function fitWithZeroShot(
     const declared = (await ws.store.listClasses()).map((c) => c.name);
     const classes = [...new Set([...declared, ...human.map((l) => l.label)])].sort();
     if (classes.length < 2) throw error;
-    const scored = await scoreClasses(learner, classes, scoring);
+    const scored = await scoreClasses(learner, async () => classes, scoring);
     if (!scored.found) {
       throw new AutolabelError('NOT_ENOUGH_LABELS', `${error.message} (zero-shot from class names: ${scored.why})`, {
         cause: error,
@@ -377,11 +377,13 @@ async function fitWithZeroShot(
   }
   if (!enabled) return learnerOnly(fit);
   // Declared classes without labels yet are scored too: only zero-shot can suggest them.
-  const declared = (await ws.store.listClasses()).map((c) => c.name);
-  const classes = [...new Set([...fit.classes, ...declared])].sort();
+  const classesOf = async (): Promise<string[]> => {
+    const declared = (await ws.store.listClasses()).map((c) => c.name);
+    return [...new Set([...fit.classes, ...declared])].sort();
+  };
   let scored;
   try {
-    scored = await scoreClasses(learner, classes, scoring);
+    scored = await scoreClasses(learner, classesOf, scoring);
   } catch (error) {
     return learnerOnly({
       ...fit,

@@ -255,6 +255,8 @@ export class Workspace {
   readonly #store: Store;
   readonly #ctx: WorkspaceContext;
   #config: WorkspaceConfig;
+  /** `modelId()` by resolved spec, once found. */
+  readonly #modelIds = new Map<string, string>();
 
   constructor(
     readonly dir: string,
@@ -494,9 +496,15 @@ export class Workspace {
     });
   }
 
-  /** The id embeddings of the workspace's model are stored under (known once something was embedded with it). */
+  /**
+   * The id embeddings of the workspace's model are stored under (known once something was embedded
+   * with it). Kept per spec once found: finding it counts every image's embeddings (2.4 s at a
+   * million images), which each refit of the review app paid.
+   */
   async modelId(): Promise<string> {
     const spec = resolveSpecPath(this.modelSpec);
+    const known = this.#modelIds.get(spec);
+    if (known !== undefined) return known;
     const stats = await this.#store.stats();
     const model = stats.embeddedPerModel.find((m) => m.spec === spec && m.embedded > 0);
     if (!model) {
@@ -504,6 +512,7 @@ export class Workspace {
         this.modelOverride === undefined ? { action: 'embed' as const } : { action: 'embed' as const, model: spec };
       throw new AutolabelError('NO_EMBEDDINGS', `no embeddings for model ${spec} yet`, { hint });
     }
+    this.#modelIds.set(spec, model.modelId);
     return model.modelId;
   }
 
