@@ -119,7 +119,9 @@ class ProductHelper {
       b.end !== binding.end ||
       b.width !== binding.width
     ) {
-      this.#port.postMessage(binding);
+      // The three arrays alone: they are shared, so nothing is copied (the node order would be).
+      const { size, rowStart, columns, values } = binding.matrix;
+      this.#port.postMessage({ ...binding, matrix: { size, rowStart, columns, values } });
       this.#bound = binding;
     }
     const done = Atomics.load(this.#control, DONE);
