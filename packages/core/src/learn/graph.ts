@@ -272,13 +272,13 @@ function permuteSymmetric(matrix: SparseMatrix, order: Int32Array): SparseMatrix
   const n = matrix.size;
   const rank = new Int32Array(n);
   for (let r = 0; r < n; r++) rank[order[r]!] = r;
-  const rowStart = n >= PARALLEL_MIN_ROWS ? sharedInts(n + 1) : new Int32Array(n + 1);
+  // In shared memory when products of it are split over two threads (sparse-product.ts).
+  const shared = n >= PARALLEL_MIN_ROWS;
+  const rowStart = shared ? sharedInts(n + 1) : new Int32Array(n + 1);
   for (let r = 0; r < n; r++) {
     const u = order[r]!;
     rowStart[r + 1] = rowStart[r]! + matrix.rowStart[u + 1]! - matrix.rowStart[u]!;
   }
-  // In shared memory when products of it are split over two threads (sparse-product.ts).
-  const shared = n >= PARALLEL_MIN_ROWS;
   const columns = shared ? sharedInts(matrix.columns.length) : new Int32Array(matrix.columns.length);
   const values = shared ? sharedFloats(matrix.values.length) : new Float32Array(matrix.values.length);
   for (let r = 0; r < n; r++) {

@@ -3,12 +3,9 @@
  * takes the newest binding (matrix, vectors, rows) from its port, writes its rows, counts it done.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { type ProductBinding, type ProductHelperData, productRows } from './sparse-product.js';
+import { ASKED, DONE, type ProductBinding, type ProductHelperData, productRows, READY } from './sparse-product.js';
 
 const { control, port } = workerData as ProductHelperData;
-const ASKED = 0;
-const DONE = 1;
-const READY = 2;
 
 let binding: ProductBinding | undefined;
 let seen = Atomics.load(control, ASKED);

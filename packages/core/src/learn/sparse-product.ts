@@ -16,10 +16,10 @@ export const PARALLEL_MIN_ROWS = 50_000;
 /** How long the caller waits for the helper's half of one product before it stops the helper and does the rows itself. */
 const HELPER_TIMEOUT_MS = 120_000;
 
-/** Slots of the control array: products asked for, products done, helper ready. */
-const ASKED = 0;
-const DONE = 1;
-const READY = 2;
+/** Slots of the control array (here and in the helper): products asked for, products done, helper ready. */
+export const ASKED = 0;
+export const DONE = 1;
+export const READY = 2;
 
 /** Rows `begin` .. `end` of out = (I - alpha S) x, x and out row-major [nodes, width]. */
 export function productRows(
@@ -154,7 +154,7 @@ export function sparseProduct(
 ): (x: Float32Array, out: Float32Array) => void {
   const n = matrix.size;
   const serial = (x: Float32Array, out: Float32Array): void => productRows(matrix, alpha, x, out, width, 0, n);
-  if (n < PARALLEL_MIN_ROWS || availableParallelism() < 2 || !isShared(matrix)) return serial;
+  if (!splitsProducts(matrix)) return serial;
   helper ??= new ProductHelper();
   const split = splitByWork(matrix.rowStart);
   const running = helper;
