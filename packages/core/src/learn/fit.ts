@@ -291,12 +291,16 @@ function averageScores(all: readonly Float32Array[]): Float32Array {
 /** p^(1/T), renormalised: temperature scaling applied to log-probabilities. */
 export function calibrate(scores: Float32Array, classes: number, temperature: number): Float32Array {
   const out = new Float32Array(scores.length);
+  const scaled = new Float64Array(classes);
   for (let o = 0; o < scores.length; o += classes) {
     let max = -Infinity;
-    for (let j = 0; j < classes; j++) max = Math.max(max, Math.log(scores[o + j]! + 1e-6) / temperature);
+    for (let j = 0; j < classes; j++) {
+      scaled[j] = Math.log(scores[o + j]! + 1e-6) / temperature;
+      max = Math.max(max, scaled[j]!);
+    }
     let sum = 0;
     for (let j = 0; j < classes; j++) {
-      out[o + j] = Math.exp(Math.log(scores[o + j]! + 1e-6) / temperature - max);
+      out[o + j] = Math.exp(scaled[j]! - max);
       sum += out[o + j]!;
     }
     for (let j = 0; j < classes; j++) out[o + j]! /= sum;

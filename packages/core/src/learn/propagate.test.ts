@@ -97,6 +97,27 @@ describe('propagation over a graph stored in locality order', () => {
       const alone = propagateLabels(serial, y, 3, { alpha: 0.9 });
       expect(split.iterations).toBe(alone.iterations);
       expect(maxDifference(split.scores, alone.scores)).toBe(0);
+
+      // The solver keeps its shared vectors for the next solve: a solution it returned stays the
+      // caller's, in locality order and in the matrix's own numbering alike.
+      const other = seedMatrix(
+        seeds.map((s) => (s >= 0 ? (s + 1) % 3 : -1)),
+        3,
+      );
+      for (const [matrixSplit, matrixAlone] of [
+        [shared, serial],
+        [
+          { ...shared, order: undefined },
+          { ...serial, order: undefined },
+        ],
+      ] as const) {
+        const first = propagateLabels(matrixSplit, y, 3, { alpha: 0.9 });
+        const kept = Float32Array.from(first.scores);
+        const second = propagateLabels(matrixSplit, other, 3, { alpha: 0.9 });
+        expect(maxDifference(first.scores, kept)).toBe(0);
+        expect(maxDifference(second.scores, first.scores)).toBeGreaterThan(0.01);
+        expect(maxDifference(second.scores, propagateLabels(matrixAlone, other, 3, { alpha: 0.9 }).scores)).toBe(0);
+      }
     },
   );
 });

