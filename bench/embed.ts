@@ -7,14 +7,20 @@
  * npm run bench:embed -- --images ../shared/datasets/cifar10/train --model onnx:../shared/models/mobilenet-v1-imagenet
  *
  * `--check-resize N` first decodes N of the images both ways decodeRgb can (resized in JavaScript
- * where it reproduces sharp, and by sharp): pixel differences, embedding cosines, CPU-ms of each.
+ * where it reproduces sharp, and by sharp): pixel differences, embedding cosines, CPU-ms of each;
+ * and, for the plain JPEGs among them, decoding alone in WebAssembly (image/jpeg.ts) against sharp:
+ * whether the bytes are the same, and the CPU-ms of each.
  */
 import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
+  decodeJpegInWasm,
   decodeRgb,
+  decodesExactlyInWasm,
   initWorkspace,
+  isJpeg,
+  readJpegHeader,
   isImageName,
   loadEmbedder,
   readImageInfo,
@@ -227,6 +233,10 @@ async function checkResize(sample: readonly string[]): Promise<void> {
   let jsCpu = 0;
   let sharpCpu = 0;
   let decodeCpu = 0;
+  let wasmImages = 0;
+  let wasmSame = 0;
+  let wasmCpu = 0;
+  let wasmSharpCpu = 0;
   for (const file of sample) {
     const data = await readFile(file);
     const size = await readImageInfo(data, limits);
@@ -236,13 +246,21 @@ async function checkResize(sample: readonly string[]): Promise<void> {
     const viaSharp = await decodeRgb(data, input, limits);
     const c2 = cpuSeconds();
     // Decoding alone, as decodeRgb asks it of sharp (the floor of any resize).
-    await sharp(data, { failOn: 'truncated', pages: 1, autoOrient: true })
+    const decodedBySharp = await sharp(data, { failOn: 'truncated', pages: 1, autoOrient: true })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer();
-    decodeCpu += cpuSeconds() - c2;
+    const c3 = cpuSeconds();
+    decodeCpu += c3 - c2;
+    if (isJpeg(data) && decodesExactlyInWasm(readJpegHeader(data), limits.maxPixels)) {
+      const inWasm = await decodeJpegInWasm(data);
+      wasmCpu += cpuSeconds() - c3;
+      wasmSharpCpu += c3 - c2;
+      wasmImages += 1;
+      if (inWasm && Buffer.from(inWasm.pixels).equals(decodedBySharp)) wasmSame += 1;
+    }
     sharpCpu += c2 - c1;
     jsCpu += c1 - c0;
     if (size.width > input.width || size.height > input.height) shrunk += 1;
@@ -273,6 +291,12 @@ async function checkResize(sample: readonly string[]): Promise<void> {
       `decode + resize ${((jsCpu / n) * 1000).toFixed(2)} CPU-ms against sharp's ${((sharpCpu / n) * 1000).toFixed(2)} ` +
       `(decoding alone ${((decodeCpu / n) * 1000).toFixed(2)})`,
   );
+  if (wasmImages > 0) {
+    console.log(
+      `JPEG decode check, ${wasmImages} plain JPEGs: WebAssembly gave sharp's bytes for ${wasmSame}; ` +
+        `${((wasmCpu / wasmImages) * 1000).toFixed(2)} CPU-ms against sharp's ${((wasmSharpCpu / wasmImages) * 1000).toFixed(2)}`,
+    );
+  }
 }
 
 const work = await mkdtemp(join(tmpdir(), 'autolabel-bench-'));

@@ -31,6 +31,7 @@ export {
   type ImportFormat,
 } from './formats/index.js';
 export { decodeRgb, readImageInfo, type ImageInfo } from './image/decode.js';
+export { decodeJpegInWasm, decodesExactlyInWasm, isJpeg, readJpegHeader } from './image/jpeg.js';
 export { IMAGE_EXTENSIONS, isImageName, scanImages, type ScanResult } from './image/scan.js';
 export * from './domain/index.js';
 export {

@@ -1,8 +1,7 @@
 /**
  * @module Filling one batch buffer with decoded images: read a file, decode and resize it to the
  * model's input, and write it into its slot as the model takes it (float32 tensor or RGB bytes).
- * A decode worker (decode-worker.ts) runs one; a small job, or one on fewer than four cores, runs
- * one in-process.
+ * A decode worker (decode-worker.ts) runs one; a small job runs one in-process.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * @module The embed pipeline's decode pool: worker threads that each fill batch buffers with
  * model-ready images (read, decode, resize, normalise), or one decoder in this thread where a worker
- * is not worth it (small jobs, fewer than four cores). A worker that crashes fails its requests
+ * is not worth it (a small job). A worker that crashes fails its requests
  * with an AutolabelError.
  */
 import { availableParallelism } from 'node:os';
@@ -48,16 +48,19 @@ export interface DecodePoolOptions {
 }
 
 /**
- * Decode workers a job should start: one per four cores, so none below four, and none for a job of
- * up to 8 batches. A worker costs about a tenth of a CPU-second to start (a new isolate loading
- * sharp) and a little per image to message; it pays where this thread would otherwise become the
- * limit. On 2 cores decoding here (libvips on libuv's threads, the normalising in JavaScript) ran
- * 9% faster than with a worker, on 0.5 CPU-ms an image less (bench:embed, tf_flowers, 4 of 4
- * rounds). Each worker keeps several images in libvips at once, so few are needed.
+ * Decode workers a job should start: none for a job of up to 8 batches (a worker costs about 40
+ * CPU-ms to start: a new isolate and the JPEG decoder; sharp loads at its first other image), else
+ * one per core where decoding and the model take turns (decodesInTurns), so that every core decodes
+ * in the decoders' turn, and else one per core the model leaves free. A worker decodes a JPEG on
+ * its own thread (image/jpeg.ts), one at a time. On 2 cores, in one bench:embed run with 600
+ * images a job (--decode-workers 0,2): tf_flowers photos ran at 0.68 of bare inference with 2
+ * workers against 0.64 in this thread; CIFAR-10's 32 px thumbnails, which cost next to nothing to
+ * decode, at 0.80 against 0.82.
  */
 export function defaultDecodeWorkers(images: number, batchSize: number): number {
   if (images <= 8 * batchSize) return 0;
-  return Math.floor(availableParallelism() / 4);
+  const cores = availableParallelism();
+  return decodesInTurns(cores) ? cores : decodeShare(cores);
 }
 
 /**
@@ -71,10 +74,18 @@ export function decodeShare(cores: number): number {
 }
 
 /**
+ * Whether decoding and the model should take turns rather than overlap: where the model takes
+ * every core (no decode share). A decoder running meanwhile preempts one of the model's threads,
+ * and the others wait for it at the end of every parallel layer.
+ */
+export function decodesInTurns(cores: number = availableParallelism()): boolean {
+  return decodeShare(cores) === 0;
+}
+
+/**
  * The decode lanes of one job: a lane in this thread, and any workers. The thread's own lane is
- * the only one of a small job or a small machine; with workers it bridges their start (a fifth of
- * a second: a new isolate loading sharp), so the model gets its first batch at once, and stops
- * when one is ready.
+ * the only one of a small job or a small machine; with workers it bridges their start (a few
+ * hundredths of a second), so the model gets its first batch at once, and stops when one is ready.
  */
 export class DecodePool {
   readonly local: DecodeLane;

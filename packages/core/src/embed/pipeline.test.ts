@@ -8,7 +8,7 @@ import { writeImage, writeTinyOnnxModel } from '@autolabel/test-utils';
 import { decodeRgb } from '../image/decode.js';
 import { openStore } from '../store/open.js';
 import { initWorkspace } from '../workspace/workspace.js';
-import type { Embedder } from './embedder.js';
+import { type Embedder, type TensorEmbedder, takesTensors } from './embedder.js';
 import { loadEmbedder } from './load.js';
 import { embedPending } from './pipeline.js';
 
@@ -159,6 +159,81 @@ describe('embed pipeline', () => {
     await ws.close();
     expect(storedVectors(workspaceDir).size).toBe(21);
   });
+
+  it.each([true, false])(
+    'with turns %s, decodes wait while a batch is in the model (or overlap it), and every image is embedded as alone',
+    async (takeTurns) => {
+      const workspaceDir = join(dir, `ws-turns-${takeTurns}`);
+      const ws = await initWorkspace({ images, workspace: workspaceDir, model: spec });
+      await ws.scan();
+      await ws.close();
+      const store = await openStore(undefined, join(workspaceDir, 'autolabel.db'));
+      const embedder = await loadEmbedder(spec);
+      if (!takesTensors(embedder)) throw new Error('the tiny ONNX model takes tensors');
+      // Decodes posted to a worker and not yet answered, and those posted while the model ran.
+      let decoding = 0;
+      let modelRunning = false;
+      let overlaps = 0;
+      const createDecodeWorker = (url: URL, workerOptions: WorkerOptions): Worker => {
+        const worker = new Worker(url, workerOptions);
+        const post = worker.postMessage.bind(worker);
+        worker.postMessage = (message: { type: string }, transfer?: readonly ArrayBuffer[]) => {
+          if (message.type === 'decode') {
+            decoding++;
+            if (modelRunning) overlaps++;
+          }
+          post(message, transfer as ArrayBuffer[]);
+        };
+        worker.on('message', (message: { type: string }) => {
+          if (message.type === 'decoded') decoding--;
+        });
+        return worker;
+      };
+      // The model takes 30 ms a batch: long enough for decoders running ahead to be caught at it.
+      const slow: TensorEmbedder = {
+        modelId: embedder.modelId,
+        name: embedder.name,
+        dim: embedder.dim,
+        input: embedder.input,
+        batchSize: embedder.batchSize,
+        tensorFormat: embedder.tensorFormat,
+        embed: (pixels, count) => embedder.embed(pixels, count),
+        async embedTensor(tensor, count) {
+          modelRunning = true;
+          if (decoding > 0) overlaps++;
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          try {
+            return await embedder.embedTensor(tensor, count);
+          } finally {
+            modelRunning = false;
+          }
+        },
+        close: () => embedder.close(),
+      };
+      try {
+        const result = await embedPending(store, slow, {
+          imagesRoot: images,
+          maxPixels: 1e8,
+          dtype: 'float32',
+          spec,
+          batchSize: 4,
+          decodeWorkers: 2,
+          takeTurns,
+          createDecodeWorker,
+        });
+        expect(result).toMatchObject({ embedded: 21, skipped: 2 });
+        if (takeTurns) expect(overlaps).toBe(0);
+        else expect(overlaps).toBeGreaterThan(0);
+        for (const [path, vector] of storedVectors(workspaceDir)) {
+          expect(Array.from(vector)).toEqual(Array.from(await expectedFor(path)));
+        }
+      } finally {
+        await embedder.close();
+        await store.close();
+      }
+    },
+    30_000,
+  );
 
   it('fails with an error, not a hang, when a decode worker dies, and the next run embeds the rest once', async () => {
     const workspaceDir = join(dir, 'ws-crash');

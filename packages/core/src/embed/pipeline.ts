@@ -7,7 +7,13 @@ import type { Skip } from '../image/skip.js';
 import type { EmbeddingBatch, EmbeddingDtype, PendingEmbedding, Store } from '../store/store.js';
 import { type ProgressListener, ProgressTracker } from '../util/progress.js';
 import { type BatchDecoderConfig, batchBytes } from './batch-decoder.js';
-import { type DecodeLane, DecodePool, type DecodePoolOptions, defaultDecodeWorkers } from './decode-pool.js';
+import {
+  type DecodeLane,
+  DecodePool,
+  type DecodePoolOptions,
+  decodesInTurns,
+  defaultDecodeWorkers,
+} from './decode-pool.js';
 import { type Embedder, takesTensors } from './embedder.js';
 
 export interface EmbedOptions {
@@ -17,10 +23,16 @@ export interface EmbedOptions {
   /** The spec string recorded with the model. */
   readonly spec: string;
   readonly batchSize?: number;
-  /** Images each decoder reads and decodes at once (libvips runs them on libuv's threads); 4 by default. */
+  /** Images each decoder has in hand at once (libvips runs them on libuv's threads; a plain JPEG decodes on the decoder's own); 4 by default. */
   readonly prefetch?: number;
   /** Decode worker threads; 0 decodes in this thread. By default from the cores and the job's size. */
   readonly decodeWorkers?: number;
+  /**
+   * Decoding waits while a batch is in the model or queued for it, rather than overlapping it: by
+   * default where the model takes every core (decodeShare), so that no decoder preempts one of its
+   * threads mid-layer (see decodesInTurns).
+   */
+  readonly takeTurns?: boolean;
   /** For tests that watch the decode workers (see DecodePoolOptions). */
   readonly createDecodeWorker?: DecodePoolOptions['createWorker'];
   readonly signal?: AbortSignal;
@@ -113,6 +125,7 @@ export async function embedItems(
   };
 
   const next = serialNext(source);
+  const turns = new Turns(options.takeTurns ?? decodesInTurns());
   const buffers = new BufferPool(batchBytes(config, batchSize));
 
   const runBatch = async ({ items, failures, buffer }: Filled): Promise<void> => {
@@ -120,6 +133,7 @@ export async function embedItems(
     let features: Float32Array = new Float32Array();
     let back: ArrayBuffer | undefined = buffer;
     try {
+      await turns.modelsTurn();
       if (count > 0 && tensors) {
         const result = await tensors.embedTensor(new Float32Array(buffer), count);
         features = result.features;
@@ -132,6 +146,7 @@ export async function embedItems(
       if (tensors) back = undefined;
       throw error;
     } finally {
+      turns.modelDone();
       buffers.release(back);
     }
     const dim = embedder.dim;
@@ -157,8 +172,10 @@ export async function embedItems(
   // (their images stay pending for the next run).
   let running: Promise<void> = Promise.resolve();
   const enqueue = (filled: Filled): void => {
+    turns.queued();
     running = running.then(async () => {
       if (stopped()) {
+        turns.modelDone();
         buffers.release(filled.buffer);
         return;
       }
@@ -182,7 +199,8 @@ export async function embedItems(
           free.push(slot);
           return;
         }
-        const skip = await lane.decode(batch, slot, item);
+        await turns.decodersTurn();
+        const skip = await lane.decode(batch, slot, item).finally(() => turns.decoded());
         if (skip) {
           failures.push({ item, skip });
           free.push(slot);
@@ -264,6 +282,57 @@ function serialNext(source: AsyncIterable<PendingEmbedding> | Iterable<PendingEm
     return result;
   };
   return Object.defineProperty(next, 'exhausted', { get: () => exhausted }) as ReturnType<typeof serialNext>;
+}
+
+/**
+ * Whose turn it is when decoding and the model take turns: decoders wait while a batch is queued
+ * for the model or in it, and the model waits for the decodes already handed out to finish. Without
+ * turns, both go as they can.
+ */
+class Turns {
+  readonly #on: boolean;
+  /** Batches queued for the model or in it. */
+  #batches = 0;
+  /** Decodes handed out and not yet finished. */
+  #decoding = 0;
+  #decodersWait: (() => void)[] = [];
+  #modelWaits: (() => void) | null = null;
+
+  constructor(on: boolean) {
+    this.#on = on;
+  }
+
+  queued(): void {
+    this.#batches++;
+  }
+
+  modelDone(): void {
+    this.#batches--;
+    if (this.#batches > 0) return;
+    const waiting = this.#decodersWait;
+    this.#decodersWait = [];
+    for (const go of waiting) go();
+  }
+
+  /** Resolves when a decoder may start one image; call decoded() when it is done. */
+  async decodersTurn(): Promise<void> {
+    while (this.#on && this.#batches > 0) await new Promise<void>((resolve) => this.#decodersWait.push(resolve));
+    this.#decoding++;
+  }
+
+  decoded(): void {
+    this.#decoding--;
+    if (this.#decoding === 0 && this.#modelWaits) {
+      const go = this.#modelWaits;
+      this.#modelWaits = null;
+      go();
+    }
+  }
+
+  /** Resolves when the model may run its next batch. */
+  async modelsTurn(): Promise<void> {
+    if (this.#on && this.#decoding > 0) await new Promise<void>((resolve) => (this.#modelWaits = resolve));
+  }
 }
 
 /** Batch buffers, recycled: at most `capacity` exist at once, and acquire() waits for one to come back. */

@@ -2,6 +2,15 @@
 import type { default as Sharp, Metadata } from 'sharp';
 import type { ImageInputSpec, SkipReason } from '../domain/index.js';
 import { messageOf } from '../errors.js';
+import {
+  decodeJpegInWasm,
+  decodesExactlyInWasm,
+  isJpeg,
+  type JpegHeader,
+  jpegUpright,
+  preloadJpegDecoder,
+  readJpegHeader,
+} from './jpeg.js';
 import { resizeBilinearRgb, resizeLinearRgb, resizesLinearInJs } from './resize.js';
 import { ImageSkipError } from './skip.js';
 
@@ -10,9 +19,13 @@ async function loadSharp(): Promise<typeof Sharp> {
   return (await import('sharp')).default;
 }
 
-/** Loads the decoder ahead of the first image (a decode worker does, before it says it is ready). */
+/**
+ * Loads the JPEG decoder ahead of the first image (a decode worker does, before it says it is
+ * ready). sharp waits for the first image that needs it: loading it costs a worker about 85 CPU-ms,
+ * twice the rest of its start.
+ */
 export async function preloadDecoder(): Promise<void> {
-  await loadSharp();
+  await preloadJpegDecoder();
 }
 
 export interface ImageInfo {
@@ -91,62 +104,26 @@ export async function decodeRgb(
 }
 
 /** What JavaScript can resize from `width` x `height` to the input, given the file's first bytes (see decodeRgb). */
-function resizedInJs(data: Buffer, input: ImageInputSpec, width: number, height: number): 'up' | 'down' | null {
+function resizedInJs(
+  data: Buffer,
+  jpeg: JpegHeader | null,
+  input: ImageInputSpec,
+  width: number,
+  height: number,
+): 'up' | 'down' | null {
   if (input.fit !== 'fill' || input.kernel !== 'linear') return null;
   if (width <= input.width && height <= input.height) return 'up';
   if (!resizesLinearInJs(width, height, input.width, input.height)) return null;
   // sharp's shrink-on-load (pipeline.cc): a JPEG shrunk by 3 or more on both axes decodes at half
   // size; WebP, SVG and PDF load scaled. Only formats loaded at full size are resized here, and only
   // as stored: sharp resizes before it applies an EXIF orientation, which moves libvips' rounding.
-  if (isJpeg(data))
-    return Math.min(width / input.width, height / input.height) < 3 && jpegUpright(data) ? 'down' : null;
+  if (jpeg) return Math.min(width / input.width, height / input.height) < 3 && jpegUpright(jpeg) ? 'down' : null;
   // A 16-bit PNG: sharp resizes before it reduces to 8 bits (within a level, but not the same bytes).
   return isPng(data) && data[24]! <= 8 && pngUpright(data) ? 'down' : null;
 }
 
-const isJpeg = (data: Buffer): boolean => data.length > 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
 const isPng = (data: Buffer): boolean =>
   data.length > 8 && data.readUInt32BE(0) === 0x89504e47 && data.readUInt32BE(4) === 0x0d0a1a0a;
-
-/**
- * Whether a JPEG's EXIF orientation is absent or 1 (as stored), from its APP1 segments before the
- * image data (JPEG/JFIF markers; EXIF 2.3's TIFF IFD0, tag 0x0112). Anything unreadable is not upright.
- */
-function jpegUpright(data: Buffer): boolean {
-  let at = 2;
-  while (at + 4 <= data.length && data[at] === 0xff) {
-    const marker = data[at + 1]!;
-    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
-      at += 2;
-      continue;
-    }
-    if (marker === 0xda || marker === 0xd9) return true; // image data: no EXIF before it
-    const length = data.readUInt16BE(at + 2);
-    const body = at + 4;
-    if (marker === 0xe1 && length >= 16 && data.toString('latin1', body, body + 6) === 'Exif\0\0') {
-      return exifOrientation(data.subarray(body + 6, at + 2 + length)) === 1;
-    }
-    at += 2 + length;
-  }
-  return false;
-}
-
-/** IFD0's orientation tag of a TIFF structure (EXIF's payload): 1 when absent, 0 when unreadable. */
-function exifOrientation(tiff: Buffer): number {
-  if (tiff.length < 8) return 0;
-  const little = tiff.toString('latin1', 0, 2) === 'II';
-  const u16 = (i: number): number => (little ? tiff.readUInt16LE(i) : tiff.readUInt16BE(i));
-  const u32 = (i: number): number => (little ? tiff.readUInt32LE(i) : tiff.readUInt32BE(i));
-  const ifd = u32(4);
-  if (ifd + 2 > tiff.length) return 0;
-  const entries = u16(ifd);
-  for (let e = 0; e < entries; e++) {
-    const entry = ifd + 2 + e * 12;
-    if (entry + 12 > tiff.length) return 0;
-    if (u16(entry) === 0x0112) return u16(entry + 8);
-  }
-  return 1;
-}
 
 /** Whether a PNG carries no EXIF (an eXIf chunk before its image data), so no orientation either. */
 function pngUpright(data: Buffer): boolean {
@@ -171,7 +148,14 @@ export async function decodeRgbForResize(
   size?: { readonly width: number | null; readonly height: number | null },
 ): Promise<DecodedRgb> {
   if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
-  const inJs = size?.width != null && size.height != null && resizedInJs(data, input, size.width, size.height) !== null;
+  const jpeg = isJpeg(data) ? readJpegHeader(data) : null;
+  const inJs =
+    size?.width != null && size.height != null && resizedInJs(data, jpeg, input, size.width, size.height) !== null;
+  // Decoded at its own size either way, so a plain JPEG need not go through libvips (jpeg.ts).
+  if (inJs && jpeg && decodesExactlyInWasm(jpeg, options.maxPixels)) {
+    const decoded = await decodeJpegInWasm(data);
+    if (decoded && resizedInJs(data, jpeg, input, decoded.width, decoded.height) !== null) return decoded;
+  }
   const sharp = await loadSharp();
   try {
     let image = sharp(data, { limitInputPixels: options.maxPixels, failOn: 'truncated', pages: 1, autoOrient: true })
@@ -190,7 +174,7 @@ export async function decodeRgbForResize(
     const rgb = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
     if (info.width === input.width && info.height === input.height)
       return { pixels: rgb, width: input.width, height: input.height };
-    if (inJs && resizedInJs(data, input, info.width, info.height) !== null) {
+    if (inJs && resizedInJs(data, jpeg, input, info.width, info.height) !== null) {
       return { pixels: rgb, width: info.width, height: info.height };
     }
     // The recorded size was stale (the file changed since the scan): let sharp resize.
