@@ -43,6 +43,8 @@ export interface DecodeLane {
 export interface DecodePoolOptions {
   /** Worker threads; 0 decodes in this thread. */
   readonly workers: number;
+  /** Workers kept from job to job (KeptDecodeWorkers); started for this pool alone without. */
+  readonly kept?: KeptDecodeWorkers;
   /** For tests that watch the workers; `new Worker` by default. */
   readonly createWorker?: (url: URL, options: WorkerOptions) => Worker;
 }
@@ -94,26 +96,78 @@ export class DecodePool {
   readonly anyReady: Promise<void>;
   readonly #workers: readonly WorkerLane[];
 
+  readonly #kept: KeptDecodeWorkers | undefined;
+
   constructor(config: BatchDecoderConfig, options: DecodePoolOptions) {
     this.local = new LocalLane(new BatchDecoder(config, { blockingReads: true }));
+    this.#kept = options.kept;
     if (options.workers <= 0) {
       this.#workers = [];
-      this.anyReady = Promise.resolve();
+    } else if (options.kept) {
+      this.#workers = options.kept.take(config, options.workers, options.createWorker);
     } else {
-      const url = workerUrl('decode-worker.js', 'embed');
-      const create = options.createWorker ?? ((u: URL, o: WorkerOptions) => new Worker(u, o));
-      this.#workers = Array.from(
-        { length: options.workers },
-        () => new WorkerLane(create(url, { workerData: config })),
-      );
-      this.anyReady = Promise.any(this.#workers.map((lane) => lane.ready)).then(() => undefined);
-      this.anyReady.catch(() => undefined);
+      this.#workers = startWorkers(config, options.workers, options.createWorker);
     }
+    this.anyReady =
+      this.#workers.length === 0
+        ? Promise.resolve()
+        : Promise.any(this.#workers.map((lane) => lane.ready)).then(() => undefined);
+    this.anyReady.catch(() => undefined);
     this.workers = this.#workers;
   }
 
+  /** Ends the workers, or gives them back to be kept when the job ended `cleanly` (no failure, no stop). */
+  async close(cleanly = false): Promise<void> {
+    if (this.#kept && cleanly) this.#kept.giveBack(this.#workers);
+    else await Promise.all(this.#workers.map((lane) => lane.terminate()));
+  }
+}
+
+function startWorkers(
+  config: BatchDecoderConfig,
+  count: number,
+  createWorker: DecodePoolOptions['createWorker'],
+): WorkerLane[] {
+  const url = workerUrl('decode-worker.js', 'embed');
+  const create = createWorker ?? ((u: URL, o: WorkerOptions) => new Worker(u, o));
+  return Array.from({ length: count }, () => new WorkerLane(create(url, { workerData: config })));
+}
+
+/**
+ * Decode workers kept between the embed jobs of one workspace (a server's, or a benchmark's
+ * rounds), so a job of a few hundred images does not pay their start: a new isolate, the JPEG
+ * decoder, and JIT-compiling the resize again, about a tenth of a CPU-second each. Kept workers
+ * idle do not hold the process open. A job hands them back only when it ended cleanly; a job that
+ * stopped or failed ends them (batches in flight may still be inside).
+ */
+export class KeptDecodeWorkers {
+  #config = '';
+  #lanes: WorkerLane[] = [];
+
+  /** `count` workers for `config`: the kept ones when they match, else new ones (the old ended). */
+  take(config: BatchDecoderConfig, count: number, createWorker?: DecodePoolOptions['createWorker']): WorkerLane[] {
+    const key = JSON.stringify(config);
+    const lanes = this.#lanes;
+    this.#lanes = [];
+    if (key === this.#config && lanes.length === count && lanes.every((lane) => lane.usable)) {
+      for (const lane of lanes) lane.hold(true);
+      return lanes;
+    }
+    for (const lane of lanes) void lane.terminate();
+    this.#config = key;
+    return startWorkers(config, count, createWorker);
+  }
+
+  giveBack(lanes: readonly WorkerLane[]): void {
+    for (const lane of this.#lanes) void lane.terminate();
+    this.#lanes = [...lanes];
+    for (const lane of lanes) lane.hold(false);
+  }
+
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map((lane) => lane.terminate()));
+    const lanes = this.#lanes;
+    this.#lanes = [];
+    await Promise.all(lanes.map((lane) => lane.terminate()));
   }
 }
 
@@ -206,6 +260,17 @@ class WorkerLane implements DecodeLane {
 
   terminate(): Promise<void> {
     return this.#watch.terminate('the image decoders were closed');
+  }
+
+  /** Whether the worker can take another job: it has not failed, and nothing of the last is in flight. */
+  get usable(): boolean {
+    return this.#failure === null && this.#decodes.size === 0 && this.#seals.size === 0;
+  }
+
+  /** Keeps the process open while a job uses the worker (`busy`), and not while it is kept idle. */
+  hold(busy: boolean): void {
+    if (busy) this.#worker.ref();
+    else this.#worker.unref();
   }
 
   #post(message: DecodeRequest, transfer: ArrayBuffer[] = []): void {

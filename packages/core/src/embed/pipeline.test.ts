@@ -10,6 +10,7 @@ import { openStore } from '../store/open.js';
 import { initWorkspace } from '../workspace/workspace.js';
 import { type Embedder, type TensorEmbedder, takesTensors } from './embedder.js';
 import { loadEmbedder } from './load.js';
+import { KeptDecodeWorkers } from './decode-pool.js';
 import { embedPending } from './pipeline.js';
 
 let dir: string;
@@ -234,6 +235,55 @@ describe('embed pipeline', () => {
     },
     30_000,
   );
+
+  it('keeps its decode workers for the next job after a clean one, and starts new ones after a stopped one', async () => {
+    const kept = new KeptDecodeWorkers();
+    let started = 0;
+    const createDecodeWorker = (url: URL, workerOptions: WorkerOptions): Worker => {
+      started++;
+      return new Worker(url, workerOptions);
+    };
+    const embedder = await loadEmbedder(spec);
+    const run = async (name: string, signal?: AbortSignal): Promise<string> => {
+      const workspaceDir = join(dir, `ws-kept-${name}`);
+      const ws = await initWorkspace({ images, workspace: workspaceDir, model: spec });
+      await ws.scan();
+      await ws.close();
+      const store = await openStore(undefined, join(workspaceDir, 'autolabel.db'));
+      try {
+        const options = { imagesRoot: images, maxPixels: 1e8, dtype: 'float32' as const, spec, batchSize: 4 };
+        await embedPending(store, embedder, {
+          ...options,
+          decodeWorkers: 2,
+          keptDecodeWorkers: kept,
+          createDecodeWorker,
+          signal,
+        });
+      } finally {
+        await store.close();
+      }
+      return workspaceDir;
+    };
+    try {
+      const first = await run('first');
+      expect(started).toBe(2);
+      const second = await run('second');
+      expect(started).toBe(2);
+      for (const workspaceDir of [first, second]) {
+        const stored = storedVectors(workspaceDir);
+        expect(stored.size).toBe(21);
+        for (const [path, vector] of stored) expect(Array.from(vector)).toEqual(Array.from(await expectedFor(path)));
+      }
+      const stop = new AbortController();
+      stop.abort();
+      await run('stopped', stop.signal);
+      await run('after');
+      expect(started).toBe(4);
+    } finally {
+      await kept.close();
+      await embedder.close();
+    }
+  }, 30_000);
 
   it('fails with an error, not a hang, when a decode worker dies, and the next run embeds the rest once', async () => {
     const workspaceDir = join(dir, 'ws-crash');

@@ -13,6 +13,7 @@ import {
   type DecodePoolOptions,
   decodesInTurns,
   defaultDecodeWorkers,
+  type KeptDecodeWorkers,
 } from './decode-pool.js';
 import { type Embedder, takesTensors } from './embedder.js';
 
@@ -35,6 +36,8 @@ export interface EmbedOptions {
   readonly takeTurns?: boolean;
   /** For tests that watch the decode workers (see DecodePoolOptions). */
   readonly createDecodeWorker?: DecodePoolOptions['createWorker'];
+  /** Decode workers to take and give back, kept from job to job; started for this job alone without. */
+  readonly keptDecodeWorkers?: KeptDecodeWorkers;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
 }
@@ -233,7 +236,11 @@ export async function embedItems(
   };
 
   const workers = options.decodeWorkers ?? defaultDecodeWorkers(total, batchSize);
-  const pool = new DecodePool(config, { workers, createWorker: options.createDecodeWorker });
+  const pool = new DecodePool(config, {
+    workers,
+    kept: options.keptDecodeWorkers,
+    createWorker: options.createDecodeWorker,
+  });
   // This thread decodes alone in a small job; with workers, until one of them is ready (a worker
   // that fails to start shows it in its own first decode).
   let bridged = false;
@@ -249,7 +256,7 @@ export async function embedItems(
     ]);
     await running;
   } finally {
-    await pool.close();
+    await pool.close(failure === null && !signal?.aborted);
   }
   if (failure !== null) throw failure;
   return {

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { AutolabelError, messageOf } from '../errors.js';
+import { KeptDecodeWorkers } from '../embed/decode-pool.js';
 import type { Embedder } from '../embed/embedder.js';
 import { loadEmbedder } from '../embed/load.js';
 import { type EmbedResult, embedPending } from '../embed/pipeline.js';
@@ -253,6 +254,8 @@ export class Workspace {
   /** The data quality audit: likely label errors, near-duplicates, outliers (workspace/audit.ts). */
   readonly audit: WorkspaceAudit;
   readonly #store: Store;
+  /** The embed jobs' decode workers, kept between them (a server embeds as images arrive). */
+  readonly #decodeWorkers = new KeptDecodeWorkers();
   readonly #ctx: WorkspaceContext;
   #config: WorkspaceConfig;
   /** `modelId()` by resolved spec, once found. */
@@ -340,6 +343,7 @@ export class Workspace {
         batchSize: options.batchSize,
         prefetch: options.prefetch,
         decodeWorkers: options.decodeWorkers,
+        keptDecodeWorkers: this.#decodeWorkers,
         signal: options.signal,
         onProgress: options.onProgress,
       };
@@ -517,6 +521,7 @@ export class Workspace {
   }
 
   async close(): Promise<void> {
+    await this.#decodeWorkers.close();
     await this.#store.close();
   }
 
