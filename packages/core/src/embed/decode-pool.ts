@@ -1,8 +1,7 @@
 /**
  * @module The embed pipeline's decode pool: worker threads that each fill batch buffers with
  * model-ready images (read, decode, resize, normalise), or one decoder in this thread where a worker
- * is not worth it (a small job). A worker that crashes fails its requests
- * with an AutolabelError.
+ * is not worth it (a small job). A worker that crashes fails its requests with an AutolabelError.
  */
 import { availableParallelism } from 'node:os';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
@@ -55,9 +54,9 @@ export interface DecodePoolOptions {
  * one per core where decoding and the model take turns (decodesInTurns), so that every core decodes
  * in the decoders' turn, and else one per core the model leaves free. A worker decodes a JPEG on
  * its own thread (image/jpeg.ts), one at a time. On 2 cores, in one bench:embed run with 600
- * images a job (--decode-workers 0,2): tf_flowers photos ran at 0.68 of bare inference with 2
- * workers against 0.64 in this thread; CIFAR-10's 32 px thumbnails, which cost next to nothing to
- * decode, at 0.80 against 0.82.
+ * images a job, each job starting its own workers (--decode-workers 0,2): tf_flowers photos ran at
+ * 0.68 of bare inference with 2 workers against 0.64 in this thread; CIFAR-10's 32 px thumbnails,
+ * which cost next to nothing to decode, at 0.80 against 0.82.
  */
 export function defaultDecodeWorkers(images: number, batchSize: number): number {
   if (images <= 8 * batchSize) return 0;

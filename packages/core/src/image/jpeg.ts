@@ -2,9 +2,10 @@
  * @module JPEG files without libvips: their header read here (orientation, colour profile, frame),
  * and plain ones decoded in WebAssembly by mozjpeg, the library sharp's libvips decodes JPEG with
  * (jSquash's build). It gives the same bytes as sharp's decode at about two thirds of its CPU for a
- * photo, and a twentieth for a thumbnail: libvips' pipeline costs about 0.5 CPU-ms an image before
+ * photo, and a tenth for a thumbnail: libvips' pipeline costs about 0.5 CPU-ms an image before
  * any pixel is decoded (bench:embed --check-resize). Anything the two could disagree on (a
- * colour profile, CMYK, an EXIF rotation, a decoder warning) is left to sharp.
+ * colour profile, CMYK, an EXIF rotation, a decoder warning) is left to sharp. The Emscripten glue
+ * defines a bare `globalThis.ImageData` (width, height, data) where the runtime has none (Node has none).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
