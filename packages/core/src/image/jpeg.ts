@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { DecodedRgb } from './decode.js';
 
 export const isJpeg = (data: Uint8Array): boolean =>
@@ -147,7 +148,7 @@ function loadDecoder(): Promise<MozJpegModule> {
     const require = createRequire(import.meta.url);
     const glue = require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.js');
     const [factory, wasm] = await Promise.all([
-      import(glue).then((m: { default: MozJpegFactory }) => m.default),
+      import(pathToFileURL(glue).href).then((m: { default: MozJpegFactory }) => m.default),
       wasmApi().compile(readFileSync(glue.replace(/\.js$/, '.wasm'))),
     ]);
     return { factory, wasm };
@@ -165,9 +166,21 @@ function loadDecoder(): Promise<MozJpegModule> {
   return instance;
 }
 
+/**
+ * The decoder, or null where it cannot load (its WebAssembly missing from the install, say): it only
+ * saves CPU, so sharp then decodes every file, as it would have.
+ */
+async function decoderOrNull(): Promise<MozJpegModule | null> {
+  try {
+    return await loadDecoder();
+  } catch {
+    return null; // the rejected load is kept: it is not tried again
+  }
+}
+
 /** Loads the decoder ahead of the first image (a decode worker does, before it says it is ready). */
 export async function preloadJpegDecoder(): Promise<void> {
-  await loadDecoder();
+  await decoderOrNull();
 }
 
 /**
@@ -175,7 +188,8 @@ export async function preloadJpegDecoder(): Promise<void> {
  * null when libjpeg warns or fails, for sharp to decode (or refuse) as it would have.
  */
 export async function decodeJpegInWasm(data: Buffer): Promise<DecodedRgb | null> {
-  const decoder = await loadDecoder();
+  const decoder = await decoderOrNull();
+  if (!decoder) return null;
   messages = 0;
   let decoded: ReturnType<MozJpegModule['decode']>;
   try {
