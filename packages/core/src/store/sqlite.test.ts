@@ -305,6 +305,33 @@ describe('sqlite store at scale', () => {
     await store.close();
   });
 
+  it('saves every suggestion of a fresh table as given, across its transactions and its many-row inserts', async () => {
+    const store = openSqliteStore(join(dir, 'fresh-many.db'));
+    // Two transactions' worth and a remainder that fills neither a many-row insert nor a chunk.
+    const count = 2048 + 3 * 64 + 5;
+    await store.applyScan({
+      upserts: Array.from({ length: count }, (_, i) => image(`p/${i}.jpg`, `h${i}`)),
+      moves: [],
+      removals: [],
+    });
+    const ids = (await store.listImages()).map((r) => r.id);
+    const given = ids.map((id, i) => ({
+      imageId: id,
+      label: i % 3 === 0 ? 'cat' : 'dog',
+      confidence: (i % 997) / 997,
+      runnerUp: i % 2 === 0 ? 'dog' : null,
+      runnerUpConfidence: i % 2 === 0 ? (i % 101) / 1000 : null,
+      status: 'suggested' as const,
+    }));
+    const fitId = await store.saveFit(fit, given);
+    const stored = new Map((await store.listSuggestions()).map((s) => [s.imageId, s]));
+    expect(stored.size).toBe(count);
+    for (const s of given) {
+      expect(stored.get(s.imageId)).toMatchObject({ ...s, fitId });
+    }
+    await store.close();
+  });
+
   it('keeps float16 embeddings in float16 when loading them, and reads them back as float32 rows', async () => {
     const store = openSqliteStore(join(dir, 'half.db'));
     await store.applyScan({ upserts: [image('a.jpg', 'h1'), image('b.jpg', 'h2')], moves: [], removals: [] });

@@ -11,7 +11,9 @@ import { abandoned, type LockRow, processSpace, seconds } from './locks.js';
 import { bestEffort, write, type WriteTarget } from './transaction.js';
 
 /** Suggestions written per transaction while a fit is saved. */
-const SAVE_CHUNK = 2000;
+const SAVE_CHUNK = 2048;
+/** Suggestions one INSERT of a save by table writes (7 parameters each, well under SQLite's 32,766). */
+const ROWS_PER_INSERT = 64;
 
 /**
  * A save that changes at most this many suggestions writes just those, in one transaction, instead
@@ -186,16 +188,26 @@ export class FitSaves {
         return id;
       });
       started = true;
-      // Prepared only now: the table it writes did not exist before.
-      const insert = db.prepare<SuggestionParams>(
-        `INSERT INTO suggestions_next (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      // Prepared only now: the table they write did not exist before. Rows go in ROWS_PER_INSERT at
+      // a time: 0.74 against 0.95-1.00 CPU-s a million rows one by one (in memory, side by side).
+      const insertInto =
+        'INSERT INTO suggestions_next (image_id, fit_id, label, confidence, runner_up, runner_up_confidence, status) VALUES ';
+      const insertOne = db.prepare<SuggestionParams>(`${insertInto}(?, ?, ?, ?, ?, ?, ?)`);
+      const insertMany = db.prepare<unknown[][]>(
+        insertInto + Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', '),
       );
+      const values: unknown[] = [];
       for (let start = 0; start < suggestions.length; start += SAVE_CHUNK) {
         write(this.#target, 'save suggestions', () => {
           this.#refreshLock(owner);
           const end = Math.min(suggestions.length, start + SAVE_CHUNK);
-          for (let i = start; i < end; i++) insert.run(...suggestionParams(suggestions[i]!, fitId));
+          let i = start;
+          for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) {
+            values.length = 0;
+            for (let r = i; r < i + ROWS_PER_INSERT; r++) values.push(...suggestionParams(suggestions[r]!, fitId));
+            insertMany.run(values);
+          }
+          for (; i < end; i++) insertOne.run(...suggestionParams(suggestions[i]!, fitId));
         });
       }
       write(this.#target, 'finish saving a fit', () => {
