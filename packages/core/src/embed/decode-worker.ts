@@ -4,7 +4,7 @@
  * by decode-pool.ts, which defines the messages.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { preloadDecoder } from '../image/decode.js';
+import { preloadJpegDecoder } from '../image/jpeg.js';
 import { describeError } from './backends/worker-slot.js';
 import { BatchDecoder, type BatchDecoderConfig } from './batch-decoder.js';
 import type { DecodeReply, DecodeRequest } from './decode-pool.js';
@@ -12,8 +12,9 @@ import type { DecodeReply, DecodeRequest } from './decode-pool.js';
 async function main(port: NonNullable<typeof parentPort>, config: BatchDecoderConfig): Promise<void> {
   const decoder = new BatchDecoder(config, { blockingReads: true });
   const post = (message: DecodeReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
-  // Requests sent meanwhile wait in the port's queue until the listener below is attached.
-  await preloadDecoder();
+  // Requests sent meanwhile wait in the port's queue until the listener below is attached. sharp
+  // loads at the first image that needs it: it costs a worker about 85 CPU-ms, twice the rest of its start.
+  await preloadJpegDecoder();
   post({ type: 'ready' });
   port.on('message', (message: DecodeRequest) => {
     try {

@@ -8,7 +8,6 @@ import {
   isJpeg,
   type JpegHeader,
   jpegUpright,
-  preloadJpegDecoder,
   readJpegHeader,
 } from './jpeg.js';
 import { resizeBilinearRgb, resizeLinearRgb, resizesLinearInJs } from './resize.js';
@@ -17,15 +16,6 @@ import { ImageSkipError } from './skip.js';
 /** sharp (libvips, a native add-on) loads with the first image read, not when core is imported. */
 async function loadSharp(): Promise<typeof Sharp> {
   return (await import('sharp')).default;
-}
-
-/**
- * Loads the JPEG decoder ahead of the first image (a decode worker does, before it says it is
- * ready). sharp waits for the first image that needs it: loading it costs a worker about 85 CPU-ms,
- * twice the rest of its start.
- */
-export async function preloadDecoder(): Promise<void> {
-  await preloadJpegDecoder();
 }
 
 export interface ImageInfo {
@@ -148,7 +138,8 @@ export async function decodeRgbForResize(
   size?: { readonly width: number | null; readonly height: number | null },
 ): Promise<DecodedRgb> {
   if (data.length === 0) throw new ImageSkipError({ reason: 'empty-file', detail: '0 bytes' });
-  const jpeg = isJpeg(data) ? readJpegHeader(data) : null;
+  // Only a recorded size lets JavaScript resize (and so mozjpeg decode): read the header for it alone.
+  const jpeg = size && isJpeg(data) ? readJpegHeader(data) : null;
   const inJs =
     size?.width != null && size.height != null && resizedInJs(data, jpeg, input, size.width, size.height) !== null;
   // Decoded at its own size either way, so a plain JPEG need not go through libvips (jpeg.ts).
