@@ -1,4 +1,6 @@
 /** @module @autolabel/core: the engine behind the CLI and the server. */
+// First: onnxruntime's telemetry is off before anything can load it (util/onnxruntime.ts).
+import './util/onnxruntime.js';
 export * from './errors.js';
 export { type Embedder, takesTensors, type TensorEmbedder } from './embed/embedder.js';
 export { type TensorFormat, tensorLut, writeTensor } from './embed/tensor.js';

@@ -3,6 +3,8 @@
  * heads, calibration, pick strategies, certification bounds) for the benchmarks and tests that study
  * them one by one. The CLI and the server use the workspace API of '@autolabel/core' instead.
  */
+// First: onnxruntime's telemetry is off before anything can load it (util/onnxruntime.ts).
+import './util/onnxruntime.js';
 export * from './learn/index.js';
 export * from './select/index.js';
 export * from './verify/index.js';

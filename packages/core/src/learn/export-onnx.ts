@@ -17,6 +17,7 @@ import type { ImageInputSpec } from '../domain/index.js';
 import { AutolabelError, messageOf } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readJsonFile } from '../util/json.js';
+import { loadOnnxRuntime } from '../util/onnxruntime.js';
 import { featureDim, type FeatureTransform } from './features.js';
 import type { LinearHead } from './logistic.js';
 import {
@@ -35,10 +36,6 @@ import {
 type ModelProto = OnnxSchema.ModelProto;
 type GraphProto = OnnxSchema.IGraphProto;
 
-/** onnxruntime (a native add-on) loads with the first export, not when core is imported. */
-function loadOrt(): Promise<typeof Ort> {
-  return import('onnxruntime-node');
-}
 
 /** Name of the exported model's input: float32 [N, H, W, 3], RGB values 0..255. */
 export const PIXELS_INPUT = 'pixels';
@@ -212,7 +209,7 @@ interface Backbone {
  * it feeds, its layout and the rank of the first output decide the preprocessing and pooling.
  */
 async function probeBackbone(bytes: Uint8Array, modelPath: string, input: ImageInputSpec): Promise<Backbone> {
-  const ort = await loadOrt();
+  const ort = await loadOnnxRuntime();
   let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -511,7 +508,7 @@ async function checkExported(
   modelPath: string,
 ): Promise<void> {
   try {
-    const ort = await loadOrt();
+    const ort = await loadOnnxRuntime();
     const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     try {
       const dims = [1, input.height, input.width, 3];

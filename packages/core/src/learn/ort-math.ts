@@ -5,6 +5,7 @@
  * first kernel, not when core is imported.
  */
 import type * as Ort from 'onnxruntime-node';
+import { loadOnnxRuntime } from '../util/onnxruntime.js';
 import { matrix, type Matrix } from './matrix.js';
 import { encodeModel, FLOAT, INT64, intAttr, valueInfo } from './onnx-graph.js';
 
@@ -32,7 +33,7 @@ export class OrtMath {
   /** op(A) * op(B) where op transposes when asked. */
   async gemm(a: Matrix, b: Matrix, transposeA = false, transposeB = false): Promise<Matrix> {
     const session = await this.#session(`gemm:${+transposeA}${+transposeB}`, () => gemmGraph(transposeA, transposeB));
-    const ort = await loadOrt();
+    const ort = await loadOnnxRuntime();
     const result = await session.run({ A: tensor(ort, a), B: tensor(ort, b) });
     const c = result.C!;
     const [rows, cols] = c.dims as [number, number];
@@ -46,7 +47,7 @@ export class OrtMath {
   async topK(queries: Matrix, base: Matrix, k: number, chunkRows = 1024): Promise<Neighbours> {
     const kk = Math.min(k, base.rows);
     const session = await this.#session('knn', knnGraph);
-    const ort = await loadOrt();
+    const ort = await loadOnnxRuntime();
     const indices = new Int32Array(queries.rows * kk);
     const scores = new Float32Array(queries.rows * kk);
     const baseTensor = tensor(ort, base);
@@ -75,7 +76,7 @@ export class OrtMath {
   #session(key: string, build: () => Uint8Array): Promise<Ort.InferenceSession> {
     let session = this.#sessions.get(key);
     if (!session) {
-      session = loadOrt().then((ort) =>
+      session = loadOnnxRuntime().then((ort) =>
         ort.InferenceSession.create(build(), {
           intraOpNumThreads: this.#threads ?? 0,
           interOpNumThreads: 1,
@@ -90,9 +91,6 @@ export class OrtMath {
   }
 }
 
-function loadOrt(): Promise<typeof Ort> {
-  return import('onnxruntime-node');
-}
 
 function tensor(ort: typeof Ort, m: Matrix): Ort.Tensor {
   return new ort.Tensor('float32', m.data, [m.rows, m.cols]);

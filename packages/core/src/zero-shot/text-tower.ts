@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type * as Ort from 'onnxruntime-node';
 import { AutolabelError, messageOf } from '../errors.js';
 import { type Matrix, matrix } from '../learn/matrix.js';
+import { loadOnnxRuntime } from '../util/onnxruntime.js';
 
 /** The files of one text tower, and what names it. */
 export interface TextTowerFiles {
@@ -51,7 +52,7 @@ const SIGLIP_LENGTH = 64;
 
 export async function openTextTower(files: TextTowerFiles, options: TextTowerOptions = {}): Promise<TextTower> {
   const tokenize = await loadTokenizer(files);
-  const ort = await import('onnxruntime-node');
+  const ort = await loadOnnxRuntime();
   let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(files.modelPath, {
