@@ -26,8 +26,7 @@ import {
   readImageInfo,
   parseModelSpec,
   takesTensors,
-  tensorLut,
-  writeTensor,
+  TensorWriter,
 } from '@autolabel/core';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -201,7 +200,7 @@ if (parsed.kind === 'onnx' && takesTensors(probe)) {
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const values = new Float32Array(pixels.length);
-  writeTensor(pixels, batchSize, width * height, tensorLut(format), format.channelsLast, values);
+  new TensorWriter(format).write(pixels, batchSize, width * height, values);
   const dims = format.channelsLast ? [batchSize, height, width, 3] : [batchSize, 3, height, width];
   const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', values, dims) };
   bareBatch = async () => void (await session.run(feeds));

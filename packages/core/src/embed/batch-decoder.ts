@@ -11,7 +11,7 @@ import { messageOf } from '../errors.js';
 import { type DecodedRgb, decodeRgbForResize } from '../image/decode.js';
 import { resizeBilinearRgb, resizeBilinearTensor, resizeLinearRgb, resizeLinearTensor } from '../image/resize.js';
 import { ImageSkipError, type Skip } from '../image/skip.js';
-import { type TensorFormat, tensorLut, writeTensor } from './tensor.js';
+import { type TensorFormat, TensorWriter } from './tensor.js';
 
 /** What a batch buffer holds per image: the model's float32 tensor, or packed RGB bytes (HWC). */
 export type BatchLayout = { readonly kind: 'tensor'; readonly format: TensorFormat } | { readonly kind: 'bytes' };
@@ -39,7 +39,7 @@ export function batchBytes(config: BatchDecoderConfig, count: number): number {
 export class BatchDecoder {
   readonly #config: BatchDecoderConfig;
   readonly #plane: number;
-  readonly #lut: Float32Array | null;
+  readonly #writer: TensorWriter | null;
   readonly #buffers = new Map<number, ArrayBuffer>();
   readonly #blockingReads: boolean;
 
@@ -54,7 +54,7 @@ export class BatchDecoder {
     this.#config = config;
     this.#blockingReads = options.blockingReads ?? false;
     this.#plane = config.input.width * config.input.height;
-    this.#lut = config.layout.kind === 'tensor' ? tensorLut(config.layout.format) : null;
+    this.#writer = config.layout.kind === 'tensor' ? new TensorWriter(config.layout.format) : null;
   }
 
   /** Takes `buffer` to fill as batch `batch`. */
@@ -78,13 +78,12 @@ export class BatchDecoder {
     const { pixels, width: w, height: h } = decoded;
     const sized = w === width && h === height;
     const up = w <= width && h <= height;
-    if (this.#lut && this.#config.layout.kind === 'tensor') {
-      const channelsLast = this.#config.layout.format.channelsLast;
+    if (this.#writer) {
       const out = new Float32Array(buffer);
-      // An image JavaScript resizes is resized straight into the tensor: decodeRgb's bytes, looked up.
-      if (sized) writeTensor(pixels, 1, this.#plane, this.#lut, channelsLast, out, slot);
-      else if (up) resizeBilinearTensor(pixels, w, h, width, height, this.#lut, channelsLast, out, slot);
-      else resizeLinearTensor(pixels, w, h, width, height, this.#lut, channelsLast, out, slot);
+      // An image JavaScript resizes is resized straight into the tensor: decodeRgb's bytes, written.
+      if (sized) this.#writer.write(pixels, 1, this.#plane, out, slot);
+      else if (up) resizeBilinearTensor(pixels, w, h, width, height, this.#writer, out, slot);
+      else resizeLinearTensor(pixels, w, h, width, height, this.#writer, out, slot);
     } else {
       const rgb = sized
         ? pixels
@@ -104,7 +103,7 @@ export class BatchDecoder {
     const buffer = this.#buffer(batch);
     this.#buffers.delete(batch);
     const values = this.#plane * 3;
-    const view = this.#lut ? new Float32Array(buffer) : new Uint8Array(buffer);
+    const view = this.#writer ? new Float32Array(buffer) : new Uint8Array(buffer);
     slots.forEach((slot, i) => {
       if (slot !== i) view.copyWithin(i * values, slot * values, (slot + 1) * values);
     });

@@ -1,12 +1,15 @@
 /**
- * @module The inner loops of resize.ts's linear downscale as WebAssembly SIMD, assembled here from
- * the instruction list below (no binary in the repository, no build step): libvips' reduce adds
- * 12-bit fixed-point products of bytes, which 128-bit integer lanes do sixteen bytes at a time,
- * several times faster than JavaScript's scalar loops. Same arithmetic, same bytes.
+ * @module The inner loops of preparing an image for a model, as WebAssembly SIMD assembled here from
+ * the instruction lists below (no binary in the repository, no build step): resize.ts's linear
+ * downscale (libvips' reduce: 12-bit fixed-point products of bytes, sixteen bytes at a time) and
+ * bilinear upscale, and tensor.ts's bytes to a model's floats. Each does JavaScript's arithmetic
+ * (integer, or double where JavaScript's is), so gives the same bytes and floats, at a fraction of
+ * the CPU of its scalar loop.
  */
 
 // Opcodes (WebAssembly core spec, binary format; SIMD ops follow the 0xfd prefix).
 const I32 = 0x7f;
+const F64 = 0x7c;
 const V128 = 0x7b;
 const op = {
   block: 0x02,
@@ -27,6 +30,7 @@ const simd = {
   load: 0x00,
   store: 0x0b,
   const: 0x0c,
+  shuffle: 0x0d,
   i16x8Splat: 0x10,
   i32x4ExtractLane: 0x1b,
   load32Zero: 0x5c,
@@ -38,6 +42,16 @@ const simd = {
   i32x4Add: 0xae,
   i32x4ExtmulLowU: 0xbe,
   i32x4ExtmulHighU: 0xbf,
+  i32x4ExtendLowU: 0xa9,
+  i32x4ExtendHighU: 0xaa,
+  f32x4DemoteF64x2Zero: 0x5e,
+  f64x2Add: 0xf0,
+  f64x2Mul: 0xf2,
+  f64x2ConvertLowI32x4U: 0xff,
+  f64x2Splat: 0x14,
+  f64x2Sub: 0xf1,
+  f64x2PromoteLowF32x4: 0x5f,
+  i32x4TruncSatF64x2SZero: 0xfc,
 } as const;
 
 function uleb(value: number): number[] {
@@ -213,6 +227,148 @@ function colsBody(): number[] {
   return b.bytes();
 }
 
+/** Lanes of an i8x16.shuffle: lane k of the result is byte picks[k] of the two operands (16 and up: the second). */
+const lanes = (picks: (k: number) => number): number[] => Array.from({ length: 16 }, (_, k) => picks(k));
+/** The low 8 bytes of each operand side by side (two f32 pairs, or the high pair of one i32x4 moved down). */
+const LOW_HALVES = lanes((k) => (k < 8 ? k : k + 8));
+const HIGH_HALF = lanes((k) => 8 + (k % 8));
+
+/**
+ * floats(src, n, out, pattern): out[j] = f32(f64(byte(src + j)) * scale[j % 6] + offset[j % 6]) for
+ * j < n, in steps of 48 (up to 47 values past n are written too), `pattern` holding three f64 pairs
+ * of scales and then three of offsets: a model's normalisation, in the same double arithmetic as
+ * JavaScript's `v * scale + offset` stored into a Float32Array (the same floats as tensorLut's).
+ */
+function floatsBody(): number[] {
+  const b = new Body(['src', 'n', 'out', 'pattern']);
+  for (const name of ['j', 'o']) b.local(name, I32);
+  const constants = ['s0', 's1', 's2', 'f0', 'f1', 'f2'];
+  for (const name of [...constants, 'v', 'h', 'q']) b.local(name, V128);
+  constants.forEach((name, k) =>
+    b
+      .get('pattern')
+      .v(simd.load, 0, ...uleb(16 * k))
+      .set(name),
+  );
+  b.i32(0).set('j');
+  b.get('out').set('o');
+  b.loopUntil('j', 'n', 48, () => {
+    for (let part = 0; part < 3; part++) {
+      b.get('src')
+        .get('j')
+        .emit(op.i32Add)
+        .v(simd.load, 0, ...uleb(16 * part))
+        .set('v');
+      for (let half = 0; half < 2; half++) {
+        b.get('v')
+          .v(half ? simd.i16x8ExtendHighU : simd.i16x8ExtendLowU)
+          .set('h');
+        for (let quarter = 0; quarter < 2; quarter++) {
+          const first = part * 16 + half * 8 + quarter * 4; // value index of lane 0 in this step
+          b.get('h')
+            .v(quarter ? simd.i32x4ExtendHighU : simd.i32x4ExtendLowU)
+            .set('q');
+          b.get('o');
+          for (const pair of [0, 1]) {
+            const k = (first / 2 + pair) % 3;
+            b.get('q');
+            if (pair) b.get('q').v(simd.shuffle, ...HIGH_HALF);
+            b.v(simd.f64x2ConvertLowI32x4U);
+            b.get(`s${k}`).v(simd.f64x2Mul).get(`f${k}`).v(simd.f64x2Add).v(simd.f32x4DemoteF64x2Zero);
+          }
+          b.v(simd.shuffle, ...LOW_HALVES).v(simd.store, 0, ...uleb(4 * first));
+        }
+      }
+    }
+    b.add('o', 4 * 48);
+  });
+  return b.bytes();
+}
+
+/**
+ * planes(src, pixels, out, stride): packed RGB at src split into three byte planes at out,
+ * out + stride and out + 2 * stride, 16 pixels a step (up to 15 past `pixels` are written too).
+ */
+function planesBody(): number[] {
+  const b = new Body(['src', 'pixels', 'out', 'stride']);
+  for (const name of ['p', 'at', 'to']) b.local(name, I32);
+  for (const name of ['v0', 'v1', 'v2']) b.local(name, V128);
+  b.i32(0).set('p');
+  b.get('src').set('at');
+  b.loopUntil('p', 'pixels', 16, () => {
+    ['v0', 'v1', 'v2'].forEach((name, k) =>
+      b
+        .get('at')
+        .v(simd.load, 0, ...uleb(16 * k))
+        .set(name),
+    );
+    b.get('out').get('p').emit(op.i32Add).set('to');
+    for (let c = 0; c < 3; c++) {
+      // Pixel k's channel c is byte 3k + c of the 48: from v0 and v1 first, then v2 fills the rest.
+      const byte = (k: number): number => 3 * k + c;
+      b.get('to')
+        .get('v0')
+        .get('v1')
+        .v(simd.shuffle, ...lanes((k) => (byte(k) < 32 ? byte(k) : 0)));
+      b.get('v2').v(simd.shuffle, ...lanes((k) => (byte(k) < 32 ? k : byte(k) - 16)));
+      b.v(simd.store, ...MEMARG_128);
+      b.get('to').get('stride').emit(op.i32Add).set('to');
+    }
+    b.add('at', 48);
+  });
+  return b.bytes();
+}
+
+const HALVES = Array.from(new Uint8Array(Float64Array.of(0.5, 0.5).buffer)); // 0.5 in each f64 lane
+
+/**
+ * lerp(top, bottom, w, out, len): out[i] = trunc(t + (b - t) * w + 0.5) for the float32 values
+ * t = top[i] and b = bottom[i], i < len, in steps of 16 (up to 15 bytes past len are written
+ * too): resize.ts's bilinear vertical pass, in the same double arithmetic as its JavaScript.
+ */
+function lerpBody(): number[] {
+  const b = new Body(['top', 'bottom', 'w', 'out', 'len']);
+  for (const name of ['i', 'at']) b.local(name, I32);
+  for (const name of ['weight', 'half', 't', 'd', 'q0', 'q1', 'q2', 'q3']) b.local(name, V128);
+  b.get('w').v(simd.f64x2Splat).set('weight');
+  b.v(simd.const, ...HALVES).set('half');
+  b.i32(0).set('i');
+  b.loopUntil('i', 'len', 16, () => {
+    b.get('i').i32(4).emit(op.i32Mul).set('at');
+    for (let quad = 0; quad < 4; quad++) {
+      for (const pair of [0, 1]) {
+        // t + (b - t) * w + 0.5 for two lanes (the quad's low or high pair), as doubles: a float32 promotes exactly.
+        b.get('top')
+          .get('at')
+          .emit(op.i32Add)
+          .v(simd.load, 0, ...uleb(16 * quad));
+        if (pair)
+          b.set('t')
+            .get('t')
+            .get('t')
+            .v(simd.shuffle, ...HIGH_HALF);
+        b.v(simd.f64x2PromoteLowF32x4).set('t');
+        b.get('bottom')
+          .get('at')
+          .emit(op.i32Add)
+          .v(simd.load, 0, ...uleb(16 * quad));
+        if (pair)
+          b.set('d')
+            .get('d')
+            .get('d')
+            .v(simd.shuffle, ...HIGH_HALF);
+        b.v(simd.f64x2PromoteLowF32x4).get('t').v(simd.f64x2Sub).get('weight').v(simd.f64x2Mul);
+        b.get('t').v(simd.f64x2Add).get('half').v(simd.f64x2Add).v(simd.i32x4TruncSatF64x2SZero);
+      }
+      b.v(simd.shuffle, ...LOW_HALVES).set(`q${quad}`);
+    }
+    b.get('out').get('i').emit(op.i32Add);
+    b.get('q0').get('q1').v(simd.i16x8NarrowU).get('q2').get('q3').v(simd.i16x8NarrowU).v(simd.i8x16NarrowU);
+    b.v(simd.store, ...MEMARG_128);
+  });
+  return b.bytes();
+}
+
 function section(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];
 }
@@ -220,16 +376,19 @@ function section(id: number, content: number[]): number[] {
 const name = (text: string): number[] => [...uleb(text.length), ...[...text].map((c) => c.charCodeAt(0))];
 
 function moduleBytes(): Uint8Array {
-  const rowsType = [0x60, 4, I32, I32, I32, I32, 0];
+  const fourType = [0x60, 4, I32, I32, I32, I32, 0];
   const colsType = [0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0];
-  const bodies = [rowsBody(), colsBody()];
+  const lerpType = [0x60, 5, I32, I32, F64, I32, I32, 0];
+  // Functions: rows, cols, floats, planes, lerp (types 0, 1, 0, 0, 2).
+  const bodies = [rowsBody(), colsBody(), floatsBody(), planesBody(), lerpBody()];
+  const exported = ['rows', 'cols', 'floats', 'planes', 'lerp'].flatMap((text, i) => [...name(text), 0, i]);
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [2, ...rowsType, ...colsType]),
-    ...section(3, [2, 0, 1]),
+    ...section(1, [3, ...fourType, ...colsType, ...lerpType]),
+    ...section(3, [5, 0, 1, 0, 0, 2]),
     ...section(5, [1, 0x00, 1]),
-    ...section(7, [3, ...name('rows'), 0, 0, ...name('cols'), 0, 1, ...name('memory'), 2, 0]),
-    ...section(10, [2, ...bodies.flat()]),
+    ...section(7, [6, ...exported, ...name('memory'), 2, 0]),
+    ...section(10, [5, ...bodies.flat()]),
   ]);
 }
 
@@ -243,6 +402,9 @@ export interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   rows(taps: number, n: number, out: number, len: number): void;
   cols(taps: number, n: number, src: number, stride: number, height: number, width: number, out: number): void;
+  floats(src: number, n: number, out: number, pattern: number): void;
+  planes(src: number, pixels: number, out: number, stride: number): void;
+  lerp(top: number, bottom: number, w: number, out: number, len: number): void;
 }
 
 /**

@@ -1,10 +1,11 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeRgb } from './decode.js';
-import { tensorLut, writeTensor } from '../embed/tensor.js';
+import { TensorWriter } from '../embed/tensor.js';
 import type { ImageInputSpec } from '../domain/index.js';
 import {
   resizeBilinearRgb,
+  resizeBilinearScalar,
   resizeBilinearTensor,
   resizeLinearRgb,
   resizeLinearTensor,
@@ -18,6 +19,18 @@ describe('resizeBilinearRgb', () => {
     expect(Array.from(out)).toEqual([0, 0, 0, 50, 25, 10, 150, 75, 30, 200, 100, 40]);
   });
 
+  it.each([
+    [32, 32, 224, 224],
+    [7, 5, 19, 13],
+    [1, 1, 3, 2],
+    [100, 37, 101, 300],
+  ])('gives the bytes of its JavaScript loop in WebAssembly (%i x %i to %i x %i)', (sw, sh, dw, dh) => {
+    const src = Uint8Array.from({ length: sw * sh * 3 }, (_, i) => (i * 89 + (i >> 5) * 13) % 256);
+    expect(Buffer.from(resizeBilinearRgb(src, sw, sh, dw, dh)).equals(resizeBilinearScalar(src, sw, sh, dw, dh))).toBe(
+      true,
+    );
+  });
+
   it('is the identity at the same size', () => {
     const src = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 29) % 256);
     expect(Array.from(resizeBilinearRgb(src, 5, 3, 5, 3))).toEqual(Array.from(src));
@@ -25,18 +38,15 @@ describe('resizeBilinearRgb', () => {
 });
 
 describe('resizeBilinearTensor', () => {
-  it.each([false, true])(
-    'writes exactly the bytes of resizeBilinearRgb, looked up (channels last: %s)',
-    (channelsLast) => {
-      const src = Uint8Array.from({ length: 7 * 5 * 3 }, (_, i) => (i * 53 + 11) % 256);
-      const lut = tensorLut({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
-      const want = new Float32Array(2 * 19 * 13 * 3);
-      writeTensor(resizeBilinearRgb(src, 7, 5, 19, 13), 1, 19 * 13, lut, channelsLast, want, 1);
-      const got = new Float32Array(want.length);
-      resizeBilinearTensor(src, 7, 5, 19, 13, lut, channelsLast, got, 1);
-      expect(Array.from(got)).toEqual(Array.from(want));
-    },
-  );
+  it.each([false, true])('writes exactly the bytes of resizeBilinearRgb (channels last: %s)', (channelsLast) => {
+    const src = Uint8Array.from({ length: 7 * 5 * 3 }, (_, i) => (i * 53 + 11) % 256);
+    const writer = new TensorWriter({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
+    const want = new Float32Array(2 * 19 * 13 * 3);
+    writer.write(resizeBilinearRgb(src, 7, 5, 19, 13), 1, 19 * 13, want, 1);
+    const got = new Float32Array(want.length);
+    resizeBilinearTensor(src, 7, 5, 19, 13, writer, got, 1);
+    expect(Array.from(got)).toEqual(Array.from(want));
+  });
 });
 
 describe('decodeRgb of images smaller than the model input', () => {
@@ -132,13 +142,13 @@ describe('resizeLinearRgb', () => {
     expect(resizesLinearInJs(224, 224, 224, 224)).toBe(false);
   });
 
-  it.each([false, true])('writes its bytes into a tensor, looked up (channels last: %s)', (channelsLast) => {
+  it.each([false, true])('writes its bytes into a tensor (channels last: %s)', (channelsLast) => {
     const src = generated(61, 47, 30);
-    const lut = tensorLut({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
+    const writer = new TensorWriter({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
     const want = new Float32Array(2 * 40 * 30 * 3);
-    writeTensor(resizeLinearRgb(src, 61, 47, 40, 30), 1, 40 * 30, lut, channelsLast, want, 1);
+    writer.write(resizeLinearRgb(src, 61, 47, 40, 30), 1, 40 * 30, want, 1);
     const got = new Float32Array(want.length);
-    resizeLinearTensor(src, 61, 47, 40, 30, lut, channelsLast, got, 1);
+    resizeLinearTensor(src, 61, 47, 40, 30, writer, got, 1);
     expect(Array.from(got)).toEqual(Array.from(want));
   });
 });

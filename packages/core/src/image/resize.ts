@@ -5,6 +5,7 @@
  * Each writes bytes, or straight into a model's float tensor through a lookup table (the same
  * bytes, looked up), saving a pass over the image.
  */
+import type { TensorWriter } from '../embed/tensor.js';
 import { reduceKernels, reduceKernelsAvailable } from './reduce-kernels.js';
 
 /** Source coordinate taps for each output position: half-pixel centres, clamped at the edges (as PIL's bilinear). */
@@ -23,10 +24,15 @@ function taps(source: number, target: number): { lo: Int32Array; hi: Int32Array;
   return { lo, hi, weight };
 }
 
-/** The horizontal pass over the source rows: sh rows of dw RGB values, unrounded. */
-function horizontalPass(src: Uint8Array, sw: number, sh: number, dw: number): Float32Array {
+/** The horizontal pass over the source rows: sh rows of dw RGB values, unrounded (into `rows` when given). */
+function horizontalPass(
+  src: Uint8Array,
+  sw: number,
+  sh: number,
+  dw: number,
+  rows = new Float32Array(sh * dw * 3),
+): Float32Array {
   const xs = taps(sw, dw);
-  const rows = new Float32Array(sh * dw * 3);
   for (let y = 0; y < sh; y++) {
     const srcRow = y * sw * 3;
     const outRow = y * dw * 3;
@@ -45,6 +51,13 @@ function horizontalPass(src: Uint8Array, sw: number, sh: number, dw: number): Fl
 
 /** Resizes `src` (sw x sh, RGB) to dw x dh with bilinear interpolation; meant for upscaling (no antialiasing). */
 export function resizeBilinearRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+  return reduceKernelsAvailable()
+    ? resizeBilinearView(src, sw, sh, dw, dh).slice()
+    : resizeBilinearScalar(src, sw, sh, dw, dh);
+}
+
+/** @internal resizeBilinearRgb in JavaScript alone: where the runtime lacks WebAssembly SIMD (and for tests). */
+export function resizeBilinearScalar(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
   // Horizontal pass over the source rows, then vertical pass: each output value costs two taps per pass.
   const rows = horizontalPass(src, sw, sh, dw);
   const ys = taps(sh, dh);
@@ -65,42 +78,43 @@ export function resizeBilinearRgb(src: Uint8Array, sw: number, sh: number, dw: n
 }
 
 /**
- * resizeBilinearRgb's bytes, written as image `at` of a float tensor: value = lut[c * 256 + byte],
- * planar (NCHW) unless `channelsLast`.
+ * resizeBilinearRgb's bytes in the kernels' memory (valid until their next call): the horizontal
+ * pass here, the vertical one (most of the work: dh rows, not sh) in WebAssembly, the same values.
  */
+function resizeBilinearView(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+  const kernels = reduceKernels();
+  const stride = dw * 3;
+  const rowsAt = 0;
+  const outAt = rowsAt + sh * stride * 4 + 64;
+  const grow = outAt + dh * stride + 64 - kernels.memory.buffer.byteLength;
+  if (grow > 0) kernels.memory.grow(Math.ceil(grow / 65536));
+  horizontalPass(src, sw, sh, dw, new Float32Array(kernels.memory.buffer, rowsAt, sh * stride));
+  const ys = taps(sh, dh);
+  for (let y = 0; y < dh; y++) {
+    const top = rowsAt + ys.lo[y]! * stride * 4;
+    const bottom = rowsAt + ys.hi[y]! * stride * 4;
+    kernels.lerp(top, bottom, ys.weight[y]!, outAt + y * stride, stride);
+  }
+  return new Uint8Array(kernels.memory.buffer, outAt, dh * stride);
+}
+
+/** resizeBilinearRgb's bytes, written as image `at` of a float tensor by `writer`. */
 export function resizeBilinearTensor(
   src: Uint8Array,
   sw: number,
   sh: number,
   dw: number,
   dh: number,
-  lut: Float32Array,
-  channelsLast: boolean,
+  writer: TensorWriter,
   out: Float32Array,
   at: number,
 ): void {
-  const rows = horizontalPass(src, sw, sh, dw);
-  const ys = taps(sh, dh);
-  const stride = dw * 3;
-  const plane = dw * dh;
-  const base = at * plane * 3;
-  // Where channel c of pixel p goes: base + p * step + c * gap.
-  const step = channelsLast ? 3 : 1;
-  const gap = channelsLast ? 1 : plane;
-  for (let y = 0; y < dh; y++) {
-    const top = ys.lo[y]! * stride;
-    const bottom = ys.hi[y]! * stride;
-    const w = ys.weight[y]!;
-    for (let x = 0, i = 0, o = base + y * dw * step; x < dw; x++, i += 3, o += step) {
-      // As resizeBilinearRgb rounds into a byte (the value is in [0.5, 255.5]), then the lookup.
-      const r = rows[top + i]!;
-      const g = rows[top + i + 1]!;
-      const b = rows[top + i + 2]!;
-      out[o] = lut[(r + (rows[bottom + i]! - r) * w + 0.5) | 0]!;
-      out[o + gap] = lut[256 + ((g + (rows[bottom + i + 1]! - g) * w + 0.5) | 0)]!;
-      out[o + 2 * gap] = lut[512 + ((b + (rows[bottom + i + 2]! - b) * w + 0.5) | 0)]!;
-    }
+  if (!reduceKernelsAvailable()) {
+    writer.write(resizeBilinearScalar(src, sw, sh, dw, dh), 1, dw * dh, out, at);
+    return;
   }
+  const rgb = resizeBilinearView(src, sw, sh, dw, dh);
+  writer.writeFromKernels(rgb.byteOffset, dw * dh, out, at);
 }
 
 // libvips' linear resize, as sharp runs it for `fit: 'fill', kernel: 'linear'` (vips_resize: a
@@ -272,28 +286,19 @@ function resizeLinearView(src: Uint8Array, sw: number, sh: number, dw: number, d
   return new Uint8Array(memory, outAt, dw * dh * 3);
 }
 
-/** resizeLinearRgb's bytes, written as image `at` of a float tensor as resizeBilinearTensor writes its own. */
+/** resizeLinearRgb's bytes, written as image `at` of a float tensor by `writer`, without leaving the kernels' memory. */
 export function resizeLinearTensor(
   src: Uint8Array,
   sw: number,
   sh: number,
   dw: number,
   dh: number,
-  lut: Float32Array,
-  channelsLast: boolean,
+  writer: TensorWriter,
   out: Float32Array,
   at: number,
 ): void {
   const rgb = resizeLinearView(src, sw, sh, dw, dh);
-  const plane = dw * dh;
-  const base = at * plane * 3;
-  const step = channelsLast ? 3 : 1;
-  const gap = channelsLast ? 1 : plane;
-  for (let p = 0, i = 0, o = base; p < plane; p++, i += 3, o += step) {
-    out[o] = lut[rgb[i]!]!;
-    out[o + gap] = lut[256 + rgb[i + 1]!]!;
-    out[o + 2 * gap] = lut[512 + rgb[i + 2]!]!;
-  }
+  writer.writeFromKernels(rgb.byteOffset, dw * dh, out, at);
 }
 
 /** Whether resizeLinearRgb reproduces sharp for this resize (see there): an axis shrinks, neither by 4 or more. */

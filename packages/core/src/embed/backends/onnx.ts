@@ -10,7 +10,7 @@ import type { ImageInputSpec } from '../../domain/index.js';
 import { decodeShare } from '../decode-pool.js';
 import type { TensorEmbedder } from '../embedder.js';
 import { inputSpecOf, normalisationOf, preprocessorConfigSchema } from '../preprocessor.js';
-import { type TensorFormat, tensorLut, writeTensor } from '../tensor.js';
+import { type TensorFormat, TensorWriter } from '../tensor.js';
 import type { OnnxWorkerData, OnnxWorkerInfo } from './onnx-worker.js';
 import { WorkerSlot, workerUrl } from './worker-slot.js';
 
@@ -104,7 +104,7 @@ export class OnnxEmbedder implements TensorEmbedder {
   readonly threads: number | null;
   #dim = 0;
   readonly #slot: WorkerSlot<OnnxWorkerInfo>;
-  readonly #lut: Float32Array;
+  readonly #writer: TensorWriter;
 
   constructor(
     slot: WorkerSlot<OnnxWorkerInfo>,
@@ -125,7 +125,7 @@ export class OnnxEmbedder implements TensorEmbedder {
     this.batchSize = meta.batchSize;
     this.tensorFormat = { channelsLast: meta.channelsLast, ...meta.normalisation };
     this.threads = meta.threads;
-    this.#lut = tensorLut(this.tensorFormat);
+    this.#writer = new TensorWriter(this.tensorFormat);
   }
 
   get dim(): number {
@@ -150,7 +150,7 @@ export class OnnxEmbedder implements TensorEmbedder {
     }
     const plane = width * height;
     const tensor = new Float32Array(count * plane * 3);
-    writeTensor(pixels, count, plane, this.#lut, this.tensorFormat.channelsLast, tensor);
+    this.#writer.write(pixels, count, plane, tensor);
     return (await this.embedTensor(tensor, count)).features;
   }
 
