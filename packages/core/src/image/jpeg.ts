@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { DecodedRgb } from './decode.js';
+import { reduceKernels, reduceKernelsAvailable } from './reduce-kernels.js';
 
 export const isJpeg = (data: Uint8Array): boolean =>
   data.length > 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
@@ -203,12 +204,26 @@ export async function decodeJpegInWasm(data: Buffer): Promise<DecodedRgb | null>
   const rgba = decoded.data;
   const pixels = width * height;
   if (rgba.length !== pixels * 4) return null;
-  // RGBA to packed RGB in place: each write lands at or before the bytes still to be read.
+  return { pixels: packRgb(rgba, pixels), width, height };
+}
+
+/** RGBA to packed RGB: in WebAssembly SIMD (a sixth of the loop's CPU), else in place here. */
+function packRgb(rgba: Uint8ClampedArray, pixels: number): Uint8Array {
+  if (reduceKernelsAvailable()) {
+    const kernels = reduceKernels();
+    const outAt = Math.ceil((rgba.length + 64) / 64) * 64;
+    const grow = outAt + pixels * 3 + 64 - kernels.memory.buffer.byteLength;
+    if (grow > 0) kernels.memory.grow(Math.ceil(grow / 65536));
+    new Uint8Array(kernels.memory.buffer, 0, rgba.length).set(rgba);
+    kernels.pack(0, pixels, outAt);
+    return new Uint8Array(kernels.memory.buffer, outAt, pixels * 3).slice();
+  }
+  // In place: each write lands at or before the bytes still to be read.
   const rgb = new Uint8Array(rgba.buffer, rgba.byteOffset, pixels * 3);
   for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
     rgb[o] = rgba[i]!;
     rgb[o + 1] = rgba[i + 1]!;
     rgb[o + 2] = rgba[i + 2]!;
   }
-  return { pixels: rgb, width, height };
+  return rgb;
 }

@@ -2,7 +2,7 @@
  * @module The inner loops of preparing an image for a model, as WebAssembly SIMD assembled here from
  * the instruction lists below (no binary in the repository, no build step): resize.ts's linear
  * downscale (libvips' reduce: 12-bit fixed-point products of bytes, sixteen bytes at a time) and
- * bilinear upscale, and tensor.ts's bytes to a model's floats. Each does JavaScript's arithmetic
+ * bilinear upscale, tensor.ts's bytes to a model's floats, and jpeg.ts's RGBA to RGB. Each does JavaScript's arithmetic
  * (integer, or double where JavaScript's is), so gives the same bytes and floats, at a fraction of
  * the CPU of its scalar loop.
  */
@@ -319,6 +319,32 @@ function planesBody(): number[] {
   return b.bytes();
 }
 
+/**
+ * pack(src, pixels, out): RGBA at src to packed RGB at out (alpha dropped), 16 pixels a step (up
+ * to 15 past `pixels` are read and written too).
+ */
+function packBody(): number[] {
+  const b = new Body(['src', 'pixels', 'out']);
+  b.local('p', I32);
+  b.i32(0).set('p');
+  b.loopUntil('p', 'pixels', 16, () => {
+    for (let k = 0; k < 3; k++) {
+      // RGB byte j is byte 4 * floor(j / 3) + j % 3 of the RGBA; output vector k takes them from inputs k and k + 1.
+      const source = (j: number): number => 4 * Math.floor(j / 3) + (j % 3);
+      b.get('out').get('p').i32(3).emit(op.i32Mul, op.i32Add);
+      for (const input of [k, k + 1]) {
+        b.get('src')
+          .get('p')
+          .i32(4)
+          .emit(op.i32Mul, op.i32Add)
+          .v(simd.load, 0, ...uleb(16 * input));
+      }
+      b.v(simd.shuffle, ...lanes((l) => source(16 * k + l) - 16 * k)).v(simd.store, 0, ...uleb(16 * k));
+    }
+  });
+  return b.bytes();
+}
+
 const HALVES = Array.from(new Uint8Array(Float64Array.of(0.5, 0.5).buffer)); // 0.5 in each f64 lane
 
 /**
@@ -379,16 +405,18 @@ function moduleBytes(): Uint8Array {
   const fourType = [0x60, 4, I32, I32, I32, I32, 0];
   const colsType = [0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0];
   const lerpType = [0x60, 5, I32, I32, F64, I32, I32, 0];
-  // Functions: rows, cols, floats, planes, lerp (types 0, 1, 0, 0, 2).
-  const bodies = [rowsBody(), colsBody(), floatsBody(), planesBody(), lerpBody()];
-  const exported = ['rows', 'cols', 'floats', 'planes', 'lerp'].flatMap((text, i) => [...name(text), 0, i]);
+  const threeType = [0x60, 3, I32, I32, I32, 0];
+  // Functions: rows, cols, floats, planes, lerp, pack (types 0, 1, 0, 0, 2, 3).
+  const bodies = [rowsBody(), colsBody(), floatsBody(), planesBody(), lerpBody(), packBody()];
+  const names = ['rows', 'cols', 'floats', 'planes', 'lerp', 'pack'];
+  const exported = names.flatMap((text, i) => [...name(text), 0, i]);
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [3, ...fourType, ...colsType, ...lerpType]),
-    ...section(3, [5, 0, 1, 0, 0, 2]),
+    ...section(1, [4, ...fourType, ...colsType, ...lerpType, ...threeType]),
+    ...section(3, [6, 0, 1, 0, 0, 2, 3]),
     ...section(5, [1, 0x00, 1]),
-    ...section(7, [6, ...exported, ...name('memory'), 2, 0]),
-    ...section(10, [5, ...bodies.flat()]),
+    ...section(7, [7, ...exported, ...name('memory'), 2, 0]),
+    ...section(10, [6, ...bodies.flat()]),
   ]);
 }
 
@@ -405,6 +433,7 @@ export interface Exports {
   floats(src: number, n: number, out: number, pattern: number): void;
   planes(src: number, pixels: number, out: number, stride: number): void;
   lerp(top: number, bottom: number, w: number, out: number, len: number): void;
+  pack(src: number, pixels: number, out: number): void;
 }
 
 /**
