@@ -3,7 +3,12 @@
  * NHWC) and its rescale and normalisation. The embed pipeline's decode workers write them; an
  * embedder given bytes writes them the same way.
  */
-import { type Exports, reduceKernels, reduceKernelsAvailable } from '../image/reduce-kernels.js';
+import {
+  alignKernelAddress as align,
+  type Exports,
+  kernelsWithMemory,
+  reduceKernelsAvailable,
+} from '../image/reduce-kernels.js';
 
 /** How a model takes its pixels as float32. */
 export interface TensorFormat {
@@ -27,12 +32,11 @@ export function tensorLut(format: TensorFormat): Float32Array {
 
 /** Bytes a kernel call may write past the values it was asked for (floats: 47 values; planes: 15 bytes). */
 const SLACK = 48 * 4;
-const align = (at: number): number => Math.ceil(at / 64) * 64;
 
 /**
  * Writes images of packed RGB bytes into a float tensor in a model's layout and normalisation:
  * value = byte * scale[c] + offset[c], NCHW planes unless channels last. The same floats as a
- * lookup in tensorLut, computed in WebAssembly SIMD (reduce-kernels.ts) at about a third of the
+ * lookup in tensorLut, computed in WebAssembly SIMD (reduce-kernels.ts) at about 0.4 of the
  * lookup's CPU; the lookup where the runtime lacks SIMD.
  */
 export class TensorWriter {
@@ -63,8 +67,7 @@ export class TensorWriter {
     }
     const bytes = plane * 3;
     for (let n = 0; n < count; n++) {
-      const kernels = reduceKernels();
-      reserve(kernels, align(bytes + SLACK));
+      const kernels = kernelsWithMemory(align(bytes + SLACK));
       new Uint8Array(kernels.memory.buffer, 0, bytes).set(pixels.subarray(n * bytes, (n + 1) * bytes));
       this.writeFromKernels(0, plane, out, first + n);
     }
@@ -75,19 +78,18 @@ export class TensorWriter {
    * output) as image `index` of `out`; the memory past those bytes is scratch.
    */
   writeFromKernels(at: number, plane: number, out: Float32Array, index: number): void {
-    const kernels = reduceKernels();
     const base = index * plane * 3;
     const patternAt = align(at + plane * 3 + SLACK);
     if (this.format.channelsLast) {
       const floatsAt = patternAt + 128;
-      reserve(kernels, floatsAt + plane * 12 + SLACK);
+      const kernels = kernelsWithMemory(floatsAt + plane * 12 + SLACK);
       this.#convert(kernels, at, plane * 3, floatsAt, patternAt, this.#patterns[0]!, out, base);
       return;
     }
     const stride = align(plane + SLACK);
     const planesAt = patternAt + 128;
     const floatsAt = planesAt + 3 * stride;
-    reserve(kernels, floatsAt + plane * 4 + SLACK);
+    const kernels = kernelsWithMemory(floatsAt + plane * 4 + SLACK);
     kernels.planes(at, plane, planesAt, stride);
     for (let c = 0; c < 3; c++) {
       this.#convert(
@@ -117,12 +119,6 @@ export class TensorWriter {
     kernels.floats(src, n, floatsAt, patternAt);
     out.set(new Float32Array(kernels.memory.buffer, floatsAt, n), base);
   }
-}
-
-/** Grows the kernels' memory to at least `bytes`. */
-function reserve(kernels: Exports, bytes: number): void {
-  const grow = bytes - kernels.memory.buffer.byteLength;
-  if (grow > 0) kernels.memory.grow(Math.ceil(grow / 65536));
 }
 
 /** TensorWriter's floats by table lookup, in JavaScript: where the runtime lacks WebAssembly SIMD. */

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { DecodedRgb } from './decode.js';
-import { reduceKernels, reduceKernelsAvailable } from './reduce-kernels.js';
+import { alignKernelAddress, kernelsWithMemory, reduceKernelsAvailable } from './reduce-kernels.js';
 
 export const isJpeg = (data: Uint8Array): boolean =>
   data.length > 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
@@ -210,10 +210,8 @@ export async function decodeJpegInWasm(data: Buffer): Promise<DecodedRgb | null>
 /** RGBA to packed RGB: in WebAssembly SIMD (a sixth of the loop's CPU), else in place here. */
 function packRgb(rgba: Uint8ClampedArray, pixels: number): Uint8Array {
   if (reduceKernelsAvailable()) {
-    const kernels = reduceKernels();
-    const outAt = Math.ceil((rgba.length + 64) / 64) * 64;
-    const grow = outAt + pixels * 3 + 64 - kernels.memory.buffer.byteLength;
-    if (grow > 0) kernels.memory.grow(Math.ceil(grow / 65536));
+    const outAt = alignKernelAddress(rgba.length + 64);
+    const kernels = kernelsWithMemory(outAt + pixels * 3 + 64);
     new Uint8Array(kernels.memory.buffer, 0, rgba.length).set(rgba);
     kernels.pack(0, pixels, outAt);
     return new Uint8Array(kernels.memory.buffer, outAt, pixels * 3).slice();

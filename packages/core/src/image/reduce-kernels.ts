@@ -447,6 +447,17 @@ export function reduceKernels(): Exports {
   return kernels;
 }
 
+/** The kernels, their memory grown to at least `bytes` (it only grows; what it holds stays). */
+export function kernelsWithMemory(bytes: number): Exports {
+  const found = reduceKernels();
+  const grow = bytes - found.memory.buffer.byteLength;
+  if (grow > 0) found.memory.grow(Math.ceil(grow / 65536));
+  return found;
+}
+
+/** `at` rounded up to a 64-byte boundary, where the kernels' next region starts. */
+export const alignKernelAddress = (at: number): number => Math.ceil(at / 64) * 64;
+
 /** Whether this runtime runs the kernels (WebAssembly with 128-bit SIMD: Node 16.4 and later on x64 and arm64). */
 export function reduceKernelsAvailable(): boolean {
   if (kernels === undefined) {

@@ -6,7 +6,7 @@
  * bytes, looked up), saving a pass over the image.
  */
 import type { TensorWriter } from '../embed/tensor.js';
-import { reduceKernels, reduceKernelsAvailable } from './reduce-kernels.js';
+import { alignKernelAddress, kernelsWithMemory, reduceKernelsAvailable } from './reduce-kernels.js';
 
 /** Source coordinate taps for each output position: half-pixel centres, clamped at the edges (as PIL's bilinear). */
 function taps(source: number, target: number): { lo: Int32Array; hi: Int32Array; weight: Float32Array } {
@@ -82,12 +82,10 @@ export function resizeBilinearScalar(src: Uint8Array, sw: number, sh: number, dw
  * pass here, the vertical one (most of the work: dh rows, not sh) in WebAssembly, the same values.
  */
 function resizeBilinearView(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
-  const kernels = reduceKernels();
   const stride = dw * 3;
   const rowsAt = 0;
-  const outAt = rowsAt + sh * stride * 4 + 64;
-  const grow = outAt + dh * stride + 64 - kernels.memory.buffer.byteLength;
-  if (grow > 0) kernels.memory.grow(Math.ceil(grow / 65536));
+  const outAt = alignKernelAddress(rowsAt + sh * stride * 4 + 64);
+  const kernels = kernelsWithMemory(outAt + dh * stride + 64);
   horizontalPass(src, sw, sh, dw, new Float32Array(kernels.memory.buffer, rowsAt, sh * stride));
   const ys = taps(sh, dh);
   for (let y = 0; y < dh; y++) {
@@ -213,7 +211,6 @@ export function resizeLinearRgb(src: Uint8Array, sw: number, sh: number, dw: num
 
 /** resizeLinearRgb's bytes as a view of the kernels' memory, valid until their next call. */
 function resizeLinearView(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
-  const kernels = reduceKernels();
   const w = Math.min(sw, dw);
   const h = Math.min(sh, dh);
   const vertical = h < sh ? reduceTaps(sh, h) : null;
@@ -227,8 +224,7 @@ function resizeLinearView(src: Uint8Array, sw: number, sh: number, dw: number, d
   const reducedAt = midAt + sw * h * 3 + 32;
   const outAt = reducedAt + w * h * 3 + 32;
   const end = outAt + dw * dh * 3 + 32;
-  const grow = end - kernels.memory.buffer.byteLength;
-  if (grow > 0) kernels.memory.grow(Math.ceil(grow / 65536));
+  const kernels = kernelsWithMemory(end);
   const memory = kernels.memory.buffer;
   new Uint8Array(memory, srcAt, src.length).set(src);
 
