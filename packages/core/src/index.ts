@@ -3,7 +3,7 @@
 import './util/onnxruntime.js';
 export * from './errors.js';
 export { type Embedder, takesTensors, type TensorEmbedder } from './embed/embedder.js';
-export { type TensorFormat, TensorWriter } from './embed/tensor.js';
+export { type TensorFormat, TensorWriter } from './image/tensor.js';
 export { loadEmbedder, type LoadEmbedderOptions, pullModel, type PullOptions } from './embed/load.js';
 export {
   type CachedModel,

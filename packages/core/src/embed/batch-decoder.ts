@@ -11,7 +11,7 @@ import { messageOf } from '../errors.js';
 import { type DecodedRgb, decodeRgbForResize } from '../image/decode.js';
 import { resizeBilinearRgb, resizeBilinearTensor, resizeLinearRgb, resizeLinearTensor } from '../image/resize.js';
 import { ImageSkipError, type Skip } from '../image/skip.js';
-import { type TensorFormat, TensorWriter } from './tensor.js';
+import { type TensorFormat, TensorWriter } from '../image/tensor.js';
 
 /** What a batch buffer holds per image: the model's float32 tensor, or packed RGB bytes (HWC). */
 export type BatchLayout = { readonly kind: 'tensor'; readonly format: TensorFormat } | { readonly kind: 'bytes' };

@@ -1,6 +1,6 @@
 /** @module The Embedder port: turns batches of decoded RGB images into feature vectors. */
 import type { ImageInputSpec } from '../domain/index.js';
-import type { TensorFormat } from './tensor.js';
+import type { TensorFormat } from '../image/tensor.js';
 
 /**
  * A loaded model. `embed` takes `count` images packed as uint8 RGB, row-major HWC,

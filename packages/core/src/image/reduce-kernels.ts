@@ -364,26 +364,22 @@ function lerpBody(): number[] {
     for (let quad = 0; quad < 4; quad++) {
       for (const pair of [0, 1]) {
         // t + (b - t) * w + 0.5 for two lanes (the quad's low or high pair), as doubles: a float32 promotes exactly.
-        b.get('top')
-          .get('at')
-          .emit(op.i32Add)
-          .v(simd.load, 0, ...uleb(16 * quad));
-        if (pair)
-          b.set('t')
-            .get('t')
-            .get('t')
-            .v(simd.shuffle, ...HIGH_HALF);
-        b.v(simd.f64x2PromoteLowF32x4).set('t');
-        b.get('bottom')
-          .get('at')
-          .emit(op.i32Add)
-          .v(simd.load, 0, ...uleb(16 * quad));
-        if (pair)
-          b.set('d')
-            .get('d')
-            .get('d')
-            .v(simd.shuffle, ...HIGH_HALF);
-        b.v(simd.f64x2PromoteLowF32x4).get('t').v(simd.f64x2Sub).get('weight').v(simd.f64x2Mul);
+        const promoted = (row: string, scratch: string): void => {
+          b.get(row)
+            .get('at')
+            .emit(op.i32Add)
+            .v(simd.load, 0, ...uleb(16 * quad));
+          if (pair)
+            b.set(scratch)
+              .get(scratch)
+              .get(scratch)
+              .v(simd.shuffle, ...HIGH_HALF);
+          b.v(simd.f64x2PromoteLowF32x4);
+        };
+        promoted('top', 't');
+        b.set('t');
+        promoted('bottom', 'd');
+        b.get('t').v(simd.f64x2Sub).get('weight').v(simd.f64x2Mul);
         b.get('t').v(simd.f64x2Add).get('half').v(simd.f64x2Add).v(simd.i32x4TruncSatF64x2SZero);
       }
       b.v(simd.shuffle, ...LOW_HALVES).set(`q${quad}`);

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeRgb } from './decode.js';
-import { TensorWriter } from '../embed/tensor.js';
+import { TensorWriter } from './tensor.js';
 import type { ImageInputSpec } from '../domain/index.js';
 import {
   resizeBilinearRgb,
@@ -37,16 +37,26 @@ describe('resizeBilinearRgb', () => {
   });
 });
 
-describe('resizeBilinearTensor', () => {
-  it.each([false, true])('writes exactly the bytes of resizeBilinearRgb (channels last: %s)', (channelsLast) => {
-    const src = Uint8Array.from({ length: 7 * 5 * 3 }, (_, i) => (i * 53 + 11) % 256);
-    const writer = new TensorWriter({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
-    const want = new Float32Array(2 * 19 * 13 * 3);
-    writer.write(resizeBilinearRgb(src, 7, 5, 19, 13), 1, 19 * 13, want, 1);
-    const got = new Float32Array(want.length);
-    resizeBilinearTensor(src, 7, 5, 19, 13, writer, got, 1);
-    expect(Array.from(got)).toEqual(Array.from(want));
-  });
+describe('resizing into a tensor', () => {
+  const resizes = {
+    'bilinear up': { rgb: resizeBilinearRgb, tensor: resizeBilinearTensor, from: [7, 5], to: [19, 13] },
+    'linear down': { rgb: resizeLinearRgb, tensor: resizeLinearTensor, from: [61, 47], to: [40, 30] },
+  } as const;
+  it.each(Object.keys(resizes).flatMap((name) => [false, true].map((channelsLast) => [name, channelsLast] as const)))(
+    'writes exactly the bytes of the %s resize (channels last: %s)',
+    (name, channelsLast) => {
+      const { rgb, tensor, from, to } = resizes[name as keyof typeof resizes];
+      const [sw, sh] = from;
+      const [dw, dh] = to;
+      const src = generated(sw, sh, 30);
+      const writer = new TensorWriter({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
+      const want = new Float32Array(2 * dw * dh * 3);
+      writer.write(rgb(src, sw, sh, dw, dh), 1, dw * dh, want, 1);
+      const got = new Float32Array(want.length);
+      tensor(src, sw, sh, dw, dh, writer, got, 1);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    },
+  );
 });
 
 describe('decodeRgb of images smaller than the model input', () => {
@@ -140,16 +150,6 @@ describe('resizeLinearRgb', () => {
     expect(resizesLinearInJs(895, 500, 224, 224)).toBe(true);
     expect(resizesLinearInJs(200, 200, 224, 224)).toBe(false);
     expect(resizesLinearInJs(224, 224, 224, 224)).toBe(false);
-  });
-
-  it.each([false, true])('writes its bytes into a tensor (channels last: %s)', (channelsLast) => {
-    const src = generated(61, 47, 30);
-    const writer = new TensorWriter({ channelsLast, scale: [1 / 58, 1 / 57, 1 / 57.5], offset: [-2.1, -2.0, -1.8] });
-    const want = new Float32Array(2 * 40 * 30 * 3);
-    writer.write(resizeLinearRgb(src, 61, 47, 40, 30), 1, 40 * 30, want, 1);
-    const got = new Float32Array(want.length);
-    resizeLinearTensor(src, 61, 47, 40, 30, writer, got, 1);
-    expect(Array.from(got)).toEqual(Array.from(want));
   });
 });
 

@@ -5,7 +5,7 @@
  * Each writes bytes, or straight into a model's float tensor through a lookup table (the same
  * bytes, looked up), saving a pass over the image.
  */
-import type { TensorWriter } from '../embed/tensor.js';
+import type { TensorWriter } from './tensor.js';
 import { alignKernelAddress, kernelsWithMemory, reduceKernelsAvailable } from './reduce-kernels.js';
 
 /** Source coordinate taps for each output position: half-pixel centres, clamped at the edges (as PIL's bilinear). */

@@ -36,7 +36,6 @@ import {
 type ModelProto = OnnxSchema.ModelProto;
 type GraphProto = OnnxSchema.IGraphProto;
 
-
 /** Name of the exported model's input: float32 [N, H, W, 3], RGB values 0..255. */
 export const PIXELS_INPUT = 'pixels';
 /** Name of the exported model's output: float32 [N, classes], softmax probabilities. */

@@ -91,7 +91,6 @@ export class OrtMath {
   }
 }
 
-
 function tensor(ort: typeof Ort, m: Matrix): Ort.Tensor {
   return new ort.Tensor('float32', m.data, [m.rows, m.cols]);
 }

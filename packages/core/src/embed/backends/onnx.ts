@@ -10,7 +10,7 @@ import type { ImageInputSpec } from '../../domain/index.js';
 import { decodeShare } from '../decode-pool.js';
 import type { TensorEmbedder } from '../embedder.js';
 import { inputSpecOf, normalisationOf, preprocessorConfigSchema } from '../preprocessor.js';
-import { type TensorFormat, TensorWriter } from '../tensor.js';
+import { type TensorFormat, TensorWriter } from '../../image/tensor.js';
 import type { OnnxWorkerData, OnnxWorkerInfo } from './onnx-worker.js';
 import { WorkerSlot, workerUrl } from './worker-slot.js';
 

@@ -8,7 +8,7 @@ import {
   type Exports,
   kernelsWithMemory,
   reduceKernelsAvailable,
-} from '../image/reduce-kernels.js';
+} from './reduce-kernels.js';
 
 /** How a model takes its pixels as float32. */
 export interface TensorFormat {
