@@ -2,8 +2,8 @@
  * @module Resizing packed RGB to a model's input here rather than in libvips, where that is
  * cheaper: bilinear upscaling of images smaller than the input, and sharp's linear downscale
  * reproduced to the rounding (libvips' reduce; its inner loops in WebAssembly, reduce-kernels.ts).
- * Each writes bytes, or straight into a model's float tensor through a lookup table (the same
- * bytes, looked up), saving a pass over the image.
+ * Each writes bytes, or a model's float tensor through a TensorWriter (tensor.ts: the same bytes,
+ * as the model's floats), without the bytes leaving WebAssembly memory.
  */
 import type { TensorWriter } from './tensor.js';
 import { alignKernelAddress, kernelsWithMemory, reduceKernelsAvailable } from './reduce-kernels.js';
