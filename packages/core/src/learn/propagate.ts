@@ -1,6 +1,6 @@
 /** @module Label propagation: solves (I - alpha S) Z = Y by conjugate gradient (Zhou et al. 2004; Iscen et al. 2019). */
 import type { SparseMatrix } from './graph.js';
-import { sharedFloats, sparseProduct, splitsProducts } from './sparse-product.js';
+import { cgPasses, dotRows, sharedFloats, sparseProduct, splitsProducts } from './sparse-product.js';
 
 export interface PropagateOptions {
   /** Weight of the graph against the given labels, in (0, 1). */
@@ -97,6 +97,8 @@ function solve(affinity: SparseMatrix, y: Float32Array, classes: number, options
   const apply = sparseProduct(affinity, alpha, c);
   // The vectors the product reads and writes: shared with its helper thread when it has one.
   const [z, r, p, ap] = solverVectors(affinity, c) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  // Each iteration's three passes over the vectors, split over the helper thread like the product.
+  const passes = cgPasses(affinity, alpha, c, { z, r, p, ap });
   if (options.start) z.set(options.start);
   else z.fill(0);
   apply(z, r);
@@ -107,25 +109,9 @@ function solve(affinity: SparseMatrix, y: Float32Array, classes: number, options
   const maxIterations = options.maxIterations ?? 100;
   let iterations = 0;
   while (iterations < maxIterations && rr.some((v, j) => v > target[j]!)) {
-    apply(p, ap);
-    const pap = columnDots(p, ap, n, c);
-    const step = rr.map((v, j) => (pap[j]! > 0 ? v / pap[j]! : 0));
-    // The new residual's column norms in the same pass (r as stored: float32).
-    const next = new Float64Array(c);
-    for (let i = 0; i < n; i++) {
-      const o = i * c;
-      for (let j = 0; j < c; j++) {
-        z[o + j]! += step[j]! * p[o + j]!;
-        const residual = Math.fround(r[o + j]! - step[j]! * ap[o + j]!);
-        r[o + j] = residual;
-        next[j]! += residual * residual;
-      }
-    }
-    const beta = next.map((v, j) => (rr[j]! > 0 ? v / rr[j]! : 0));
-    for (let i = 0; i < n; i++) {
-      const o = i * c;
-      for (let j = 0; j < c; j++) p[o + j] = r[o + j]! + beta[j]! * p[o + j]!;
-    }
+    const pap = passes.productDot();
+    const next = passes.update(rr.map((v, j) => (pap[j]! > 0 ? v / pap[j]! : 0)));
+    passes.direction(next.map((v, j) => (rr[j]! > 0 ? v / rr[j]! : 0)));
     rr.set(next);
     iterations++;
   }
@@ -133,10 +119,7 @@ function solve(affinity: SparseMatrix, y: Float32Array, classes: number, options
 }
 
 function columnDots(a: Float32Array, b: Float32Array, n: number, c: number): Float64Array {
-  const out = new Float64Array(c);
-  for (let i = 0; i < n; i++) {
-    const o = i * c;
-    for (let j = 0; j < c; j++) out[j]! += a[o + j]! * b[o + j]!;
-  }
-  return out;
+  const sums = new Float64Array(c);
+  dotRows(a, b, c, 0, n, sums);
+  return sums;
 }

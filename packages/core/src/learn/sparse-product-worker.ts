@@ -1,9 +1,19 @@
 /**
- * @module The helper thread of sparse-product.ts: waits on the shared counter of products asked for,
- * takes the newest binding (matrix, vectors, rows) from its port, writes its rows, counts it done.
+ * @module The helper thread of sparse-product.ts: waits on the shared counter of passes asked for,
+ * takes the newest binding (matrix, vectors, rows) from its port, runs the pass asked for (a product,
+ * or one of the solver's vector passes) over its rows, counts it done.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { ASKED, DONE, type ProductBinding, type ProductHelperData, productRows, READY } from './sparse-product.js';
+import {
+  ASKED,
+  DONE,
+  PASS,
+  PASSES,
+  type ProductBinding,
+  type ProductHelperData,
+  READY,
+  runPass,
+} from './sparse-product.js';
 
 const { control, port } = workerData as ProductHelperData;
 
@@ -16,8 +26,8 @@ for (;;) {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) binding = m.message as ProductBinding;
   // Products are asked for one at a time (the caller waits for each), so asked is seen + 1.
   seen = asked;
-  if (binding)
-    productRows(binding.matrix, binding.alpha, binding.x, binding.out, binding.width, binding.begin, binding.end);
+  const pass = PASSES[Atomics.load(control, PASS)] ?? 'product';
+  if (binding) runPass(pass, binding, binding.begin, binding.end, binding.sums);
   Atomics.add(control, DONE, 1);
   Atomics.notify(control, DONE);
 }

@@ -1,9 +1,11 @@
 /**
- * @module out = (I - alpha S) x for the propagation solvers (propagate.ts), split over two threads
- * for large graphs. The product is bound by memory reads (each row gathers its neighbours' rows of
- * x), so a second core doubles the reads in flight. The helper thread blocks on a shared counter
- * between products, the caller on another: a hand-off costs microseconds, and the solvers stay
- * synchronous. The matrix and both vectors live in shared memory (`sharedFloats`, `sharedInts`).
+ * @module out = (I - alpha S) x for the propagation solvers (propagate.ts), and the conjugate
+ * gradient's passes over its vectors, split over two threads for large graphs. The product is bound
+ * by memory reads (each row gathers its neighbours' rows of x), so a second core doubles the reads
+ * in flight; the vector passes stream four vectors, and split the same way. The helper thread
+ * blocks on a shared counter between passes, the caller on another: a hand-off costs microseconds,
+ * and the solvers stay synchronous. The matrix and the vectors live in shared memory (`sharedFloats`,
+ * `sharedInts`).
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
@@ -16,10 +18,15 @@ export const PARALLEL_MIN_ROWS = 50_000;
 /** How long the caller waits for the helper's half of one product before it stops the helper and does the rows itself. */
 const HELPER_TIMEOUT_MS = 120_000;
 
-/** Slots of the control array (here and in the helper): products asked for, products done, helper ready. */
+/** Slots of the control array (here and in the helper): passes asked for, passes done, helper ready, the pass asked for. */
 export const ASKED = 0;
 export const DONE = 1;
 export const READY = 2;
+export const PASS = 3;
+
+/** The passes the helper runs over its rows (the PASS slot). */
+export const PASSES = ['product', 'productDot', 'update', 'direction'] as const;
+export type Pass = (typeof PASSES)[number];
 
 /** Rows `begin` .. `end` of out = (I - alpha S) x, x and out row-major [nodes, width]. */
 export function productRows(
@@ -46,6 +53,51 @@ export function productRows(
   }
 }
 
+/** sums[j] += sum over rows begin .. end of a[i, j] * b[i, j] (row-major [nodes, width]). */
+export function dotRows(
+  a: Float32Array,
+  b: Float32Array,
+  width: number,
+  begin: number,
+  end: number,
+  sums: Float64Array,
+): void {
+  for (let o = begin * width; o < end * width; o += width) {
+    for (let j = 0; j < width; j++) sums[j]! += a[o + j]! * b[o + j]!;
+  }
+}
+
+/**
+ * The solver's step over rows begin .. end: z += step p and r -= step ap per column (r stored as
+ * float32), with the new residual's squares summed into `sums` in the same pass.
+ */
+export function updateRows(
+  vectors: CgVectors,
+  step: Float64Array,
+  width: number,
+  begin: number,
+  end: number,
+  sums: Float64Array,
+): void {
+  const { z, r, p, ap } = vectors;
+  for (let o = begin * width; o < end * width; o += width) {
+    for (let j = 0; j < width; j++) {
+      z[o + j]! += step[j]! * p[o + j]!;
+      const residual = Math.fround(r[o + j]! - step[j]! * ap[o + j]!);
+      r[o + j] = residual;
+      sums[j]! += residual * residual;
+    }
+  }
+}
+
+/** The solver's new direction over rows begin .. end: p = r + beta p per column. */
+export function directionRows(vectors: CgVectors, beta: Float64Array, width: number, begin: number, end: number): void {
+  const { r, p } = vectors;
+  for (let o = begin * width; o < end * width; o += width) {
+    for (let j = 0; j < width; j++) p[o + j] = r[o + j]! + beta[j]! * p[o + j]!;
+  }
+}
+
 /** A Float32Array in shared memory, so the helper thread reads it without a copy. */
 export function sharedFloats(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
@@ -59,15 +111,46 @@ function isShared(matrix: SparseMatrix): boolean {
   return [matrix.rowStart, matrix.columns, matrix.values].every((a) => a.buffer instanceof SharedArrayBuffer);
 }
 
-/** What the helper thread is told with each new matrix or vector pair. */
+/** The conjugate gradient's four vectors, row-major [nodes, width]: solution, residual, direction, its product. */
+export interface CgVectors {
+  readonly z: Float32Array;
+  readonly r: Float32Array;
+  readonly p: Float32Array;
+  readonly ap: Float32Array;
+}
+
+/**
+ * What the helper thread is told with each new matrix or set of vectors: `x` and `out` for a plain
+ * product, `vectors` for the solver's passes, `scalars` (the step or beta per column) and `sums`
+ * (its rows' column sums) shared.
+ */
 export interface ProductBinding {
   readonly matrix: SparseMatrix;
   readonly x: Float32Array;
   readonly out: Float32Array;
+  readonly vectors: CgVectors | undefined;
+  readonly scalars: Float64Array;
+  readonly sums: Float64Array;
   readonly width: number;
   readonly alpha: number;
   readonly begin: number;
   readonly end: number;
+}
+
+/** Runs `pass` over the binding's rows: what the helper does, and the caller on its own rows. */
+export function runPass(pass: Pass, b: ProductBinding, begin: number, end: number, sums: Float64Array): void {
+  const { matrix, alpha, width, vectors } = b;
+  if (pass === 'product') {
+    productRows(matrix, alpha, b.x, b.out, width, begin, end);
+    return;
+  }
+  if (!vectors) throw new Error(`the ${pass} pass needs the solver's vectors`);
+  sums.fill(0);
+  if (pass === 'productDot') {
+    productRows(matrix, alpha, vectors.p, vectors.ap, width, begin, end);
+    dotRows(vectors.p, vectors.ap, width, begin, end, sums);
+  } else if (pass === 'update') updateRows(vectors, b.scalars, width, begin, end, sums);
+  else directionRows(vectors, b.scalars, width, begin, end);
 }
 
 export interface ProductHelperData {
@@ -77,7 +160,7 @@ export interface ProductHelperData {
 
 /** One helper thread per process, started on the first large product; it never holds the process open. */
 class ProductHelper {
-  readonly #control = sharedInts(3);
+  readonly #control = sharedInts(4);
   readonly #port: MessagePort;
   readonly #worker: Worker;
   #bound: ProductBinding | undefined;
@@ -106,25 +189,16 @@ class ProductHelper {
     void this.#worker.terminate();
   }
 
-  /** Starts rows `begin` .. `end` on the helper; `wait()` returns when they are written. */
-  start(binding: ProductBinding): number {
-    const b = this.#bound;
-    if (
-      !b ||
-      b.matrix !== binding.matrix ||
-      b.x !== binding.x ||
-      b.out !== binding.out ||
-      b.alpha !== binding.alpha ||
-      b.begin !== binding.begin ||
-      b.end !== binding.end ||
-      b.width !== binding.width
-    ) {
-      // The three arrays alone: they are shared, so nothing is copied (the node order would be).
+  /** Starts `pass` over rows `begin` .. `end` on the helper; `wait()` returns when they are written. */
+  start(binding: ProductBinding, pass: Pass = 'product'): number {
+    if (this.#bound !== binding) {
+      // The shared arrays alone: nothing is copied (the node order would be).
       const { size, rowStart, columns, values } = binding.matrix;
       this.#port.postMessage({ ...binding, matrix: { size, rowStart, columns, values } });
       this.#bound = binding;
     }
     const done = Atomics.load(this.#control, DONE);
+    Atomics.store(this.#control, PASS, PASSES.indexOf(pass));
     Atomics.add(this.#control, ASKED, 1);
     Atomics.notify(this.#control, ASKED);
     return done;
@@ -158,14 +232,83 @@ export function sparseProduct(
   helper ??= new ProductHelper();
   const split = splitByWork(matrix.rowStart);
   const running = helper;
+  let bound: ProductBinding | undefined;
   return (x, out) => {
     if (!running.ready || !(x.buffer instanceof SharedArrayBuffer) || !(out.buffer instanceof SharedArrayBuffer)) {
       serial(x, out);
       return;
     }
-    const done = running.start({ matrix, x, out, width, alpha, begin: split, end: n });
+    if (bound?.x !== x || bound.out !== out) bound = binding(matrix, alpha, width, split, { x, out });
+    const done = running.start(bound);
     productRows(matrix, alpha, x, out, width, 0, split);
     if (!running.wait(done)) productRows(matrix, alpha, x, out, width, split, n);
+  };
+}
+
+function binding(
+  matrix: SparseMatrix,
+  alpha: number,
+  width: number,
+  split: number,
+  arrays: { x?: Float32Array; out?: Float32Array; vectors?: CgVectors },
+): ProductBinding {
+  const none = new Float32Array(0);
+  return {
+    matrix,
+    x: arrays.x ?? none,
+    out: arrays.out ?? none,
+    vectors: arrays.vectors,
+    scalars: new Float64Array(new SharedArrayBuffer(width * Float64Array.BYTES_PER_ELEMENT)),
+    sums: new Float64Array(new SharedArrayBuffer(width * Float64Array.BYTES_PER_ELEMENT)),
+    width,
+    alpha,
+    begin: split,
+    end: matrix.size,
+  };
+}
+
+/**
+ * The conjugate gradient's passes over `vectors` for propagate.ts's solver, each split like the
+ * product where the product is (the vectors then shared). Column sums add the rows before the split
+ * and the rows after it, in that order, on one thread or two alike: the same solution either way.
+ */
+export interface CgPasses {
+  /** ap = (I - alpha S) p; returns p . ap per column. */
+  productDot(): Float64Array;
+  /** z += step p, r -= step ap (r as float32); returns r . r per column. */
+  update(step: Float64Array): Float64Array;
+  /** p = r + beta p. */
+  direction(beta: Float64Array): void;
+}
+
+export function cgPasses(matrix: SparseMatrix, alpha: number, width: number, vectors: CgVectors): CgPasses {
+  const n = matrix.size;
+  const split = splitByWork(matrix.rowStart);
+  const shared = Object.values(vectors).every((v: Float32Array) => v.buffer instanceof SharedArrayBuffer);
+  if (splitsProducts(matrix) && shared) helper ??= new ProductHelper();
+  const running = splitsProducts(matrix) && shared ? helper : undefined;
+  const bound = binding(matrix, alpha, width, split, { vectors });
+  const first = new Float64Array(width);
+  const second = new Float64Array(width);
+  const run = (pass: Pass, scalars?: Float64Array): Float64Array => {
+    if (scalars) bound.scalars.set(scalars);
+    if (running?.ready) {
+      const done = running.start(bound, pass);
+      runPass(pass, bound, 0, split, first);
+      if (running.wait(done)) second.set(bound.sums);
+      // A product can be run again; an update or a direction may have been half applied.
+      else if (pass === 'productDot') runPass(pass, bound, split, n, second);
+      else throw new Error(`the solver's helper thread stopped during its ${pass} pass`);
+    } else {
+      runPass(pass, bound, 0, split, first);
+      runPass(pass, bound, split, n, second);
+    }
+    return first.map((v, j) => v + second[j]!);
+  };
+  return {
+    productDot: () => run('productDot'),
+    update: (step) => run('update', step),
+    direction: (beta) => void run('direction', beta),
   };
 }
 
