@@ -1,6 +1,6 @@
 /** @module Label propagation: solves (I - alpha S) Z = Y by conjugate gradient (Zhou et al. 2004; Iscen et al. 2019). */
 import type { SparseMatrix } from './graph.js';
-import { cgPasses, dotRows, sharedFloats, sparseProduct, splitsProducts } from './sparse-product.js';
+import { cgPasses, dotRows, HelperStopped, sharedFloats, sparseProduct, splitsProducts } from './sparse-product.js';
 
 export interface PropagateOptions {
   /** Weight of the graph against the given labels, in (0, 1). */
@@ -91,6 +91,16 @@ function scatterRows(x: Float32Array, order: Int32Array, width: number): Float32
 }
 
 function solve(affinity: SparseMatrix, y: Float32Array, classes: number, options: PropagateOptions): Propagation {
+  try {
+    return solveOnce(affinity, y, classes, options);
+  } catch (error) {
+    // Half of an iteration's vectors may be stale: start again; the retired helper is not asked again.
+    if (error instanceof HelperStopped) return solveOnce(affinity, y, classes, options);
+    throw error;
+  }
+}
+
+function solveOnce(affinity: SparseMatrix, y: Float32Array, classes: number, options: PropagateOptions): Propagation {
   const alpha = options.alpha ?? 0.99;
   const n = affinity.size;
   const c = classes;

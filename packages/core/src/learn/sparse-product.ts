@@ -272,6 +272,16 @@ function binding(
  * product where the product is (the vectors then shared). Column sums add the rows before the split
  * and the rows after it, in that order, on one thread or two alike: the same solution either way.
  */
+/**
+ * The helper thread stopped (it was stopped after HELPER_TIMEOUT_MS, or died) during a pass that
+ * cannot simply be run again: the solve starts over, on this thread alone now (propagate.ts).
+ */
+export class HelperStopped extends Error {
+  constructor(pass: Pass) {
+    super(`the solver's helper thread stopped during its ${pass} pass`);
+  }
+}
+
 export interface CgPasses {
   /** ap = (I - alpha S) p; returns p . ap per column. */
   productDot(): Float64Array;
@@ -298,7 +308,7 @@ export function cgPasses(matrix: SparseMatrix, alpha: number, width: number, vec
       if (running.wait(done)) second.set(bound.sums);
       // A product can be run again; an update or a direction may have been half applied.
       else if (pass === 'productDot') runPass(pass, bound, split, n, second);
-      else throw new Error(`the solver's helper thread stopped during its ${pass} pass`);
+      else throw new HelperStopped(pass);
     } else {
       runPass(pass, bound, 0, split, first);
       runPass(pass, bound, split, n, second);
