@@ -41,14 +41,14 @@ const SLACK = 48 * 4;
  */
 export class TensorWriter {
   readonly format: TensorFormat;
-  /** Per channel c, the model value of byte v is lut[c * 256 + v]. */
-  readonly lut: Float32Array;
+  /** tensorLut's table, for runtimes without SIMD. */
+  readonly #lut: Float32Array;
   /** The kernels' f64 pairs of scales then offsets, for planes (one channel each) or channels last (period 6). */
   readonly #patterns: Float64Array[];
 
   constructor(format: TensorFormat) {
     this.format = format;
-    this.lut = tensorLut(format);
+    this.#lut = tensorLut(format);
     const pairs = (channels: number[]): Float64Array =>
       Float64Array.from([...channels.map((c) => format.scale[c] ?? 1), ...channels.map((c) => format.offset[c] ?? 0)]);
     this.#patterns = format.channelsLast
@@ -62,7 +62,7 @@ export class TensorWriter {
    */
   write(pixels: Uint8Array, count: number, plane: number, out: Float32Array, first = 0): void {
     if (!reduceKernelsAvailable()) {
-      writeTensor(pixels, count, plane, this.lut, this.format.channelsLast, out, first);
+      writeTensor(pixels, count, plane, this.#lut, this.format.channelsLast, out, first);
       return;
     }
     const bytes = plane * 3;

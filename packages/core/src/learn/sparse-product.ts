@@ -295,8 +295,7 @@ export function cgPasses(matrix: SparseMatrix, alpha: number, width: number, vec
   const n = matrix.size;
   const split = splitByWork(matrix.rowStart);
   const shared = Object.values(vectors).every((v: Float32Array) => v.buffer instanceof SharedArrayBuffer);
-  if (splitsProducts(matrix) && shared) helper ??= new ProductHelper();
-  const running = splitsProducts(matrix) && shared ? helper : undefined;
+  const running = splitsProducts(matrix) && shared ? (helper ??= new ProductHelper()) : undefined;
   const bound = binding(matrix, alpha, width, split, { vectors });
   const first = new Float64Array(width);
   const second = new Float64Array(width);
